@@ -1,0 +1,45 @@
+// swift-tools-version:6.0
+import PackageDescription
+import Foundation
+
+// The GEMM micro-kernel needs the build to target the CPU's vector units (AVX2 + FMA at least):
+// Swift's default x86-64 target has neither, and `addingProduct` then becomes a libm call per lane.
+// `-Xcc -march=native` changes Swift's own code generation too. Set PRN_PORTABLE=1 for a binary that
+// runs on any x86-64 (about 4x slower GEMM); PRN_MARCH=x86-64-v3 picks a specific target.
+let environment = ProcessInfo.processInfo.environment
+var kernelFlags: [SwiftSetting] = []
+#if arch(x86_64)
+if environment["PRN_PORTABLE"] == nil {
+    let march = environment["PRN_MARCH"] ?? "native"
+    kernelFlags.append(.unsafeFlags(["-Xcc", "-march=\(march)"]))
+}
+#endif
+let speed: [SwiftSetting] = kernelFlags + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+
+let package = Package(
+    name: "prn",
+    platforms: [.macOS(.v13)],
+    products: [.executable(name: "prn", targets: ["prn"])],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLibEdit", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "PrnKernel", swiftSettings: speed),
+        .target(name: "PrnAutograd", dependencies: ["PrnKernel"], swiftSettings: speed),
+        .target(name: "PrnData", dependencies: ["PrnKernel", "CZlib"], swiftSettings: speed),
+        .target(name: "PrnNN", dependencies: ["PrnAutograd", "PrnData"], swiftSettings: speed),
+        .target(name: "PrnPrune", dependencies: ["PrnNN"], swiftSettings: speed),
+        .target(name: "PrnNotebook", dependencies: ["PrnKernel"]),
+        .target(name: "PrnLang", dependencies: ["PrnPrune", "PrnNotebook"], swiftSettings: speed),
+        .executableTarget(
+            name: "prn",
+            dependencies: ["PrnLang", "CLibEdit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: speed),
+        .testTarget(name: "PrnKernelTests", dependencies: ["PrnKernel"], swiftSettings: speed),
+        .testTarget(name: "PrnAutogradTests", dependencies: ["PrnAutograd"], swiftSettings: speed),
+        .testTarget(name: "PrnLangTests", dependencies: ["PrnLang"], swiftSettings: speed),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,127 @@
+import Foundation
+
+/// Elementwise arithmetic with numpy broadcasting.
+extension Tensor {
+    /// Applies `f` to every scalar.
+    @inlinable
+    public func map(_ f: (Float) -> Float) -> Tensor {
+        Tensor.build(shape) { out in
+            scalars.withUnsafeBufferPointer { x in
+                for i in 0..<x.count { out[i] = f(x[i]) }
+            }
+        }
+    }
+
+    /// Combines two tensors elementwise after broadcasting them to a common shape.
+    @inlinable
+    public static func zip(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
+        if a.shape == b.shape {
+            return Tensor.build(a.shape) { out in
+                a.scalars.withUnsafeBufferPointer { x in
+                    b.scalars.withUnsafeBufferPointer { y in
+                        for i in 0..<x.count { out[i] = f(x[i], y[i]) }
+                    }
+                }
+            }
+        }
+        let shape = try! Shape.broadcast(a.shape, b.shape)
+        if b.count == 1 {
+            let y = b.scalars[0]
+            return a.broadcast(to: shape).map { f($0, y) }
+        }
+        if a.count == 1 {
+            let x = a.scalars[0]
+            return b.broadcast(to: shape).map { f(x, $0) }
+        }
+        let sa = broadcastStrides(a.shape, to: shape), sb = broadcastStrides(b.shape, to: shape)
+        return Tensor.build(shape) { out in
+            a.scalars.withUnsafeBufferPointer { x in
+                b.scalars.withUnsafeBufferPointer { y in
+                    forEachRow(shape, sa, sb) { row, offA, offB, inner, strideA, strideB in
+                        let o = row * inner
+                        for j in 0..<inner { out[o + j] = f(x[offA + j * strideA], y[offB + j * strideB]) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Strides that read `shape` as if it had `target`'s shape (0 along broadcast axes).
+    @usableFromInline
+    static func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
+        let own = Shape.strides(shape)
+        let pad = target.count - shape.count
+        return (0..<target.count).map { i in
+            i < pad || shape[i - pad] == 1 ? 0 : own[i - pad]
+        }
+    }
+
+    /// Visits each row (all axes but the last) of `shape`, with the offsets of two operands.
+    @usableFromInline
+    static func forEachRow(_ shape: [Int], _ sa: [Int], _ sb: [Int],
+                           _ body: (_ row: Int, _ offA: Int, _ offB: Int, _ inner: Int, _ strideA: Int, _ strideB: Int) -> Void) {
+        let rank = shape.count
+        let inner = rank == 0 ? 1 : shape[rank - 1]
+        let rows = inner == 0 ? 0 : Shape.count(shape) / inner
+        let innerA = rank == 0 ? 0 : sa[rank - 1], innerB = rank == 0 ? 0 : sb[rank - 1]
+        var index = [Int](repeating: 0, count: Swift.max(rank - 1, 0))
+        var offA = 0, offB = 0
+        for row in 0..<rows {
+            body(row, offA, offB, inner, innerA, innerB)
+            var axis = rank - 2
+            while axis >= 0 {
+                index[axis] += 1
+                offA += sa[axis]
+                offB += sb[axis]
+                if index[axis] < shape[axis] { break }
+                offA -= sa[axis] * index[axis]
+                offB -= sb[axis] * index[axis]
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+    }
+
+    /// This tensor repeated along broadcast axes to `target`.
+    public func broadcast(to target: [Int]) -> Tensor {
+        if shape == target { return self }
+        precondition((try? Shape.broadcast(shape, target)) == target, "cannot broadcast \(shape) to \(target)")
+        if count == 1 { return Tensor(repeating: scalars[0], shape: target) }
+        let sa = Tensor.broadcastStrides(shape, to: target)
+        return Tensor.build(target) { out in
+            scalars.withUnsafeBufferPointer { x in
+                Tensor.forEachRow(target, sa, sa) { row, off, _, inner, stride, _ in
+                    let o = row * inner
+                    for j in 0..<inner { out[o + j] = x[off + j * stride] }
+                }
+            }
+        }
+    }
+
+    public static func + (a: Tensor, b: Tensor) -> Tensor { zip(a, b, +) }
+    public static func - (a: Tensor, b: Tensor) -> Tensor { zip(a, b, -) }
+    public static func * (a: Tensor, b: Tensor) -> Tensor { zip(a, b, *) }
+    public static func / (a: Tensor, b: Tensor) -> Tensor { zip(a, b, /) }
+    public static func + (a: Tensor, b: Float) -> Tensor { a.map { $0 + b } }
+    public static func - (a: Tensor, b: Float) -> Tensor { a.map { $0 - b } }
+    public static func * (a: Tensor, b: Float) -> Tensor { a.map { $0 * b } }
+    public static func / (a: Tensor, b: Float) -> Tensor { a.map { $0 / b } }
+    public static func * (a: Float, b: Tensor) -> Tensor { b.map { a * $0 } }
+    public static prefix func - (a: Tensor) -> Tensor { a.map { -$0 } }
+
+    public func exp() -> Tensor { map { Foundation.exp($0) } }
+    public func log() -> Tensor { map { Foundation.log($0) } }
+    public func sqrt() -> Tensor { map { $0.squareRoot() } }
+    public func abs() -> Tensor { map { Swift.abs($0) } }
+    public func relu() -> Tensor { map { $0 > 0 ? $0 : 0 } }
+    /// 1 where the scalar is positive, else 0 (the derivative of ReLU).
+    public func step() -> Tensor { map { $0 > 0 ? 1 : 0 } }
+    public func pow(_ p: Float) -> Tensor {
+        if p == 2 { return map { $0 * $0 } }
+        return map { Foundation.pow($0, p) }
+    }
+    public func sign() -> Tensor { map { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) } }
+
+    /// True when no scalar is NaN or infinite.
+    public var isFinite: Bool { scalars.allSatisfy { $0.isFinite } }
+}

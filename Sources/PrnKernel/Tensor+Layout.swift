@@ -1,0 +1,42 @@
+/// Axis permutations and matrix products.
+extension Tensor {
+    /// The axes reordered: result axis i is this tensor's axis `order[i]`.
+    public func permuted(_ order: [Int]) -> Tensor {
+        precondition(order.sorted() == Array(0..<rank), "bad permutation \(order) for rank \(rank)")
+        if order == Array(0..<rank) { return self }
+        let newShape = order.map { shape[$0] }
+        let own = Shape.strides(shape)
+        let readStrides = order.map { own[$0] }
+        return Tensor.build(newShape) { out in
+            scalars.withUnsafeBufferPointer { x in
+                Tensor.forEachRow(newShape, readStrides, readStrides) { row, off, _, inner, stride, _ in
+                    let o = row * inner
+                    for j in 0..<inner { out[o + j] = x[off + j * stride] }
+                }
+            }
+        }
+    }
+
+    /// The transpose of a matrix.
+    public func transposed() -> Tensor {
+        precondition(rank == 2, "transposed() needs a matrix")
+        return permuted([1, 0])
+    }
+
+    /// `op(self) @ op(other)` for matrices, with `op` a transpose when the flag is set. The
+    /// transposes are read in place by the GEMM, never materialized.
+    public func matmul(_ other: Tensor, transA: Bool = false, transB: Bool = false) -> Tensor {
+        let outShape = try! Shape.matmul(shape, other.shape, transA: transA, transB: transB)
+        let k = transA ? shape[0] : shape[1]
+        return Tensor.build(outShape) { out in
+            scalars.withUnsafeBufferPointer { a in
+                other.scalars.withUnsafeBufferPointer { b in
+                    GEMM.sgemm(transA: transA, transB: transB, m: outShape[0], n: outShape[1], k: k,
+                               alpha: 1, a: a.baseAddress!, lda: shape[1],
+                               b: b.baseAddress!, ldb: other.shape[1],
+                               beta: 0, c: out.baseAddress!, ldc: outShape[1])
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,2 @@
+/// The prn language: lexer, parser, interpreter and commands.
+public enum PrnLang {}

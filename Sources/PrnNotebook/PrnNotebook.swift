@@ -1,0 +1,2 @@
+/// Cells, Markdown notebooks, tables and plots.
+public enum PrnNotebook {}

@@ -1,0 +1,2 @@
+/// Pruning scores, masks, ablations and layer statistics (see METHODS.md).
+public enum PrnPrune {}
