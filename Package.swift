@@ -39,6 +39,7 @@ let package = Package(
             swiftSettings: speed),
         .testTarget(name: "PrnKernelTests", dependencies: ["PrnKernel"], swiftSettings: speed),
         .testTarget(name: "PrnAutogradTests", dependencies: ["PrnAutograd"], swiftSettings: speed),
+        .testTarget(name: "PrnDataTests", dependencies: ["PrnData"], swiftSettings: speed),
         .testTarget(name: "PrnLangTests", dependencies: ["PrnLang"], swiftSettings: speed),
     ],
     swiftLanguageModes: [.v5]
