@@ -17,9 +17,9 @@ public final class Variable {
     public let value: Tensor
     /// True for leaves that ask for gradients and for every node computed from one while recording.
     public let requiresGrad: Bool
-    let inputs: [Variable]
+    private(set) var inputs: [Variable]
     /// Maps the output gradient to one gradient per input (nil where an input needs none).
-    let backward: ((Variable) -> [Variable?])?
+    private(set) var backward: ((Variable) -> [Variable?])?
 
     /// A leaf. Parameters set `requiresGrad`; data and constants do not.
     public init(_ value: Tensor, requiresGrad: Bool = false) {
@@ -46,6 +46,23 @@ public final class Variable {
     }
 
     public var shape: [Int] { value.shape }
+
+    /// Releases a long chain of nodes iteratively: the default recursive release of `inputs`
+    /// would overflow the stack on a graph 100,000 nodes deep. Backward closures capture only
+    /// their node's inputs, so emptying both cuts every strong edge.
+    deinit {
+        guard !inputs.isEmpty else { return }
+        var pending = inputs
+        inputs = []
+        backward = nil
+        while var node = pending.popLast() {
+            if isKnownUniquelyReferenced(&node) {
+                pending.append(contentsOf: node.inputs)
+                node.inputs = []
+                node.backward = nil
+            }
+        }
+    }
 
     /// The same value, cut from the graph.
     public func detached() -> Variable { Variable(value) }

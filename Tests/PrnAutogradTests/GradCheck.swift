@@ -21,8 +21,8 @@ enum GradCheck {
     }
 
     /// Checks the gradient of a scalar function of several inputs against finite differences.
-    /// `f` receives leaf variables and returns a scalar variable; evaluation for the numeric
-    /// derivative reuses it with recording off.
+    /// `f` receives leaf variables (requiring gradients, so `f` may itself take gradients, as
+    /// second-order checks do) and returns a scalar variable.
     static func check(_ inputs: [Tensor], rtol: Double = 2e-2, atol: Double = 2e-3, h: Double = 1e-2,
                       file: StaticString = #filePath, line: UInt = #line,
                       _ f: ([Variable]) -> Variable) {
@@ -32,9 +32,9 @@ enum GradCheck {
         let analytic = grad(of: output, wrt: leaves)
         for (k, input) in inputs.enumerated() {
             let numeric = numericGradient(of: { x in
-                var args = inputs.map { Variable($0) }
-                args[k] = Variable(x)
-                return GradMode.with(enabled: false) { f(args).value.item }
+                var args = inputs.map { Variable($0, requiresGrad: true) }
+                args[k] = Variable(x, requiresGrad: true)
+                return f(args).value.item
             }, at: input, h: h)
             assertClose(analytic[k].value.scalars.map(Double.init), numeric, rtol: rtol, atol: atol,
                         "input \(k)", file: file, line: line)

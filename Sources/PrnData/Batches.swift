@@ -1,0 +1,109 @@
+import PrnKernel
+
+/// One minibatch: images `[B] + exampleShape` and their labels.
+public struct Batch: Sendable {
+    /// Normalized (and possibly augmented) images, `[B, C, H, W]` for image data.
+    public let images: Tensor
+    /// The class of each image.
+    public let labels: [Int]
+    /// The examples' indices in the split, so callers can trace a batch back to the data.
+    public let indices: [Int]
+    /// The batch's position in its epoch, from 0.
+    public let index: Int
+}
+
+/// The minibatches of one epoch over a split, in a seeded order.
+///
+/// The order is `RNG(seed: seed).split(epoch).permutation(count)` (or `0..<count` unshuffled), so
+/// every example appears exactly once per epoch, the same seed and epoch give the same batches,
+/// and each epoch has its own order. Batches are built when accessed, by copying rows, so the
+/// collection itself holds only the order.
+///
+/// ```swift
+/// for epoch in 0..<10 {
+///     for batch in try data.train.batches(size: 64, seed: 7, epoch: epoch, augmentation: data.augmentation) {
+///         // train on batch.images, batch.labels
+///     }
+/// }
+/// ```
+public struct Batches: RandomAccessCollection, Sendable {
+    /// The split being batched.
+    public let split: DataSplit
+    /// Examples per batch (the last batch may be smaller unless `dropLast`).
+    public let batchSize: Int
+    /// The epoch's order of example indices (truncated to whole batches with `dropLast`).
+    public let order: [Int]
+    /// Training augmentation applied to every batch, if any.
+    public let augmentation: Augmentation?
+    /// The generator whose blocks drive the augmentation draws of this epoch.
+    let augmentRNG: RNG
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { (order.count + batchSize - 1) / batchSize }
+
+    /// Batch `i` of the epoch.
+    public subscript(i: Int) -> Batch {
+        precondition(i >= 0 && i < endIndex, "batch \(i) of \(endIndex)")
+        let lo = i * batchSize, hi = Swift.min(order.count, lo + batchSize)
+        let indices = Array(order[lo..<hi])
+        let labels = indices.map { split.labels[$0] }
+        guard let augmentation else {
+            return Batch(images: split.gather(indices).images, labels: labels, indices: indices, index: i)
+        }
+        let shape = split.exampleShape
+        let (channels, height, width) = (shape[0], shape[1], shape[2])
+        let size = split.exampleSize
+        let fill = (0..<channels).map { split.normalization.zero(channel: split.normalization.channels == 1 ? 0 : $0) }
+        let rng = augmentRNG
+        let images = Tensor.build([indices.count] + shape) { out in
+            split.images.scalars.withUnsafeBufferPointer { src in
+                // Each example's draw comes from its own Philox block, so splitting the batch over
+                // threads cannot change the result.
+                Parallel.forEach(indices.count, grain: Swift.max(1, (1 << 15) / Swift.max(size, 1))) { range in
+                    for row in range {
+                        let draw = augmentation.draw(rng, position: lo + row)
+                        augmentation.apply(draw, source: src.baseAddress! + indices[row] * size,
+                                           channels: channels, height: height, width: width,
+                                           fill: fill, into: out.baseAddress! + row * size)
+                    }
+                }
+            }
+        }
+        return Batch(images: images, labels: labels, indices: indices, index: i)
+    }
+
+    /// The augmentation choices for the example at `position` of this epoch's order (for tests and
+    /// for showing what augmentation did).
+    public func augmentationDraw(position: Int) -> Augmentation.Draw? {
+        augmentation?.draw(augmentRNG, position: position)
+    }
+}
+
+extension DataSplit {
+    /// The batches of epoch `epoch`.
+    ///
+    /// - Parameters:
+    ///   - size: examples per batch; the last batch keeps the remainder unless `dropLast`.
+    ///   - seed: seeds the shuffle and the augmentation.
+    ///   - epoch: selects this epoch's order: `RNG(seed: seed).split(epoch).permutation(count)`.
+    ///   - shuffle: `false` keeps the split's order (evaluation).
+    ///   - dropLast: drop a final batch smaller than `size`.
+    ///   - augmentation: e.g. `.cifar` for training batches; needs `[C, H, W]` examples.
+    public func batches(size: Int, seed: UInt64 = 0, epoch: Int = 0, shuffle: Bool = true,
+                        dropLast: Bool = false, augmentation: Augmentation? = nil) throws -> Batches {
+        guard size > 0 else { throw DataError("batch size must be positive, got \(size)") }
+        guard epoch >= 0 else { throw DataError("epoch must be ≥ 0, got \(epoch)") }
+        if let augmentation { try augmentation.validate(exampleShape: exampleShape) }
+        var order: [Int]
+        if shuffle {
+            var rng = RNG(seed: seed).split(UInt64(epoch))
+            order = rng.permutation(count)
+        } else {
+            order = Array(0..<count)
+        }
+        if dropLast { order.removeLast(order.count % size) }
+        // A stream distinct from the shuffle's, so crops are not correlated with the order.
+        let augmentRNG = RNG(seed: seed, stream: 0x6175_676D).split(UInt64(epoch))
+        return Batches(split: self, batchSize: size, order: order, augmentation: augmentation, augmentRNG: augmentRNG)
+    }
+}

@@ -1,0 +1,97 @@
+import PrnKernel
+import PrnAutograd
+
+/// A building block of a network: its own named parameters and buffers, its named children, and
+/// a forward function. Layers hold structure only — no tensors — so one layer tree is shared by
+/// every copy of a model; the tensors live in the model's `State`, keyed by dotted paths
+/// (`fc1.weight`). Layers write no backward code: the forward is composed of autograd ops.
+public protocol Layer: AnyObject {
+    /// Parameters and buffers this layer owns directly, by local name.
+    var slots: [Slot] { get }
+    /// Child layers, in forward order, by local name.
+    var children: [(name: String, layer: Layer)] { get }
+    /// The forward pass. `scope` resolves this layer's slots to tensors.
+    func forward(_ x: Variable, _ scope: Scope) -> Variable
+}
+
+extension Layer {
+    public var slots: [Slot] { [] }
+    public var children: [(name: String, layer: Layer)] { [] }
+
+    /// Every slot of this layer and its descendants with its full dotted path, in a fixed order
+    /// (own slots first, then children in order). This is the one place parameters are enumerated.
+    public func namedSlots(prefix: String = "") -> [(path: String, slot: Slot)] {
+        var result = slots.map { (path: prefix + $0.name, slot: $0) }
+        for child in children {
+            result += child.layer.namedSlots(prefix: prefix + child.name + ".")
+        }
+        return result
+    }
+}
+
+/// A named tensor a layer owns: a trainable parameter (optionally prunable) or a buffer such as
+/// batch norm's running mean.
+public struct Slot {
+    public enum Kind: Equatable {
+        /// Trained by the optimizer. Prunable slots (conv and linear weights) carry a mask.
+        case parameter(prunable: Bool)
+        /// State updated by the forward pass in training mode, not by gradients.
+        case buffer
+    }
+
+    public let name: String
+    public let shape: [Int]
+    public let kind: Kind
+    /// How fresh values are drawn; `fanIn` is the number of inputs feeding one output unit.
+    public let initializer: Initializer.Role
+    public let fanIn: Int
+
+    public init(_ name: String, _ shape: [Int], _ kind: Kind, initializer: Initializer.Role, fanIn: Int) {
+        self.name = name
+        self.shape = shape
+        self.kind = kind
+        self.initializer = initializer
+        self.fanIn = fanIn
+    }
+
+    public var isPrunable: Bool { kind == .parameter(prunable: true) }
+    public var isParameter: Bool { if case .parameter = kind { return true } else { return false } }
+}
+
+/// What a forward pass reads and writes: the variables bound to parameters (masked for prunable
+/// weights), buffers, the train/eval mode, and buffer updates made in training mode.
+public final class ForwardContext {
+    public let training: Bool
+    var values: [String: Variable]
+    /// New buffer values produced by this pass (batch norm running statistics in training mode).
+    public private(set) var bufferUpdates: [String: Tensor] = [:]
+
+    public init(values: [String: Variable], training: Bool) {
+        self.values = values
+        self.training = training
+    }
+
+    func value(_ path: String) -> Variable {
+        guard let v = values[path] else { preconditionFailure("no tensor bound to \(path)") }
+        return v
+    }
+
+    func update(_ path: String, _ tensor: Tensor) { bufferUpdates[path] = tensor }
+}
+
+/// A layer's view of the context: its own path prefix.
+public struct Scope {
+    public let context: ForwardContext
+    public let prefix: String
+
+    public var training: Bool { context.training }
+
+    /// The tensor bound to this layer's slot `name` (for prunable weights, `mask ⊙ weight`).
+    public subscript(_ name: String) -> Variable { context.value(prefix + name) }
+
+    /// The scope of a child layer.
+    public func child(_ name: String) -> Scope { Scope(context: context, prefix: prefix + name + ".") }
+
+    /// Records a new value for this layer's buffer `name`.
+    public func update(_ name: String, _ tensor: Tensor) { context.update(prefix + name, tensor) }
+}

@@ -1,0 +1,52 @@
+import PrnKernel
+import PrnAutograd
+
+/// A fully connected layer: `y = x · Wᵀ + b`, with `W` of shape `[out, in]` (PyTorch's layout,
+/// so checkpoints read the same in both). The weight is prunable; the bias is not.
+public final class Linear: Layer {
+    public let inputs: Int, outputs: Int, hasBias: Bool
+
+    public init(_ inputs: Int, _ outputs: Int, bias: Bool = true) {
+        self.inputs = inputs
+        self.outputs = outputs
+        self.hasBias = bias
+    }
+
+    public var slots: [Slot] {
+        var s = [Slot("weight", [outputs, inputs], .parameter(prunable: true), initializer: .weight(fanOut: outputs), fanIn: inputs)]
+        if hasBias { s.append(Slot("bias", [outputs], .parameter(prunable: false), initializer: .bias, fanIn: inputs)) }
+        return s
+    }
+
+    public func forward(_ x: Variable, _ scope: Scope) -> Variable {
+        let y = x.matmul(scope["weight"], transB: true)
+        return hasBias ? y + scope["bias"] : y
+    }
+}
+
+/// `max(x, 0)`.
+public final class ReLU: Layer {
+    public init() {}
+    public func forward(_ x: Variable, _ scope: Scope) -> Variable { x.relu() }
+}
+
+/// Flattens every axis after the batch axis.
+public final class Flatten: Layer {
+    public init() {}
+    public func forward(_ x: Variable, _ scope: Scope) -> Variable {
+        x.reshaped([x.shape[0], x.shape.dropFirst().reduce(1, *)])
+    }
+}
+
+/// Layers applied in order; children keep the names given (`fc1`, `conv1`, …).
+public final class Sequential: Layer {
+    public let children: [(name: String, layer: Layer)]
+
+    public init(_ children: [(String, Layer)]) {
+        self.children = children.map { (name: $0.0, layer: $0.1) }
+    }
+
+    public func forward(_ x: Variable, _ scope: Scope) -> Variable {
+        children.reduce(x) { h, child in child.layer.forward(h, scope.child(child.name)) }
+    }
+}

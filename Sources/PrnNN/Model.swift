@@ -1,0 +1,150 @@
+import PrnKernel
+import PrnAutograd
+
+/// What a model is, in enough detail to rebuild its layer tree: stored in checkpoints and shown
+/// by `vars`.
+public struct Architecture: Codable, Equatable, Sendable {
+    /// A zoo name: `mlp`, `lenet300`, `lenet5`, `conv2`, `conv4`, `conv6`, `vgg11`, `vgg16`, `resnet20`.
+    public var name: String
+    /// One example's shape, e.g. `[1, 28, 28]`.
+    public var inputShape: [Int]
+    public var classes: Int
+    /// Channel/width multiplier.
+    public var width: Double
+    /// Hidden widths for `mlp`.
+    public var hidden: [Int]
+    public var initializer: String
+
+    public init(name: String, inputShape: [Int], classes: Int, width: Double = 1, hidden: [Int] = [],
+                initializer: Initializer = .kaimingNormal) {
+        self.name = name
+        self.inputShape = inputShape
+        self.classes = classes
+        self.width = width
+        self.hidden = hidden
+        self.initializer = initializer.rawValue
+    }
+}
+
+/// A network value: its architecture, the shared layer tree, and the tensors — parameters,
+/// buffers and masks — by dotted path. Values are immutable in prn: every operation returns a new
+/// `Model`, and copying one copies only dictionary entries (tensors are copy-on-write).
+public struct Model {
+    public let architecture: Architecture
+    public let network: Layer
+    /// Parameters and buffers by path (`fc1.weight`, `bn1.running_mean`).
+    public internal(set) var state: [String: Tensor]
+    /// 0/1 masks of prunable weights, by the weight's path; absent means dense.
+    public internal(set) var masks: [String: Tensor]
+    /// Where this value came from: `method`, `ablation`, seeds, …, for tables and checkpoints.
+    public var provenance: [String: String]
+
+    /// A freshly initialized model.
+    public init(_ architecture: Architecture, seed: UInt64) throws {
+        let network = try Zoo.build(architecture)
+        self.architecture = architecture
+        self.network = network
+        self.state = [:]
+        self.masks = [:]
+        self.provenance = ["init_seed": String(seed)]
+        self.state = freshState(seed: seed)
+    }
+
+    /// A model from existing tensors (checkpoints); every slot must be present with its shape.
+    public init(_ architecture: Architecture, state: [String: Tensor], masks: [String: Tensor],
+                provenance: [String: String]) throws {
+        self.architecture = architecture
+        self.network = try Zoo.build(architecture)
+        self.state = state
+        self.masks = masks
+        self.provenance = provenance
+        for (path, slot) in network.namedSlots() {
+            guard let t = state[path] else { throw ShapeError("missing tensor \(path)") }
+            guard t.shape == slot.shape else { throw ShapeError("\(path) has shape \(t.shape), expected \(slot.shape)") }
+            if let m = masks[path] {
+                guard slot.isPrunable, m.shape == slot.shape else { throw ShapeError("bad mask for \(path)") }
+            }
+        }
+    }
+
+    public var initializer: Initializer { Initializer(rawValue: architecture.initializer) ?? .kaimingNormal }
+
+    /// Every slot with its path, in the network's fixed order.
+    public var slots: [(path: String, slot: Slot)] { network.namedSlots() }
+
+    /// Paths of the prunable weights, in order.
+    public var prunablePaths: [String] { slots.filter { $0.slot.isPrunable }.map(\.path) }
+
+    /// Paths of the trainable parameters, in order.
+    public var parameterPaths: [String] { slots.filter { $0.slot.isParameter }.map(\.path) }
+
+    /// Freshly drawn tensors for every slot; slot i draws from its own sub-stream of `seed`.
+    public func freshState(seed: UInt64) -> [String: Tensor] {
+        var result: [String: Tensor] = [:]
+        let base = RNG(seed: seed)
+        for (i, entry) in slots.enumerated() {
+            var rng = base.split(UInt64(i))
+            result[entry.path] = initializer.sample(entry.slot, rng: &rng)
+        }
+        return result
+    }
+
+    /// The same masks over fresh weights from the model's own initializer (the `reinit` ablation).
+    public func reinitialized(seed: UInt64) -> Model {
+        var copy = self
+        copy.state = freshState(seed: seed)
+        return copy
+    }
+
+    /// A copy with `masks` replacing the current ones.
+    public func withMasks(_ masks: [String: Tensor]) -> Model {
+        var copy = self
+        copy.masks = masks
+        return copy
+    }
+
+    /// A copy with some tensors replaced.
+    public func updating(_ tensors: [String: Tensor]) -> Model {
+        var copy = self
+        for (path, t) in tensors { copy.state[path] = t }
+        return copy
+    }
+
+    /// The weight as the network sees it: `mask ⊙ weight`.
+    public func effectiveWeight(_ path: String) -> Tensor {
+        guard let w = state[path] else { preconditionFailure("no tensor \(path)") }
+        return masks[path].map { w * $0 } ?? w
+    }
+
+    /// Runs the network. `parameters` binds leaves (for gradients) in place of stored tensors;
+    /// prunable weights are multiplied by their masks here, so every forward sees `mask ⊙ w` and
+    /// pruned entries get zero gradient.
+    public func forward(_ x: Variable, parameters: [String: Variable] = [:], training: Bool) -> (output: Variable, context: ForwardContext) {
+        var values: [String: Variable] = [:]
+        for (path, slot) in slots {
+            let leaf = parameters[path] ?? Variable(state[path]!)
+            if slot.isPrunable, let mask = masks[path] {
+                values[path] = leaf * Variable(mask)
+            } else {
+                values[path] = leaf
+            }
+        }
+        let context = ForwardContext(values: values, training: training)
+        let output = network.forward(x, Scope(context: context, prefix: ""))
+        return (output, context)
+    }
+
+    /// Logits for a batch in eval mode, with no tape.
+    public func predict(_ x: Tensor) -> Tensor {
+        GradMode.with(enabled: false) { forward(Variable(x), training: false).output.value }
+    }
+
+    /// Number of trainable scalars, and of prunable ones still unmasked.
+    public var parameterCount: Int { parameterPaths.reduce(0) { $0 + state[$1]!.count } }
+    public var prunableCount: Int { prunablePaths.reduce(0) { $0 + state[$1]!.count } }
+    public var unprunedCount: Int {
+        prunablePaths.reduce(0) { total, path in
+            total + (masks[path].map { Int($0.sum().item) } ?? state[path]!.count)
+        }
+    }
+}
