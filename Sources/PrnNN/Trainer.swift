@@ -1,0 +1,158 @@
+import Foundation
+import PrnKernel
+import PrnAutograd
+import PrnData
+
+/// Everything `train` needs besides the model and the data.
+public struct TrainConfig: Sendable {
+    public enum OptimizerKind: String, Sendable, CaseIterable { case sgd, adam }
+
+    public var epochs = 10
+    public var batchSize = 64
+    public var optimizer = OptimizerKind.adam
+    public var learningRate: Float = 1e-3
+    public var momentum: Float = 0
+    public var nesterov = false
+    public var weightDecay: Float = 0
+    public var schedule = Schedule.constant
+    /// Seeds the per-epoch shuffles and augmentation.
+    public var seed: UInt64 = 0
+    /// Applies the data set's augmentation (CIFAR: crop and flip) to training batches.
+    public var augment = true
+
+    public init() {}
+
+    func makeOptimizer() -> Optimizer {
+        switch optimizer {
+        case .sgd: return SGD(momentum: momentum, nesterov: nesterov, weightDecay: weightDecay)
+        case .adam: return Adam(weightDecay: weightDecay)
+        }
+    }
+}
+
+/// One epoch's numbers.
+public struct EpochRecord: Sendable, Equatable {
+    public var epoch: Int
+    public var learningRate: Float
+    public var trainLoss: Double, trainAccuracy: Double
+    public var testLoss: Double, testAccuracy: Double
+    public var seconds: Double
+}
+
+/// Where training is, for progress displays.
+public struct TrainProgress: Sendable {
+    public var epoch: Int, epochs: Int, batch: Int, batches: Int
+    /// Running means over the epoch so far.
+    public var loss: Double, accuracy: Double
+    public var samplesPerSecond: Double
+    /// Seconds since training started, and the estimate of those left.
+    public var elapsed: Double, remaining: Double
+    /// Set on the last batch of an epoch, once the test split is evaluated.
+    public var finishedEpoch: EpochRecord?
+}
+
+/// What `train` returns: the trained model and its history.
+public struct TrainResult {
+    public var model: Model
+    public var history: [EpochRecord]
+    /// True when stopped early by the user; `model` is as of the last finished step.
+    public var interrupted: Bool
+    public var seconds: Double
+    public var samplesPerSecond: Double
+    public var testAccuracy: Double { history.last?.testAccuracy ?? .nan }
+    public var testLoss: Double { history.last?.testLoss ?? .nan }
+    public var trainLoss: Double { history.last?.trainLoss ?? .nan }
+    public var trainAccuracy: Double { history.last?.trainAccuracy ?? .nan }
+}
+
+/// A loss that is NaN or infinite: training stops and says where.
+public struct DivergenceError: Error, CustomStringConvertible {
+    public let epoch: Int, batch: Int, loss: Float
+    public var description: String {
+        "training diverged: loss is \(loss) at epoch \(epoch), batch \(batch); try a lower learning rate"
+    }
+}
+
+/// Mini-batch training with cross-entropy.
+public enum Trainer {
+    /// Trains a copy of `model`; the input value is unchanged. `shouldStop` is polled before each
+    /// batch (Ctrl-C); `progress` is called after each batch.
+    public static func train(_ model: Model, data: Dataset, config: TrainConfig,
+                             shouldStop: () -> Bool = { false },
+                             progress: (TrainProgress) -> Void = { _ in }) throws -> TrainResult {
+        var current = model
+        var optimizer = config.makeOptimizer()
+        let parameterPaths = current.parameterPaths
+        var history: [EpochRecord] = []
+        let start = Date()
+        var samples = 0
+        let batchesPerEpoch = (data.train.count + config.batchSize - 1) / config.batchSize
+        let totalBatches = batchesPerEpoch * config.epochs
+
+        for epoch in 0..<config.epochs {
+            let epochStart = Date()
+            let rate = config.schedule.rate(base: config.learningRate, epoch: epoch)
+            let batches = try data.train.batches(size: config.batchSize, seed: config.seed, epoch: epoch,
+                                                 augmentation: config.augment ? data.augmentation : nil)
+            var lossSum = 0.0, correct = 0, seen = 0
+            for (b, batch) in batches.enumerated() {
+                if shouldStop() {
+                    return TrainResult(model: current, history: history, interrupted: true,
+                                       seconds: Date().timeIntervalSince(start),
+                                       samplesPerSecond: Double(samples) / Date().timeIntervalSince(start))
+                }
+                let leaves = parameterPaths.map { Variable(current.state[$0]!, requiresGrad: true) }
+                let bound = Dictionary(uniqueKeysWithValues: zip(parameterPaths, leaves))
+                let (logits, context) = current.forward(Variable(batch.images), parameters: bound, training: true)
+                let loss = crossEntropy(logits, labels: batch.labels)
+                let lossValue = loss.value.item
+                guard lossValue.isFinite else { throw DivergenceError(epoch: epoch + 1, batch: b + 1, loss: lossValue) }
+                let grads = grad(of: loss, wrt: leaves)
+                optimizer.step(&current.state, gradients: Dictionary(uniqueKeysWithValues: zip(parameterPaths, grads.map(\.value))),
+                               learningRate: rate)
+                for (path, t) in context.bufferUpdates { current.state[path] = t }
+
+                lossSum += Double(lossValue) * Double(batch.labels.count)
+                correct += zip(logits.value.argmaxLastAxis(), batch.labels).filter { $0 == $1 }.count
+                seen += batch.labels.count
+                samples += batch.labels.count
+                let elapsed = Date().timeIntervalSince(start)
+                let done = epoch * batchesPerEpoch + b + 1
+                var report = TrainProgress(epoch: epoch + 1, epochs: config.epochs, batch: b + 1, batches: batches.count,
+                                           loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen),
+                                           samplesPerSecond: Double(samples) / Swift.max(elapsed, 1e-9), elapsed: elapsed,
+                                           remaining: elapsed / Double(done) * Double(totalBatches - done))
+                if b == batches.count - 1 {
+                    let test = evaluate(current, on: data.test)
+                    let record = EpochRecord(epoch: epoch + 1, learningRate: rate, trainLoss: lossSum / Double(seen),
+                                             trainAccuracy: Double(correct) / Double(seen), testLoss: test.loss,
+                                             testAccuracy: test.accuracy, seconds: Date().timeIntervalSince(epochStart))
+                    history.append(record)
+                    report.finishedEpoch = record
+                }
+                progress(report)
+            }
+        }
+        let seconds = Date().timeIntervalSince(start)
+        return TrainResult(model: current, history: history, interrupted: false, seconds: seconds,
+                           samplesPerSecond: Double(samples) / Swift.max(seconds, 1e-9))
+    }
+
+    /// Mean cross-entropy and accuracy over a split, in eval mode, with no tape.
+    public static func evaluate(_ model: Model, on split: DataSplit, batchSize: Int = 1000) -> (loss: Double, accuracy: Double) {
+        guard split.count > 0 else { return (.nan, .nan) }
+        var lossSum = 0.0, correct = 0
+        GradMode.with(enabled: false) {
+            var start = 0
+            while start < split.count {
+                let range = start..<Swift.min(start + batchSize, split.count)
+                let (images, labels) = split.gather(Array(range))
+                let logits = model.forward(Variable(images), training: false).output
+                lossSum += Double(crossEntropy(logits, labels: labels).value.item) * Double(labels.count)
+                correct += zip(logits.value.argmaxLastAxis(), labels).filter { $0 == $1 }.count
+                start = range.upperBound
+            }
+        }
+        return (lossSum / Double(split.count), Double(correct) / Double(split.count))
+    }
+}
