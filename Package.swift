@@ -41,6 +41,7 @@ let package = Package(
         .testTarget(name: "PrnKernelTests", dependencies: ["PrnKernel", "PrnTestSupport"], swiftSettings: speed),
         .testTarget(name: "PrnAutogradTests", dependencies: ["PrnAutograd", "PrnTestSupport"], swiftSettings: speed),
         .testTarget(name: "PrnNNTests", dependencies: ["PrnNN", "PrnTestSupport"], swiftSettings: speed),
+        .testTarget(name: "PrnPruneTests", dependencies: ["PrnPrune", "PrnTestSupport"], swiftSettings: speed),
         .testTarget(name: "PrnDataTests", dependencies: ["PrnData"], swiftSettings: speed),
         .testTarget(name: "PrnLangTests", dependencies: ["PrnLang"], swiftSettings: speed),
     ],

@@ -12,9 +12,9 @@
 /// ```
 public struct Tensor: Sendable, Equatable {
     public private(set) var shape: [Int]
-    public var scalars: [Float] {
-        didSet { precondition(scalars.count == Shape.count(shape), "scalar count changed") }
-    }
+    /// The values in row-major order. Mutate elements freely, but never the count. (No property
+    /// observer guards this: an observer makes every in-place mutation copy the whole buffer.)
+    public var scalars: [Float]
 
     /// A tensor with the given shape and scalars in row-major order.
     public init(shape: [Int], scalars: [Float]) {

@@ -1,14 +1,23 @@
 import PrnKernel
 
 /// Updates parameters from their gradients. An optimizer defines only the per-parameter rule
-/// `update(_:gradient:state:learningRate:)`; `step` maps it over the model's parameters by path.
+/// `update(_:gradient:moments:learningRate:)`; `step` maps it over the model's parameters by path.
 public protocol Optimizer {
     /// Per-parameter state (momentum buffers, moments), by path.
-    var state: [String: [Tensor]] { get set }
+    var state: [String: Moments] { get set }
     /// Steps taken so far (Adam's bias correction uses it).
     var steps: Int { get set }
-    /// One parameter's update: returns the new value and writes its new state.
-    func update(_ parameter: inout Tensor, gradient: Tensor, state: inout [Tensor], learningRate: Float)
+    /// How many running buffers per parameter.
+    static var bufferCount: Int { get }
+    /// One parameter's update: the new value, with `moments` updated in place.
+    func update(_ parameter: Tensor, gradient: Tensor, moments: Moments, learningRate: Float) -> Tensor
+}
+
+/// An optimizer's running buffers for one parameter. A class, so the buffers are updated in place
+/// without copy-on-write copies.
+public final class Moments {
+    public var buffers: [[Float]]
+    init(count: Int, size: Int) { buffers = Array(repeating: [Float](repeating: 0, count: size), count: count) }
 }
 
 extension Optimizer {
@@ -16,11 +25,10 @@ extension Optimizer {
     public mutating func step(_ parameters: inout [String: Tensor], gradients: [String: Tensor], learningRate: Float) {
         steps += 1
         for path in gradients.keys.sorted() {
-            guard var p = parameters[path], let g = gradients[path] else { continue }
-            var s = state[path] ?? []
-            update(&p, gradient: g, state: &s, learningRate: learningRate)
-            parameters[path] = p
-            state[path] = s
+            guard let g = gradients[path], let p = parameters[path] else { continue }
+            let moments = state[path] ?? Moments(count: Self.bufferCount, size: p.count)
+            state[path] = moments
+            parameters[path] = update(p, gradient: g, moments: moments, learningRate: learningRate)
         }
     }
 }
@@ -33,7 +41,7 @@ extension Optimizer {
 /// ```
 public struct SGD: Optimizer {
     public var momentum: Float, nesterov: Bool, weightDecay: Float
-    public var state: [String: [Tensor]] = [:]
+    public var state: [String: Moments] = [:]
     public var steps = 0
 
     public init(momentum: Float = 0, nesterov: Bool = false, weightDecay: Float = 0) {
@@ -42,17 +50,22 @@ public struct SGD: Optimizer {
         self.weightDecay = weightDecay
     }
 
-    public func update(_ parameter: inout Tensor, gradient: Tensor, state: inout [Tensor], learningRate: Float) {
-        if state.isEmpty { state = [Tensor.zeros(parameter.shape)] }
+    public static var bufferCount: Int { 1 }
+
+    public func update(_ parameter: Tensor, gradient: Tensor, moments: Moments, learningRate: Float) -> Tensor {
         let (mu, wd, lr, nesterov) = (momentum, weightDecay, learningRate, self.nesterov)
-        parameter.scalars.withUnsafeMutableBufferPointer { w in
-            state[0].scalars.withUnsafeMutableBufferPointer { v in
-                gradient.scalars.withUnsafeBufferPointer { g in
-                    for i in 0..<w.count {
-                        let gi = g[i] + wd * w[i]
-                        if mu == 0 { w[i] -= lr * gi; continue }
-                        v[i] = mu * v[i] + gi
-                        w[i] -= lr * (nesterov ? gi + mu * v[i] : v[i])
+        return Tensor.build(parameter.shape) { out in
+            parameter.scalars.withUnsafeBufferPointer { w in
+                moments.buffers[0].withUnsafeMutableBufferPointer { v in
+                    gradient.scalars.withUnsafeBufferPointer { g in
+                        Parallel.forEach(w.count, grain: 1 << 15) { range in
+                            for i in range {
+                                let gi = g[i] + wd * w[i]
+                                if mu == 0 { out[i] = w[i] - lr * gi; continue }
+                                v[i] = mu * v[i] + gi
+                                out[i] = w[i] - lr * (nesterov ? gi + mu * v[i] : v[i])
+                            }
+                        }
                     }
                 }
             }
@@ -67,36 +80,63 @@ public struct SGD: Optimizer {
 /// ```
 public struct Adam: Optimizer {
     public var beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float
-    public var state: [String: [Tensor]] = [:]
+    public var state: [String: Moments] = [:]
     public var steps = 0
 
     public init(weightDecay: Float = 0) { self.weightDecay = weightDecay }
 
-    public func update(_ parameter: inout Tensor, gradient: Tensor, state: inout [Tensor], learningRate: Float) {
-        if state.isEmpty { state = [Tensor.zeros(parameter.shape), Tensor.zeros(parameter.shape)] }
+    public static var bufferCount: Int { 2 }
+
+    public func update(_ parameter: Tensor, gradient: Tensor, moments: Moments, learningRate: Float) -> Tensor {
         let (b1, b2, eps, wd) = (beta1, beta2, epsilon, weightDecay)
         let t = Float(Swift.max(steps, 1))
-        let correction1 = 1 - Foundation.pow(b1, t), correction2 = 1 - Foundation.pow(b2, t)
-        let stepSize = learningRate / correction1
-        let root2 = correction2.squareRoot()
-        var (first, second) = (state[0], state[1])
-        state = []  // release the buffers so the moments below are updated in place
-        parameter.scalars.withUnsafeMutableBufferPointer { w in
-            first.scalars.withUnsafeMutableBufferPointer { m in
-                second.scalars.withUnsafeMutableBufferPointer { v in
-                    gradient.scalars.withUnsafeBufferPointer { g in
-                        for i in 0..<w.count {
-                            let gi = g[i] + wd * w[i]
-                            m[i] = b1 * m[i] + (1 - b1) * gi
-                            v[i] = b2 * v[i] + (1 - b2) * gi * gi
-                            w[i] -= stepSize * m[i] / (v[i].squareRoot() / root2 + eps)
+        let stepSize = learningRate / (1 - Foundation.pow(b1, t))
+        let root2 = (1 - Foundation.pow(b2, t)).squareRoot()
+        let count = parameter.count
+        var first = moments.buffers[0], second = moments.buffers[1]
+        moments.buffers = []  // so the two buffers below are uniquely referenced and updated in place
+        let result = Tensor.build(parameter.shape) { out in
+            parameter.scalars.withUnsafeBufferPointer { w in
+                first.withUnsafeMutableBufferPointer { m in
+                    second.withUnsafeMutableBufferPointer { v in
+                        gradient.scalars.withUnsafeBufferPointer { g in
+                            let (wp, mp, vp, gp, op) = (w.baseAddress!, m.baseAddress!, v.baseAddress!, g.baseAddress!, out.baseAddress!)
+                            Parallel.forEach(count / 8, grain: 1 << 12) { range in
+                                // Eight lanes at a time: the scalar loop does not vectorize (sqrt and divide).
+                                for block in range {
+                                    let i = block * 8
+                                    let gi = load8(gp + i) + wd * load8(wp + i)
+                                    let mi = b1 * load8(mp + i) + (1 - b1) * gi
+                                    let vi = b2 * load8(vp + i) + (1 - b2) * gi * gi
+                                    store8(mi, mp + i)
+                                    store8(vi, vp + i)
+                                    store8(load8(wp + i) - stepSize * mi / (vi.squareRoot() / root2 + eps), op + i)
+                                }
+                            }
+                            for i in (count / 8 * 8)..<count {
+                                let gi = g[i] + wd * w[i]
+                                m[i] = b1 * m[i] + (1 - b1) * gi
+                                v[i] = b2 * v[i] + (1 - b2) * gi * gi
+                                out[i] = w[i] - stepSize * m[i] / (v[i].squareRoot() / root2 + eps)
+                            }
                         }
                     }
                 }
             }
         }
-        state = [first, second]
+        moments.buffers = [first, second]
+        return result
     }
+}
+
+@inline(__always) private func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+@inline(__always) private func load8(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> { load8(UnsafePointer(p)) }
+
+@inline(__always) private func store8(_ x: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: x, as: SIMD8<Float>.self)
 }
 
 /// The learning rate at each epoch.

@@ -101,19 +101,14 @@ public enum Trainer {
                                        seconds: Date().timeIntervalSince(start),
                                        samplesPerSecond: Double(samples) / Date().timeIntervalSince(start))
                 }
-                let leaves = parameterPaths.map { Variable(current.state[$0]!, requiresGrad: true) }
-                let bound = Dictionary(uniqueKeysWithValues: zip(parameterPaths, leaves))
-                let (logits, context) = current.forward(Variable(batch.images), parameters: bound, training: true)
-                let loss = crossEntropy(logits, labels: batch.labels)
-                let lossValue = loss.value.item
+                let step = gradientStep(current, batch: batch, parameterPaths: parameterPaths)
+                let lossValue = step.loss
                 guard lossValue.isFinite else { throw DivergenceError(epoch: epoch + 1, batch: b + 1, loss: lossValue) }
-                let grads = grad(of: loss, wrt: leaves)
-                optimizer.step(&current.state, gradients: Dictionary(uniqueKeysWithValues: zip(parameterPaths, grads.map(\.value))),
-                               learningRate: rate)
-                for (path, t) in context.bufferUpdates { current.state[path] = t }
+                optimizer.step(&current.state, gradients: step.gradients, learningRate: rate)
+                for (path, t) in step.bufferUpdates { current.state[path] = t }
 
                 lossSum += Double(lossValue) * Double(batch.labels.count)
-                correct += zip(logits.value.argmaxLastAxis(), batch.labels).filter { $0 == $1 }.count
+                correct += step.correct
                 seen += batch.labels.count
                 samples += batch.labels.count
                 let elapsed = Date().timeIntervalSince(start)
@@ -136,6 +131,21 @@ public enum Trainer {
         let seconds = Date().timeIntervalSince(start)
         return TrainResult(model: current, history: history, interrupted: false, seconds: seconds,
                            samplesPerSecond: Double(samples) / Swift.max(seconds, 1e-9))
+    }
+
+    /// Loss, gradients and buffer updates for one batch. Every tape node is released on return,
+    /// so the optimizer then owns the parameter buffers and updates them in place.
+    static func gradientStep(_ model: Model, batch: Batch, parameterPaths: [String])
+        -> (loss: Float, correct: Int, gradients: [String: Tensor], bufferUpdates: [String: Tensor]) {
+        let leaves = parameterPaths.map { Variable(model.state[$0]!, requiresGrad: true) }
+        let bound = Dictionary(uniqueKeysWithValues: zip(parameterPaths, leaves))
+        let (logits, context) = model.forward(Variable(batch.images), parameters: bound, training: true)
+        let loss = crossEntropy(logits, labels: batch.labels)
+        let correct = zip(logits.value.argmaxLastAxis(), batch.labels).filter { $0 == $1 }.count
+        guard loss.value.item.isFinite else { return (loss.value.item, correct, [:], [:]) }
+        let grads = grad(of: loss, wrt: leaves)
+        return (loss.value.item, correct, Dictionary(uniqueKeysWithValues: zip(parameterPaths, grads.map(\.value))),
+                context.bufferUpdates)
     }
 
     /// Mean cross-entropy and accuracy over a split, in eval mode, with no tape.
