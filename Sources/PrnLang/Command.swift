@@ -1,0 +1,214 @@
+import PrnKernel
+
+/// One command, declared once: its name, parameters, help and implementation. Argument checking,
+/// `help`, tab completion and grammar.md's command reference are all derived from this.
+///
+/// A name of two words declares a *form* of a command: `tensor zeros`, `tensor rand` and `tensor`
+/// itself (from a nested list) are three declarations of the command `tensor`.
+///
+/// ```swift
+/// Command("tensor zeros", summary: "A tensor of zeros.",
+///         parameters: [.positional("shape", .shape, help: "the dimensions, e.g. [2, 3]")],
+///         example: "tensor zeros [2, 3]") { args, _ in
+///     .tensor(Tensor.zeros(try args.shape("shape")))
+/// }
+/// ```
+public struct Command {
+    /// The command word.
+    public let head: String
+    /// The form word after it, if this declaration is a form (`zeros` in `tensor zeros`).
+    public let form: String?
+    public let summary: String
+    public let parameters: [Parameter]
+    /// A complete statement using the command, shown by `help` and in grammar.md.
+    public let example: String
+    /// Runs the command on checked arguments. Throws `Diagnostic`, `ArgumentError` or `ShapeError`.
+    public let run: (Arguments, Interpreter) throws -> Value
+
+    public init(_ name: String, summary: String, parameters: [Parameter] = [], example: String,
+                run: @escaping (Arguments, Interpreter) throws -> Value) {
+        let words = name.split(separator: " ").map(String.init)
+        precondition(words.count == 1 || words.count == 2, "command name '\(name)' must be one or two words")
+        head = words[0]
+        form = words.count == 2 ? words[1] : nil
+        self.summary = summary
+        self.parameters = parameters
+        self.example = example
+        self.run = run
+        let names = parameters.map(\.name)
+        precondition(Set(names).count == names.count, "duplicate parameter in '\(name)'")
+    }
+
+    /// "tensor zeros" or "tensor".
+    public var name: String { form.map { "\(head) \($0)" } ?? head }
+
+    /// Parameters taken by position, in order.
+    public var positionals: [Parameter] { parameters.filter { $0.kind == .positional } }
+
+    /// The usage line: `tensor rand SHAPE [low=0] [high=1] [seed=INT]`.
+    public var usage: String {
+        ([name] + parameters.map(\.usage)).joined(separator: " ")
+    }
+}
+
+/// A declared parameter of a command.
+public struct Parameter {
+    public enum Kind: Equatable {
+        /// Given by position (or by name, `shape=[2, 3]`).
+        case positional
+        /// Given only as `name=value`.
+        case keyword
+    }
+
+    /// What happens when the argument is left out.
+    public enum Default {
+        /// The argument must be given.
+        case required
+        /// The command sees no value and decides (e.g. a seed derived from the position).
+        case absent
+        /// This value is used.
+        case value(Value)
+    }
+
+    public let name: String
+    public let type: ParamType
+    public let kind: Kind
+    public let defaultValue: Default
+    /// One line for help tables.
+    public let help: String
+
+    public init(_ name: String, _ type: ParamType, kind: Kind, default defaultValue: Default, help: String) {
+        self.name = name
+        self.type = type
+        self.kind = kind
+        self.defaultValue = defaultValue
+        self.help = help
+    }
+
+    /// A positional parameter (required unless a default is given).
+    public static func positional(_ name: String, _ type: ParamType, default defaultValue: Default = .required,
+                                  help: String) -> Parameter {
+        Parameter(name, type, kind: .positional, default: defaultValue, help: help)
+    }
+
+    /// A `name=value` parameter.
+    public static func keyword(_ name: String, _ type: ParamType, default defaultValue: Default,
+                               help: String) -> Parameter {
+        Parameter(name, type, kind: .keyword, default: defaultValue, help: help)
+    }
+
+    /// The `seed=` every random command takes.
+    public static let seed = Parameter.keyword(
+        "seed", .seed, default: .absent,
+        help: "random seed; when absent, derived from `set seed`, the statement's position and loop indices")
+
+    public var isRequired: Bool {
+        if case .required = defaultValue { return true }
+        return false
+    }
+
+    /// The default as help shows it.
+    public var defaultText: String {
+        switch defaultValue {
+        case .required: return "required"
+        case .absent: return "—"
+        case .value(let v): return v.description
+        }
+    }
+
+    /// This parameter in a usage line.
+    public var usage: String {
+        switch (kind, defaultValue) {
+        case (.positional, .required): return type.placeholder
+        case (.positional, _): return "[\(type.placeholder)]"
+        case (.keyword, .required): return "\(name)=\(type.placeholder)"
+        case (.keyword, .value(let v)): return "[\(name)=\(v.description)]"
+        case (.keyword, .absent): return "[\(name)=\(type.placeholder)]"
+        }
+    }
+}
+
+/// The checked arguments of one command call, with typed accessors.
+public struct Arguments {
+    /// The command's name token, for errors and derived seeds.
+    public let call: Token
+    public let command: Command
+    private let values: [String: Value]
+    private let locations: [String: SourceLocation]
+
+    init(call: Token, command: Command, values: [String: Value], locations: [String: SourceLocation]) {
+        self.call = call
+        self.command = command
+        self.values = values
+        self.locations = locations
+    }
+
+    /// The value, or nil when the argument was absent and has no default.
+    public func value(_ name: String) -> Value? { values[name] }
+
+    /// Where the argument was written (the command name when it was defaulted).
+    public func location(of name: String) -> SourceLocation { locations[name] ?? call.location }
+
+    /// A diagnostic pointing at an argument.
+    public func error(_ message: String, at name: String) -> Diagnostic {
+        Diagnostic(message, at: location(of: name))
+    }
+
+    public func int(_ name: String) throws -> Int {
+        guard case .int(let i)? = values[name] else { throw missing(name) }
+        return i
+    }
+
+    public func optionalInt(_ name: String) throws -> Int? {
+        guard let value = values[name] else { return nil }
+        guard case .int(let i) = value else { throw missing(name) }
+        return i
+    }
+
+    public func double(_ name: String) throws -> Double {
+        guard let x = values[name]?.number else { throw missing(name) }
+        return x
+    }
+
+    public func string(_ name: String) throws -> String {
+        guard case .string(let s)? = values[name] else { throw missing(name) }
+        return s
+    }
+
+    /// A symbol or a word (`del x`, `method=snip`).
+    public func symbol(_ name: String) throws -> String {
+        guard case .symbol(let s)? = values[name] else { throw missing(name) }
+        return s
+    }
+
+    public func optionalSymbol(_ name: String) throws -> String? {
+        guard let value = values[name] else { return nil }
+        guard case .symbol(let s) = value else { throw missing(name) }
+        return s
+    }
+
+    public func shape(_ name: String) throws -> [Int] {
+        guard case .list(let items)? = values[name] else { throw missing(name) }
+        return try items.map { item in
+            guard case .int(let d) = item else { throw missing(name) }
+            return d
+        }
+    }
+
+    public func tensor(_ name: String) throws -> Tensor {
+        guard case .tensor(let t)? = values[name] else { throw missing(name) }
+        return t
+    }
+
+    /// A value of a `LangObject` type (declare the parameter with `ParamType.object`).
+    public func object<T: LangObject>(_ type: T.Type, _ name: String) throws -> T {
+        guard case .object(let object)? = values[name], let typed = object as? T else { throw missing(name) }
+        return typed
+    }
+
+    /// A declaration and its implementation disagree about a parameter: a programmer error,
+    /// reported rather than trapped.
+    private func missing(_ name: String) -> Diagnostic {
+        Diagnostic("internal error: '\(command.name)' read parameter '\(name)' with the wrong type", at: call)
+    }
+}

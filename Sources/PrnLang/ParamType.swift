@@ -1,0 +1,192 @@
+import PrnKernel
+
+/// The type of a command parameter: how it reads in usage lines, which bare names it accepts as
+/// symbols, and how an argument value is checked and converted.
+///
+/// Later layers add their own as static members, e.g.
+/// `static let model = ParamType("model", "MODEL") { v in … }` in `Commands+Model.swift`.
+public struct ParamType {
+    /// The name in help tables ("shape", "int").
+    public let name: String
+    /// The placeholder in usage lines ("SHAPE", "INT").
+    public let placeholder: String
+    /// Unbound names this type takes as symbols: `nil` for none (an unbound name is an error),
+    /// an empty list for any name.
+    public let symbols: [String]?
+    /// The parameter takes the bare word itself, never evaluated (`del x`, `help tensor`).
+    public let takesWord: Bool
+    /// What tab completion offers for this parameter.
+    public let completion: CompletionKind
+    /// Checks and converts an argument; throws `ArgumentError` with a message naming the problem.
+    public let convert: (Value) throws -> Value
+
+    public init(_ name: String, _ placeholder: String, symbols: [String]? = nil, takesWord: Bool = false,
+                completion: CompletionKind = .values, convert: @escaping (Value) throws -> Value) {
+        self.name = name
+        self.placeholder = placeholder
+        self.symbols = symbols
+        self.takesWord = takesWord
+        self.completion = completion
+        self.convert = convert
+    }
+}
+
+/// What tab completion offers for a parameter's value.
+public enum CompletionKind {
+    /// The type's symbols and the workspace names.
+    case values
+    /// Help topics: commands, statement keywords and workspace names.
+    case topics
+    /// The forms of the command named by the previous argument (`help tensor r<TAB>`).
+    case forms
+}
+
+/// A problem with one argument; the interpreter adds the parameter's name, the argument's
+/// location and the usage line.
+public struct ArgumentError: Error {
+    public enum Style {
+        /// Reads after the parameter's name: "'shape' expects a shape, got string".
+        case predicate
+        /// Follows the name and a colon: "'shape': negative dimension -1 in shape [2, -1]".
+        case detail
+    }
+
+    public let message: String
+    public let style: Style
+
+    public init(_ message: String, style: Style = .detail) {
+        self.message = message
+        self.style = style
+    }
+
+    /// "expects X, got <type>".
+    public static func expects(_ expected: String, got value: Value) -> ArgumentError {
+        ArgumentError("expects \(expected), got \(value.typeName)", style: .predicate)
+    }
+
+    /// The message with the parameter's name in front.
+    func message(for parameter: String) -> String {
+        switch style {
+        case .predicate: return "'\(parameter)' \(message)"
+        case .detail: return "'\(parameter)': \(message)"
+        }
+    }
+}
+
+extension ParamType {
+    /// Any value.
+    public static let any = ParamType("any", "VALUE") { $0 }
+
+    /// An integer.
+    public static let int = ParamType("int", "INT") { value in
+        guard case .int = value else { throw mismatch("an integer", value) }
+        return value
+    }
+
+    /// An integer in `range`.
+    public static func int(_ range: ClosedRange<Int>) -> ParamType {
+        ParamType("int", "INT") { value in
+            guard case .int(let i) = value else { throw mismatch("an integer", value) }
+            guard range.contains(i) else {
+                throw ArgumentError(range.upperBound == Int.max
+                    ? "expects an integer ≥ \(range.lowerBound), got \(i)"
+                    : "expects an integer from \(range.lowerBound) to \(range.upperBound), got \(i)", style: .predicate)
+            }
+            return value
+        }
+    }
+
+    /// A seed: a non-negative integer.
+    public static let seed = ParamType("int", "INT") { value in
+        guard case .int(let i) = value else { throw mismatch("an integer seed", value) }
+        guard i >= 0 else { throw ArgumentError("expects a non-negative seed, got \(i)", style: .predicate) }
+        return value
+    }
+
+    /// An int or a float, converted to a float.
+    public static let number = ParamType("number", "NUMBER") { value in
+        guard let x = value.number else { throw mismatch("a number", value) }
+        return .float(x)
+    }
+
+    /// A string.
+    public static let string = ParamType("string", "STRING") { value in
+        guard case .string = value else { throw mismatch("a string", value) }
+        return value
+    }
+
+    /// `true` or `false`.
+    public static let bool = ParamType("bool", "BOOL") { value in
+        guard case .bool = value else { throw mismatch("true or false", value) }
+        return value
+    }
+
+    /// A tensor shape: a list of non-negative ints, or one int for a vector. The element count
+    /// is checked against `Tensor.maxElements`.
+    public static let shape = ParamType("shape", "SHAPE") { value in
+        let dims: [Int]
+        switch value {
+        case .int(let n): dims = [n]
+        case .list(let items):
+            dims = try items.map { item in
+                guard case .int(let d) = item else { throw mismatch("a list of integers", value) }
+                return d
+            }
+        default: throw mismatch("a shape such as [2, 3]", value)
+        }
+        do { _ = try Shape.checkedCount(dims) } catch let error as ShapeError {
+            throw ArgumentError(error.description)
+        }
+        return .list(dims.map(Value.int))
+    }
+
+    /// A tensor.
+    public static let tensor = ParamType("tensor", "TENSOR") { value in
+        guard case .tensor = value else { throw mismatch("a tensor", value) }
+        return value
+    }
+
+    /// A list of any values.
+    public static let list = ParamType("list", "LIST") { value in
+        guard case .list = value else { throw mismatch("a list", value) }
+        return value
+    }
+
+    /// A bare word, not evaluated: a workspace name or a help topic.
+    public static let word = ParamType("name", "NAME", symbols: [], takesWord: true) { $0 }
+
+    /// One of a fixed set of names, given bare (`method=snip`) or as a bound symbol or string.
+    public static func symbol(_ choices: [String], name: String = "symbol") -> ParamType {
+        ParamType(name, choices.joined(separator: "|"), symbols: choices) { value in
+            let text: String
+            switch value {
+            case .symbol(let s), .string(let s): text = s
+            default: throw mismatch("one of \(choices.joined(separator: ", "))", value)
+            }
+            guard choices.contains(text) else {
+                throw ArgumentError(Suggest.message("expects one of \(choices.joined(separator: ", ")), got '\(text)'",
+                                                    for: text, in: choices), style: .predicate)
+            }
+            return .symbol(text)
+        }
+    }
+
+    /// "expects X, got <type>".
+    public static func mismatch(_ expected: String, _ value: Value) -> ArgumentError {
+        .expects(expected, got: value)
+    }
+
+    /// A value of a `LangObject` type: `.object(Model.self, name: "model", placeholder: "MODEL")`.
+    public static func object<T: LangObject>(_ type: T.Type, name: String, placeholder: String) -> ParamType {
+        ParamType(name, placeholder) { value in
+            guard case .object(let object) = value, object is T else { throw mismatch("a \(T.typeName)", value) }
+            return value
+        }
+    }
+
+    /// A help topic: a command, a statement keyword or a variable, not evaluated.
+    public static let topic = ParamType("topic", "TOPIC", symbols: [], takesWord: true, completion: .topics) { $0 }
+
+    /// A form of the command named by the previous argument, not evaluated.
+    public static let form = ParamType("form", "FORM", symbols: [], takesWord: true, completion: .forms) { $0 }
+}

@@ -1,2 +1,0 @@
-/// The prn language: lexer, parser, interpreter and commands.
-public enum PrnLang {}

@@ -1,0 +1,23 @@
+import ArgumentParser
+import PrnKernel
+
+extension Prn {
+    /// `prn bench gemm`: throughput numbers to compare with other tools.
+    struct Bench: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Measure throughput and print one line per result.")
+
+        /// What can be measured; add `conv`, `train`, `synflow` here as they land.
+        enum Target: String, ExpressibleByArgument, CaseIterable {
+            case gemm
+        }
+
+        @Argument(help: ArgumentHelp("What to measure.", valueName: "what"))
+        var what: Target
+
+        func run() throws {
+            switch what {
+            case .gemm: Benchmarks.gemm(report: { print($0) })
+            }
+        }
+    }
+}
