@@ -1,0 +1,234 @@
+/// 2-D convolution (NCHW, no bias) and its two adjoints, via im2col + GEMM.
+///
+/// With input `x[N, C, H, W]`, weight `w[O, C, KH, KW]`, stride `s` and zero padding `p` (the same
+/// on both axes):
+///
+///     y[n, o, i, j] = Σ_{c,u,v} w[o, c, u, v] · x[n, c, i·s − p + u, j·s − p + v]
+///
+/// `y` is bilinear in `(x, w)`. Its two adjoints, the gradients of `⟨y, gy⟩`, are
+///
+///     conv2dInputGrad(gy, w)  = ∂⟨y, gy⟩/∂x   (the transposed convolution)
+///     conv2dWeightGrad(x, gy) = ∂⟨y, gy⟩/∂w
+///
+/// Samples are processed in groups whose column matrices sit side by side, so a group is one GEMM
+/// (`W · col`, `Wᵀ · gy`, `gy · colᵀ`, using the transpose flags, never a transposed copy). Groups
+/// run in parallel, each with its own scratch, so memory stays bounded by a few groups. The group
+/// size depends only on the shapes, and weight-gradient partials are summed in group order, so
+/// results are bit-identical for any thread count.
+extension Tensor {
+    /// `y = conv2d(x, w)` with the given stride and zero padding on both axes. Shapes must satisfy
+    /// `Shape.conv2d` (validate user input with it first; here a mismatch traps).
+    public func conv2d(_ weight: Tensor, stride: Int = 1, padding: Int = 0) -> Tensor {
+        let geo = ConvGeometry.validated(input: shape, weight: weight.shape, stride: stride, padding: padding)
+        let o = geo.outChannels, k = geo.image.patch, p = geo.image.outputPlane
+        let sampleIn = geo.image.channels * geo.image.inputPlane, sampleOut = o * p
+        return Tensor.build(geo.outputShape) { y in
+            scalars.withUnsafeBufferPointer { x in
+                weight.scalars.withUnsafeBufferPointer { w in
+                    geo.forEachGroup(scratch: (k + o) * geo.groupColumns) { samples, scratch, threads in
+                        let cols = samples.count * p
+                        let col = scratch, product = scratch + k * cols
+                        for (b, n) in samples.enumerated() {
+                            geo.image.im2col(x.baseAddress! + n * sampleIn, into: col + b * p, ld: cols)
+                        }
+                        // One sample's product is already in the tensor's layout; a group's is
+                        // [O, G·P] and is regrouped to [G, O, P] after.
+                        let direct = samples.count == 1
+                        let target = y.baseAddress! + samples.lowerBound * sampleOut
+                        GEMM.sgemm(transA: false, transB: false, m: o, n: cols, k: k, alpha: 1,
+                                   a: w.baseAddress!, lda: k, b: col, ldb: cols,
+                                   beta: 0, c: direct ? target : product, ldc: cols, threads: threads)
+                        if !direct {
+                            ConvGeometry.regroup(product, target, toChannelMajor: false,
+                                                 samples: samples.count, channels: o, plane: p)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `dx = ∂⟨conv2d(x, w), gy⟩/∂x`, the transposed convolution of `gy[N, O, OH, OW]` with `w`:
+    ///
+    ///     dx[n, c, h, w'] = Σ_{o,u,v,i,j : i·s−p+u = h, j·s−p+v = w'} w[o, c, u, v] · gy[n, o, i, j]
+    ///
+    /// `inputShape` is the shape of `x` (with stride > 1, several input sizes give the same output
+    /// size). Computed as `col2im(Wᵀ · gy)`.
+    public static func conv2dInputGrad(_ gy: Tensor, _ weight: Tensor, inputShape: [Int],
+                                       stride: Int = 1, padding: Int = 0) -> Tensor {
+        let geo = ConvGeometry.validated(input: inputShape, weight: weight.shape, stride: stride, padding: padding)
+        precondition(gy.shape == geo.outputShape, "conv2dInputGrad: gradient \(gy.shape), expected \(geo.outputShape)")
+        let o = geo.outChannels, k = geo.image.patch, p = geo.image.outputPlane
+        let sampleIn = geo.image.channels * geo.image.inputPlane, sampleOut = o * p
+        return Tensor.build(inputShape) { dx in
+            gy.scalars.withUnsafeBufferPointer { g in
+                weight.scalars.withUnsafeBufferPointer { w in
+                    geo.forEachGroup(scratch: (k + o) * geo.groupColumns) { samples, scratch, threads in
+                        let cols = samples.count * p
+                        let col = scratch
+                        let gGroup = geo.channelMajor(g.baseAddress! + samples.lowerBound * sampleOut,
+                                                      samples: samples.count, scratch: scratch + k * cols)
+                        GEMM.sgemm(transA: true, transB: false, m: k, n: cols, k: o, alpha: 1,
+                                   a: w.baseAddress!, lda: k, b: gGroup, ldb: cols,
+                                   beta: 0, c: col, ldc: cols, threads: threads)
+                        for (b, n) in samples.enumerated() {
+                            geo.image.col2im(col + b * p, ld: cols, into: dx.baseAddress! + n * sampleIn)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `dw = ∂⟨conv2d(x, w), gy⟩/∂w`:
+    ///
+    ///     dw[o, c, u, v] = Σ_{n,i,j} gy[n, o, i, j] · x[n, c, i·s − p + u, j·s − p + v]
+    ///
+    /// `weightShape` is the shape of `w` (the kernel size is not implied by `x` and `gy`). Computed
+    /// as `Σ_groups gy · colᵀ`, the group partials added in group order.
+    public static func conv2dWeightGrad(_ x: Tensor, _ gy: Tensor, weightShape: [Int],
+                                        stride: Int = 1, padding: Int = 0) -> Tensor {
+        let geo = ConvGeometry.validated(input: x.shape, weight: weightShape, stride: stride, padding: padding)
+        precondition(gy.shape == geo.outputShape, "conv2dWeightGrad: gradient \(gy.shape), expected \(geo.outputShape)")
+        let o = geo.outChannels, k = geo.image.patch, p = geo.image.outputPlane
+        let sampleIn = geo.image.channels * geo.image.inputPlane, sampleOut = o * p
+        let perSlot = (k + o) * geo.groupColumns + o * k
+        return Tensor.build(weightShape) { dw in
+            dw.update(repeating: 0)
+            x.scalars.withUnsafeBufferPointer { xs in
+                gy.scalars.withUnsafeBufferPointer { g in
+                    geo.forEachGroup(scratch: perSlot, { samples, scratch, threads in
+                        let cols = samples.count * p
+                        let col = scratch, partial = scratch + (k + o) * geo.groupColumns
+                        for (b, n) in samples.enumerated() {
+                            geo.image.im2col(xs.baseAddress! + n * sampleIn, into: col + b * p, ld: cols)
+                        }
+                        let gGroup = geo.channelMajor(g.baseAddress! + samples.lowerBound * sampleOut,
+                                                      samples: samples.count, scratch: scratch + k * cols)
+                        GEMM.sgemm(transA: false, transB: true, m: o, n: k, k: cols, alpha: 1,
+                                   a: gGroup, lda: cols, b: col, ldb: cols,
+                                   beta: 0, c: partial, ldc: k, threads: threads)
+                    }, afterWave: { slotScratch in
+                        for scratch in slotScratch {
+                            let partial = scratch + (k + o) * geo.groupColumns
+                            for i in 0..<(o * k) { dw[i] += partial[i] }
+                        }
+                    })
+                }
+            }
+        }
+    }
+}
+
+extension Shape {
+    /// The output shape of `conv2d` for an input `[N, C, H, W]` and a weight `[O, C, KH, KW]` with
+    /// the same stride and zero padding on both axes:
+    /// `[N, O, ⌊(H + 2p − KH)/s⌋ + 1, ⌊(W + 2p − KW)/s⌋ + 1]`.
+    ///
+    /// Throws for wrong ranks, a channel mismatch, a kernel larger than the padded input, a
+    /// non-positive stride, negative padding, or sizes past `Tensor.maxElements`.
+    public static func conv2d(input: [Int], weight: [Int], stride: Int = 1, padding: Int = 0) throws -> [Int] {
+        try ConvGeometry(input: input, weight: weight, stride: stride, padding: padding).outputShape
+    }
+}
+
+/// The sizes of one convolution, and how its batch is split into groups.
+struct ConvGeometry {
+    let image: WindowGeometry
+    let outChannels: Int
+    /// Samples per group: enough that a group's GEMM has about `targetColumns` columns (small
+    /// feature maps would otherwise give skinny, inefficient GEMMs). Depends only on the shapes.
+    let groupSize: Int
+
+    static let targetColumns = 512
+
+    init(input: [Int], weight: [Int], stride: Int, padding: Int) throws {
+        guard weight.count == 4 else {
+            throw ShapeError("conv2d needs a weight of shape [out, in, kh, kw], got \(weight)")
+        }
+        let window = Window2D(kernelH: weight[2], kernelW: weight[3], stride: stride, padding: padding)
+        image = try WindowGeometry(input: input, window: window, op: "conv2d")
+        guard weight[1] == input[1] else {
+            throw ShapeError("conv2d: input \(input) has \(input[1]) channels, weight \(weight) expects \(weight[1])")
+        }
+        guard weight[0] > 0, weight[1] > 0 else {
+            throw ShapeError("conv2d: weight \(weight) needs at least one output and one input channel")
+        }
+        outChannels = weight[0]
+        let plane = image.outputPlane
+        groupSize = Swift.max(1, Swift.min(image.batch, plane == 0 ? 1 : (Self.targetColumns + plane - 1) / plane))
+        _ = try Shape.checkedCount(weight)
+        _ = try Shape.checkedCount(outputShape)
+        // Scratch per group: column matrix, regrouped gradient, weight partial (a loose bound).
+        guard (try? Shape.checkedCount([image.patch + outChannels + 1, groupColumns + outChannels])) != nil else {
+            throw ShapeError("conv2d: the im2col buffer for input \(input) and weight \(weight) is too large")
+        }
+    }
+
+    /// The initializer for kernels, whose callers have validated the shapes: a failure here is a
+    /// programmer error.
+    static func validated(input: [Int], weight: [Int], stride: Int, padding: Int) -> ConvGeometry {
+        do {
+            return try ConvGeometry(input: input, weight: weight, stride: stride, padding: padding)
+        } catch {
+            preconditionFailure("\(error)")
+        }
+    }
+
+    var outputShape: [Int] { [image.batch, outChannels, image.outHeight, image.outWidth] }
+    /// Columns of the largest group's column matrix.
+    var groupColumns: Int { groupSize * image.outputPlane }
+
+    /// Runs `body(samples, scratch, gemmThreads)` for each group of samples, up to
+    /// `Parallel.threads` groups at a time, each with its own `scratch` of `count` floats; after
+    /// each such wave, `afterWave` receives the scratch of the wave's groups in group order.
+    ///
+    /// When groups run in parallel their GEMMs are single-threaded; a lone group gets all threads.
+    /// Either way the GEMM's result does not depend on its thread count.
+    func forEachGroup(scratch count: Int,
+                      _ body: (_ samples: Range<Int>, _ scratch: UnsafeMutablePointer<Float>, _ gemmThreads: Int?) -> Void,
+                      afterWave: ([UnsafeMutablePointer<Float>]) -> Void = { _ in }) {
+        let batch = image.batch
+        let groups = (batch + groupSize - 1) / groupSize
+        guard groups > 0 else { return }
+        let slots = Swift.max(1, Swift.min(Parallel.threads, groups))
+        let gemmThreads: Int? = slots == 1 ? nil : 1
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: slots * count)
+        defer { scratch.deallocate() }
+        var first = 0
+        while first < groups {
+            let wave = first, width = Swift.min(slots, groups - first)
+            Parallel.forEach(width, threads: width) { range in
+                for slot in range {
+                    let g = wave + slot
+                    body(g * groupSize..<Swift.min((g + 1) * groupSize, batch), scratch + slot * count, gemmThreads)
+                }
+            }
+            afterWave((0..<width).map { scratch + $0 * count })
+            first += width
+        }
+    }
+
+    /// A group's slice of a `[N, O, P]` tensor as the `[O, G·P]` matrix the GEMMs use: the slice
+    /// itself for one sample, else a regrouped copy in `scratch`.
+    func channelMajor(_ slice: UnsafePointer<Float>, samples: Int, scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+        if samples == 1 { return slice }
+        ConvGeometry.regroup(slice, scratch, toChannelMajor: true,
+                             samples: samples, channels: outChannels, plane: image.outputPlane)
+        return UnsafePointer(scratch)
+    }
+
+    /// Copies a group between the sample-major layout `[G, O, P]` of tensors and the
+    /// channel-major layout `[O, G·P]` of the GEMMs (in either direction).
+    static func regroup(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, toChannelMajor: Bool,
+                        samples: Int, channels: Int, plane: Int) {
+        for b in 0..<samples {
+            for o in 0..<channels {
+                let sampleMajor = (b * channels + o) * plane
+                let channelMajor = (o * samples + b) * plane
+                let (from, to) = toChannelMajor ? (sampleMajor, channelMajor) : (channelMajor, sampleMajor)
+                (dst + to).update(from: src + from, count: plane)
+            }
+        }
+    }
+}

@@ -1,0 +1,216 @@
+/// Max and average pooling over the last two axes of an NCHW tensor, with the linear maps their
+/// gradients need.
+///
+/// A window of `kernel × kernel` moves with `stride` (default: the kernel) over the input padded
+/// by `padding` on every side; output size `⌊(H + 2p − k)/s⌋ + 1` per axis (no ceil mode).
+/// Padding may be at most `kernel / 2`, so every window covers at least one real input.
+///
+/// - Max pooling returns the values and a `PoolArgmax`. Given the argmax, max pooling is the
+///   linear selection `gathered(at:)`; its adjoint `scatterAdded(at:)` is the backward pass, and
+///   the adjoint of that is the gather again, which is all double backward needs.
+/// - Average pooling divides by `kernel²` including padded positions (PyTorch's
+///   `count_include_pad=True`), so it is one fixed linear map; `avgPool2dAdjoint` is its transpose.
+///
+/// Planes (sample, channel) are processed in parallel; within a plane everything is sequential,
+/// so results do not depend on the thread count.
+extension Tensor {
+    /// Max over each window: `y[n, c, i, j] = max_{u,v} x[n, c, i·s − p + u, j·s − p + v]` over
+    /// the window's real (unpadded) inputs, and where each maximum was found (the first one on ties;
+    /// NaN wins, so it propagates).
+    public func maxPool2d(kernel: Int, stride: Int? = nil, padding: Int = 0) -> (values: Tensor, argmax: PoolArgmax) {
+        let geo = WindowGeometry.pool(input: shape, kernel: kernel, stride: stride, padding: padding)
+        let outShape = geo.outputShape
+        let width = geo.width, inPlane = geo.inputPlane, outPlane = geo.outputPlane
+        var offsets = [Int32](repeating: 0, count: Shape.count(outShape))
+        let values = Tensor.build(outShape) { y in
+            offsets.withUnsafeMutableBufferPointer { at in
+                scalars.withUnsafeBufferPointer { x in
+                    geo.forEachWindow { q, e, rows, cols in
+                        let plane = x.baseAddress! + q * inPlane
+                        var best = -Float.infinity, bestAt = rows.lowerBound * width + cols.lowerBound
+                        var nans = 0
+                        for h in rows {
+                            for w in cols {
+                                let v = plane[h &* width &+ w]
+                                // Selects, not branches: the winner is data-dependent, so a branch
+                                // would mispredict. NaNs are only counted here (off the critical path).
+                                let take = v > best
+                                best = take ? v : best
+                                bestAt = take ? h &* width &+ w : bestAt
+                                nans &+= v.isNaN ? 1 : 0
+                            }
+                        }
+                        if nans > 0 {
+                            // NaN propagates: the first NaN of the window wins.
+                            bestAt = rows.lazy.flatMap { h in cols.lazy.map { h * width + $0 } }.first { plane[$0].isNaN }!
+                            best = plane[bestAt]
+                        }
+                        y[q * outPlane + e] = best
+                        at[q * outPlane + e] = Int32(bestAt)
+                    }
+                }
+            }
+        }
+        return (values, PoolArgmax(inputShape: shape, outputShape: outShape, offsets: offsets))
+    }
+
+    /// `y[e] = x[argmax[e]]`: this tensor (shaped like the pooled input) read at the positions
+    /// max pooling chose. Linear in `x`; the adjoint of `scatterAdded(at:)`.
+    public func gathered(at argmax: PoolArgmax) -> Tensor {
+        precondition(shape == argmax.inputShape, "gathered(at:): tensor \(shape), argmax of input \(argmax.inputShape)")
+        let inPlane = argmax.inputPlane, outPlane = argmax.outputPlane
+        return Tensor.build(argmax.outputShape) { y in
+            scalars.withUnsafeBufferPointer { x in
+                argmax.offsets.withUnsafeBufferPointer { at in
+                    argmax.forEachPlaneRange { planes in
+                        for q in planes {
+                            for e in q * outPlane..<(q + 1) * outPlane { y[e] = x[q * inPlane + Int(at[e])] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `dx[argmax[e]] += g[e]`: this tensor (shaped like the pooled output) added into a zero
+    /// tensor shaped like the pooled input at the positions max pooling chose. This is max
+    /// pooling's backward; its adjoint is `gathered(at:)`.
+    public func scatterAdded(at argmax: PoolArgmax) -> Tensor {
+        precondition(shape == argmax.outputShape, "scatterAdded(at:): tensor \(shape), argmax of output \(argmax.outputShape)")
+        let inPlane = argmax.inputPlane, outPlane = argmax.outputPlane
+        return Tensor.build(argmax.inputShape) { dx in
+            scalars.withUnsafeBufferPointer { g in
+                argmax.offsets.withUnsafeBufferPointer { at in
+                    argmax.forEachPlaneRange { planes in
+                        for q in planes {
+                            let plane = dx.baseAddress! + q * inPlane
+                            plane.update(repeating: 0, count: inPlane)
+                            for e in q * outPlane..<(q + 1) * outPlane { plane[Int(at[e])] += g[e] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Mean over each window, padding counted as zeros:
+    /// `y[n, c, i, j] = (1/k²) Σ_{u,v} x[n, c, i·s − p + u, j·s − p + v]`.
+    public func avgPool2d(kernel: Int, stride: Int? = nil, padding: Int = 0) -> Tensor {
+        let geo = WindowGeometry.pool(input: shape, kernel: kernel, stride: stride, padding: padding)
+        let width = geo.width, inPlane = geo.inputPlane, outPlane = geo.outputPlane
+        let area = Float(kernel * kernel)
+        return Tensor.build(geo.outputShape) { y in
+            scalars.withUnsafeBufferPointer { x in
+                geo.forEachWindow { q, e, rows, cols in
+                    let plane = x.baseAddress! + q * inPlane
+                    var sum: Float = 0
+                    for h in rows {
+                        for w in cols { sum += plane[h * width + w] }
+                    }
+                    y[q * outPlane + e] = sum / area
+                }
+            }
+        }
+    }
+
+    /// The transpose of `avgPool2d` for an input of `inputShape`: each output gradient, divided by
+    /// `k²`, is added to every real input of its window. This is average pooling's backward; its
+    /// own adjoint is `avgPool2d` again.
+    public func avgPool2dAdjoint(inputShape: [Int], kernel: Int, stride: Int? = nil, padding: Int = 0) -> Tensor {
+        let geo = WindowGeometry.pool(input: inputShape, kernel: kernel, stride: stride, padding: padding)
+        precondition(shape == geo.outputShape, "avgPool2dAdjoint: gradient \(shape), expected \(geo.outputShape)")
+        let width = geo.width, inPlane = geo.inputPlane, outPlane = geo.outputPlane
+        let area = Float(kernel * kernel)
+        return Tensor.build(inputShape) { dx in
+            dx.update(repeating: 0)
+            scalars.withUnsafeBufferPointer { g in
+                geo.forEachWindow { q, e, rows, cols in
+                    let plane = dx.baseAddress! + q * inPlane
+                    let share = g[q * outPlane + e] / area
+                    for h in rows {
+                        for w in cols { plane[h * width + w] += share }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Where each max-pool output was read from: enough to route gradients (and gradients of
+/// gradients) without looking at the values again.
+public struct PoolArgmax: Sendable, Equatable {
+    public let inputShape: [Int]
+    public let outputShape: [Int]
+    /// For output element `e` (flat index) in plane `q = e / (OH·OW)`: the offset `h·W + w` of its
+    /// input within plane `q` of the input.
+    public let offsets: [Int32]
+
+    var inputPlane: Int { inputShape[2] * inputShape[3] }
+    var outputPlane: Int { outputShape[2] * outputShape[3] }
+
+    func forEachPlaneRange(_ body: (Range<Int>) -> Void) {
+        WindowGeometry.forEachPlaneRange(outputShape[0] * outputShape[1], planeSize: inputPlane, body)
+    }
+}
+
+extension Shape {
+    /// The output shape of `maxPool2d`/`avgPool2d` for an input `[N, C, H, W]`:
+    /// `[N, C, ⌊(H + 2p − k)/s⌋ + 1, ⌊(W + 2p − k)/s⌋ + 1]`, with `s` defaulting to `k`.
+    ///
+    /// Throws for a wrong rank, a kernel smaller than 1 or larger than the padded input, a
+    /// non-positive stride, or padding negative or above `kernel / 2`.
+    public static func pool2d(input: [Int], kernel: Int, stride: Int? = nil, padding: Int = 0) throws -> [Int] {
+        try WindowGeometry(pool: input, kernel: kernel, stride: stride, padding: padding).outputShape
+    }
+}
+
+extension WindowGeometry {
+    init(pool input: [Int], kernel: Int, stride: Int?, padding: Int) throws {
+        let window = Window2D(kernelH: kernel, kernelW: kernel, stride: stride ?? kernel, padding: padding)
+        try self.init(input: input, window: window, op: "pool2d")
+        guard padding <= kernel / 2 else {
+            throw ShapeError("pool2d: padding \(padding) is more than half the kernel \(kernel)")
+        }
+        // Argmax offsets within a plane are stored as Int32.
+        guard inputPlane <= Int(Int32.max) else {
+            throw ShapeError("pool2d: input plane \(height)×\(width) is too large")
+        }
+    }
+
+    /// The initializer for kernels, whose callers have validated the shapes.
+    static func pool(input: [Int], kernel: Int, stride: Int?, padding: Int) -> WindowGeometry {
+        do {
+            return try WindowGeometry(pool: input, kernel: kernel, stride: stride, padding: padding)
+        } catch {
+            preconditionFailure("\(error)")
+        }
+    }
+
+    var outputShape: [Int] { [batch, channels, outHeight, outWidth] }
+
+    /// Visits every window of every plane: `body(plane, e, rows, cols)` with `e = i·OW + j` the
+    /// output's index within its plane and `rows × cols` the real inputs its window covers.
+    /// Planes run in parallel; each plane's windows run in order. Always inlined, so `body` is
+    /// inlined into the loop rather than called per window.
+    @inline(__always)
+    func forEachWindow(_ body: (_ plane: Int, _ e: Int, _ rows: Range<Int>, _ cols: Range<Int>) -> Void) {
+        let w = window
+        WindowGeometry.forEachPlaneRange(planes, planeSize: inputPlane) { planes in
+            for q in planes {
+                for i in 0..<outHeight {
+                    let rows = Window2D.coveredInputs(output: i, n: height, kernel: w.kernelH, stride: w.strideH, pad: w.padH)
+                    for j in 0..<outWidth {
+                        let cols = Window2D.coveredInputs(output: j, n: width, kernel: w.kernelW, stride: w.strideW, pad: w.padW)
+                        body(q, i * outWidth + j, rows, cols)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs `body` over ranges of `count` planes in parallel, ranges big enough to be worth a
+    /// thread. Callers treat each plane independently, so the split does not change results.
+    static func forEachPlaneRange(_ count: Int, planeSize: Int, _ body: (Range<Int>) -> Void) {
+        Parallel.forEach(count, grain: Swift.max(1, 16_384 / Swift.max(planeSize, 1)), body)
+    }
+}

@@ -1,2 +1,0 @@
-/// Cells, Markdown notebooks, tables and plots.
-public enum PrnNotebook {}
