@@ -69,7 +69,7 @@ public struct TrainResult {
 public struct DivergenceError: Error, CustomStringConvertible {
     public let epoch: Int, batch: Int, loss: Float
     public var description: String {
-        "training diverged: loss is \(loss) at epoch \(epoch), batch \(batch); try a lower learning rate"
+        "diverged: loss is \(loss) at epoch \(epoch), batch \(batch); try a lower learning rate"
     }
 }
 

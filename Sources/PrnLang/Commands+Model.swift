@@ -1,0 +1,63 @@
+import Foundation
+import PrnKernel
+import PrnNN
+
+extension Commands {
+    /// Building, saving and loading networks.
+    static let model: [Command] = [
+        Command("model", summary: "A freshly initialized network from the zoo; input shape and classes come from `data`.",
+                parameters: [
+                    .positional("name", .symbol(Zoo.names, name: "architecture"), help: "mlp, lenet300, lenet5, conv2, conv4, conv6, vgg11, vgg16 or resnet20"),
+                    .keyword("data", .dataset, default: .absent, help: "the data set it will see (default: 1×28×28 inputs, 10 classes)"),
+                    .keyword("width", .positive, default: .value(.float(1)), help: "multiplier for every hidden width and channel count"),
+                    .keyword("widths", .sizes, default: .absent, help: "hidden layer widths, for mlp"),
+                    .keyword("init", .symbol(Initializer.allCases.map(\.rawValue), name: "initializer"),
+                             default: .value(.symbol("kaiming_normal")), help: "kaiming_normal, pytorch_default or xavier"),
+                    .seed,
+                ],
+                example: "m = model lenet300 seed=1") { args, interpreter in
+            let data = try args.optionalObject(DatasetValue.self, "data")?.dataset
+            let architecture = Architecture(
+                name: try args.symbol("name"), inputShape: data?.inputShape ?? [1, 28, 28], classes: data?.classes ?? 10,
+                width: try args.double("width"), hidden: try args.ints("widths") ?? [],
+                initializer: Initializer(rawValue: try args.symbol("init")) ?? .kaimingNormal)
+            return .object(ModelValue(try Model(architecture, seed: try interpreter.seed(args))))
+        },
+        Command("save", summary: "Write a model (or training result's model) to safetensors, or a table to .csv, .md or .jsonl.",
+                parameters: [
+                    .positional("value", .any, help: "a model, a training result, or a table"),
+                    .positional("to", .symbol(["to"], name: "word"), help: "the word `to`"),
+                    .positional("path", .string, help: "the file to write (atomically)"),
+                ],
+                example: "save m to \"lenet.safetensors\"") { args, interpreter in
+            let path = expandTilde(try args.string("path"))
+            guard case let value? = args.value("value") else { return .none }
+            switch value {
+            case .object(let object as ModelValue):
+                try object.model.save(to: path)
+            case .object(let object as TrainResultValue):
+                try object.result.model.save(to: path)
+            case .object(let object as TableValue):
+                guard let format = Table.format(forPath: path) else {
+                    throw args.error("a table saves to .csv, .md or .jsonl, not '\(path)'", at: "path")
+                }
+                try writeText(object.table.rendered(as: format), to: path)
+            default:
+                throw args.error("'value' expects a model, a result or a table, got \(value.typeName)", at: "value")
+            }
+            return .none
+        },
+        Command("load", summary: "Read a model saved by `save` (safetensors with prn's metadata), validating every byte range.",
+                parameters: [.positional("path", .string, help: "the .safetensors file")],
+                example: "m = load \"lenet.safetensors\"") { args, _ in
+            .object(ModelValue(try Model.load(from: expandTilde(try args.string("path")))))
+        },
+    ]
+
+    /// Writes text atomically (temporary file, then rename), like checkpoints.
+    static func writeText(_ text: String, to path: String) throws {
+        try SafeTensors.write(Data(text.utf8), to: path)
+    }
+}
+
+import PrnNotebook
