@@ -1,5 +1,7 @@
 import ArgumentParser
+import Foundation
 import PrnKernel
+import PrnNN
 
 extension Prn {
     /// `prn bench gemm`: throughput numbers to compare with other tools.
@@ -9,6 +11,7 @@ extension Prn {
         /// What can be measured; add `conv`, `train`, `synflow` here as they land.
         enum Target: String, ExpressibleByArgument, CaseIterable {
             case gemm
+            case train
         }
 
         @Argument(help: ArgumentHelp("What to measure.", valueName: "what"))
@@ -17,6 +20,7 @@ extension Prn {
         func run() throws {
             switch what {
             case .gemm: Benchmarks.gemm(report: { print($0) })
+            case .train: try TrainBenchmarks.run(report: { print($0); fflush(stdout) })
             }
         }
     }

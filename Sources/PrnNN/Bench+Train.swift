@@ -1,0 +1,56 @@
+import Foundation
+import PrnKernel
+import PrnData
+
+/// Training throughput, printed by `prn bench train`, in the same setting
+/// `scripts/bench-train.sh` gives PyTorch.
+public enum TrainBenchmarks {
+    /// One line per case and thread count, e.g. `train model=lenet300 threads=2 samples_per_s=35000`:
+    /// - `lenet300`: one epoch of Fashion-MNIST (synthetic data of the same shape when the
+    ///   package is absent), Adam, batch 64 — the whole loop, data batching included.
+    /// - `conv2`: 50 steps on Fashion-MNIST shapes, Adam, batch 64, width 1.
+    /// - `vgg11`: 20 steps on CIFAR shapes [3, 32, 32], SGD momentum, batch 128, width 0.25.
+    public static func run(threads: [Int] = [1, 2], report: (String) -> Void) throws {
+        let fashion = try (try? Dataset.load(.fashion()))
+            ?? Dataset.load(.synthetic(SyntheticSpec(classes: 10, shape: [1, 28, 28], train: 60000, test: 1000, seed: 0)))
+        let cifar = try Dataset.load(.synthetic(SyntheticSpec(classes: 10, shape: [3, 32, 32], train: 128 * 20, test: 128, seed: 0)))
+        let cases: [(name: String, data: Dataset, width: Double, batch: Int, steps: Int?, optimizer: TrainConfig.OptimizerKind)] = [
+            ("lenet300", fashion, 1, 64, nil, .adam),
+            ("conv2", fashion, 1, 64, 50, .adam),
+            ("vgg11", cifar, 0.25, 128, 20, .sgd),
+        ]
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        for c in cases {
+            let architecture = Architecture(name: c.name, inputShape: c.data.inputShape, classes: c.data.classes, width: c.width)
+            let model = try Model(architecture, seed: 1)
+            let data = c.steps.map { c.data.truncated(train: $0 * c.batch) } ?? c.data
+            for t in threads {
+                Parallel.threads = t
+                var config = TrainConfig()
+                config.epochs = 1
+                config.batchSize = c.batch
+                config.optimizer = c.optimizer
+                config.learningRate = c.optimizer == .adam ? 1e-3 : 0.01
+                config.momentum = c.optimizer == .sgd ? 0.9 : 0
+                var trainSeconds = 0.0
+                _ = try Trainer.train(model, data: data, config: config, progress: { p in
+                    if p.finishedEpoch == nil { trainSeconds = p.elapsed }
+                })
+                // Throughput over the training steps only (the epoch-end test pass is excluded).
+                let samples = Double(data.train.count - (data.train.count % c.batch == 0 ? c.batch : data.train.count % c.batch))
+                report("train model=\(c.name) threads=\(t) samples_per_s=\(Int(samples / Swift.max(trainSeconds, 1e-9)))")
+            }
+        }
+    }
+}
+
+extension Dataset {
+    /// The same data set with only the first `count` training examples (and a small test split),
+    /// for benchmarks that time a fixed number of steps.
+    func truncated(train count: Int) -> Dataset {
+        Dataset(name: name, source: source, files: files, train: train.slice(0..<Swift.min(count, train.count)),
+                validation: nil, test: test.slice(0..<Swift.min(test.count, 256)), classes: classes,
+                classNames: classNames, normalization: normalization, checksum: checksum, augmentation: augmentation)
+    }
+}

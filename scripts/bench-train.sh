@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Training throughput of prn against PyTorch CPU on the same machine, in the same run:
+# LeNet-300-100 (one Fashion-MNIST epoch, Adam, batch 64), Conv-2 (50 steps), VGG-11 width 0.25
+# (20 steps, CIFAR shapes) on 1 and 2 threads. PyTorch is skipped when not installed
+# (`pip install torch==2.13.0` takes a CPU wheel).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+swift build -c release >/dev/null
+prn_out=$(.build/release/prn bench train)
+echo "$prn_out"
+if python3 -c "import torch" 2>/dev/null; then
+  torch_out=$(python3 scripts/bench_train_torch.py 1 2)
+else
+  echo "PyTorch not installed: skipping the comparison (pip install torch==2.13.0)"
+  exit 0
+fi
+echo "$torch_out" | sed 's/^/torch: /'
+python3 - "$prn_out" "$torch_out" <<'PY'
+import sys
+def parse(text):
+    rows = {}
+    for line in text.splitlines():
+        f = dict(kv.split("=") for kv in line.split()[1:])
+        rows[(f["model"], f["threads"])] = float(f["samples_per_s"])
+    return rows
+prn, torch = parse(sys.argv[1]), parse(sys.argv[2])
+print(f"{'model':<10} {'threads':>7} {'prn/s':>9} {'torch/s':>9} {'prn/torch':>9}")
+for key in prn:
+    if key in torch:
+        print(f"{key[0]:<10} {key[1]:>7} {prn[key]:>9.0f} {torch[key]:>9.0f} {prn[key] / torch[key]:>9.2f}")
+PY

@@ -1,0 +1,86 @@
+"""PyTorch CPU reference for `prn bench train`: the same models, data shapes, optimizers and batch
+sizes, on the same thread counts. Prints lines in prn's format: train model=… threads=… samples_per_s=…"""
+import gzip, os, sys, time
+import numpy as np
+import torch
+import torch.nn as nn
+
+FASHION = "/usr/share/datasets/fashion-mnist"
+
+
+def fashion_images():
+    path = os.path.join(FASHION, "train-images-idx3-ubyte.gz")
+    if os.path.exists(path):
+        raw = np.frombuffer(gzip.open(path).read(), dtype=np.uint8, offset=16).reshape(-1, 1, 28, 28)
+        x = (raw.astype(np.float32) / 255 - 0.2860) / 0.3530
+        y = np.frombuffer(gzip.open(os.path.join(FASHION, "train-labels-idx1-ubyte.gz")).read(), dtype=np.uint8, offset=8)
+        return torch.from_numpy(x.copy()), torch.from_numpy(y.astype(np.int64))
+    g = torch.Generator().manual_seed(0)
+    return torch.randn(60000, 1, 28, 28, generator=g), torch.randint(0, 10, (60000,), generator=g)
+
+
+def lenet300():
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 300), nn.ReLU(), nn.Linear(300, 100), nn.ReLU(), nn.Linear(100, 10))
+
+
+def conv2():
+    return nn.Sequential(nn.Conv2d(1, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64 * 14 * 14, 256), nn.ReLU(),
+                         nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
+
+
+def vgg11(width=0.25):
+    layers, c = [], 3
+    for v in [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512]:
+        if v == "M":
+            layers.append(nn.MaxPool2d(2))
+        else:
+            v = round(v * width)
+            layers += [nn.Conv2d(c, v, 3, padding=1, bias=False), nn.BatchNorm2d(v), nn.ReLU()]
+            c = v
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, 10))
+
+
+def kaiming(model):
+    for m in model.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
+            nn.init.kaiming_normal_(m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+    return model
+
+
+def run(name, model, x, y, batch, steps, optimizer):
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3) if optimizer == "adam" else \
+        torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+    n = steps * batch if steps else len(x)
+    perm = torch.randperm(len(x))[:n]
+    start = time.perf_counter()
+    for i in range(0, n - batch + 1, batch):
+        idx = perm[i:i + batch]
+        opt.zero_grad()
+        loss = loss_fn(model(x[idx]), y[idx])
+        loss.backward()
+        opt.step()
+    return (n - n % batch) / (time.perf_counter() - start)
+
+
+def main():
+    threads = [int(t) for t in sys.argv[1:]] or [1, 2]
+    fx, fy = fashion_images()
+    g = torch.Generator().manual_seed(0)
+    cx, cy = torch.randn(128 * 20, 3, 32, 32, generator=g), torch.randint(0, 10, (128 * 20,), generator=g)
+    for name, make, x, y, batch, steps, opt in [("lenet300", lenet300, fx, fy, 64, None, "adam"),
+                                                ("conv2", conv2, fx, fy, 64, 50, "adam"),
+                                                ("vgg11", vgg11, cx, cy, 128, 20, "sgd")]:
+        for t in threads:
+            torch.set_num_threads(t)
+            torch.manual_seed(1)
+            rate = run(name, kaiming(make()), x, y, batch, steps, opt)
+            print(f"train model={name} threads={t} samples_per_s={int(rate)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
