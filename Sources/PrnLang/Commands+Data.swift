@@ -42,7 +42,11 @@ extension Commands {
                                                help: "hold out the last N training examples as a validation split")
 
     private static func load(_ source: DataSource, _ args: Arguments) throws -> Value {
-        .object(DatasetValue(dataset: try Dataset.load(source, validation: try args.int("val"))))
+        do {
+            return .object(DatasetValue(dataset: try Dataset.load(source, validation: try args.int("val"))))
+        } catch let error as DataError {
+            throw ArgumentError(error.description)  // already names the file and what is wrong
+        }
     }
 
     static func expandTilde(_ path: String) -> String { (path as NSString).expandingTildeInPath }

@@ -34,9 +34,9 @@ extension Commands {
             guard case let value? = args.value("value") else { return .none }
             switch value {
             case .object(let object as ModelValue):
-                try object.model.save(to: path)
+                try saveModel(object.model, to: path)
             case .object(let object as TrainResultValue):
-                try object.result.model.save(to: path)
+                try saveModel(object.result.model, to: path)
             case .object(let object as TableValue):
                 guard let format = Table.format(forPath: path) else {
                     throw args.error("a table saves to .csv, .md or .jsonl, not '\(path)'", at: "path")
@@ -50,9 +50,17 @@ extension Commands {
         Command("load", summary: "Read a model saved by `save` (safetensors with prn's metadata), validating every byte range.",
                 parameters: [.positional("path", .string, help: "the .safetensors file")],
                 example: "m = load \"lenet.safetensors\"") { args, _ in
-            .object(ModelValue(try Model.load(from: expandTilde(try args.string("path")))))
+            do {
+                return .object(ModelValue(try Model.load(from: expandTilde(try args.string("path")))))
+            } catch let error as SafeTensors.FormatError {
+                throw ArgumentError(error.description)  // already names the file and what is wrong
+            }
         },
     ]
+
+    static func saveModel(_ model: Model, to path: String) throws {
+        do { try model.save(to: path) } catch let error as SafeTensors.FormatError { throw ArgumentError(error.description) }
+    }
 
     /// Writes text atomically (temporary file, then rename), like checkpoints.
     static func writeText(_ text: String, to path: String) throws {

@@ -82,6 +82,16 @@ extension Commands {
         },
     ]
 
+    /// Whether output shows wall-clock numbers (`set timing off` makes logs diffable).
+    static let timing: [Command] = [
+        Command("set timing", summary: "Show or hide wall-clock numbers (seconds, samples/s) in training output, for diffable logs.",
+                parameters: [.positional("state", .symbol(["on", "off"], name: "state"), help: "on (default) or off")],
+                example: "set timing off") { args, _ in
+            ProgressBar.showsTiming = try args.symbol("state") == "on"
+            return .none
+        },
+    ]
+
     /// A model and a data set must agree on the example shape and class count.
     static func checkFits(_ model: Model, _ data: Dataset, _ args: Arguments) throws {
         let a = model.architecture
@@ -103,12 +113,16 @@ final class ProgressBar {
 
     init(interpreter: Interpreter) { self.interpreter = interpreter }
 
+    /// `set timing off` turns this off.
+    nonisolated(unsafe) static var showsTiming = true
+
     func update(_ p: TrainProgress) {
         if let epoch = p.finishedEpoch {
             clear()
-            interpreter.emit(String(format: "epoch %d/%d  loss %.4f  acc %.4f  test_loss %.4f  test_acc %.4f  %.0f samples/s  %.1f s",
-                                    epoch.epoch, p.epochs, epoch.trainLoss, epoch.trainAccuracy, epoch.testLoss,
-                                    epoch.testAccuracy, p.samplesPerSecond, epoch.seconds))
+            var line = String(format: "epoch %d/%d  loss %.4f  acc %.4f  test_loss %.4f  test_acc %.4f",
+                              epoch.epoch, p.epochs, epoch.trainLoss, epoch.trainAccuracy, epoch.testLoss, epoch.testAccuracy)
+            if ProgressBar.showsTiming { line += String(format: "  %.0f samples/s  %.1f s", p.samplesPerSecond, epoch.seconds) }
+            interpreter.emit(line)
             return
         }
         guard live, Date().timeIntervalSince(lastDraw) > 0.1 else { return }

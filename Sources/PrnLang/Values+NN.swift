@@ -87,9 +87,10 @@ public struct TrainResultValue: LangObject {
     }
 
     public var description: String {
-        let state = result.interrupted ? ", interrupted" : ""
-        return String(format: "result: test_acc %.4f, test_loss %.4f after %d epochs (%.1f s%@)",
-                      result.testAccuracy, result.testLoss, result.history.count, result.seconds, state)
+        var text = String(format: "result: test_acc %.4f, test_loss %.4f after %d epochs", result.testAccuracy,
+                          result.testLoss, result.history.count)
+        if ProgressBar.showsTiming { text += String(format: " (%.1f s)", result.seconds) }
+        return text + (result.interrupted ? ", interrupted" : "")
     }
 }
 
