@@ -1,4 +1,5 @@
 import XCTest
+import PrnTestSupport
 import PrnKernel
 @testable import PrnAutograd
 

@@ -1,4 +1,5 @@
 import XCTest
+import PrnTestSupport
 @testable import PrnKernel
 
 /// Elementwise ops, broadcasting, reductions, layout and softmax against numpy.
