@@ -7,18 +7,18 @@ extension Commands {
     static let data: [Command] = [
         Command("data fashion", summary: "Fashion-MNIST from Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist).",
                 parameters: [val, .keyword("path", .string, default: .absent, help: "a folder with the four idx files instead")],
-                example: "d = data fashion") { args, _ in
-            try load(.fashion(path: try args.optionalString("path")), args)
+                example: "d = data fashion") { args, interpreter in
+            try load(.fashion(path: try args.optionalString("path")), args, interpreter)
         },
         Command("data mnist", summary: "MNIST from the four standard idx files (gzipped or not) in `path`, else in $PRN_DATA.",
                 parameters: [val, .keyword("path", .string, default: .absent, help: "the folder holding the idx files")],
-                example: "d = data mnist path=\"~/data/mnist\"") { args, _ in
-            try load(.mnist(path: try args.optionalString("path").map(expandTilde)), args)
+                example: "d = data mnist path=\"~/data/mnist\"") { args, interpreter in
+            try load(.mnist(path: try args.optionalString("path").map(expandTilde)), args, interpreter)
         },
         Command("data cifar10", summary: "CIFAR-10 binary batches (data_batch_1.bin … test_batch.bin) in `path`, else in $PRN_DATA.",
                 parameters: [val, .keyword("path", .string, default: .absent, help: "the folder holding the .bin files")],
-                example: "d = data cifar10 path=\"~/data/cifar-10-batches-bin\"") { args, _ in
-            try load(.cifar10(path: try args.optionalString("path").map(expandTilde)), args)
+                example: "d = data cifar10 path=\"~/data/cifar-10-batches-bin\"") { args, interpreter in
+            try load(.cifar10(path: try args.optionalString("path").map(expandTilde)), args, interpreter)
         },
         Command("data synthetic", summary: "Seeded Gaussian clusters, one per class; needs no files.",
                 parameters: [
@@ -34,16 +34,18 @@ extension Commands {
                                      train: try args.int("train"), test: try args.int("test"),
                                      noise: Float(try args.double("noise")), seed: try interpreter.seed(args))
             try spec.validate()
-            return try load(.synthetic(spec), args)
+            return try load(.synthetic(spec), args, interpreter)
         },
     ]
 
     private static let val = Parameter.keyword("val", .int(0...Int.max), default: .value(.int(0)),
                                                help: "hold out the last N training examples as a validation split")
 
-    private static func load(_ source: DataSource, _ args: Arguments) throws -> Value {
+    private static func load(_ source: DataSource, _ args: Arguments, _ interpreter: Interpreter) throws -> Value {
         do {
-            return .object(DatasetValue(dataset: try Dataset.load(source, validation: try args.int("val"))))
+            let dataset = try Dataset.load(source, validation: try args.int("val"))
+            interpreter.addProvenance("data \(dataset.name)", "\(dataset.checksumText) (\(dataset.files.isEmpty ? "generated" : dataset.files.joined(separator: ", ")))")
+            return .object(DatasetValue(dataset: dataset))
         } catch let error as DataError {
             throw ArgumentError(error.description)  // already names the file and what is wrong
         }

@@ -115,9 +115,19 @@ public struct TableValue: LangObject {
         .of(TableValue.self, "columns", "the column names") { .list($0.table.columns.map(Value.string)) },
     ]
     public let table: Table
-    public init(_ table: Table) { self.table = table }
+    /// Columns the cell output shows (all when nil); the value keeps every column for export.
+    public let shown: [String]?
+    public init(_ table: Table, shown: [String]? = nil) {
+        self.table = table
+        self.shown = shown
+    }
     public var size: String { "\(table.rows.count)×\(table.columns.count)" }
-    public var description: String { table.text }
+    public var description: String {
+        guard let shown else { return table.text }
+        let keep = table.columns.indices.filter { shown.contains(table.columns[$0]) }
+        return Table(columns: keep.map { table.columns[$0] }, rows: table.rows.map { row in keep.map { row[$0] } },
+                     title: table.title).text
+    }
 }
 
 extension ParamType {

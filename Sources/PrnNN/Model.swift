@@ -93,6 +93,7 @@ public struct Model {
     public func reinitialized(seed: UInt64) -> Model {
         var copy = self
         copy.state = freshState(seed: seed)
+        copy.provenance["init_seed"] = String(seed)
         return copy
     }
 

@@ -1,0 +1,74 @@
+import Foundation
+import PrnKernel
+import PrnNN
+import PrnPrune
+import PrnNotebook
+
+extension Commands {
+    /// Layer-wise statistics of the unpruned weights (METHODS.md, Layer statistics).
+    static let stats: [Command] = [
+        Command("stats", summary: "Per prunable layer: statistics of the unpruned weights, or `vs` another model (KS, W1, std change, mask Jaccard) or `vs init`.",
+                parameters: [
+                    .positional("model", .modelOrResult, help: "the model (or training result)"),
+                    .positional("vs", .symbol(["vs"], name: "word"), default: .absent, help: "the word `vs`, to compare"),
+                    .positional("other", .modelOrInit, default: .absent,
+                                help: "a model, or `init`: the model's own full initial weights (regenerated from its init seed)"),
+                    .keyword("all", .bool, default: .value(.bool(false)), help: "show every column (the value always has them all)"),
+                ],
+                example: "stats (model lenet300 seed=1)") { args, _ in
+            let model = try args.object(ModelValue.self, "model").model
+            let showAll = try args.bool("all")
+            guard args.value("vs") != nil || args.value("other") != nil else {
+                let rows = LayerStats.describe(model: model)
+                let table = statsTable(LayerDescription.columns, rows.map(\.row), title: "unpruned weights per layer")
+                return .object(TableValue(table, shown: showAll ? nil : ["layer", "shape", "kept", "density", "mean", "std",
+                                                                          "mean_abs", "skew", "kurtosis", "min", "max"]))
+            }
+            guard args.value("vs") != nil, let other = args.value("other") else {
+                throw args.error("compare with `stats A vs B` or `stats A vs init`", at: "vs")
+            }
+            let comparisons: [LayerComparison]
+            switch other {
+            case .symbol("init"):
+                comparisons = try LayerStats.compareToInit(model, initial: try initialModel(of: model))
+            case .object(let value as ModelValue):
+                comparisons = try LayerStats.compare(model, value.model)
+            default:
+                throw args.error("'other' expects a model or init", at: "other")
+            }
+            return .object(TableValue(statsTable(LayerComparison.columns, comparisons.map(\.row),
+                                                 title: "unpruned weights, A vs B, per layer")))
+        },
+    ]
+
+    /// The model's weights at initialization, regenerated from its init seed, without masks.
+    static func initialModel(of model: Model) throws -> Model {
+        guard let seed = model.provenance["init_seed"].flatMap(UInt64.init) else {
+            throw ArgumentError("the model records no init seed, so its initial weights cannot be regenerated")
+        }
+        return try Model(model.architecture, seed: seed)
+    }
+
+    static func statsTable(_ columns: [String], _ rows: [[StatsCell]], title: String) -> Table {
+        Table(columns: columns, rows: rows.map { $0.map(TableCell.init) }, title: title)
+    }
+}
+
+extension TableCell {
+    /// Undefined statistics (NaN) show as missing.
+    init(_ cell: StatsCell) {
+        switch cell {
+        case .text(let s): self = .text(s)
+        case .int(let i): self = .int(i)
+        case .number(let x): self = x.isNaN ? .missing : .number(x)
+        }
+    }
+}
+
+extension ParamType {
+    /// A model (or result), or the symbol `init`.
+    static let modelOrInit = ParamType("model", "MODEL|init", symbols: ["init"]) { value in
+        if case .symbol("init") = value { return value }
+        return try ParamType.modelOrResult.convert(value)
+    }
+}
