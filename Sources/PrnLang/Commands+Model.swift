@@ -23,7 +23,7 @@ extension Commands {
                 initializer: Initializer(rawValue: try args.symbol("init")) ?? .kaimingNormal)
             return .object(ModelValue(try Model(architecture, seed: try interpreter.seed(args))))
         },
-        Command("save", summary: "Write a model (or training result's model) to safetensors, or a table to .csv, .md or .jsonl.",
+        Command("save", summary: "Write a model (or a training result's model) or scores to safetensors, or a table to .csv, .md or .jsonl.",
                 parameters: [
                     .positional("value", .any, help: "a model, a training result, or a table"),
                     .positional("to", .symbol(["to"], name: "word"), help: "the word `to`"),
@@ -37,6 +37,8 @@ extension Commands {
                 try saveModel(object.model, to: path)
             case .object(let object as TrainResultValue):
                 try saveModel(object.result.model, to: path)
+            case .object(let object as ScoresValue):
+                do { try object.save(to: path) } catch let error as SafeTensors.FormatError { throw ArgumentError(error.description) }
             case .object(let object as TableValue):
                 guard let format = Table.format(forPath: path) else {
                     throw args.error("a table saves to .csv, .md or .jsonl, not '\(path)'", at: "path")

@@ -21,6 +21,12 @@ public struct DatasetValue: LangObject {
     public var description: String { dataset.description }
 }
 
+/// `original` for a model no ablation touched, else the ablation (`shuffle`, `reinit`, …).
+func ablationName(_ model: Model) -> String {
+    let a = model.provenance["ablation"] ?? "none"
+    return a == "none" ? "original" : a
+}
+
 /// A network with its masks and provenance.
 public struct ModelValue: LangObject {
     public static let typeName = "model"
@@ -33,8 +39,10 @@ public struct ModelValue: LangObject {
         .of(ModelValue.self, "sparsity", "fraction of prunable weights pruned") { .float(1 - $0.density) },
         .of(ModelValue.self, "layers", "paths of the prunable weights") { .list($0.model.prunablePaths.map(Value.string)) },
         .of(ModelValue.self, "method", "pruning method, or none") { .symbol($0.model.provenance["method"] ?? "none") },
-        .of(ModelValue.self, "ablation", "original, shuffle or reinit") { .symbol($0.model.provenance["ablation"] ?? "original") },
+        .of(ModelValue.self, "ablation", "original, shuffle or reinit") { .symbol(ablationName($0.model)) },
         .of(ModelValue.self, "init", "the initializer") { .symbol($0.model.architecture.initializer) },
+        .of(ModelValue.self, "densities", "per layer: kept, density and effective density") { .object(TableValue($0.densityTable)) },
+        .of(ModelValue.self, "seed", "the seed of its current weights") { .int(Int($0.model.provenance["init_seed"] ?? "0") ?? 0) },
     ]
     public let model: Model
 
@@ -50,7 +58,7 @@ public struct ModelValue: LangObject {
         let a = model.architecture
         var parts = ["\(a.name)", "\(model.parameterCount) params", String(format: "density %.4f", density)]
         if let method = model.provenance["method"] { parts.append("method \(method)") }
-        if let ablation = model.provenance["ablation"], ablation != "original" { parts.append(ablation) }
+        if ablationName(model) != "original" { parts.append(ablationName(model)) }
         return "model " + parts.joined(separator: ", ")
     }
 }
@@ -69,7 +77,7 @@ public struct TrainResultValue: LangObject {
         .of(TrainResultValue.self, "samples_per_s", "training throughput") { .float($0.result.samplesPerSecond) },
         .of(TrainResultValue.self, "interrupted", "stopped early by Ctrl-C") { .bool($0.result.interrupted) },
         .of(TrainResultValue.self, "history", "one row per epoch") { .object(TableValue($0.history)) },
-        .of(TrainResultValue.self, "ablation", "the trained model's ablation") { .symbol($0.result.model.provenance["ablation"] ?? "original") },
+        .of(TrainResultValue.self, "ablation", "the trained model's ablation") { .symbol(ablationName($0.result.model)) },
         .of(TrainResultValue.self, "method", "the trained model's pruning method") { .symbol($0.result.model.provenance["method"] ?? "none") },
     ]
     public let result: TrainResult

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PrnKernel
 import PrnNN
+import PrnPrune
 
 extension Prn {
     /// `prn bench gemm`: throughput numbers to compare with other tools.
@@ -12,6 +13,7 @@ extension Prn {
         enum Target: String, ExpressibleByArgument, CaseIterable {
             case gemm
             case train
+            case synflow
         }
 
         @Argument(help: ArgumentHelp("What to measure.", valueName: "what"))
@@ -21,6 +23,7 @@ extension Prn {
             switch what {
             case .gemm: Benchmarks.gemm(report: { print($0) })
             case .train: try TrainBenchmarks.run(report: { print($0); fflush(stdout) })
+            case .synflow: try SynFlowBenchmark.run(report: { print($0); fflush(stdout) })
             }
         }
     }
