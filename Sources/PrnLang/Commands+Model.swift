@@ -66,6 +66,8 @@ extension Commands {
 
     /// Writes text atomically (temporary file, then rename), like checkpoints.
     static func writeText(_ text: String, to path: String) throws {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try SafeTensors.write(Data(text.utf8), to: path)
     }
 }
