@@ -1,13 +1,87 @@
-/// Single-precision matrix multiply.
+/// Single-precision matrix multiply, BLIS-style, in pure Swift.
 ///
-/// Placeholder until the packed SIMD kernel lands: forwards to the reference.
+/// ```
+/// C[m×n] = alpha · op(A)[m×k] · op(B)[k×n] + beta · C      op(X) = transX ? Xᵀ : X
+/// ```
+///
+/// All matrices are row-major with leading dimensions (`lda` is the distance between rows of A
+/// as stored, so at least k for A and at least m for Aᵀ). The work is cut into blocks of k
+/// (`kcMax`); for each block, slivers of op(A) (12 rows) and op(B) (32 columns) are packed into
+/// a buffer in the order the micro-kernel reads them (`GEMM+Pack.swift`), then every 12 × 32
+/// tile of C is updated by a register-blocked FMA kernel (`GEMM+MicroKernel.swift`).
+/// Transposition happens only while packing.
+///
+/// Determinism: every element of C is the same chain of fused multiply-adds over k, in the same
+/// order and with the same k-blocks, however C is split into tiles and across threads — the
+/// k-blocking depends only on k, and k is never split across threads. So the result is
+/// bit-identical for any thread count.
 public enum GEMM {
     /// `C[m×n] = alpha · op(A) · op(B) + beta · C`, row-major, `op(X) = Xᵀ` when the flag is set.
-    /// With `beta == 0`, C is not read. The result does not depend on `threads`.
+    ///
+    /// With `beta == 0`, C is not read (it may hold NaN or be uninitialized). `k == 0` gives
+    /// `C = beta · C`. `threads` defaults to `Parallel.threads`; small products run on one thread.
+    /// The result does not depend on `threads`.
+    ///
+    /// ```swift
+    /// // y[64×300] = x[64×784] · W[300×784]ᵀ
+    /// GEMM.sgemm(transA: false, transB: true, m: 64, n: 300, k: 784, alpha: 1,
+    ///            a: x, lda: 784, b: w, ldb: 784, beta: 0, c: y, ldc: 300)
+    /// ```
     public static func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                              a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int? = nil) {
-        naive(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-              b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        precondition(m >= 0 && n >= 0 && k >= 0, "sgemm: negative dimension")
+        guard m > 0 && n > 0 else { return }
+        precondition(ldc >= n, "sgemm: ldc < n")
+        guard k > 0 else {
+            scale(c, rows: m, columns: n, ldc: ldc, by: beta)
+            return
+        }
+        precondition(lda >= (transA ? m : k) && ldb >= (transB ? k : n), "sgemm: lda or ldb too small")
+
+        let job = Job(transA: transA, transB: transB, k: k, alpha: alpha, a: a, lda: lda,
+                      b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        let workers = workerCount(m: m, n: n, k: k, requested: threads ?? Parallel.threads)
+        // Very large C is done in panels, so the packed buffer stays bounded.
+        for i0 in stride(from: 0, to: m, by: panelSize) {
+            for j0 in stride(from: 0, to: n, by: panelSize) {
+                job.run(rows: i0..<min(i0 + panelSize, m), columns: j0..<min(j0 + panelSize, n),
+                        workers: workers)
+            }
+        }
+    }
+
+    /// Largest k-block. Longer blocks mean fewer passes over C and fewer kernel calls; the
+    /// slivers then stream from L2 and L3 (48 + 128 bytes per step of k), which the prefetchers
+    /// keep up with. Measured on Zen 4: 1024 beats 384 by 3–5 %, and blocking the columns of B
+    /// for L2 did not help.
+    static let kcMax = 1024
+    /// Rows and columns of C per panel.
+    static let panelSize = 2048
+    /// Packed floats per round of packing (16 MB); more k-blocks wait for the next round.
+    static let packBudget = 1 << 22
+    /// Below this many multiply-adds (≈ 30 µs on one core) a second thread costs more than it
+    /// saves: waking a pool thread takes 10–40 µs on these VMs.
+    static let parallelThreshold = 3 << 19
+    /// Up to this many floats of the operand that is not split (≈ 20 µs of packing), every
+    /// worker packs its own copy rather than wait for the others (see `GEMM+Driver.swift`).
+    static let privatePackingLimit = 1 << 17
+
+    static func workerCount(m: Int, n: Int, k: Int, requested: Int) -> Int {
+        let slivers = max((m + tileRows - 1) / tileRows, (n + tileColumns - 1) / tileColumns)
+        guard requested > 1, Double(m) * Double(n) * Double(k) >= Double(parallelThreshold) else { return 1 }
+        return min(requested, slivers)
+    }
+
+    /// `C = beta · C` (zero when `beta == 0`, whatever C held).
+    static func scale(_ c: UnsafeMutablePointer<Float>, rows: Int, columns: Int, ldc: Int, by beta: Float) {
+        for i in 0..<rows {
+            let row = c + i * ldc
+            if beta == 0 {
+                row.update(repeating: 0, count: columns)
+            } else if beta != 1 {
+                for j in 0..<columns { row[j] *= beta }
+            }
+        }
     }
 }

@@ -1,0 +1,320 @@
+import Dispatch
+import Foundation
+
+// The register-blocked micro-kernel: one packed A sliver (up to 12 rows × kc) times one packed
+// B sliver (kc × 16 or 32 columns) into a tile of C, with every accumulator in a vector register.
+//
+// The main tile is 12 × 32: 24 `SIMD16<Float>` accumulators (zmm registers with AVX-512, which
+// has 32 of them), two vector loads of B and 12 broadcasts of A per step of k, and 24 FMAs. Zen 4
+// runs a 512-bit FMA as two 256-bit halves, so the peak is the same as with ymm, but the wider
+// registers halve the instruction count and 32 registers leave room for the large tile.
+// Smaller tiles (4 or 8 rows, 16 columns) cover the edges of C with the same code. Builds
+// without AVX-512 (e.g. PRN_MARCH=x86-64-v3) get a narrow 4 × 16 kernel instead (`wideTiles`).
+//
+// Every element of C is one FMA chain over k in order, whichever tile shape computes it, so the
+// result does not depend on how C is cut into tiles (or across threads).
+
+/// One row of a tile's accumulators: 8, 16 or 32 floats. Concrete conformers only: the standard
+/// library's generic SIMD arithmetic works lane by lane, its `SIMD16<Float>` overloads do not.
+protocol MicroRow {
+    /// Floats per row.
+    static var width: Int { get }
+    init()
+    /// Loads one row of a packed B sliver.
+    static func load(_ p: UnsafeRawPointer) -> Self
+    /// `self += a · b`, fused.
+    mutating func accumulate(_ a: Float, _ b: Self)
+    /// `C = self`.
+    func store(to c: UnsafeMutableRawPointer)
+    /// `C = self + factor · C`, fused.
+    func store(to c: UnsafeMutableRawPointer, addingScaled factor: Float)
+}
+
+extension SIMD16: MicroRow where Scalar == Float {
+    static var width: Int { 16 }
+
+    @inline(__always)
+    static func load(_ p: UnsafeRawPointer) -> Self { p.loadUnaligned(as: Self.self) }
+
+    @inline(__always)
+    mutating func accumulate(_ a: Float, _ b: Self) { addProduct(Self(repeating: a), b) }
+
+    @inline(__always)
+    func store(to c: UnsafeMutableRawPointer) { c.storeBytes(of: self, as: Self.self) }
+
+    @inline(__always)
+    func store(to c: UnsafeMutableRawPointer, addingScaled factor: Float) {
+        c.storeBytes(of: addingProduct(Self(repeating: factor), c.loadUnaligned(as: Self.self)), as: Self.self)
+    }
+}
+
+/// 32 floats as two `SIMD16`s (`SIMD32<Float>` has no vector fast path for FMA).
+struct SIMD16Pair: MicroRow {
+    var low = SIMD16<Float>(), high = SIMD16<Float>()
+
+    static var width: Int { 32 }
+
+    @inline(__always) init() {}
+
+    @inline(__always)
+    init(_ low: SIMD16<Float>, _ high: SIMD16<Float>) { (self.low, self.high) = (low, high) }
+
+    @inline(__always)
+    static func load(_ p: UnsafeRawPointer) -> Self { Self(.load(p), .load(p + 64)) }
+
+    @inline(__always)
+    mutating func accumulate(_ a: Float, _ b: Self) {
+        let x = SIMD16<Float>(repeating: a)
+        low.addProduct(x, b.low)
+        high.addProduct(x, b.high)
+    }
+
+    @inline(__always)
+    func store(to c: UnsafeMutableRawPointer) {
+        low.store(to: c)
+        high.store(to: c + 64)
+    }
+
+    @inline(__always)
+    func store(to c: UnsafeMutableRawPointer, addingScaled factor: Float) {
+        low.store(to: c, addingScaled: factor)
+        high.store(to: c + 64, addingScaled: factor)
+    }
+}
+
+extension SIMD8: MicroRow where Scalar == Float {
+    static var width: Int { 8 }
+
+    @inline(__always)
+    static func load(_ p: UnsafeRawPointer) -> Self { p.loadUnaligned(as: Self.self) }
+
+    @inline(__always)
+    mutating func accumulate(_ a: Float, _ b: Self) { addProduct(Self(repeating: a), b) }
+
+    @inline(__always)
+    func store(to c: UnsafeMutableRawPointer) { c.storeBytes(of: self, as: Self.self) }
+
+    @inline(__always)
+    func store(to c: UnsafeMutableRawPointer, addingScaled factor: Float) {
+        c.storeBytes(of: addingProduct(Self(repeating: factor), c.loadUnaligned(as: Self.self)), as: Self.self)
+    }
+}
+
+/// 16 floats as two `SIMD8`s: the narrow kernel's row, for targets with 16 vector registers.
+struct SIMD8Pair: MicroRow {
+    var low = SIMD8<Float>(), high = SIMD8<Float>()
+
+    static var width: Int { 16 }
+
+    @inline(__always) init() {}
+
+    @inline(__always)
+    init(_ low: SIMD8<Float>, _ high: SIMD8<Float>) { (self.low, self.high) = (low, high) }
+
+    @inline(__always)
+    static func load(_ p: UnsafeRawPointer) -> Self { Self(.load(p), .load(p + 32)) }
+
+    @inline(__always)
+    mutating func accumulate(_ a: Float, _ b: Self) {
+        let x = SIMD8<Float>(repeating: a)
+        low.addProduct(x, b.low)
+        high.addProduct(x, b.high)
+    }
+
+    @inline(__always)
+    func store(to c: UnsafeMutableRawPointer) {
+        low.store(to: c)
+        high.store(to: c + 32)
+    }
+
+    @inline(__always)
+    func store(to c: UnsafeMutableRawPointer, addingScaled factor: Float) {
+        low.store(to: c, addingScaled: factor)
+        high.store(to: c + 32, addingScaled: factor)
+    }
+}
+
+/// Four rows of accumulators; a tile has one, two or three of them.
+struct MicroQuad<Row: MicroRow> {
+    var r0 = Row(), r1 = Row(), r2 = Row(), r3 = Row()
+
+    @inline(__always) init() {}
+
+    /// Adds `a[0..<4] ⊗ b`.
+    @inline(__always)
+    mutating func accumulate(_ a: UnsafePointer<Float>, _ b: Row) {
+        r0.accumulate(a[0], b)
+        r1.accumulate(a[1], b)
+        r2.accumulate(a[2], b)
+        r3.accumulate(a[3], b)
+    }
+
+    /// Writes the four rows to `c` (row stride `rowBytes`); `factor == nil` means overwrite.
+    @inline(__always)
+    func store(to c: UnsafeMutableRawPointer, rowBytes: Int, factor: Float?) {
+        if let f = factor {
+            r0.store(to: c, addingScaled: f)
+            r1.store(to: c + rowBytes, addingScaled: f)
+            r2.store(to: c + 2 &* rowBytes, addingScaled: f)
+            r3.store(to: c + 3 &* rowBytes, addingScaled: f)
+        } else {
+            r0.store(to: c)
+            r1.store(to: c + rowBytes)
+            r2.store(to: c + 2 &* rowBytes)
+            r3.store(to: c + 3 &* rowBytes)
+        }
+    }
+}
+
+/// `C[4·quads × Row.width] (=|+=) A·B` over `kc` steps; packed A advances `aStride` floats per
+/// step and packed B `bStride` (by default, the tile's own size). `quads` must be a literal at
+/// the call site so that the unused quads and branches fold away.
+@inline(__always)
+private func microKernel<Row: MicroRow>(
+    _: Row.Type, quads: Int, kc: Int, a: UnsafePointer<Float>, aStride: Int? = nil,
+    b: UnsafePointer<Float>, bStride: Int? = nil, c: UnsafeMutablePointer<Float>, ldc: Int, factor: Float?
+) {
+    var q0 = MicroQuad<Row>(), q1 = MicroQuad<Row>(), q2 = MicroQuad<Row>()
+    var a = a, b = UnsafeRawPointer(b)
+    let aStep = aStride ?? 4 * quads, bStep = 4 * (bStride ?? Row.width)
+    for _ in 0..<kc {
+        let x = Row.load(b)
+        q0.accumulate(a, x)
+        if quads > 1 { q1.accumulate(a + 4, x) }
+        if quads > 2 { q2.accumulate(a + 8, x) }
+        a += aStep
+        b += bStep
+    }
+    let c = UnsafeMutableRawPointer(c), rowBytes = 4 &* ldc
+    q0.store(to: c, rowBytes: rowBytes, factor: factor)
+    if quads > 1 { q1.store(to: c + 4 &* rowBytes, rowBytes: rowBytes, factor: factor) }
+    if quads > 2 { q2.store(to: c + 8 &* rowBytes, rowBytes: rowBytes, factor: factor) }
+}
+
+// One out-of-line copy per tile shape, so each gets its own register allocation.
+@inline(never) private func kernel12x32(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?) {
+    microKernel(SIMD16Pair.self, quads: 3, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f)
+}
+@inline(never) private func kernel8x32(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?) {
+    microKernel(SIMD16Pair.self, quads: 2, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f)
+}
+@inline(never) private func kernel4x32(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?) {
+    microKernel(SIMD16Pair.self, quads: 1, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f)
+}
+@inline(never) private func kernel12x16(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?) {
+    microKernel(SIMD16<Float>.self, quads: 3, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f)
+}
+@inline(never) private func kernel8x16(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?) {
+    microKernel(SIMD16<Float>.self, quads: 2, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f)
+}
+@inline(never) private func kernel4x16(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?) {
+    microKernel(SIMD16<Float>.self, quads: 1, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f)
+}
+
+/// Without AVX-512 there are 16 vector registers and `SIMD16` takes two: the 12 × 32 tile's 24
+/// accumulators would spill. This kernel covers a 4 × 16 part of a packed tile (`rows` × `columns`)
+/// with 8 `SIMD8` accumulators; a tile takes `rows/4 · columns/16` calls.
+@inline(never) private func kernel4x16Narrow(_ kc: Int, _ a: UnsafePointer<Float>, _ rows: Int, _ b: UnsafePointer<Float>, _ columns: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?) {
+    microKernel(SIMD8Pair.self, quads: 1, kc: kc, a: a, aStride: rows, b: b, bStride: columns, c: c, ldc: ldc, factor: f)
+}
+
+extension GEMM {
+    /// Largest tile: rows of A per sliver and columns of B per sliver.
+    static let tileRows = 12, tileColumns = 32
+
+    /// Rows a packed A sliver of `h` live rows is padded to (4, 8 or 12).
+    @inline(__always)
+    static func paddedRows(_ h: Int) -> Int { (h + 3) & ~3 }
+
+    /// Columns a packed B sliver of `w` live columns is padded to (16 or 32).
+    @inline(__always)
+    static func paddedColumns(_ w: Int) -> Int { w > 16 ? 32 : 16 }
+
+    /// Computes one `h × w` tile of C from packed slivers: `C = A·B` when `factor` is nil (C is not
+    /// read), else `C = A·B + factor · C`. `scratch` holds a padded tile (12 × 32 floats).
+    @inline(__always)
+    static func multiplyTile(
+        h: Int, w: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+        c: UnsafeMutablePointer<Float>, ldc: Int, factor: Float?, scratch: UnsafeMutablePointer<Float>
+    ) {
+        let rows = paddedRows(h), columns = paddedColumns(w)
+        if rows == h && columns == w {
+            kernel(rows: rows, columns: columns, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: factor)
+            return
+        }
+        // Edge tile: compute the padded tile aside, then apply the same update per element.
+        kernel(rows: rows, columns: columns, kc: kc, a: a, b: b, c: scratch, ldc: columns, factor: nil)
+        for i in 0..<h {
+            let src = scratch + i &* columns, dst = c + i &* ldc
+            if let f = factor {
+                for j in 0..<w { dst[j] = src[j].addingProduct(f, dst[j]) }
+            } else {
+                for j in 0..<w { dst[j] = src[j] }
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func kernel(
+        rows: Int, columns: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+        c: UnsafeMutablePointer<Float>, ldc: Int, factor: Float?
+    ) {
+        guard wideTiles else {
+            for i in stride(from: 0, to: rows, by: 4) {
+                for j in stride(from: 0, to: columns, by: 16) {
+                    kernel4x16Narrow(kc, a + i, rows, b + j, columns, c + i &* ldc + j, ldc, factor)
+                }
+            }
+            return
+        }
+        switch (rows, columns) {
+        case (12, 32): kernel12x32(kc, a, b, c, ldc, factor)
+        case (8, 32): kernel8x32(kc, a, b, c, ldc, factor)
+        case (4, 32): kernel4x32(kc, a, b, c, ldc, factor)
+        case (12, 16): kernel12x16(kc, a, b, c, ldc, factor)
+        case (8, 16): kernel8x16(kc, a, b, c, ldc, factor)
+        default: kernel4x16(kc, a, b, c, ldc, factor)
+        }
+    }
+
+    /// Whether the whole-tile kernels are used; otherwise each tile is done in 4 × 16 parts.
+    ///
+    /// This depends on how the module was compiled (`-march`), which Swift code cannot test, so
+    /// it is measured once: both kernels on one tile in L1. The narrow one must win clearly (on
+    /// Zen 4 with AVX-512 the wide one is faster in the full multiply even where they tie in L1;
+    /// built for x86-64-v3 the wide one spills and runs at half speed). Either choice gives
+    /// the same bits: each element of C is the same FMA chain. `PRN_GEMM_TILES=wide|narrow`
+    /// overrides the measurement (for tests and benchmarks).
+    static let wideTiles: Bool = {
+        switch ProcessInfo.processInfo.environment["PRN_GEMM_TILES"] {
+        case "wide": return true
+        case "narrow": return false
+        default: break
+        }
+        let kc = 256
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * kc)
+        let b = UnsafeMutablePointer<Float>.allocate(capacity: tileColumns * kc)
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * tileColumns)
+        defer { a.deallocate(); b.deallocate(); c.deallocate() }
+        a.initialize(repeating: 0.5, count: tileRows * kc)
+        b.initialize(repeating: 0.25, count: tileColumns * kc)
+        func best(_ body: () -> Void) -> UInt64 {
+            var fastest = UInt64.max
+            for _ in 0..<5 {
+                let start = DispatchTime.now().uptimeNanoseconds
+                for _ in 0..<20 { body() }
+                fastest = min(fastest, DispatchTime.now().uptimeNanoseconds - start)
+            }
+            return fastest
+        }
+        let wide = best { kernel12x32(kc, a, b, c, tileColumns, nil) }
+        let narrow = best {
+            for i in stride(from: 0, to: tileRows, by: 4) {
+                for j in stride(from: 0, to: tileColumns, by: 16) {
+                    kernel4x16Narrow(kc, a + i, tileRows, b + j, tileColumns, c + i * tileColumns + j, tileColumns, nil)
+                }
+            }
+        }
+        return Double(narrow) * 1.25 > Double(wide)
+    }()
+}
