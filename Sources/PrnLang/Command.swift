@@ -37,6 +37,7 @@ public struct Command {
         self.run = run
         let names = parameters.map(\.name)
         precondition(Set(names).count == names.count, "duplicate parameter in '\(name)'")
+        precondition(parameters.filter { $0.kind == .rest }.count <= 1, "more than one rest parameter in '\(name)'")
     }
 
     /// "tensor zeros" or "tensor".
@@ -44,6 +45,9 @@ public struct Command {
 
     /// Parameters taken by position, in order.
     public var positionals: [Parameter] { parameters.filter { $0.kind == .positional } }
+
+    /// The parameter collecting other `name=value` arguments, if any.
+    public var restParameter: Parameter? { parameters.first { $0.kind == .rest } }
 
     /// The usage line: `tensor rand SHAPE [low=0] [high=1] [seed=INT]`.
     public var usage: String {
@@ -58,6 +62,9 @@ public struct Parameter {
         case positional
         /// Given only as `name=value`.
         case keyword
+        /// Every other `name=value`, in order (`row t method=snip acc=0.9`): the names are the
+        /// caller's, the parameter's type checks each value. At most one per command.
+        case rest
     }
 
     /// What happens when the argument is left out.
@@ -97,6 +104,11 @@ public struct Parameter {
         Parameter(name, type, kind: .keyword, default: defaultValue, help: help)
     }
 
+    /// Every other `name=value` argument, each checked by `type` (read with `Arguments.rest`).
+    public static func rest(_ name: String, _ type: ParamType, help: String) -> Parameter {
+        Parameter(name, type, kind: .rest, default: .absent, help: help)
+    }
+
     /// The `seed=` every random command takes.
     public static let seed = Parameter.keyword(
         "seed", .seed, default: .absent,
@@ -119,6 +131,7 @@ public struct Parameter {
     /// This parameter in a usage line.
     public var usage: String {
         switch (kind, defaultValue) {
+        case (.rest, _): return "NAME=\(type.placeholder)…"
         case (.positional, .required): return type.placeholder
         case (.positional, _): return "[\(type.placeholder)]"
         case (.keyword, .required): return "\(name)=\(type.placeholder)"
@@ -135,12 +148,16 @@ public struct Arguments {
     public let command: Command
     private let values: [String: Value]
     private let locations: [String: SourceLocation]
+    /// The `name=value` arguments a `.rest` parameter collected, in the order written.
+    public let rest: [(name: String, value: Value)]
 
-    init(call: Token, command: Command, values: [String: Value], locations: [String: SourceLocation]) {
+    init(call: Token, command: Command, values: [String: Value], locations: [String: SourceLocation],
+         rest: [(name: String, value: Value)] = []) {
         self.call = call
         self.command = command
         self.values = values
         self.locations = locations
+        self.rest = rest
     }
 
     /// The value, or nil when the argument was absent and has no default.
@@ -179,6 +196,22 @@ public struct Arguments {
     public func symbol(_ name: String) throws -> String {
         guard case .symbol(let s)? = values[name] else { throw missing(name) }
         return s
+    }
+
+    /// Names given as a bare word, a string, or a list of them (`value=[acc, loss]`).
+    public func names(_ name: String) throws -> [String]? {
+        guard let value = values[name] else { return nil }
+        switch value {
+        case .symbol(let s), .string(let s): return [s]
+        case .list(let items):
+            return try items.map { item in
+                switch item {
+                case .symbol(let s), .string(let s): return s
+                default: throw missing(name)
+                }
+            }
+        default: throw missing(name)
+        }
     }
 
     public func optionalSymbol(_ name: String) throws -> String? {

@@ -7,6 +7,11 @@ extension CommandTable {
         ("NAME = EXPR", nil, "Bind a name to a value (a command call or an expression)."),
         ("print EXPR", "print", "Print a value; strings print without quotes."),
         ("EXPR", nil, "Show a value, as a notebook cell's output."),
+        ("for NAME in LIST { … }", "for", "Run the block once per item, NAME bound to it; `[a, b]` of unbound names loops over symbols."),
+        ("for NAME in range(N) { … }", "range", "Loop over 0, 1, …, N-1; range(A, B) runs from A to B-1."),
+        ("if COND { … } else { … }", "if", "Run the first block whose condition is true; `else if` chains."),
+        ("} else { … }", "else", "The block an if runs when no condition held; on the same line as the '}'."),
+        ("for NAME in …", "in", "The word between a loop variable and what it loops over."),
     ]
 
     /// `help` with no topic: every command and statement with its summary.

@@ -40,6 +40,12 @@ extension Commands {
             }
             return .none
         },
+        Command("run", summary: "Run another script in this workspace: it sees and binds the same names.",
+                parameters: [.positional("file", .string, help: "the script; a relative path starts from the running script's folder")],
+                example: "run \"setup.prn\"") { args, interpreter in
+            try interpreter.runFile(try args.string("file"), call: args.call)
+            return .none
+        },
         Command("set seed", summary: "Set the global seed that random commands without `seed=` derive theirs from.",
                 parameters: [.positional("seed", .seed, help: "the global seed (default 0)")],
                 example: "set seed 42") { args, interpreter in

@@ -1,9 +1,16 @@
-/// Tab completion, derived from the command table, the workspace and field declarations.
+import Foundation
+
+/// Tab completion, derived from the command table, the workspace, field declarations and
+/// keywords; inside a string, file paths.
 extension Interpreter {
     /// Candidates for the word `word`, which the user is typing after `before` on the current
-    /// line: command words first in a statement, then forms, then `keyword=` parameter names,
-    /// workspace names anywhere a value may go, and `name.field` after a dot.
+    /// line: command words and statement keywords first in a statement, then forms, then
+    /// `keyword=` parameter names, workspace names anywhere a value may go, `name.field` after a
+    /// dot, and file paths inside an open string.
     public func completions(before: String, word: String) -> [String] {
+        if let typed = Self.openString(before) {
+            return Self.pathCompletions(typed: typed, word: word, directory: FileManager.default.currentDirectoryPath)
+        }
         let candidates = completionCandidates(before: before, word: word)
         var seen = Set<String>()
         return candidates.filter { $0.hasPrefix(word) && seen.insert($0).inserted }.sorted()
@@ -13,19 +20,35 @@ extension Interpreter {
         if let dot = word.lastIndex(of: ".") {
             let base = String(word[..<dot])
             guard let value = workspace[base] else { return [] }
-            return value.fields.map { "\(base).\($0.name)" }
+            return value.fieldNames.map { "\(base).\($0)" }
         }
-        var tokens = statementTokens(before)
-        if tokens.count >= 2, tokens[0].kind == .name, tokens[1].kind == .equal { tokens.removeFirst(2) }
-        if tokens.first?.kind == .print { tokens.removeFirst() }
+        let (tokens, afterBrace) = statementTokens(before)
+        var rest = tokens[...]
+        if rest.count >= 2, rest[rest.startIndex].kind == .name, rest[rest.startIndex + 1].kind == .equal { rest.removeFirst(2) }
+        if rest.first?.kind == .print { rest.removeFirst() }
         let values = workspace.names
-        guard let first = tokens.first else {
-            return commands.heads + ["print"] + values
+        guard let first = rest.first else {
+            if tokens.isEmpty {
+                return commands.heads + Self.statementKeywords + values + (afterBrace ? ["else"] : [])
+            }
+            return commands.heads + values + Self.expressionKeywords
         }
-        guard first.kind == .name, commands.isCommand(first.lexeme) else {
+        switch first.kind {
+        case .for:
+            return rest.count == 2 ? ["in"] : (rest.count >= 3 ? values + ["range"] + Self.expressionKeywords : [])
+        case .if:
+            return values + commands.heads + Self.expressionKeywords
+        case .name where commands.isCommand(first.lexeme):
+            return commandCandidates(Array(rest))
+        default:
             return values + commands.heads + Self.expressionKeywords
         }
-        let head = first.lexeme
+    }
+
+    /// Inside a command call: forms, `keyword=` names, symbols and values.
+    private func commandCandidates(_ tokens: [Token]) -> [String] {
+        let values = workspace.names
+        let head = tokens[0].lexeme
         let forms = commands.forms(of: head)
         if tokens.count == 1, !forms.isEmpty {
             return forms + (commands.command(head) == nil ? [] : values)
@@ -33,14 +56,19 @@ extension Interpreter {
         let form = tokens.count >= 2 && forms.contains(tokens[1].lexeme) ? tokens[1].lexeme : nil
         guard let command = commands.command(head, form: form) else { return [] }
         let arguments = Array(tokens.dropFirst(form == nil ? 1 : 2))
+        let table = arguments.first.flatMap { workspace[$0.lexeme]?.table }
         if let last = arguments.last, last.kind == .equal, arguments.count >= 2 {
-            // Completing a keyword's value: its symbols, then workspace values.
+            // Completing a keyword's value: its symbols (or the table's columns), then workspace values.
             let label = arguments[arguments.count - 2].lexeme
-            let symbols = command.parameters.first { $0.name == label }?.type.symbols ?? []
-            return symbols + values
+            guard let parameter = command.parameters.first(where: { $0.name == label }) else { return values }
+            if parameter.type.completion == .columns { return table?.columns ?? [] }
+            return (parameter.type.symbols ?? []) + values
         }
         let given = Set(arguments.indices.dropLast().filter { arguments[$0 + 1].kind == .equal }.map { arguments[$0].lexeme })
-        let keywords = command.parameters.filter { $0.kind == .keyword && !given.contains($0.name) }.map { "\($0.name)=" }
+        var keywords = command.parameters.filter { $0.kind == .keyword && !given.contains($0.name) }.map { "\($0.name)=" }
+        if command.restParameter != nil, let table {
+            keywords += table.columns.filter { !given.contains($0) }.map { "\($0)=" }
+        }
         let positionals = command.positionals
         let index = Self.positionalCount(arguments)
         guard index < positionals.count else { return keywords }
@@ -52,6 +80,8 @@ extension Interpreter {
             return helpTopics
         case .forms:
             return arguments.last.map { commands.forms(of: $0.lexeme) } ?? []
+        case .columns:
+            return table?.columns ?? []
         }
     }
 
@@ -77,14 +107,67 @@ extension Interpreter {
         return count
     }
 
-    /// Keywords that may appear inside an expression.
-    static let expressionKeywords = ["true", "false", "none", "and", "or", "not"]
+    /// Keywords that start a statement.
+    static let statementKeywords = ["print", "for", "if"]
 
-    /// The tokens of the statement being typed: those after the last newline or `;`.
-    private func statementTokens(_ text: String) -> [Token] {
+    /// Keywords that may appear inside an expression.
+    static let expressionKeywords = ["true", "false", "none", "and", "or", "not", "range"]
+
+    /// The tokens of the statement being typed — those after the last newline, `;`, `{` or `}` —
+    /// and whether a `}` came right before them (so `else` may follow).
+    private func statementTokens(_ text: String) -> (tokens: [Token], afterBrace: Bool) {
         var lexer = Lexer(text)
         let tokens = lexer.scan().filter { $0.kind != .eof }
-        guard let last = tokens.lastIndex(where: { $0.kind == .newline || $0.kind == .semicolon }) else { return tokens }
-        return Array(tokens[(last + 1)...])
+        let boundaries: Set<TokenKind> = [.newline, .semicolon, .leftBrace, .rightBrace]
+        guard let last = tokens.lastIndex(where: { boundaries.contains($0.kind) }) else { return (tokens, false) }
+        return (Array(tokens[(last + 1)...]), tokens[last].kind == .rightBrace)
+    }
+
+    // MARK: - File paths
+
+    /// Whether `line` ends inside an open string, where completion offers file paths.
+    public static func isInsideString(_ line: String) -> Bool { openString(line) != nil }
+
+    /// The text of a string left open at the end of `line` (after its `"`), or nil when every
+    /// string is closed.
+    static func openString(_ line: String) -> String? {
+        var inString = false
+        var text = ""
+        var escaped = false
+        for c in line {
+            if !inString {
+                if c == "#" { return nil }
+                if c == "\"" { inString = true; text = "" }
+                continue
+            }
+            if escaped { escaped = false; text.append(c); continue }
+            switch c {
+            case "\\": escaped = true
+            case "\"": inString = false
+            default: text.append(c)
+            }
+        }
+        return inString ? text : nil
+    }
+
+    /// Completions of `word`, the end of the path `typed + word` being typed in a string: the
+    /// entries of its folder that start with its last component, as replacements for `word`.
+    /// Folders end with `/`. Relative paths start from `directory`; `~` is the home folder.
+    static func pathCompletions(typed: String, word: String, directory: String) -> [String] {
+        let path = typed + word
+        let slash = path.lastIndex(of: "/")
+        let folderText = slash.map { String(path[...$0]) } ?? ""
+        let stem = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        var folder = folderText.isEmpty ? directory : (folderText as NSString).expandingTildeInPath
+        if !folder.hasPrefix("/") { folder = (directory as NSString).appendingPathComponent(folder) }
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
+        let prefixLength = typed.count
+        return entries.filter { $0.hasPrefix(stem) && ($0.first != "." || stem.first == ".") }.sorted().compactMap { entry in
+            var isDirectory: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent(entry), isDirectory: &isDirectory)
+            let full = folderText + entry + (isDirectory.boolValue ? "/" : "")
+            guard full.count >= prefixLength else { return nil }
+            return String(full.dropFirst(prefixLength))
+        }
     }
 }

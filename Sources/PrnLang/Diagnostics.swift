@@ -59,8 +59,9 @@ public enum Suggest {
     /// The closest candidate within a small edit distance, if any.
     public static func closest(to word: String, in candidates: [String]) -> String? {
         let limit = max(1, min(3, word.count / 3 + 1))
+        guard word.count <= 64 else { return nil }
         var best: (String, Int)?
-        for candidate in Set(candidates).sorted() where candidate != word {
+        for candidate in Set(candidates).sorted() where candidate != word && abs(candidate.count - word.count) <= limit {
             let d = distance(word.lowercased(), candidate.lowercased())
             if d <= limit, d < (best?.1 ?? Int.max) { best = (candidate, d) }
         }

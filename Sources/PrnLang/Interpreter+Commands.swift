@@ -11,6 +11,8 @@ extension Interpreter {
             throw error
         } catch let error as Interrupted {
             throw error
+        } catch let error as NestedFailure {
+            throw error
         } catch let error as ArgumentError {
             throw Diagnostic(error.message, at: call.name)
         } catch let error as ShapeError {
@@ -25,10 +27,22 @@ extension Interpreter {
         let usage = ["usage: \(command.usage)"]
         var values: [String: Value] = [:]
         var locations: [String: SourceLocation] = [:]
+        var rest: [(name: String, value: Value)] = []
+        /// Positional arguments fill the parameters after the last one filled by position.
+        var nextPositional = 0
         for argument in call.arguments {
             let parameter: Parameter
             if let label = argument.label {
-                guard let named = command.parameters.first(where: { $0.name == label.lexeme }) else {
+                let named = command.parameters.first { $0.name == label.lexeme && $0.kind != .rest }
+                if named == nil, let collector = command.restParameter {
+                    guard !rest.contains(where: { $0.name == label.lexeme }) else {
+                        throw Diagnostic("'\(label.lexeme)' is given twice", at: label, notes: usage)
+                    }
+                    rest.append((label.lexeme, try value(of: argument.value, for: collector, in: command, usage: usage,
+                                                         label: label.lexeme)))
+                    continue
+                }
+                guard let named else {
                     let names = command.parameters.map(\.name)
                     let message = names.isEmpty
                         ? "'\(command.name)' takes no arguments"
@@ -37,13 +51,14 @@ extension Interpreter {
                 }
                 parameter = named
             } else {
-                guard let next = command.positionals.first(where: { values[$0.name] == nil }) else {
+                guard let index = positionalSlot(for: argument.value, in: command, from: nextPositional, filled: values) else {
                     let message = command.positionals.isEmpty
                         ? "'\(command.name)' takes no positional arguments"
                         : "too many arguments for '\(command.name)'"
                     throw Diagnostic(message, at: argument.value.location, notes: usage)
                 }
-                parameter = next
+                parameter = command.positionals[index]
+                nextPositional = index + 1
             }
             let at = argument.label?.location ?? argument.value.location
             guard values[parameter.name] == nil else {
@@ -62,18 +77,19 @@ extension Interpreter {
                 break
             }
         }
-        return Arguments(call: call.name, command: command, values: values, locations: locations)
+        return Arguments(call: call.name, command: command, values: values, locations: locations, rest: rest)
     }
 
     /// Evaluates one argument as its parameter's type asks: a bare word, a symbol, or a value.
-    private func value(of expr: Expr, for parameter: Parameter, in command: Command, usage: [String]) throws -> Value {
+    /// `label` names a `.rest` argument in messages.
+    private func value(of expr: Expr, for parameter: Parameter, in command: Command, usage: [String],
+                       label: String? = nil) throws -> Value {
         let type = parameter.type
         let raw: Value
-        if type.takesWord {
-            guard case .name(let word) = expr else {
-                throw Diagnostic("'\(parameter.name)' expects a name", at: expr.location, notes: usage)
-            }
-            return .symbol(word.lexeme)
+        if type.takesWord, let words = Self.words(expr, lists: type.evaluatesOtherwise) {
+            raw = words
+        } else if type.takesWord, !type.evaluatesOtherwise {
+            throw Diagnostic("'\(label ?? parameter.name)' expects a name", at: expr.location, notes: usage)
         } else if case .name(let name) = expr, workspace[name.lexeme] == nil {
             guard type.symbols != nil else {
                 throw unknownName(name, alsoSuggesting: commands.forms(of: command.head))
@@ -85,7 +101,36 @@ extension Interpreter {
         do {
             return try type.convert(raw)
         } catch let error as ArgumentError {
-            throw Diagnostic(error.message(for: parameter.name), at: expr.location, notes: usage)
+            throw Diagnostic(error.message(for: label ?? parameter.name), at: expr.location, notes: usage)
+        }
+    }
+
+    /// The positional parameter an argument fills: the next free one from `start`, except that a
+    /// bare unbound word one of the later parameters takes as a symbol goes to that parameter, so
+    /// optional marker words (`… to "x.svg"` when `vs` was left out) find their place.
+    private func positionalSlot(for expr: Expr, in command: Command, from start: Int, filled: [String: Value]) -> Int? {
+        let positionals = command.positionals
+        let free = positionals.indices.filter { $0 >= start && filled[positionals[$0].name] == nil }
+        if case .name(let word) = expr, workspace[word.lexeme] == nil,
+           let marked = free.first(where: { positionals[$0].type.symbols?.contains(word.lexeme) ?? false }) {
+            return marked
+        }
+        return free.first
+    }
+
+    /// A bare word as a symbol, or (when `lists`) a list literal of bare words as a list of symbols.
+    private static func words(_ expr: Expr, lists: Bool) -> Value? {
+        switch expr {
+        case .name(let word):
+            return .symbol(word.lexeme)
+        case .list(_, let items) where lists && !items.isEmpty:
+            let words = items.compactMap { item -> Value? in
+                if case .name(let word) = item { return .symbol(word.lexeme) }
+                return nil
+            }
+            return words.count == items.count ? .list(words) : nil
+        default:
+            return nil
         }
     }
 

@@ -8,8 +8,27 @@ extension Interpreter {
             return value
         case .name(let name):
             return try lookup(name)
-        case .list(_, let items):
-            return .list(try items.map(evaluate))
+        case .list(let open, let items):
+            let values = try items.map(evaluate)
+            guard Value.fits(values, limit: limits.listCount) else {
+                throw Diagnostic("list has more than \(limits.listCount) items, counting those of nested lists", at: open)
+            }
+            return .list(values)
+        case .range(let keyword, let first, let second):
+            let (start, count) = try rangeBounds(keyword, first, second, limit: limits.listCount)
+            return .list((0..<count).map { .int(start + $0) })
+        case .interpolation(let token, let parts):
+            var text = ""
+            for part in parts {
+                switch part {
+                case .text(let s): text += s
+                case .expr(let expr): text += try evaluate(expr).printed
+                }
+                guard text.utf8.count <= limits.stringLength else {
+                    throw Diagnostic("string is longer than \(limits.stringLength) bytes", at: token)
+                }
+            }
+            return .string(text)
         case .unary(let op, let operand):
             return try Operators.unary(op, try evaluate(operand))
         case .binary(let left, let op, let right):
@@ -17,7 +36,11 @@ extension Interpreter {
             case .and, .or:
                 return try logical(left, op, right)
             default:
-                return try Operators.binary(op, try evaluate(left), try evaluate(right))
+                let value = try Operators.binary(op, try evaluate(left), try evaluate(right))
+                if case .string(let s) = value, s.utf8.count > limits.stringLength {
+                    throw Diagnostic("string is longer than \(limits.stringLength) bytes", at: op)
+                }
+                return value
             }
         case .field(let base, let name):
             return try field(of: try evaluate(base), name)
@@ -57,10 +80,11 @@ extension Interpreter {
     private func field(of value: Value, _ name: Token) throws -> Value {
         let fields = value.fields
         guard let field = fields.first(where: { $0.name == name.lexeme }) else {
-            if fields.isEmpty { throw Diagnostic("\(value.typeName) has no fields", at: name) }
-            throw Diagnostic(Suggest.message("\(value.typeName) has no field '\(name.lexeme)'", for: name.lexeme,
-                                             in: fields.map(\.name))
-                             + " (fields: \(fields.map(\.name).joined(separator: ", ")))", at: name)
+            if case .object(let object) = value, let dynamic = object.dynamicField(name.lexeme) { return dynamic }
+            let names = value.fieldNames
+            if names.isEmpty { throw Diagnostic("\(value.typeName) has no fields", at: name) }
+            throw Diagnostic(Suggest.message("\(value.typeName) has no field '\(name.lexeme)'", for: name.lexeme, in: names)
+                             + " (fields: \(names.joined(separator: ", ")))", at: name)
         }
         do {
             return try field.read(value)

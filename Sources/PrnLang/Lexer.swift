@@ -13,25 +13,33 @@ public struct Lexer {
     private var line = 1
     private var lineStart = 0
     private var startLocation = SourceLocation(line: 1, column: 1)
+    /// Where the source starts: an interpolated expression is lexed on its own, at its place
+    /// inside the string.
+    private let firstLine: Int
+    private let firstColumnOffset: Int
     private var spaceBefore = true
     /// Open `(` and `[`: newlines inside them are whitespace.
     private var groupDepth = 0
     /// Open `{`: blocks, which the REPL waits for before running a cell.
     private var braceDepth = 0
 
-    public init(_ source: String) {
+    public init(_ source: String, start: SourceLocation = SourceLocation(line: 1, column: 1)) {
         chars = Array(source)
+        line = start.line
+        firstLine = start.line
+        firstColumnOffset = start.column - 1
+        startLocation = start
     }
 
     /// Lexes the whole source; the last token is always `.eof`.
     public mutating func scan() -> [Token] {
         while !isAtEnd {
             start = current
-            startLocation = SourceLocation(line: line, column: current - lineStart + 1)
+            startLocation = location(at: current)
             scanToken()
         }
         start = current
-        startLocation = SourceLocation(line: line, column: current - lineStart + 1)
+        startLocation = location(at: current)
         add(.eof, lexeme: "")
         return tokens
     }
@@ -136,33 +144,86 @@ public struct Lexer {
         while let c = peek, c.isASCII, c.isNumber { current += 1 }
     }
 
+    /// A string literal. `\(expr)` interpolates an expression; its source is kept as a piece for
+    /// the parser, which lexes and parses it at its place in the line.
     private mutating func string() {
-        var value = ""
+        var parts: [Token.StringPart] = []
+        var text = ""
+        var interpolated = false
         while let c = peek, c != "\"", c != "\n" {
             current += 1
             guard c == "\\" else {
-                value.append(c)
+                text.append(c)
                 continue
             }
             guard let escaped = peek, escaped != "\n" else { break }
             current += 1
             switch escaped {
-            case "n": value.append("\n")
-            case "t": value.append("\t")
-            case "r": value.append("\r")
-            case "\"": value.append("\"")
-            case "\\": value.append("\\")
+            case "n": text.append("\n")
+            case "t": text.append("\t")
+            case "r": text.append("\r")
+            case "\"": text.append("\"")
+            case "\\": text.append("\\")
+            case "(":
+                guard let end = interpolationEnd() else {
+                    diagnostics.append(Diagnostic("'\\(' in a string needs a matching ')' on the same line",
+                                                  at: location(at: current - 2)))
+                    while let next = peek, next != "\n" { current += 1 }
+                    return
+                }
+                if !text.isEmpty { parts.append(.text(text)) }
+                text = ""
+                parts.append(.code(String(chars[current..<end]), location(at: current)))
+                current = end + 1
+                interpolated = true
             default:
-                let column = current - lineStart - 1
-                diagnostics.append(Diagnostic("unknown escape '\\\(escaped)' in string",
-                                              at: SourceLocation(line: line, column: column)))
+                diagnostics.append(Diagnostic("unknown escape '\\\(escaped)' in string", at: location(at: current - 2)))
             }
         }
         guard peek == "\"" else {
             return error("unterminated string")
         }
         current += 1
-        add(.string, lexeme: String(chars[start..<current]), literal: .string(value))
+        let lexeme = String(chars[start..<current])
+        if interpolated {
+            if !text.isEmpty { parts.append(.text(text)) }
+            add(.string, lexeme: lexeme, literal: .interpolated(parts))
+        } else {
+            add(.string, lexeme: lexeme, literal: .string(text))
+        }
+    }
+
+    /// The index of the `)` closing an interpolation whose source starts at `current`, skipping
+    /// nested parentheses and strings (which may interpolate in turn); nil when the line ends
+    /// first. Iterative, so deep nesting cannot exhaust the stack.
+    private func interpolationEnd() -> Int? {
+        var stack = [1]   // per level: open parentheses in code, or 0 inside a nested string
+        var i = current
+        while i < chars.count, chars[i] != "\n" {
+            let c = chars[i]
+            if stack[stack.count - 1] == 0 {
+                if c == "\\" {
+                    if i + 1 < chars.count, chars[i + 1] == "(" { stack.append(1) }
+                    i += 2
+                    continue
+                }
+                if c == "\"" { stack.removeLast() }
+            } else {
+                switch c {
+                case "(": stack[stack.count - 1] += 1
+                case "\"": stack.append(0)
+                case ")":
+                    stack[stack.count - 1] -= 1
+                    if stack[stack.count - 1] == 0 {
+                        stack.removeLast()
+                        if stack.isEmpty { return i }
+                    }
+                default: break
+                }
+            }
+            i += 1
+        }
+        return nil
     }
 
     // MARK: - Helpers
@@ -180,6 +241,11 @@ public struct Lexer {
         guard peek == expected else { return false }
         current += 1
         return true
+    }
+
+    /// The location of character `index`, which is on the current line.
+    private func location(at index: Int) -> SourceLocation {
+        SourceLocation(line: line, column: index - lineStart + 1 + (line == firstLine ? firstColumnOffset : 0))
     }
 
     private mutating func newLine() {

@@ -47,8 +47,8 @@ enum Operators {
         case (_, .tensor(let b)):
             guard let a = left.number else { throw mismatch(op, left, right) }
             return .tensor(scalarTensor(op, Float(a), b))
-        case (.string(let a), .string(let b)) where op.kind == .plus:
-            return .string(a + b)
+        case (.string, _) where op.kind == .plus, (_, .string) where op.kind == .plus:
+            return try join(op, left, right)
         default:
             guard let a = left.number, let b = right.number else { throw mismatch(op, left, right) }
             return .float(apply(op.kind, a, b))
@@ -66,6 +66,19 @@ enum Operators {
         }
         guard !result.overflow else { throw Diagnostic("integer overflow in \(op.display)", at: op) }
         return .int(result.partialValue)
+    }
+
+    /// `"acc-" + 0.9`: a string joined with a string, number, symbol or bool, written as `print`
+    /// writes it.
+    private static func join(_ op: Token, _ left: Value, _ right: Value) throws -> Value {
+        guard left.isJoinable, right.isJoinable else { throw mismatch(op, left, right) }
+        let a = left.printed, b = right.printed
+        // The interpreter checks the result against its limit; this only keeps a runaway join from
+        // allocating far past any limit first.
+        guard a.utf8.count + b.utf8.count <= 2 * Limits.maxStringLength else {
+            throw Diagnostic("string is longer than \(Limits.maxStringLength) bytes", at: op)
+        }
+        return .string(a + b)
     }
 
     private static func apply(_ kind: TokenKind, _ a: Double, _ b: Double) -> Double {
@@ -165,6 +178,14 @@ enum Operators {
 }
 
 private extension Value {
+    /// Values `+` joins to a string.
+    var isJoinable: Bool {
+        switch self {
+        case .string, .symbol, .int, .float, .bool: return true
+        default: return false
+        }
+    }
+
     /// Tensors and lists, whose comparison would be elementwise: not supported yet.
     var isTensorLike: Bool {
         switch self {

@@ -15,17 +15,23 @@ public struct ParamType {
     public let symbols: [String]?
     /// The parameter takes the bare word itself, never evaluated (`del x`, `help tensor`).
     public let takesWord: Bool
+    /// With `takesWord`: anything but a bare word (or a list of bare words) is evaluated, so
+    /// `pivot=ablation` names a column even when `ablation` is bound, and `pivot="ablation"` or
+    /// `pivot=col` with parentheses, `pivot=(col)`, computes it.
+    public let evaluatesOtherwise: Bool
     /// What tab completion offers for this parameter.
     public let completion: CompletionKind
     /// Checks and converts an argument; throws `ArgumentError` with a message naming the problem.
     public let convert: (Value) throws -> Value
 
     public init(_ name: String, _ placeholder: String, symbols: [String]? = nil, takesWord: Bool = false,
-                completion: CompletionKind = .values, convert: @escaping (Value) throws -> Value) {
+                evaluatesOtherwise: Bool = false, completion: CompletionKind = .values,
+                convert: @escaping (Value) throws -> Value) {
         self.name = name
         self.placeholder = placeholder
         self.symbols = symbols
         self.takesWord = takesWord
+        self.evaluatesOtherwise = evaluatesOtherwise
         self.completion = completion
         self.convert = convert
     }
@@ -37,6 +43,8 @@ public enum CompletionKind {
     case values
     /// Help topics: commands, statement keywords and workspace names.
     case topics
+    /// Column names of the table given as the command's first argument.
+    case columns
     /// The forms of the command named by the previous argument (`help tensor r<TAB>`).
     case forms
 }
@@ -133,6 +141,9 @@ extension ParamType {
                 return d
             }
         default: throw mismatch("a shape such as [2, 3]", value)
+        }
+        guard dims.count <= Limits.maxRank else {
+            throw ArgumentError("a shape has at most \(Limits.maxRank) dimensions, got \(dims.count)")
         }
         do { _ = try Shape.checkedCount(dims) } catch let error as ShapeError {
             throw ArgumentError(error.description)

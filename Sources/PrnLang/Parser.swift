@@ -2,11 +2,14 @@
 ///
 /// The command table tells which names are commands: a statement that starts with a command
 /// word is a command call (`tensor zeros [2, 3]`); `name(args)` with no space is the call form.
-/// On a syntax error the parser records a diagnostic and skips to the next statement, so one run
-/// reports every syntax error.
+/// On a syntax error the parser records a diagnostic and skips to the next statement (inside a
+/// block, to the next statement of the block), so one run reports every syntax error.
 ///
 /// ```
-/// statement   = "print" rhs | NAME "=" rhs | rhs
+/// statement   = "print" rhs | NAME "=" rhs | for | if | rhs
+/// for         = "for" NAME "in" expression block
+/// if          = "if" expression block [ "else" ( if | block ) ]
+/// block       = "{" { statement } "}"
 /// rhs         = command | expression
 /// command     = COMMAND [FORM] { argument }
 /// argument    = NAME "=" operand | operand
@@ -21,19 +24,28 @@
 /// unary       = "-" unary | postfix
 /// postfix     = primary { "." NAME }
 /// primary     = NUMBER | STRING | "true" | "false" | "none" | NAME | COMMAND "(" args ")"
+///             | "range" "(" expression [ "," expression ] ")"
 ///             | "[" [ expression { "," expression } [","] ] "]" | "(" rhs ")"
 /// ```
 public struct Parser {
-    private let tokens: [Token]
-    private let commands: CommandTable
-    private var current = 0
-    private var depth = 0
-    public private(set) var diagnostics: [Diagnostic] = []
+    let tokens: [Token]
+    let commands: CommandTable
+    var current = 0
+    /// Nesting so far: blocks, brackets, parentheses, unary and chained binary operators.
+    var depth: Int
+    /// Open blocks: inside one, `}` also ends a statement.
+    private var blocks = 0
+    public internal(set) var diagnostics: [Diagnostic] = []
+    /// The first and last line of each top-level statement, in order: a notebook shows each
+    /// as a cell.
+    public private(set) var spans: [ClosedRange<Int>] = []
 
-    public init(tokens: [Token], commands: CommandTable = .standard) {
+    /// `depth` starts an interpolated expression's parser at its string's nesting.
+    public init(tokens: [Token], commands: CommandTable = .standard, depth: Int = 0) {
         self.tokens = tokens.last?.kind == .eof ? tokens
             : tokens + [Token(kind: .eof, lexeme: "", location: tokens.last?.location ?? SourceLocation(line: 1, column: 1))]
         self.commands = commands
+        self.depth = depth
     }
 
     /// Parses every statement; syntax errors are in `diagnostics`.
@@ -42,8 +54,10 @@ public struct Parser {
         while true {
             while match(.newline) || match(.semicolon) {}
             if check(.eof) { break }
+            let first = peek.location.line
             do {
                 statements.append(try statement())
+                spans.append(first...max(first, previous.location.line))
             } catch let error as Diagnostic {
                 diagnostics.append(error)
                 synchronize()
@@ -64,8 +78,20 @@ public struct Parser {
             let value = try rhs()
             try endOfStatement(after: value)
             return .print(keyword, value)
-        case .for, .if, .else, .leftBrace:
-            throw Diagnostic("\(peek.display) is not supported yet", at: peek)
+        case .for:
+            let loop = try forLoop()
+            try endOfStatement()
+            return .forLoop(loop)
+        case .if:
+            let chain = try ifElse()
+            try endOfStatement()
+            return .ifElse(chain)
+        case .else:
+            throw Diagnostic("'else' must follow the '}' of an if, on the same line: } else {", at: peek)
+        case .leftBrace:
+            throw Diagnostic("a block '{ … }' must follow 'for … in …' or 'if …'", at: peek)
+        case .rightBrace:
+            throw Diagnostic("'}' does not close any '{'", at: peek)
         case .name where peekNext.kind == .equal:
             let name = advance()
             advance()
@@ -82,315 +108,197 @@ public struct Parser {
         }
     }
 
-    private mutating func endOfStatement(after value: Expr) throws {
-        if match(.newline) || match(.semicolon) || check(.eof) { return }
-        if case .name(let name) = value {
-            throw Diagnostic(Suggest.message("unknown command '\(name.lexeme)'", for: name.lexeme, in: commands.heads),
-                             at: name)
+    /// `for NAME in expression { … }`.
+    private mutating func forLoop() throws -> ForLoop {
+        let keyword = advance()
+        guard check(.name) else {
+            throw Diagnostic("expected a loop variable name after 'for', found \(peek.display)", at: peek)
         }
-        throw Diagnostic("expected the end of the statement, found \(peek.display)", at: peek)
-    }
-
-    /// A command call or an expression: what may follow `=`, `print`, or stand alone.
-    private mutating func rhs() throws -> Expr {
-        if check(.name), commands.isCommand(peek.lexeme), !(peekNext.kind == .leftParen && !peekNext.spaceBefore) {
-            return .command(try command())
+        let variable = advance()
+        if commands.isCommand(variable.lexeme) {
+            throw Diagnostic("cannot use '\(variable.lexeme)' as a loop variable: it is a command", at: variable)
         }
-        return try expression()
-    }
-
-    // MARK: - Commands
-
-    private mutating func command() throws -> CommandCall {
-        let name = advance()
-        var form: Token?
-        let forms = commands.forms(of: name.lexeme)
-        if check(.name), peekNext.kind != .equal, forms.contains(peek.lexeme) {
-            form = advance()
-        }
-        guard let command = commands.command(name.lexeme, form: form?.lexeme) else {
-            let message = "'\(name.lexeme)' needs one of: \(forms.joined(separator: ", "))"
-            if check(.name) {
-                throw Diagnostic(Suggest.message(message, for: peek.lexeme, in: forms), at: peek)
-            }
-            throw Diagnostic(message, at: name)
-        }
-        var arguments: [Argument] = []
-        while !atArgumentEnd {
-            if check(.name), peekNext.kind == .equal {
-                let label = advance()
-                advance()
-                arguments.append(Argument(label: label, value: try operand(of: command)))
-            } else {
-                arguments.append(Argument(label: nil, value: try operand(of: command)))
-            }
-        }
-        return CommandCall(command: command, name: name, arguments: arguments)
-    }
-
-    private var atArgumentEnd: Bool {
-        switch peek.kind {
-        case .newline, .semicolon, .eof, .rightParen, .rightBracket, .rightBrace, .comma: return true
-        default: return false
-        }
-    }
-
-    /// A command argument: a primary with field accesses, or a negated one. Operators need
-    /// parentheses, so `f a - b` is not silently read as two arguments.
-    private mutating func operand(of command: Command) throws -> Expr {
-        switch peek.kind {
-        case .minus:
-            let minus = advance()
-            if peek.spaceBefore {
-                throw Diagnostic("unexpected '-' in the arguments of '\(command.name)'; write arithmetic in parentheses, as (a - b)",
-                                 at: minus)
-            }
-            return try nested { .unary(minus, try $0.operand(of: command)) }
-        case .print, .for, .in, .if, .else, .and, .or, .not:
-            return .name(advance())
-        case .integer, .float, .string, .true, .false, .none, .name, .leftBracket, .leftParen:
-            return try postfix(inArguments: true)
-        default:
-            throw Diagnostic("unexpected \(peek.display) in the arguments of '\(command.name)'; "
-                             + "put the command in parentheses to use its value in an expression, as (\(command.name) …)",
+        guard match(.in) else {
+            throw Diagnostic(suggestingKeyword("expected 'in' after 'for \(variable.lexeme)', found \(peek.display)", ["in"]),
                              at: peek)
         }
+        let iterable = try wordList() ?? expression()
+        return ForLoop(keyword: keyword, variable: variable, iterable: iterable,
+                       body: try block(after: "'for \(variable.lexeme) in …'"))
     }
 
-    /// `name(args)`: a command called with comma-separated arguments.
-    private mutating func callForm(_ name: Token) throws -> CommandCall {
+    /// `[random, snip, shuffle]` right before a loop's `{`: a list of bare words, which may be
+    /// command words (`shuffle`), read as names so the loop can take them as symbols. Nil (and
+    /// nothing consumed) for any other list.
+    private mutating func wordList() throws -> Expr? {
+        guard check(.leftBracket) else { return nil }
+        var index = current + 1
+        var words: [Token] = []
+        while index < tokens.count, tokens[index].kind == .name {
+            words.append(tokens[index])
+            index += 1
+            if index < tokens.count, tokens[index].kind == .comma { index += 1 } else { break }
+        }
+        guard !words.isEmpty, index + 1 < tokens.count, tokens[index].kind == .rightBracket,
+              tokens[index + 1].kind == .leftBrace else { return nil }
         let open = advance()
-        var form: String?
-        let forms = commands.forms(of: name.lexeme)
-        if check(.name), peekNext.kind == .comma || peekNext.kind == .rightParen, forms.contains(peek.lexeme) {
-            form = advance().lexeme
-            match(.comma)
-        }
-        guard let command = commands.command(name.lexeme, form: form) else {
-            throw Diagnostic("'\(name.lexeme)' needs one of: \(forms.joined(separator: ", "))", at: name)
-        }
-        var arguments: [Argument] = []
-        while !check(.rightParen) {
-            if check(.name), peekNext.kind == .equal {
-                let label = advance()
-                advance()
-                arguments.append(Argument(label: label, value: try expression()))
-            } else {
-                arguments.append(Argument(label: nil, value: try expression()))
+        current = index + 1
+        return .list(open, words.map(Expr.name))
+    }
+
+    /// `if cond { … } [else if cond { … }]… [else { … }]`.
+    private mutating func ifElse() throws -> IfElse {
+        var branches: [IfElse.Branch] = []
+        var otherwise: Block?
+        repeat {
+            let keyword = advance()
+            let condition = try expression()
+            branches.append(IfElse.Branch(keyword: keyword, condition: condition, body: try block(after: "the if's condition")))
+            guard match(.else) else { break }
+            if !check(.if) {
+                otherwise = try block(after: "'else'")
+                break
             }
-            if !match(.comma) { break }
+        } while true
+        return IfElse(branches: branches, otherwise: otherwise)
+    }
+
+    /// `{ statements }`; errors in its statements are reported and skipped one by one.
+    private mutating func block(after what: String) throws -> Block {
+        guard check(.leftBrace) else {
+            throw Diagnostic(suggestingKeyword("expected '{' after \(what), found \(peek.display)", []), at: peek)
         }
-        try consume(.rightParen, "expected ')' to close the '(' at \(open.location)")
-        return CommandCall(command: command, name: name, arguments: arguments)
-    }
-
-    // MARK: - Expressions
-
-    private mutating func expression() throws -> Expr {
-        try or()
-    }
-
-    private mutating func or() throws -> Expr {
-        var expr = try and()
+        let open = advance()
         let outer = depth
         defer { depth = outer }
-        while match(.or) {
-            let op = previous
-            try deepen()
-            expr = .binary(expr, op, try and())
-        }
-        return expr
-    }
-
-    private mutating func and() throws -> Expr {
-        var expr = try not()
-        let outer = depth
-        defer { depth = outer }
-        while match(.and) {
-            let op = previous
-            try deepen()
-            expr = .binary(expr, op, try not())
-        }
-        return expr
-    }
-
-    private mutating func not() throws -> Expr {
-        if match(.not) {
-            let op = previous
-            return try nested { .unary(op, try $0.not()) }
-        }
-        return try comparison()
-    }
-
-    private mutating func comparison() throws -> Expr {
-        let expr = try term()
-        switch peek.kind {
-        case .equalEqual, .bangEqual, .less, .lessEqual, .greater, .greaterEqual:
-            let op = advance()
-            return .binary(expr, op, try term())
-        default:
-            return expr
-        }
-    }
-
-    private mutating func term() throws -> Expr {
-        var expr = try factor()
-        let outer = depth
-        defer { depth = outer }
-        while match(.plus) || match(.minus) {
-            let op = previous
-            try deepen()
-            expr = .binary(expr, op, try factor())
-        }
-        return expr
-    }
-
-    private mutating func factor() throws -> Expr {
-        var expr = try unary()
-        let outer = depth
-        defer { depth = outer }
-        while match(.star) || match(.slash) || match(.at) {
-            let op = previous
-            try deepen()
-            expr = .binary(expr, op, try unary())
-        }
-        return expr
-    }
-
-    private mutating func unary() throws -> Expr {
-        if match(.minus) {
-            let op = previous
-            return try nested { .unary(op, try $0.unary()) }
-        }
-        return try postfix()
-    }
-
-    /// `inArguments`: a command word is a plain word there (`help tensor`), not a misplaced command.
-    private mutating func postfix(inArguments: Bool = false) throws -> Expr {
-        var expr = try primary(inArguments: inArguments)
-        while match(.dot) {
-            let name = try consume(.name, "expected a field name after '.'")
-            expr = .field(expr, name)
-        }
-        return expr
-    }
-
-    private mutating func primary(inArguments: Bool) throws -> Expr {
-        let token = peek
-        switch token.kind {
-        case .integer, .float, .string:
-            advance()
-            switch token.literal {
-            case .integer(let i)?: return .literal(.int(i), token)
-            case .float(let x)?: return .literal(.float(x), token)
-            case .string(let s)?: return .literal(.string(s), token)
-            case nil: throw Diagnostic("malformed literal \(token.display)", at: token)
+        try deepen()
+        blocks += 1
+        defer { blocks -= 1 }
+        var statements: [Stmt] = []
+        while true {
+            while match(.newline) || match(.semicolon) {}
+            if check(.rightBrace) { break }
+            if check(.eof) {
+                throw Diagnostic("expected '}' to close the '{' at \(open.location), found end of input", at: peek)
             }
-        case .true: advance(); return .literal(.bool(true), token)
-        case .false: advance(); return .literal(.bool(false), token)
-        case .none: advance(); return .literal(.none, token)
-        case .name:
-            advance()
-            if check(.leftParen), !peek.spaceBefore {
-                guard commands.isCommand(token.lexeme) else {
-                    throw Diagnostic(Suggest.message("unknown command '\(token.lexeme)'", for: token.lexeme, in: commands.heads),
-                                     at: token)
-                }
-                return .command(try callForm(token))
+            do {
+                statements.append(try statement())
+            } catch let error as Diagnostic {
+                diagnostics.append(error)
+                synchronize()
             }
-            if !inArguments, commands.isCommand(token.lexeme) {
-                throw Diagnostic("'\(token.lexeme)' is a command; to use its value in an expression, "
-                                 + "put it in parentheses, as (\(token.lexeme) …)", at: token)
-            }
-            return .name(token)
-        case .leftBracket:
-            advance()
-            return try nested { try $0.list(open: token) }
-        case .leftParen:
-            advance()
-            return try nested { parser in
-                let inner = try parser.rhs()
-                try parser.consume(.rightParen, "expected ')' to close the '(' at \(token.location)")
-                return inner
-            }
-        default:
-            throw Diagnostic("expected an expression, found \(token.display)", at: token)
         }
+        let close = advance()
+        return Block(open: open, statements: statements, close: close)
     }
 
-    private mutating func list(open: Token) throws -> Expr {
-        var items: [Expr] = []
-        while !check(.rightBracket) {
-            items.append(try expression())
-            if items.count > Limits.maxListCount {
-                throw Diagnostic("list literal has more than \(Limits.maxListCount) items", at: open)
-            }
-            if !match(.comma) { break }
+    private mutating func endOfStatement(after value: Expr? = nil) throws {
+        if match(.newline) || match(.semicolon) || check(.eof) { return }
+        if blocks > 0, check(.rightBrace) { return }
+        if let value, case .name(let name) = value {
+            let candidates = commands.heads + Self.statementKeywords
+            throw Diagnostic(Suggest.message("unknown command '\(name.lexeme)'", for: name.lexeme, in: candidates), at: name)
         }
-        try consume(.rightBracket, "expected ']' to close the '[' at \(open.location)")
-        return .list(open, items)
+        throw Diagnostic(suggestingKeyword("expected the end of the statement, found \(peek.display)", ["else"]), at: peek)
+    }
+
+    /// Words that start statements, for "did you mean" on a misspelled one.
+    static let statementKeywords = ["print", "for", "if", "else"]
+
+    /// `message`, with "did you mean" when the token found is a name close to one of `keywords`
+    /// (or to any keyword when `keywords` is empty).
+    private func suggestingKeyword(_ message: String, _ keywords: [String]) -> String {
+        guard check(.name) else { return message }
+        return Suggest.message(message, for: peek.lexeme, in: keywords.isEmpty ? Array(TokenKind.keywords.keys) : keywords)
     }
 
     // MARK: - Helpers
 
+    /// One level deeper: blocks, brackets, parentheses, unary and chained binary operators all
+    /// count, so the tree's height (and the interpreter's recursion) stays bounded.
+    mutating func deepen() throws {
+        depth += 1
+        guard depth <= Limits.maxNesting else {
+            throw Diagnostic("nested too deeply (limit \(Limits.maxNesting) levels)", at: previous)
+        }
+    }
+
     /// Runs `body` one nesting level deeper, failing past `Limits.maxNesting`.
-    private mutating func nested(_ body: (inout Parser) throws -> Expr) throws -> Expr {
+    mutating func nested(_ body: (inout Parser) throws -> Expr) throws -> Expr {
         let outer = depth
         defer { depth = outer }
         try deepen()
         return try body(&self)
     }
 
-    /// One level deeper: brackets, parentheses, unary and chained binary operators all count,
-    /// so the tree's height (and the interpreter's recursion) stays bounded.
-    private mutating func deepen() throws {
-        depth += 1
-        guard depth <= Limits.maxNesting else {
-            throw Diagnostic("expression is nested too deeply (limit \(Limits.maxNesting) levels)", at: previous)
-        }
-    }
+    var peek: Token { tokens[current] }
+    var peekNext: Token { tokens[min(current + 1, tokens.count - 1)] }
+    var previous: Token { tokens[max(current - 1, 0)] }
 
-    private var peek: Token { tokens[current] }
-    private var peekNext: Token { tokens[min(current + 1, tokens.count - 1)] }
-    private var previous: Token { tokens[max(current - 1, 0)] }
-
-    private func check(_ kind: TokenKind) -> Bool { peek.kind == kind }
+    func check(_ kind: TokenKind) -> Bool { peek.kind == kind }
 
     @discardableResult
-    private mutating func advance() -> Token {
+    mutating func advance() -> Token {
         let token = tokens[current]
         if token.kind != .eof { current += 1 }
         return token
     }
 
     @discardableResult
-    private mutating func match(_ kind: TokenKind) -> Bool {
+    mutating func match(_ kind: TokenKind) -> Bool {
         guard check(kind) else { return false }
         advance()
         return true
     }
 
     @discardableResult
-    private mutating func consume(_ kind: TokenKind, _ message: String) throws -> Token {
+    mutating func consume(_ kind: TokenKind, _ message: String) throws -> Token {
         guard check(kind) else {
             throw Diagnostic("\(message), found \(peek.display)", at: peek)
         }
         return advance()
     }
 
-    /// Skips to the start of the next statement after an error.
+    /// Skips to the start of the next statement after an error: past the end of the line, or
+    /// up to a `}` that closes an enclosing block. A block opened on the skipped line is skipped
+    /// whole, so its body is not misread as statements of the outer level.
     private mutating func synchronize() {
+        var braces = 0
         while !check(.eof) {
-            let token = advance()
-            if token.kind == .newline || token.kind == .semicolon { return }
+            switch peek.kind {
+            case .leftBrace:
+                braces += 1
+            case .rightBrace:
+                if braces == 0 {
+                    if blocks > 0 { return }
+                } else {
+                    braces -= 1
+                }
+            case .newline, .semicolon:
+                if braces == 0 {
+                    advance()
+                    return
+                }
+            default:
+                break
+            }
+            advance()
         }
     }
 }
 
 /// Bounds on what user input may ask for.
 public enum Limits {
-    /// Nesting of brackets, parentheses and unary operators.
+    /// Nesting of blocks, brackets, parentheses and unary operators.
     public static let maxNesting = 256
-    /// Items in one list.
+    /// Items in one list, counting the items of nested lists.
     public static let maxListCount = 1 << 20
+    /// Iterations of one `for` loop over `range(…)`.
+    public static let maxRangeCount = 1_000_000_000
+    /// Nested `run "file.prn"`.
+    public static let maxRunDepth = 16
+    /// UTF-8 bytes in one string made by `+` or interpolation.
+    public static let maxStringLength = 1 << 24
+    /// Dimensions of a tensor.
+    public static let maxRank = 32
 }

@@ -4,8 +4,14 @@
 /// and the same script, global seed and iteration always give the same one, whichever shard of a
 /// grid runs it.
 enum Seeds {
-    static func derive(global: UInt64, line: Int, column: Int, loopIndices: [Int]) -> UInt64 {
+    /// `callSites` are the positions of the `run "x.prn"` statements that led to the script, so
+    /// a script run twice draws different numbers each time (none for a top-level statement).
+    static func derive(global: UInt64, line: Int, column: Int, loopIndices: [Int], callSites: [SourceLocation] = []) -> UInt64 {
         var h = mix(0x7072_6E5F_7365_6564, global)   // "prn_seed"
+        for site in callSites {
+            h = mix(h, UInt64(truncatingIfNeeded: site.line))
+            h = mix(h, UInt64(truncatingIfNeeded: site.column))
+        }
         h = mix(h, UInt64(truncatingIfNeeded: line))
         h = mix(h, UInt64(truncatingIfNeeded: column))
         for index in loopIndices { h = mix(h, UInt64(truncatingIfNeeded: index)) }

@@ -16,6 +16,15 @@ public struct Token: Equatable, Sendable, CustomStringConvertible {
         case integer(Int)
         case float(Double)
         case string(String)
+        /// A string with `\(expr)` interpolations, as text and source pieces.
+        case interpolated([StringPart])
+    }
+
+    /// A piece of an interpolated string: literal text, or the source of an interpolated
+    /// expression with the location of its first character.
+    public enum StringPart: Equatable, Sendable {
+        case text(String)
+        case code(String, SourceLocation)
     }
 
     public let kind: TokenKind

@@ -16,7 +16,7 @@ public enum TokenKind: Equatable, Sendable {
 
     // Keywords.
     case and, or, not, `true`, `false`, none
-    case print, `for`, `in`, `if`, `else`
+    case print, `for`, `in`, `if`, `else`, range
 
     // Layout.
     case newline, eof
@@ -28,7 +28,7 @@ extension TokenKind {
     public static let keywords: [String: TokenKind] = [
         "and": .and, "or": .or, "not": .not,
         "true": .true, "false": .false, "none": .none,
-        "print": .print, "for": .for, "in": .in, "if": .if, "else": .else,
+        "print": .print, "for": .for, "in": .in, "if": .if, "else": .else, "range": .range,
     ]
 
     /// How the kind reads in a message such as "expected ')'".
@@ -71,6 +71,7 @@ extension TokenKind {
         case .in: return "'in'"
         case .if: return "'if'"
         case .else: return "'else'"
+        case .range: return "'range'"
         case .newline: return "end of line"
         case .eof: return "end of input"
         }

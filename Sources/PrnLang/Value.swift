@@ -117,4 +117,37 @@ public protocol LangObject: CustomStringConvertible {
     static var fields: [Field] { get }
     /// A short size for `vars`.
     var size: String { get }
+    /// A field that depends on the value rather than its type, such as a table's column
+    /// (`t.acc`); nil when there is none. Declared fields come first.
+    func dynamicField(_ name: String) -> Value?
+    /// The names `dynamicField` answers, for completion and error messages.
+    var dynamicFieldNames: [String] { get }
+}
+
+extension LangObject {
+    public func dynamicField(_ name: String) -> Value? { nil }
+    public var dynamicFieldNames: [String] { [] }
+}
+
+extension Value {
+    /// Whether `items`, counting the items of nested lists, number at most `limit`. The walk
+    /// stops at the limit, so a list built by nesting a list in itself many times is cheap to
+    /// check.
+    static func fits(_ items: [Value], limit: Int) -> Bool {
+        var count = 0
+        var pending: [[Value]] = [items]
+        while let next = pending.popLast() {
+            count += next.count
+            if count > limit { return false }
+            for case .list(let inner) in next where !inner.isEmpty { pending.append(inner) }
+        }
+        return true
+    }
+
+    /// Declared and dynamic field names.
+    public var fieldNames: [String] {
+        var names = fields.map(\.name)
+        if case .object(let object) = self { names += object.dynamicFieldNames.filter { !names.contains($0) } }
+        return names
+    }
 }

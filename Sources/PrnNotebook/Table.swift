@@ -25,6 +25,15 @@ public enum TableCell: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Whether the shortest text for `x` is plain (no exponent) with at most six significant digits.
+    static func isShort(_ x: Double) -> Bool {
+        guard x.isFinite, Swift.abs(x) < 1e9 else { return false }
+        let text = x.description
+        guard !text.contains("e") else { return false }
+        let digits = text.filter(\.isNumber).drop { $0 == "0" }
+        return digits.count <= 6
+    }
+
     static func format(_ x: Double) -> String {
         if x.isNaN { return "nan" }
         if x.isInfinite { return x > 0 ? "inf" : "-inf" }
@@ -44,7 +53,8 @@ public struct Table: Equatable, Sendable {
 
     public init(columns: [String] = [], rows: [[TableCell]] = [], title: String? = nil) {
         self.columns = columns
-        self.rows = rows.map { $0 + Array(repeating: .missing, count: Swift.max(0, columns.count - $0.count)) }
+        // Every row has one cell per column: short rows are padded, long ones cut.
+        self.rows = rows.map { Array($0.prefix(columns.count)) + Array(repeating: .missing, count: Swift.max(0, columns.count - $0.count)) }
         self.title = title
     }
 
@@ -70,9 +80,37 @@ public struct Table: Equatable, Sendable {
         columns.firstIndex(of: name).map { i in rows.map { $0[i] } }
     }
 
+    /// The cells as text, formatted per column: a column whose numbers all have short exact
+    /// forms (at most six significant digits: `0.5`, `0.99999`) shows them so, others get four
+    /// decimals (`0.8812`).
+    public var displayed: [[String]] {
+        let exact = columns.indices.map { i in
+            rows.allSatisfy { row in
+                guard case .number(let x) = row[i] else { return true }
+                return TableCell.isShort(x)
+            }
+        }
+        // Exact columns show every number with the column's largest count of decimals, so the
+        // points line up: 0.680 over 0.435.
+        let decimals = columns.indices.map { i in
+            rows.map { row -> Int in
+                guard case .number(let x) = row[i], x != x.rounded(), let dot = x.description.firstIndex(of: ".") else { return 0 }
+                return x.description.distance(from: dot, to: x.description.endIndex) - 1
+            }.max() ?? 0
+        }
+        return rows.map { row in
+            row.indices.map { i in
+                if exact[i], case .number(let x) = row[i] {
+                    return decimals[i] == 0 ? String(Int(x)) : String(format: "%.\(decimals[i])f", x)
+                }
+                return row[i].description
+            }
+        }
+    }
+
     /// Aligned plain text: numbers right-aligned, text left-aligned.
     public var text: String {
-        let cells = rows.map { $0.map(\.description) }
+        let cells = displayed
         let widths = columns.indices.map { i in ([columns[i]] + cells.map { $0[i] }).map(\.count).max() ?? 0 }
         let numeric = columns.indices.map { i in rows.allSatisfy { $0[i].number != nil || $0[i] == .missing } && !rows.isEmpty }
         func line(_ items: [String]) -> String {

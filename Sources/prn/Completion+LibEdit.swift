@@ -10,6 +10,8 @@ enum Completion {
     static var interpreter: Interpreter?
     static var matches: [String] = []
     static var nextMatch = 0
+    /// Whether the word being completed is inside a string (a file path).
+    static var inString = false
 
     static func install(_ interpreter: Interpreter) {
         Completion.interpreter = interpreter
@@ -19,9 +21,12 @@ enum Completion {
             let word = text.map { String(cString: $0) } ?? ""
             Completion.matches = Completion.candidates(word: word, start: Int(start))
             Completion.nextMatch = 0
-            // `seed=` wants its value typed right after it, not a space.
-            let joins = Completion.matches.count == 1 && (Completion.matches[0].hasSuffix("=") || Completion.matches[0].hasSuffix("."))
-            prn_set_completion_append_character(joins ? 0 : 32)
+            // `seed=` wants its value typed right after it, not a space; a folder its entries; a
+            // file name in a string its closing quote.
+            let single = Completion.matches.count == 1 ? Completion.matches[0] : nil
+            let joins = single.map { $0.hasSuffix("=") || $0.hasSuffix(".") || $0.hasSuffix("/") } ?? false
+            // (libedit also shows it after every listed match: none when there are several.)
+            prn_set_completion_append_character(single == nil || joins ? 0 : (Completion.inString ? 34 : 32))
             guard !Completion.matches.isEmpty else { return nil }
             return rl_completion_matches(text) { _, state in
                 if state == 0 { Completion.nextMatch = 0 }
@@ -40,6 +45,7 @@ enum Completion {
             let bytes = UnsafeRawBufferPointer(start: buffer, count: start)
             if !bytes.contains(0) { before = String(decoding: bytes, as: UTF8.self) }
         }
+        inString = Interpreter.isInsideString(before)
         return interpreter.completions(before: before, word: word)
     }
 }

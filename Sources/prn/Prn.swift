@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PrnLang
+import PrnNotebook
 
 /// The `prn` command line: the REPL by default, `-e` for statements, `run` for scripts and
 /// `bench` for throughput. Exit status: 0 ok, 1 error, 2 usage, 130 interrupted.
@@ -10,7 +11,8 @@ struct Prn: ParsableCommand {
         commandName: "prn",
         abstract: "A notebook-style scripting REPL for pruning-at-initialization research.",
         discussion: "With no arguments, prn opens the REPL (or, when standard input is not a terminal, runs the lines it reads).",
-        subcommands: [Run.self, Bench.self])
+        version: PrnVersion.current,
+        subcommands: [Run.self, Merge.self, Bench.self])
 
     @Option(name: .customShort("e"),
             help: ArgumentHelp("Run these statements (separate several with newlines; repeat -e to add more) and exit.",
@@ -29,9 +31,23 @@ struct Prn: ParsableCommand {
     /// Parses and runs, mapping ArgumentParser's usage errors to exit status 2.
     static func main() {
         Signals.install()
+        var command: ParsableCommand
         do {
-            var command = try parseAsRoot()
+            command = try parseAsRoot()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+        do {
             try command.run()
+        } catch let error as ValidationError {
+            // A usage problem found while starting the run (a bad --set): the message says it all.
+            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            Foundation.exit(2)
         } catch {
             let code = exitCode(for: error)
             if code == .validationFailure {
@@ -46,8 +62,12 @@ struct Prn: ParsableCommand {
 /// Runs a whole script: stop at the first error.
 enum Script {
     static func run(source: String, file: String) throws {
-        let interpreter = Interpreter()
-        switch interpreter.run(source: source, file: file) {
+        try exit(Interpreter().run(source: source, file: file), file: file)
+    }
+
+    /// Maps a run's outcome to the exit status: 0, 1 (error) or 130 (interrupted).
+    static func exit(_ outcome: Interpreter.Outcome, file: String) throws {
+        switch outcome {
         case .ok: return
         case .failed: throw ExitCode(1)
         case .interrupted:

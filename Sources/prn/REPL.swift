@@ -1,5 +1,6 @@
 import Foundation
 import PrnLang
+import PrnNotebook
 
 /// The read-eval-print loop: numbered cells `In [n]:` / `Out[n]:`, multi-line input while a
 /// bracket or brace is open, and colon commands for REPL-only actions. Errors never end it.
@@ -12,6 +13,8 @@ final class REPL {
     /// line of the session and derived seeds differ from cell to cell.
     private var linesRun = 0
     private var failures = 0
+    /// The session as notebook cells, for `:save`.
+    private let recorder = NotebookRecorder()
 
     /// Opens a REPL on standard input and runs it to the end; returns the exit status.
     static func start() -> Int32 {
@@ -24,6 +27,7 @@ final class REPL {
         self.interpreter = interpreter
         self.reader = reader
         self.file = reader.isInteractive ? "<repl>" : "<stdin>"
+        recorder.start(interpreter)
     }
 
     func run() -> Int32 {
@@ -74,10 +78,19 @@ final class REPL {
 
     private func evaluate(_ source: String) {
         let number = cell
-        if reader.isInteractive {
-            interpreter.show = { value in
+        let interactive = reader.isInteractive
+        let recorder = self.recorder
+        recorder.beginCell(source, label: interactive ? "In [\(number)]" : nil)
+        interpreter.sink = { event in
+            recorder.record(event)
+            switch event {
+            case .error(let text):
+                Interpreter.writeStandardError(text)
+            case .value(let value) where interactive:
                 let text = value.description
                 print(text.contains("\n") ? "Out[\(number)]:\n\(text)" : "Out[\(number)]: \(text)")
+            default:
+                if let text = event.terminalText { print(text) }
             }
         }
         Interrupt.clear()
@@ -85,12 +98,29 @@ final class REPL {
         switch outcome {
         case .ok: break
         case .failed: failures += 1
-        case .interrupted: print("interrupted")
+        case .interrupted:
+            print("interrupted")
+            recorder.record(.text("interrupted"))
         }
         Interrupt.clear()
         linesRun += source.split(separator: "\n", omittingEmptySubsequences: false).count
         cell += 1
         if reader.isInteractive { print() }
+    }
+
+    /// `:save notebook.md`: the session so far as a Markdown notebook.
+    private func save(to path: String) {
+        guard !path.isEmpty else {
+            return Interpreter.writeStandardError("\(file): error: :save needs a file name, as in :save notebook.md")
+        }
+        let expanded = (path as NSString).expandingTildeInPath
+        let header = recorder.header(for: interpreter, directory: FileManager.default.currentDirectoryPath)
+        do {
+            try recorder.notebook(title: "prn session", header: header).write(to: expanded)
+            print("saved \(recorder.cells.count) cells to \(path)")
+        } catch {
+            Interpreter.writeStandardError("\(file): error: cannot write \(path): \(error.localizedDescription)")
+        }
     }
 
     /// Runs a colon command; false when the REPL should end.
@@ -104,6 +134,8 @@ final class REPL {
             print(interpreter.workspace.listing)
         case .history:
             for (i, line) in reader.history.enumerated() { print(String(format: "%4d  ", i + 1) + line) }
+        case .save(let path):
+            save(to: path)
         case .unknown(let word):
             var message = "\(file): error: unknown REPL command ':\(word)'"
             if let close = Suggest.closest(to: word, in: ColonCommand.allNames) { message += "; did you mean ':\(close)'?" }
@@ -116,6 +148,8 @@ final class REPL {
 /// REPL-only actions, typed as `:name`. Language commands (`help`, `vars`) work in scripts too.
 enum ColonCommand: Equatable {
     case quit, help, vars, history
+    /// `:save notebook.md`.
+    case save(String)
     case unknown(String)
 
     static let table: [(names: [String], command: ColonCommand, summary: String)] = [
@@ -123,6 +157,7 @@ enum ColonCommand: Equatable {
         ([":help"], .help, "this list; `help` lists the language's commands"),
         ([":vars"], .vars, "the workspace (the same as `vars`)"),
         ([":history"], .history, "the lines entered, oldest first (kept in ~/.prn_history)"),
+        ([":save"], .save(""), "`:save notebook.md` writes the session so far as a Markdown notebook"),
     ]
 
     static var allNames: [String] { table.flatMap(\.names).map { String($0.dropFirst()) } }
@@ -134,7 +169,11 @@ enum ColonCommand: Equatable {
     static func parse(_ source: String) -> ColonCommand? {
         let text = source.trimmingCharacters(in: .whitespaces)
         guard text.hasPrefix(":") else { return nil }
-        return table.first { $0.names.contains(text) }?.command ?? .unknown(String(text.dropFirst()))
+        let word = String(text.prefix { !$0.isWhitespace })
+        let argument = text.dropFirst(word.count).trimmingCharacters(in: .whitespaces)
+        if word == ":save" { return .save(argument) }
+        guard argument.isEmpty else { return .unknown(String(text.dropFirst())) }
+        return table.first { $0.names.contains(word) }?.command ?? .unknown(String(word.dropFirst()))
     }
 
     static var helpText: String {

@@ -29,10 +29,11 @@ final class Session {
 
     /// Runs one cell and returns what it printed (not what earlier cells printed).
     @discardableResult
-    func run(_ source: String, file: String = "<test>", lineOffset: Int = 0) -> Capture {
+    func run(_ source: String, file: String = "<test>", lineOffset: Int = 0, directory: String? = nil,
+             overrides: [String: Value] = [:]) -> Capture {
         box.stdout = []
         box.stderr = []
-        let outcome = interpreter.run(source: source, file: file, lineOffset: lineOffset)
+        let outcome = interpreter.run(source: source, file: file, lineOffset: lineOffset, directory: directory, overrides: overrides)
         capture = Capture(stdout: box.stdout, stderr: box.stderr, outcome: outcome)
         return capture
     }

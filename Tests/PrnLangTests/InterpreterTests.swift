@@ -59,12 +59,19 @@ final class InterpreterTests: XCTestCase {
                        "<test>:1:13: error: 'n' expects an integer from 1 to 256, got 0")
     }
 
-    func testShowHookReceivesBareExpressions() {
-        let session = Session()
+    func testSinkReceivesBareExpressionsAsValues() {
         var shown: [String] = []
-        session.interpreter.show = { shown.append($0.description) }
-        session.run("x = 2\nx\nprint x\nvars")
+        var texts: [String] = []
+        let interpreter = Interpreter { event in
+            switch event {
+            case .value(let value): shown.append(value.description)
+            case .text(let text): texts.append(text)
+            default: break
+            }
+        }
+        interpreter.run(source: "x = 2\nx\nprint x\nvars", file: "<test>")
         XCTAssertEqual(shown, ["2"])
+        XCTAssertEqual(texts.first, "2")
     }
 
     func testInterruptStopsBeforeTheNextStatement() {
@@ -81,11 +88,11 @@ final class InterpreterTests: XCTestCase {
         let i = session.interpreter
         XCTAssertEqual(i.completions(before: "", word: "te"), ["tensor"])
         XCTAssertEqual(i.completions(before: "", word: "al"), ["alpha"])
-        XCTAssertEqual(i.completions(before: "", word: "pr"), ["print"])
+        XCTAssertEqual(i.completions(before: "", word: "pri"), ["print"])
         XCTAssertEqual(i.completions(before: "x = tensor ", word: "ra"), ["rand", "randn"])
         XCTAssertEqual(i.completions(before: "tensor rand [2] ", word: "s"), ["seed="])
         XCTAssertEqual(i.completions(before: "tensor rand [2] seed=1 ", word: ""), ["high=", "low="])
-        XCTAssertEqual(i.completions(before: "set ", word: ""), ["seed", "threads"])
+        XCTAssertEqual(i.completions(before: "set ", word: ""), CommandTable.standard.forms(of: "set").sorted())
         XCTAssertEqual(i.completions(before: "del ", word: ""), ["alpha", "beta"])
         XCTAssertEqual(i.completions(before: "help ", word: "te"), ["tensor"])
         XCTAssertEqual(i.completions(before: "help tensor ", word: "a"), ["arange"])
@@ -122,5 +129,37 @@ final class LimitsTests: XCTestCase {
         let arange = session.run("tensor arange 9223372036854775807")
         XCTAssertEqual(arange.stderr.first,
                        "<test>:1:15: error: shape [9223372036854775807] is too large (limit \(Tensor.maxElements) elements)")
+    }
+}
+
+/// How arguments find their parameters.
+final class BindingTests: XCTestCase {
+    /// `draw A [vs] [B] [to] [PATH]`: optional marker words, as `plot hist` declares them.
+    static let commands = CommandTable(Commands.all + [
+        Command("draw", summary: "Markers test.",
+                parameters: [
+                    .positional("a", .int, help: "first"),
+                    .positional("vs", .symbol(["vs"], name: "word"), default: .absent, help: "the word vs"),
+                    .positional("b", .int, default: .absent, help: "second"),
+                    .positional("to", .symbol(["to"], name: "word"), default: .absent, help: "the word to"),
+                    .positional("path", .string, default: .absent, help: "where"),
+                    .rest("extra", .cell, help: "other name=value"),
+                ],
+                example: "draw 1 vs 2 to \"x\"") { args, interpreter in
+            let extra = args.rest.map { "\($0.name)=\($0.value)" }.joined(separator: ",")
+            interpreter.emit("a=\(try args.int("a")) b=\(try args.optionalInt("b").map(String.init) ?? "-") "
+                             + "path=\(args.value("path")?.description ?? "-") extra=\(extra)")
+            return .none
+        },
+    ])
+
+    func testMarkerWordsFindTheirParameters() {
+        let session = Session(commands: Self.commands)
+        XCTAssertEqual(session.run("draw 1 vs 2 to \"x\"").stdout, ["a=1 b=2 path=\"x\" extra="])
+        XCTAssertEqual(session.run("draw 1 to \"x\"").stdout, ["a=1 b=- path=\"x\" extra="])
+        XCTAssertEqual(session.run("draw 1 vs 2").stdout, ["a=1 b=2 path=- extra="])
+        XCTAssertEqual(session.run("draw 1 k=snip j=2").stdout, ["a=1 b=- path=- extra=k=snip,j=2"])
+        XCTAssertEqual(session.run("draw 1 k=1 k=2").stderr.first, "<test>:1:12: error: 'k' is given twice")
+        XCTAssertEqual(session.run("draw 1 to \"x\" 3").stderr.first, "<test>:1:15: error: too many arguments for 'draw'")
     }
 }

@@ -10,11 +10,15 @@ import XCTest
 /// - `# note: TEXT` — right after an `# error:`, a line that diagnostic prints after its caret.
 /// - `# skip: REASON` — the script is not run.
 ///
+/// A diagnostic about another file (an error inside `run "lib.prn"`) keeps its file name:
+/// `# error: run/_lib.prn:2:5: MESSAGE`. Scripts run with their own folder as the directory
+/// `run` resolves paths against; files whose names start with `_` are helpers for `run`, not tests.
+///
 /// Output must match exactly and completely. The run fails (exit 1) exactly when there are
 /// `# error:` lines. Each script runs twice in fresh interpreters and must print the same both
 /// times: derived seeds make reruns reproducible.
 final class ScriptTests: XCTestCase {
-    static let scripts = repositoryRoot.appendingPathComponent("Tests/Scripts")
+    static let scripts = repositoryRoot.appendingPathComponent("Tests/Scripts").resolvingSymlinksInPath()
 
     struct Expectations {
         var stdout: [String] = []
@@ -30,12 +34,13 @@ final class ScriptTests: XCTestCase {
             let source = try String(contentsOf: file, encoding: .utf8)
             let expected = Self.expectations(in: source)
             if expected.skip != nil { continue }
-            let first = Session().run(source, file: name)
+            let directory = file.deletingLastPathComponent().path
+            let first = Session().run(source, file: name, directory: directory)
             let actual = Self.diagnostics(first.stderr, file: name)
             XCTAssertEqual(first.stdout, expected.stdout, "\(name): standard output")
             XCTAssertEqual(actual, expected.diagnostics, "\(name): diagnostics")
             XCTAssertEqual(first.outcome, expected.diagnostics.isEmpty ? .ok : .failed, "\(name): outcome")
-            let second = Session().run(source, file: name)
+            let second = Session().run(source, file: name, directory: directory)
             XCTAssertEqual(second.stdout, first.stdout, "\(name): a rerun printed something else")
         }
     }
@@ -44,7 +49,9 @@ final class ScriptTests: XCTestCase {
         guard let enumerator = FileManager.default.enumerator(at: Self.scripts, includingPropertiesForKeys: nil) else {
             return []
         }
-        return enumerator.compactMap { $0 as? URL }.filter { $0.pathExtension == "prn" }.sorted { $0.path < $1.path }
+        return enumerator.compactMap { $0 as? URL }.map { $0.resolvingSymlinksInPath() }
+            .filter { $0.pathExtension == "prn" && !$0.lastPathComponent.hasPrefix("_") }
+            .sorted { $0.path < $1.path }
     }
 
     static func expectations(in source: String) -> Expectations {
@@ -73,18 +80,18 @@ final class ScriptTests: XCTestCase {
     }
 
     /// Diagnostics as `[first line without "FILE:" and "error: ", notes…]`, dropping the source
-    /// line and caret.
+    /// line and caret. A diagnostic about another file keeps that file's name.
     static func diagnostics(_ lines: [String], file: String) -> [[String]] {
         var result: [[String]] = []
         var index = 0
         while index < lines.count {
             let line = lines[index]
-            guard line.hasPrefix(file + ":") else {
+            guard line.range(of: #"^\S+:\d+:\d+: error: "#, options: .regularExpression) != nil else {
                 if !result.isEmpty { result[result.count - 1].append(line) } else { result.append([line]) }
                 index += 1
                 continue
             }
-            var first = String(line.dropFirst(file.count + 1))
+            var first = line.hasPrefix(file + ":") ? String(line.dropFirst(file.count + 1)) : line
             if let tag = first.range(of: " error: ") { first.replaceSubrange(tag, with: " ") }
             result.append([first])
             index += 1
