@@ -5,8 +5,12 @@
 # (`pip install torch==2.13.0` takes a CPU wheel).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release >/dev/null
-prn_out=$(.build/release/prn bench train)
+prn=${PRN:-}
+if [[ -z $prn ]]; then
+  swift build -c release >/dev/null
+  prn=.build/release/prn
+fi
+prn_out=$("$prn" bench train)
 echo "$prn_out"
 if python3 -c "import torch" 2>/dev/null; then
   torch_out=$(python3 scripts/bench_train_torch.py 1 2)

@@ -1,7 +1,7 @@
 import PrnKernel
 
 /// Runs untrusted input with tight limits, for the fuzz test and the libFuzzer target
-/// (`Fuzz/main.swift`): every input must end quickly, with an outcome, whatever it holds.
+/// (`scripts/fuzz/FuzzTarget.swift`): every input must end quickly, with an outcome, whatever it holds.
 ///
 /// The command table is sandboxed — the language's own commands only (tensors, workspace, tables),
 /// without `run`, so nothing reads or writes files and nothing trains — and the interpreter gets a
