@@ -9,8 +9,8 @@ public protocol Optimizer {
     var steps: Int { get set }
     /// How many running buffers per parameter.
     static var bufferCount: Int { get }
-    /// One parameter's update: the new value, with `moments` updated in place.
-    func update(_ parameter: Tensor, gradient: Tensor, moments: Moments, learningRate: Float) -> Tensor
+    /// One parameter's update, in place, with `moments` updated in place too.
+    func update(_ parameter: inout Tensor, gradient: Tensor, moments: Moments, learningRate: Float)
 }
 
 /// An optimizer's running buffers for one parameter. A class, so the buffers are updated in place
@@ -25,10 +25,13 @@ extension Optimizer {
     public mutating func step(_ parameters: inout [String: Tensor], gradients: [String: Tensor], learningRate: Float) {
         steps += 1
         for path in gradients.keys.sorted() {
-            guard let g = gradients[path], let p = parameters[path] else { continue }
+            // Taken out of the dictionary, the tensor is uniquely referenced (once the tape is
+            // gone), so the update writes into its buffer without a copy.
+            guard let g = gradients[path], var p = parameters.removeValue(forKey: path) else { continue }
             let moments = state[path] ?? Moments(count: Self.bufferCount, size: p.count)
             state[path] = moments
-            parameters[path] = update(p, gradient: g, moments: moments, learningRate: learningRate)
+            update(&p, gradient: g, moments: moments, learningRate: learningRate)
+            parameters[path] = p
         }
     }
 }
@@ -52,24 +55,25 @@ public struct SGD: Optimizer {
 
     public static var bufferCount: Int { 1 }
 
-    public func update(_ parameter: Tensor, gradient: Tensor, moments: Moments, learningRate: Float) -> Tensor {
+    public func update(_ parameter: inout Tensor, gradient: Tensor, moments: Moments, learningRate: Float) {
         let (mu, wd, lr, nesterov) = (momentum, weightDecay, learningRate, self.nesterov)
-        return Tensor.build(parameter.shape) { out in
-            parameter.scalars.withUnsafeBufferPointer { w in
-                moments.buffers[0].withUnsafeMutableBufferPointer { v in
-                    gradient.scalars.withUnsafeBufferPointer { g in
-                        Parallel.forEach(w.count, grain: 1 << 15) { range in
-                            for i in range {
-                                let gi = g[i] + wd * w[i]
-                                if mu == 0 { out[i] = w[i] - lr * gi; continue }
-                                v[i] = mu * v[i] + gi
-                                out[i] = w[i] - lr * (nesterov ? gi + mu * v[i] : v[i])
-                            }
+        var velocity = moments.buffers[0]
+        moments.buffers = []  // so the buffer below is uniquely referenced and updated in place
+        parameter.scalars.withUnsafeMutableBufferPointer { w in
+            velocity.withUnsafeMutableBufferPointer { v in
+                gradient.scalars.withUnsafeBufferPointer { g in
+                    Parallel.forEach(w.count, grain: 1 << 15) { range in
+                        for i in range {
+                            let gi = g[i] + wd * w[i]
+                            if mu == 0 { w[i] -= lr * gi; continue }
+                            v[i] = mu * v[i] + gi
+                            w[i] -= lr * (nesterov ? gi + mu * v[i] : v[i])
                         }
                     }
                 }
             }
         }
+        moments.buffers = [velocity]
     }
 }
 
@@ -87,7 +91,7 @@ public struct Adam: Optimizer {
 
     public static var bufferCount: Int { 2 }
 
-    public func update(_ parameter: Tensor, gradient: Tensor, moments: Moments, learningRate: Float) -> Tensor {
+    public func update(_ parameter: inout Tensor, gradient: Tensor, moments: Moments, learningRate: Float) {
         let (b1, b2, eps, wd) = (beta1, beta2, epsilon, weightDecay)
         let t = Float(Swift.max(steps, 1))
         let stepSize = learningRate / (1 - Foundation.pow(b1, t))
@@ -95,37 +99,34 @@ public struct Adam: Optimizer {
         let count = parameter.count
         var first = moments.buffers[0], second = moments.buffers[1]
         moments.buffers = []  // so the two buffers below are uniquely referenced and updated in place
-        let result = Tensor.build(parameter.shape) { out in
-            parameter.scalars.withUnsafeBufferPointer { w in
-                first.withUnsafeMutableBufferPointer { m in
-                    second.withUnsafeMutableBufferPointer { v in
-                        gradient.scalars.withUnsafeBufferPointer { g in
-                            let (wp, mp, vp, gp, op) = (w.baseAddress!, m.baseAddress!, v.baseAddress!, g.baseAddress!, out.baseAddress!)
-                            Parallel.forEach(count / 8, grain: 1 << 12) { range in
-                                // Eight lanes at a time: the scalar loop does not vectorize (sqrt and divide).
-                                for block in range {
-                                    let i = block * 8
-                                    let gi = load8(gp + i) + wd * load8(wp + i)
-                                    let mi = b1 * load8(mp + i) + (1 - b1) * gi
-                                    let vi = b2 * load8(vp + i) + (1 - b2) * gi * gi
-                                    store8(mi, mp + i)
-                                    store8(vi, vp + i)
-                                    store8(load8(wp + i) - stepSize * mi / (vi.squareRoot() / root2 + eps), op + i)
-                                }
+        parameter.scalars.withUnsafeMutableBufferPointer { w in
+            first.withUnsafeMutableBufferPointer { m in
+                second.withUnsafeMutableBufferPointer { v in
+                    gradient.scalars.withUnsafeBufferPointer { g in
+                        let (wp, mp, vp, gp) = (w.baseAddress!, m.baseAddress!, v.baseAddress!, g.baseAddress!)
+                        Parallel.forEach(count / 8, grain: 1 << 12) { range in
+                            // Eight lanes at a time: the scalar loop does not vectorize (sqrt and divide).
+                            for block in range {
+                                let i = block * 8
+                                let gi = load8(gp + i) + wd * load8(wp + i)
+                                let mi = b1 * load8(mp + i) + (1 - b1) * gi
+                                let vi = b2 * load8(vp + i) + (1 - b2) * gi * gi
+                                store8(mi, mp + i)
+                                store8(vi, vp + i)
+                                store8(load8(wp + i) - stepSize * mi / (vi.squareRoot() / root2 + eps), wp + i)
                             }
-                            for i in (count / 8 * 8)..<count {
-                                let gi = g[i] + wd * w[i]
-                                m[i] = b1 * m[i] + (1 - b1) * gi
-                                v[i] = b2 * v[i] + (1 - b2) * gi * gi
-                                out[i] = w[i] - stepSize * m[i] / (v[i].squareRoot() / root2 + eps)
-                            }
+                        }
+                        for i in (count / 8 * 8)..<count {
+                            let gi = g[i] + wd * w[i]
+                            m[i] = b1 * m[i] + (1 - b1) * gi
+                            v[i] = b2 * v[i] + (1 - b2) * gi * gi
+                            w[i] -= stepSize * m[i] / (v[i].squareRoot() / root2 + eps)
                         }
                     }
                 }
             }
         }
         moments.buffers = [first, second]
-        return result
     }
 }
 
