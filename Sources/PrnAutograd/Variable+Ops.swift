@@ -6,20 +6,26 @@ extension Variable {
     // MARK: Arithmetic with broadcasting
 
     public static func + (a: Variable, b: Variable) -> Variable {
-        record(a.value + b.value, [a, b]) { g in [g.sum(to: a.shape), g.sum(to: b.shape)] }
+        record(a.value + b.value, [a, b]) { g in
+            [a.requiresGrad ? g.sum(to: a.shape) : nil, b.requiresGrad ? g.sum(to: b.shape) : nil]
+        }
     }
 
     public static func - (a: Variable, b: Variable) -> Variable {
-        record(a.value - b.value, [a, b]) { g in [g.sum(to: a.shape), (-g).sum(to: b.shape)] }
+        record(a.value - b.value, [a, b]) { g in
+            [a.requiresGrad ? g.sum(to: a.shape) : nil, b.requiresGrad ? (-g).sum(to: b.shape) : nil]
+        }
     }
 
     public static func * (a: Variable, b: Variable) -> Variable {
-        record(a.value * b.value, [a, b]) { g in [(g * b).sum(to: a.shape), (g * a).sum(to: b.shape)] }
+        record(a.value * b.value, [a, b]) { g in
+            [a.requiresGrad ? (g * b).sum(to: a.shape) : nil, b.requiresGrad ? (g * a).sum(to: b.shape) : nil]
+        }
     }
 
     public static func / (a: Variable, b: Variable) -> Variable {
         record(a.value / b.value, [a, b]) { g in
-            [(g / b).sum(to: a.shape), (-(g * a) / (b * b)).sum(to: b.shape)]
+            [a.requiresGrad ? (g / b).sum(to: a.shape) : nil, b.requiresGrad ? (-(g * a) / (b * b)).sum(to: b.shape) : nil]
         }
     }
 
@@ -114,8 +120,10 @@ extension Variable {
     public func matmul(_ other: Variable, transA: Bool = false, transB: Bool = false) -> Variable {
         let a = self, b = other
         return Variable.record(a.value.matmul(b.value, transA: transA, transB: transB), [a, b]) { g in
-            let ga = transA ? b.matmul(g, transA: transB, transB: true) : g.matmul(b, transB: !transB)
-            let gb = transB ? g.matmul(a, transA: true, transB: transA) : a.matmul(g, transA: !transA)
+            // Only inputs that need a gradient get one: the data batch feeding the first layer
+            // never costs a product.
+            let ga = !a.requiresGrad ? nil : transA ? b.matmul(g, transA: transB, transB: true) : g.matmul(b, transB: !transB)
+            let gb = !b.requiresGrad ? nil : transB ? g.matmul(a, transA: true, transB: transA) : a.matmul(g, transA: !transA)
             return [ga, gb]
         }
     }

@@ -48,40 +48,8 @@ extension SIMD16: MicroRow where Scalar == Float {
     }
 }
 
-/// 32 floats as two `SIMD16`s (`SIMD32<Float>` has no vector fast path for FMA).
-struct SIMD16Pair: MicroRow {
-    var low = SIMD16<Float>(), high = SIMD16<Float>()
-
-    static var width: Int { 32 }
-
-    @inline(__always) init() {}
-
-    @inline(__always)
-    init(_ low: SIMD16<Float>, _ high: SIMD16<Float>) { (self.low, self.high) = (low, high) }
-
-    @inline(__always)
-    static func load(_ p: UnsafeRawPointer) -> Self { Self(.load(p), .load(p + 64)) }
-
-    @inline(__always)
-    mutating func accumulate(_ a: Float, _ b: Self) {
-        let x = SIMD16<Float>(repeating: a)
-        low.addProduct(x, b.low)
-        high.addProduct(x, b.high)
-    }
-
-    @inline(__always)
-    func store(to c: UnsafeMutableRawPointer) {
-        low.store(to: c)
-        high.store(to: c + 64)
-    }
-
-    @inline(__always)
-    func store(to c: UnsafeMutableRawPointer, addingScaled factor: Float) {
-        low.store(to: c, addingScaled: factor)
-        high.store(to: c + 64, addingScaled: factor)
-    }
-}
-
+// The same four lines as SIMD16's, written again on purpose: a shared extension over the generic
+// `SIMD` protocol would call the lane-by-lane generic arithmetic.
 extension SIMD8: MicroRow where Scalar == Float {
     static var width: Int { 8 }
 
@@ -100,39 +68,42 @@ extension SIMD8: MicroRow where Scalar == Float {
     }
 }
 
-/// 16 floats as two `SIMD8`s: the narrow kernel's row, for targets with 16 vector registers.
-struct SIMD8Pair: MicroRow {
-    var low = SIMD8<Float>(), high = SIMD8<Float>()
+/// Two registers side by side: 32 floats as two `SIMD16`s (`SIMD32<Float>` has no vector fast
+/// path for FMA), or 16 as two `SIMD8`s, the narrow kernel's row for 16-register targets.
+struct MicroPair<Half: MicroRow>: MicroRow {
+    var low = Half(), high = Half()
 
-    static var width: Int { 16 }
+    static var width: Int { 2 * Half.width }
 
     @inline(__always) init() {}
 
     @inline(__always)
-    init(_ low: SIMD8<Float>, _ high: SIMD8<Float>) { (self.low, self.high) = (low, high) }
+    init(_ low: Half, _ high: Half) { (self.low, self.high) = (low, high) }
 
     @inline(__always)
-    static func load(_ p: UnsafeRawPointer) -> Self { Self(.load(p), .load(p + 32)) }
+    static func load(_ p: UnsafeRawPointer) -> Self { Self(Half.load(p), Half.load(p + 4 * Half.width)) }
 
     @inline(__always)
     mutating func accumulate(_ a: Float, _ b: Self) {
-        let x = SIMD8<Float>(repeating: a)
-        low.addProduct(x, b.low)
-        high.addProduct(x, b.high)
+        low.accumulate(a, b.low)
+        high.accumulate(a, b.high)
     }
 
     @inline(__always)
     func store(to c: UnsafeMutableRawPointer) {
         low.store(to: c)
-        high.store(to: c + 32)
+        high.store(to: c + 4 * Half.width)
     }
 
     @inline(__always)
     func store(to c: UnsafeMutableRawPointer, addingScaled factor: Float) {
         low.store(to: c, addingScaled: factor)
-        high.store(to: c + 32, addingScaled: factor)
+        high.store(to: c + 4 * Half.width, addingScaled: factor)
     }
 }
+
+typealias SIMD16Pair = MicroPair<SIMD16<Float>>
+typealias SIMD8Pair = MicroPair<SIMD8<Float>>
 
 /// Four rows of accumulators; a tile has one, two or three of them.
 struct MicroQuad<Row: MicroRow> {

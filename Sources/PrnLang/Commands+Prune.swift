@@ -7,7 +7,9 @@ import PrnNotebook
 extension Commands {
     /// Pruning at initialization and the ablations of a pruned model (METHODS.md).
     static let pruning: [Command] = [
-        Command("prune", summary: "A copy of the model with masks keeping the highest-scoring weights; give one of sparsity=, density=, compression=.",
+        Command("prune", summary: "A copy of the model with masks keeping the highest-scoring weights; give one of sparsity=, density=, compression=. "
+                + "Unlike Synaptic-Flow's code, counts are exact (kept = round(d·N), ties broken by index), invert negates scores "
+                + "instead of taking reciprocals, and SNIP differentiates with respect to the masked weight m⊙w.",
                 parameters: [
                     .positional("model", .modelOrResult, help: "the model to prune (unchanged)"),
                     .keyword("method", .symbol(PruneMethod.allCases.map(\.rawValue), name: "method"), default: .required,
