@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import PrnTestSupport
 import PrnKernel
 import PrnData
 import PrnNN
@@ -61,26 +62,11 @@ enum PruneFixtures {
 
     /// Runs a Python script with `input` as JSON on stdin and decodes its JSON stdout.
     static func python(_ script: String, input: Any) throws -> Any {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        stdin.fileHandleForWriting.write(try JSONSerialization.data(withJSONObject: input, options: .fragmentsAllowed))
-        try stdin.fileHandleForWriting.close()
-        let data = stdout.fileHandleForReading.readDataToEndOfFile()
-        let errors = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw PythonFailure(message: String(decoding: errors, as: UTF8.self))
-        }
-        return try JSONSerialization.jsonObject(with: data, options: .fragmentsAllowed)
+        let json = try JSONSerialization.data(withJSONObject: input, options: .fragmentsAllowed)
+        let output = try Python.run(script, input: String(decoding: json, as: UTF8.self))
+        return try JSONSerialization.jsonObject(with: Data(output.utf8), options: .fragmentsAllowed)
     }
 
-    struct PythonFailure: Error { let message: String }
 
     /// True when python3 with numpy and scipy is available.
     static let hasSciPy: Bool = (try? python("import json, numpy, scipy.stats; print(json.dumps(1))", input: 0)) != nil

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import PrnTestSupport
 
 /// Runs scipy/numpy in `python3` as the reference for the statistics tests.
 ///
@@ -33,31 +34,8 @@ enum StatsPython {
         return decoded.map { $0.map { $0.map { Double($0)! } } }
     }
 
-    struct Failure: Error, CustomStringConvertible { let description: String }
-
     private static func python(_ program: String, input: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", program]
-        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        // Write on another thread: a large payload would fill the pipe while python's output
-        // waits to be read.
-        let writer = Thread {
-            stdin.fileHandleForWriting.write(Data(input.utf8))
-            try? stdin.fileHandleForWriting.close()
-        }
-        writer.start()
-        let data = stdout.fileHandleForReading.readDataToEndOfFile()
-        let errors = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: String(decoding: errors, as: UTF8.self))
-        }
-        return String(decoding: data, as: UTF8.self)
+        try Python.run(program, input: input)
     }
 }
 

@@ -40,26 +40,8 @@ public enum Numpy {
         try evaluate([(expression, arrays)])[0]
     }
 
-    public struct Failure: Error { public let message: String }
-
     private static func run(_ lines: [String], input: String, arguments: [String] = []) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", lines.joined(separator: "\n")] + arguments
-        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
-        let data = stdout.fileHandleForReading.readDataToEndOfFile()
-        let errors = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(message: String(decoding: errors, as: UTF8.self))
-        }
-        return String(decoding: data, as: UTF8.self)
+        try Python.run(lines.joined(separator: "\n"), input: input, arguments: arguments)
     }
 }
 
