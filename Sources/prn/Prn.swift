@@ -28,6 +28,15 @@ struct Prn: ParsableCommand {
         if status != 0 { throw ExitCode(status) }
     }
 
+    /// Exits for an error: status 2 for usage errors, ArgumentParser's own handling otherwise.
+    static func fail(_ error: Error) -> Never {
+        if exitCode(for: error) == .validationFailure {
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(2)
+        }
+        exit(withError: error)
+    }
+
     /// Parses and runs, mapping ArgumentParser's usage errors to exit status 2.
     static func main() {
         Signals.install()
@@ -35,12 +44,7 @@ struct Prn: ParsableCommand {
         do {
             command = try parseAsRoot()
         } catch {
-            let code = exitCode(for: error)
-            if code == .validationFailure {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-                Foundation.exit(2)
-            }
-            exit(withError: error)
+            fail(error)
         }
         do {
             try command.run()
@@ -49,12 +53,7 @@ struct Prn: ParsableCommand {
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
             Foundation.exit(2)
         } catch {
-            let code = exitCode(for: error)
-            if code == .validationFailure {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-                Foundation.exit(2)
-            }
-            exit(withError: error)
+            fail(error)
         }
     }
 }
