@@ -26,15 +26,9 @@ extension Commands {
             }
             var samples = [(label: label(model), values: LayerStats.unprunedWeights(model, path))]
             if let other = args.value("other") {
-                switch other {
-                case .symbol("init"):
-                    samples.append(("init (all weights)", LayerStats.unprunedWeights(try initialModel(of: model), path)))
-                case .object(let value as ModelValue):
-                    guard value.model.prunablePaths.contains(path) else { throw args.error("the other model has no layer '\(layer)'", at: "other") }
-                    samples.append((label(value.model), LayerStats.unprunedWeights(value.model, path)))
-                default:
-                    throw args.error("'other' expects a model or init", at: "other")
-                }
+                let (b, isInit) = try comparand(other, of: model, args)
+                guard b.prunablePaths.contains(path) else { throw args.error("the other model has no layer '\(layer)'", at: "other") }
+                samples.append((isInit ? "init (all weights)" : label(b), LayerStats.unprunedWeights(b, path)))
             }
             let histogram = Histogram(samples, bins: try args.int("bins"))
             if let file = try args.optionalString("path") {

@@ -27,19 +27,21 @@ extension Commands {
             guard args.value("vs") != nil, let other = args.value("other") else {
                 throw args.error("compare with `stats A vs B` or `stats A vs init`", at: "vs")
             }
-            let comparisons: [LayerComparison]
-            switch other {
-            case .symbol("init"):
-                comparisons = try LayerStats.compareToInit(model, initial: try initialModel(of: model))
-            case .object(let value as ModelValue):
-                comparisons = try LayerStats.compare(model, value.model)
-            default:
-                throw args.error("'other' expects a model or init", at: "other")
-            }
+            let (b, isInit) = try comparand(other, of: model, args)
+            let comparisons = isInit ? try LayerStats.compareToInit(model, initial: b) : try LayerStats.compare(model, b)
             return .object(TableValue(statsTable(LayerComparison.columns, comparisons.map(\.row),
                                                  title: "unpruned weights, A vs B, per layer")))
         },
     ]
+
+    /// What `vs` names: another model, or `init`, the model's own initial weights.
+    static func comparand(_ other: Value, of model: Model, _ args: Arguments) throws -> (model: Model, isInit: Bool) {
+        switch other {
+        case .symbol("init"): return (try initialModel(of: model), true)
+        case .object(let value as ModelValue): return (value.model, false)
+        default: throw args.error("'other' expects a model or init", at: "other")
+        }
+    }
 
     /// The model's weights at initialization, regenerated from its init seed, without masks.
     static func initialModel(of model: Model) throws -> Model {

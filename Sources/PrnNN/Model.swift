@@ -32,6 +32,9 @@ public struct Architecture: Codable, Equatable, Sendable {
 public struct Model {
     public let architecture: Architecture
     public let network: Layer
+    /// Every slot with its path, in the network's fixed order. Enumerated once when the model is
+    /// built, not on every forward pass; copies share it.
+    public let slots: [(path: String, slot: Slot)]
     /// Parameters and buffers by path (`fc1.weight`, `bn1.running_mean`).
     public internal(set) var state: [String: Tensor]
     /// 0/1 masks of prunable weights, by the weight's path; absent means dense.
@@ -44,6 +47,7 @@ public struct Model {
         let network = try Zoo.build(architecture)
         self.architecture = architecture
         self.network = network
+        self.slots = network.namedSlots()
         self.state = [:]
         self.masks = [:]
         self.provenance = ["init_seed": String(seed)]
@@ -55,10 +59,11 @@ public struct Model {
                 provenance: [String: String]) throws {
         self.architecture = architecture
         self.network = try Zoo.build(architecture)
+        self.slots = network.namedSlots()
         self.state = state
         self.masks = masks
         self.provenance = provenance
-        for (path, slot) in network.namedSlots() {
+        for (path, slot) in slots {
             guard let t = state[path] else { throw ShapeError("missing tensor \(path)") }
             guard t.shape == slot.shape else { throw ShapeError("\(path) has shape \(t.shape), expected \(slot.shape)") }
             if let m = masks[path] {
@@ -68,9 +73,6 @@ public struct Model {
     }
 
     public var initializer: Initializer { Initializer(rawValue: architecture.initializer) ?? .kaimingNormal }
-
-    /// Every slot with its path, in the network's fixed order.
-    public var slots: [(path: String, slot: Slot)] { network.namedSlots() }
 
     /// Paths of the prunable weights, in order.
     public var prunablePaths: [String] { slots.filter { $0.slot.isPrunable }.map(\.path) }

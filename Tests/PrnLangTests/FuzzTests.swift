@@ -1,25 +1,12 @@
 import XCTest
 import Dispatch
+import PrnKernel
 @testable import PrnLang
 
 /// 10,000 random and mutated inputs through the lexer, parser and interpreter (sandboxed by
 /// `FuzzHarness`): none may crash, and each must finish quickly. Seeded, so a failure repeats;
 /// the failing input is printed. For longer runs, build the libFuzzer target (grammar.md, "Fuzzing").
 final class FuzzTests: XCTestCase {
-    /// SplitMix64: small, seeded, good enough to pick mutations.
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
-        mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
-    }
-
     /// Pieces of the language to insert: keywords, punctuation, commands, literals, edge cases.
     static let vocabulary: [String] = [
         "for", "in", "if", "else", "range", "print", "and", "or", "not", "true", "false", "none",
@@ -32,7 +19,7 @@ final class FuzzTests: XCTestCase {
     ]
 
     func testRandomAndMutatedInputs() throws {
-        var random = Random(state: 0x5EED_0F_F022)
+        var random = RNG(seed: 0x5EED_0F_F022)
         let corpus = try goldenScripts()
         XCTAssertFalse(corpus.isEmpty)
         let count = Int(ProcessInfo.processInfo.environment["PRN_FUZZ_COUNT"] ?? "") ?? 10_000
@@ -54,7 +41,7 @@ final class FuzzTests: XCTestCase {
     }
 
     /// One input: a golden script mutated a few times, a splice of two, or pure random tokens.
-    static func mutate(_ corpus: [String], n: Int, random: inout Random) -> String {
+    static func mutate(_ corpus: [String], n: Int, random: inout RNG) -> String {
         if n % 10 == 9 {
             return (0..<random.below(40)).map { _ in random.pick(vocabulary) }.joined(separator: random.pick([" ", "", "\n"]))
         }
@@ -66,7 +53,7 @@ final class FuzzTests: XCTestCase {
         for _ in 0..<(1 + random.below(2)) {
             switch random.below(5) {
             case 0 where !bytes.isEmpty:   // flip a byte
-                bytes[random.below(bytes.count)] = UInt8(truncatingIfNeeded: random.next())
+                bytes[random.below(bytes.count)] = UInt8(random.below(256))
             case 1:   // insert a token
                 bytes.insert(contentsOf: Array((" " + random.pick(vocabulary) + " ").utf8), at: random.below(bytes.count + 1))
             case 2 where !bytes.isEmpty:   // delete a span
@@ -90,4 +77,10 @@ final class FuzzTests: XCTestCase {
             .sorted { $0.path < $1.path }
             .map { try String(contentsOf: $0, encoding: .utf8) }
     }
+}
+
+/// Mutation picks, drawn from the kernel's seeded generator.
+extension RNG {
+    mutating func below(_ n: Int) -> Int { n <= 1 ? 0 : int(below: n) }
+    mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
 }
