@@ -74,10 +74,16 @@ public enum PruneTarget: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// Where the `k` lowest scores are taken from.
+/// How the kept weights are shared among the prunable layers (`DensityAllocation`).
 public enum PruneScope: String, CaseIterable, Sendable {
     /// Pool the scores of every prunable tensor and remove the `k` lowest overall.
     case global
-    /// Rank inside each tensor, each keeping `round(d·N_l)` of its own.
+    /// Uniform: rank inside each tensor, each keeping `round(d·N_l)` of its own.
     case layer
+    /// Erdős–Rényi–Kernel densities (RigL), ranked inside each tensor.
+    case erk
+    /// Erdős–Rényi densities (RigL), ranked inside each tensor.
+    case er
+    /// Su et al.'s smart ratios (quadratically decreasing with depth), ranked inside each tensor.
+    case smart
 }

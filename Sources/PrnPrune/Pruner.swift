@@ -69,7 +69,9 @@ public enum Pruner {
     ///   - method: the score (`PruneMethod`).
     ///   - target: density, sparsity or compression of the prunable weights, counted over all of
     ///     them (so a model that is already pruned ends at the same overall density).
-    ///   - scope: `.global` ranks all prunable weights together, `.layer` each tensor alone.
+    ///   - scope: `.global` ranks all prunable weights together; the others give every tensor
+    ///     its own density (`DensityAllocation`) and rank inside it.
+    ///   - allocation: first and last layers held at their own density, smart's linear density.
     ///   - data: training data for SNIP and GraSP (ignored by the others).
     ///   - rounds: iterations on the exponential schedule; default 100 for SynFlow, 1 otherwise.
     ///   - samples: scoring examples for SNIP/GraSP; default `10 × classes`.
@@ -80,10 +82,11 @@ public enum Pruner {
     ///   - progress: called after each round with `(round, rounds)`.
     ///   - shouldStop: polled before each round; when it returns true, `prune` throws.
     public static func prune(_ model: Model, method: PruneMethod, target: PruneTarget, scope: PruneScope = .global,
-                             data: Dataset? = nil, rounds: Int? = nil, samples: Int? = nil, seed: UInt64 = 0,
+                             allocation: AllocationOptions = AllocationOptions(), data: Dataset? = nil, rounds: Int? = nil, samples: Int? = nil, seed: UInt64 = 0,
                              invert: Bool = false, progress: ((Int, Int) -> Void)? = nil,
                              shouldStop: (() -> Bool)? = nil) throws -> PruneResult {
         try target.validate()
+        try allocation.validate()
         let rounds = rounds ?? method.defaultRounds
         guard rounds >= 1, rounds <= maxRounds else { throw PruneError("rounds=\(rounds) must be between 1 and \(maxRounds)") }
         let paths = model.prunablePaths
@@ -96,7 +99,8 @@ public enum Pruner {
             if shouldStop?() == true { throw PruneError("prune stopped at round \(round) of \(rounds)") }
             let scores = try scorer.scores(current, round: round)
             let density = target.density(afterRound: round, of: rounds)
-            let (masks, clamped) = try select(current, scores: scores.tensors, density: density, scope: scope, invert: invert)
+            let (masks, clamped) = try select(current, scores: scores.tensors, density: density, scope: scope,
+                                              allocation: allocation.scheduled(round: round, of: rounds), invert: invert)
             current = current.withMasks(masks)
             if round == rounds { notes = clamped }
             progress?(round, rounds)
@@ -108,6 +112,9 @@ public enum Pruner {
         provenance["sparsity"] = PruneTarget.format(target.sparsity)
         if case .compression(let c) = target { provenance["compression"] = PruneTarget.format(c) }
         provenance["scope"] = scope.rawValue
+        if allocation.denseFirst { provenance["dense_first"] = "true" }
+        if let last = allocation.last { provenance["last"] = PruneTarget.format(last) }
+        if scope == .smart { provenance["linear_keep"] = PruneTarget.format(allocation.linearKeep) }
         provenance["prune_seed"] = String(seed)
         provenance["rounds"] = String(rounds)
         provenance["invert"] = String(invert)
@@ -148,10 +155,12 @@ public enum Pruner {
     /// The most rounds a prune may take.
     public static let maxRounds = 100_000
 
-    /// The masks that keep the top `round(density·N)` scores (global) or `round(density·N_l)` per
-    /// tensor (layer), never reviving a pruned weight. Returns notes for tensors (or the model)
-    /// already sparser than asked, which stay as they are.
+    /// The masks that keep the top scores: `round(density·N)` over the global pool and
+    /// `round(density_l·N_l)` in each layer with a density of its own (`DensityAllocation`),
+    /// never reviving a pruned weight. Returns notes for tensors (or the pool) already sparser
+    /// than asked, which stay as they are.
     static func select(_ model: Model, scores: [String: Tensor], density: Double, scope: PruneScope,
+                       allocation: AllocationOptions = AllocationOptions(),
                        invert: Bool) throws -> (masks: [String: Tensor], notes: [String]) {
         let paths = model.prunablePaths
         let total = paths.reduce(0) { $0 + model.state[$1]!.count }
@@ -169,21 +178,25 @@ public enum Pruner {
             shapes.append(s.shape)
             alive.append(ranked.alive)
         }
+        let shares = try DensityAllocation.shares(shapes: shapes, density: density, scope: scope, options: allocation,
+                                                  residual: model.architecture.name.hasPrefix("resnet"))
         var notes: [String] = []
         var masks: [String: Tensor] = [:]
-        switch scope {
-        case .global:
-            let (kept, note) = keptCount(density: density, total: total, alive: alive.reduce(0, +), what: "the model")
+        let pool = shares.indices.filter { shares[$0] == .pooled }
+        if !pool.isEmpty {
+            let poolTotal = pool.reduce(0) { $0 + Shape.count(shapes[$1]) }
+            let what = pool.count == paths.count ? "the model" : "the pooled layers"
+            let (kept, note) = keptCount(density: density, total: poolTotal, alive: pool.reduce(0) { $0 + alive[$1] }, what: what)
             if let note { notes.append(note) }
-            let result = MaskSelection.keepMasks(keys, shapes: shapes, remove: total - kept)
-            for (path, m) in zip(paths, result) { masks[path] = m }
-        case .layer:
-            for (i, path) in paths.enumerated() {
-                let total = Shape.count(shapes[i])
-                let (kept, note) = keptCount(density: density, total: total, alive: alive[i], what: path)
-                if let note { notes.append(note) }
-                masks[path] = MaskSelection.keepMasks([keys[i]], shapes: [shapes[i]], remove: total - kept)[0]
-            }
+            let result = MaskSelection.keepMasks(pool.map { keys[$0] }, shapes: pool.map { shapes[$0] }, remove: poolTotal - kept)
+            for (l, m) in zip(pool, result) { masks[paths[l]] = m }
+        }
+        for (l, share) in shares.enumerated() {
+            guard case .density(let layerDensity) = share else { continue }
+            let total = Shape.count(shapes[l])
+            let (kept, note) = keptCount(density: layerDensity, total: total, alive: alive[l], what: paths[l])
+            if let note { notes.append(note) }
+            masks[paths[l]] = MaskSelection.keepMasks([keys[l]], shapes: [shapes[l]], remove: total - kept)[0]
         }
         return (masks, notes)
     }
