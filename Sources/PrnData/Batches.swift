@@ -14,7 +14,7 @@ public struct Batch: Sendable {
 
 /// The minibatches of one epoch over a split, in a seeded order.
 ///
-/// The order is `RNG(seed: seed).split(epoch).permutation(count)` (or `0..<count` unshuffled), so
+/// The order is `RNG(seed: seed, purpose: .dataOrder).split(epoch).permutation(count)` (or `0..<count` unshuffled), so
 /// every example appears exactly once per epoch, the same seed and epoch give the same batches,
 /// and each epoch has its own order. Batches are built when accessed, by copying rows, so the
 /// collection itself holds only the order.
@@ -85,7 +85,7 @@ extension DataSplit {
     /// - Parameters:
     ///   - size: examples per batch; the last batch keeps the remainder unless `dropLast`.
     ///   - seed: seeds the shuffle and the augmentation.
-    ///   - epoch: selects this epoch's order: `RNG(seed: seed).split(epoch).permutation(count)`.
+    ///   - epoch: selects this epoch's order: `RNG(seed: seed, purpose: .dataOrder).split(epoch).permutation(count)`.
     ///   - shuffle: `false` keeps the split's order (evaluation).
     ///   - dropLast: drop a final batch smaller than `size`.
     ///   - augmentation: e.g. `.cifar` for training batches; needs `[C, H, W]` examples.
@@ -96,14 +96,14 @@ extension DataSplit {
         if let augmentation { try augmentation.validate(exampleShape: exampleShape) }
         var order: [Int]
         if shuffle {
-            var rng = RNG(seed: seed).split(UInt64(epoch))
+            var rng = RNG(seed: seed, purpose: .dataOrder).split(UInt64(epoch))
             order = rng.permutation(count)
         } else {
             order = Array(0..<count)
         }
         if dropLast { order.removeLast(order.count % size) }
-        // A stream distinct from the shuffle's, so crops are not correlated with the order.
-        let augmentRNG = RNG(seed: seed, stream: 0x6175_676D).split(UInt64(epoch))
+        // A stream distinct from the order's, so crops are not correlated with it.
+        let augmentRNG = RNG(seed: seed, purpose: .augmentation).split(UInt64(epoch))
         return Batches(split: self, batchSize: size, order: order, augmentation: augmentation, augmentRNG: augmentRNG)
     }
 }

@@ -58,12 +58,14 @@ public struct DataSplit: Sendable {
     /// `count` distinct examples drawn at random (seeded), in random order.
     ///
     /// Pruning scores use such a subset (e.g. 100 training examples); the same seed gives the same
-    /// examples on any machine and thread count.
+    /// examples on any machine and thread count. The draw has its own stream
+    /// (`RandomPurpose.scoringSubset`), independent of the initial weights and the batch order
+    /// drawn with the same seed.
     public func subset(count wanted: Int, seed: UInt64) throws -> DataSplit {
         guard wanted >= 0, wanted <= count else {
             throw DataError("cannot take a subset of \(wanted) examples from a split of \(count)")
         }
-        var rng = RNG(seed: seed)
+        var rng = RNG(seed: seed, purpose: .scoringSubset)
         let chosen = Array(rng.permutation(count).prefix(wanted))
         let (images, labels) = gather(chosen)
         return DataSplit(images: images, labels: labels, normalization: normalization)

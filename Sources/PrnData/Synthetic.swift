@@ -6,7 +6,7 @@ import PrnKernel
 /// is `(μ_k + noise · z) / √(1 + noise²)` with `z` standard normal, so every feature has variance 1
 /// whatever the noise (the data is already "normalized"). Larger `noise` makes classes overlap.
 /// Labels cycle `0, 1, …, classes − 1`, so every split (and a `val=` hold-out) is balanced.
-/// Everything is drawn from `RNG(seed:)`: the same spec gives bit-identical data.
+/// Everything is drawn from `RNG(seed:purpose: .syntheticData)`: the same spec gives bit-identical data.
 public struct SyntheticSpec: Hashable, Sendable, CustomStringConvertible {
     /// Number of classes (clusters).
     public var classes: Int
@@ -57,7 +57,7 @@ public struct SyntheticSpec: Hashable, Sendable, CustomStringConvertible {
 enum Synthetic {
     static func make(_ spec: SyntheticSpec) throws -> Dataset {
         try spec.validate()
-        let rng = RNG(seed: spec.seed)
+        let rng = RNG(seed: spec.seed, purpose: .syntheticData)
         var centerRNG = rng.split(0)
         let centers = centerRNG.normal(count: spec.classes * Shape.count(spec.shape))
         let train = split(spec, centers: centers, count: spec.train, rng: rng.split(1))

@@ -80,10 +80,11 @@ public struct Model {
     /// Paths of the trainable parameters, in order.
     public var parameterPaths: [String] { slots.filter { $0.slot.isParameter }.map(\.path) }
 
-    /// Freshly drawn tensors for every slot; slot i draws from its own sub-stream of `seed`.
+    /// Freshly drawn tensors for every slot; slot i draws from its own sub-stream of `seed`'s
+    /// initial-weights stream.
     public func freshState(seed: UInt64) -> [String: Tensor] {
         var result: [String: Tensor] = [:]
-        let base = RNG(seed: seed)
+        let base = RNG(seed: seed, purpose: .initialWeights)
         for (i, entry) in slots.enumerated() {
             var rng = base.split(UInt64(i))
             result[entry.path] = initializer.sample(entry.slot, rng: &rng)

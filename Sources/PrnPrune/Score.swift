@@ -63,7 +63,7 @@ struct Scorer {
     /// I.i.d. standard normal scores, so that global random pruning gives every layer the same
     /// expected density. Layer i of round e draws from sub-stream `(e, i)` of the seed.
     func randomScores(_ model: Model, round: Int) -> [String: Tensor] {
-        let base = RNG(seed: seed, stream: Scorer.randomStream).split(UInt64(round))
+        let base = RNG(seed: seed, purpose: .randomScores).split(UInt64(round))
         var result: [String: Tensor] = [:]
         for (i, path) in model.prunablePaths.enumerated() {
             var rng = base.split(UInt64(i))
@@ -80,10 +80,6 @@ struct Scorer {
     }
 
     // MARK: Scoring data
-
-    /// Streams that keep the draws of one seed apart.
-    static let randomStream: UInt64 = 0x7261_6E64   // "rand"
-    static let subsetStream: UInt64 = 0x6461_7461   // "data"
 
     /// A seeded random subset of the training split — `10 × classes` examples unless `samples`
     /// says otherwise (fewer when the split is smaller and `samples` was not given), not class
@@ -113,8 +109,7 @@ struct Scorer {
             count = Swift.min(10 * data.classes, data.train.count)
         }
         guard count > 0 else { throw PruneError("\(data.name) has no training examples to score with") }
-        let subsetSeed = RNG(seed: seed, stream: subsetStream).split(0).seed
-        let subset = try data.train.subset(count: count, seed: subsetSeed)
+        let subset = try data.train.subset(count: count, seed: seed)
         let batchCount = (count + maxBatch - 1) / maxBatch
         return (0..<batchCount).map { b in
             let range = (b * count / batchCount)..<((b + 1) * count / batchCount)

@@ -190,7 +190,8 @@ final class ScoreTests: XCTestCase {
     }
 
     func testGraSPHessianGradientMatchesFiniteDifferencesOnASmallCNN() throws {
-        try checkGraSP(try PruneFixtures.cnn(), data: try PruneFixtures.data(shape: [1, 8, 8]), samples: 30)
+        // Data seed 1: its scoring examples leave most entries away from ReLU kinks at this step.
+        try checkGraSP(try PruneFixtures.cnn(), data: try PruneFixtures.data(shape: [1, 8, 8], seed: 1), samples: 30)
     }
 
     // MARK: Scoring data
