@@ -7,7 +7,7 @@ import PrnNN
 /// scores, so it is an option of `Pruner.prune`.
 public enum Ablation {
     /// Layerwise shuffle: every masked tensor's mask is permuted uniformly at random, each layer
-    /// with its own sub-stream of `seed` (`RNG(seed).split(i)` for the i-th prunable path), so
+    /// with its own sub-stream of `seed` (`RNG(seed, .maskShuffle).split(i)` for the i-th prunable path), so
     /// every layer keeps its count and loses its positions (open_lth's layerwise randomization;
     /// SF's `--shuffle` is a no-op). Weights are unchanged.
     ///
@@ -16,7 +16,7 @@ public enum Ablation {
     /// ```
     public static func shuffle(_ model: Model, seed: UInt64) throws -> Model {
         try requireMasks(model, "shuffle")
-        let base = RNG(seed: seed, stream: shuffleStream)
+        let base = RNG(seed: seed, purpose: .maskShuffle)
         var masks = model.masks
         for (i, path) in model.prunablePaths.enumerated() {
             guard let mask = model.masks[path] else { continue }
@@ -31,15 +31,36 @@ public enum Ablation {
         return record(model.withMasks(masks), "shuffle", seed: seed)
     }
 
+    /// Weight shuffle (Su et al. 2020): the masks stay, and within every masked tensor the kept
+    /// weights' values are permuted among the kept positions (each layer with its own sub-stream
+    /// of `seed`, `RandomPurpose.weightShuffle`). Each layer's multiset of kept values is
+    /// unchanged; pruned entries keep their values.
+    ///
+    /// ```
+    /// w'[k_j] = w[k_π(j)],   k_0 < k_1 < … the kept positions, π uniform on 0..<kept_l
+    /// ```
+    public static func shuffleWeights(_ model: Model, seed: UInt64) throws -> Model {
+        try requireMasks(model, "shuffle_weights")
+        let base = RNG(seed: seed, purpose: .weightShuffle)
+        var tensors: [String: Tensor] = [:]
+        for (i, path) in model.prunablePaths.enumerated() {
+            guard let mask = model.masks[path], let w = model.state[path] else { continue }
+            let kept = mask.scalars.indices.filter { mask.scalars[$0] != 0 }
+            var rng = base.split(UInt64(i))
+            let permutation = rng.permutation(kept.count)
+            var values = w.scalars
+            for (j, source) in permutation.enumerated() { values[kept[j]] = w.scalars[kept[source]] }
+            tensors[path] = Tensor(shape: w.shape, scalars: values)
+        }
+        return record(model.updating(tensors), "shuffle_weights", seed: seed)
+    }
+
     /// Reinitialization: fresh weights (and biases, batch norm) from the model's own initializer,
     /// drawn with `seed`; the masks stay. `init_seed` keeps naming the original initialization.
     public static func reinit(_ model: Model, seed: UInt64) throws -> Model {
         try requireMasks(model, "reinit")
         return record(model.reinitialized(seed: seed), "reinit", seed: seed)
     }
-
-    /// A stream distinct from the pruning scores' for the same seed.
-    static let shuffleStream: UInt64 = 0x7368_7566   // "shuf"
 
     private static func requireMasks(_ model: Model, _ name: String) throws {
         guard !model.masks.isEmpty else { throw PruneError("\(name) needs a pruned model; this one has no masks (prune it first)") }
