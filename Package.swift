@@ -42,8 +42,10 @@ let package = Package(
         .testTarget(name: "PrnAutogradTests", dependencies: ["PrnAutograd", "PrnTestSupport"], swiftSettings: speed),
         .testTarget(name: "PrnNNTests", dependencies: ["PrnNN", "PrnTestSupport"], swiftSettings: speed),
         .testTarget(name: "PrnPruneTests", dependencies: ["PrnPrune", "PrnTestSupport"], swiftSettings: speed),
-        .testTarget(name: "PrnDataTests", dependencies: ["PrnData"], swiftSettings: speed),
-        .testTarget(name: "PrnLangTests", dependencies: ["PrnLang"], swiftSettings: speed),
+        .testTarget(name: "PrnDataTests", dependencies: ["PrnData", "PrnTestSupport"], swiftSettings: speed),
+        .testTarget(name: "PrnLangTests", dependencies: ["PrnLang", "PrnTestSupport"], swiftSettings: speed),
+        // Runs the built `prn` executable (found beside the test bundle), so it needs no modules.
+        .testTarget(name: "PrnCLITests", dependencies: ["PrnTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,13 +1,13 @@
 import Foundation
 import XCTest
+import PrnTestSupport
 @testable import PrnData
 
 /// The real Fashion-MNIST from Debian's `dataset-fashion-mnist`, when installed.
 final class FashionTests: XCTestCase {
     func testDebianFashionMNIST() throws {
-        guard FileManager.default.fileExists(atPath: DataSource.fashionDirectory + "/train-images-idx3-ubyte.gz") else {
-            throw XCTSkip("dataset-fashion-mnist is not installed")
-        }
+        try References.require(FileManager.default.fileExists(atPath: DataSource.fashionDirectory + "/train-images-idx3-ubyte.gz"),
+                               "Debian's dataset-fashion-mnist")
         let start = Date()
         let data = try Dataset.load(.fashion(), cache: DatasetCache())
         let seconds = Date().timeIntervalSince(start)

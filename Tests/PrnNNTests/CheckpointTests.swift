@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 import PrnKernel
+import PrnTestSupport
 @testable import PrnNN
 
 final class CheckpointTests: XCTestCase {
@@ -59,15 +60,8 @@ final class CheckpointTests: XCTestCase {
             out[name] = [float(a.astype(np.float64).sum()), list(a.shape), float(a.ravel()[0])]
         print(json.dumps(out))
         """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, path("py.safetensors")]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try XCTSkipIf(process.terminationStatus != 0, "python3 with numpy is needed")
+        let output = try Python.run(script, input: "", arguments: [path("py.safetensors")], needs: ["numpy"])
+        let data = Data(output.utf8)
         let seen = try JSONSerialization.jsonObject(with: data) as! [String: Any]
         XCTAssertEqual(seen["arch"] as? String, "vgg11")
         XCTAssertEqual(seen.count - 1, m.state.count + m.masks.count)

@@ -34,7 +34,6 @@ final class AblationTests: XCTestCase {
     }
 
     func testReinitKeepsMasksAndDrawsFromTheSameDistribution() throws {
-        guard PruneFixtures.hasSciPy else { throw XCTSkip("python3 with scipy is not available") }
         for initializer in [Initializer.kaimingNormal, .pytorchDefault] {
             let p = try pruned(initializer)
             let (state, masks) = (p.state, p.masks)

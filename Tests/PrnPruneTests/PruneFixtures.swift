@@ -63,13 +63,9 @@ enum PruneFixtures {
     /// Runs a Python script with `input` as JSON on stdin and decodes its JSON stdout.
     static func python(_ script: String, input: Any) throws -> Any {
         let json = try JSONSerialization.data(withJSONObject: input, options: .fragmentsAllowed)
-        let output = try Python.run(script, input: String(decoding: json, as: UTF8.self))
+        let output = try Python.run(script, input: String(decoding: json, as: UTF8.self), needs: ["numpy", "scipy"])
         return try JSONSerialization.jsonObject(with: Data(output.utf8), options: .fragmentsAllowed)
     }
-
-
-    /// True when python3 with numpy and scipy is available.
-    static let hasSciPy: Bool = (try? python("import json, numpy, scipy.stats; print(json.dumps(1))", input: 0)) != nil
 
     /// `Σ_b ∂L_b/∂w` at `weights` (first-order autograd), L_b with logits / 200.
     static func graspGradient(_ model: Model, _ batches: [ScoringBatch], _ weights: [Tensor]) -> [Tensor] {

@@ -33,7 +33,6 @@ final class ScoreSynFlowTests: XCTestCase {
     }
 
     func testMaskedMLPWithBiasesMatchesNumpy() throws {
-        guard PruneFixtures.hasSciPy else { throw XCTSkip("python3 with numpy is not available") }
         // PyTorch's default init: weights and (negative as well as positive) biases.
         let m = PruneFixtures.randomlyMasked(try PruneFixtures.mlp(input: 7, hidden: [6, 5], classes: 4, seed: 8),
                                              density: 0.6, seed: 2)
@@ -192,7 +191,6 @@ final class ScoreSynFlowTests: XCTestCase {
     }
 
     func testSingleRoundSelectionMatchesNumpyLexsort() throws {
-        guard PruneFixtures.hasSciPy else { throw XCTSkip("python3 with numpy is not available") }
         let m = try PruneFixtures.cnn(seed: 4)
         let scores = try Pruner.scores(m, method: .synflow)
         let p = try Pruner.prune(m, method: .synflow, target: .density(0.15), rounds: 1)

@@ -3,10 +3,6 @@ import XCTest
 
 /// `kstwo.sf` over every region of Simard & L'Ecuyer's algorithm, and `smirnov` beside it.
 final class StatsKolmogorovTests: XCTestCase {
-    override func setUpWithError() throws {
-        try XCTSkipUnless(StatsPython.isAvailable, "python3 with numpy and scipy is needed")
-    }
-
     /// (n, d) pairs: the support edges, the Ruben–Gambino strips, then `d` chosen so that `n·d²`
     /// crosses each switch-over (0.754693, 2.2, 4, 18, 370) and `n·d^1.5` crosses 1.4. scipy's
     /// own evaluation is O(n) per point, so sizes above 4000 get the switch-overs only.

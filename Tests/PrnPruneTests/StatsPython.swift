@@ -9,9 +9,6 @@ import PrnTestSupport
 /// Numbers cross the pipe as their shortest round-trip decimal strings (`String(Double)` and
 /// Python's `repr`), so every bit arrives and NaN/∞ survive JSON.
 enum StatsPython {
-    /// Checked once per test run: starting python with scipy takes most of a second.
-    static let isAvailable: Bool = (try? run("result = [[1.0]]", cases: [[]])) != nil
-
     /// Runs `script` once per case with `data` bound to that case's arrays (lists of floats) and
     /// `np`, `scipy`, `stats` imported; the script sets `result` to a list of lists of numbers.
     /// Returns, per case, those lists as `[[Double]]`.
@@ -35,7 +32,7 @@ enum StatsPython {
     }
 
     private static func python(_ program: String, input: String) throws -> String {
-        try Python.run(program, input: input)
+        try Python.run(program, input: input, needs: ["numpy", "scipy"])
     }
 }
 
