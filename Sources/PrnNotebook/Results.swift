@@ -153,6 +153,9 @@ public final class ResultsWriter {
         var keep: [ResultRecord] = [.header(header)]
         if resume, FileManager.default.fileExists(atPath: path) {
             let old = try Results.read(path)
+            if case .header(let before)? = old.first {
+                try Self.checkSameRun(before, header)
+            }
             var done = Set<[Int]>()
             for case .done(let phase, let iteration) in old { done.insert([phase, iteration]) }
             keep = old.filter { record in
@@ -178,6 +181,18 @@ public final class ResultsWriter {
     }
 
     deinit { try? handle.close() }
+
+    /// The header fields that say which run wrote a file: resuming with another value of any of
+    /// them would mix two runs' rows in one file.
+    public static let runFields = ["script", "shard", "set"]
+
+    private static func checkSameRun(_ before: [String: String], _ now: [String: String]) throws {
+        for field in runFields where before[field] != now[field] {
+            func shown(_ value: String?) -> String { value.map { "'\($0)'" } ?? "(none)" }
+            throw JSONError(description: "cannot resume: this run's \(field) is \(shown(now[field])) but the file was written with "
+                            + "\(shown(before[field])); resume with the same values or start a new results file")
+        }
+    }
 
     /// Whether an outermost iteration is already in the file.
     public func isFinished(phase: Int, iteration: Int) -> Bool { finished.contains([phase, iteration]) }

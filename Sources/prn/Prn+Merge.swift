@@ -31,6 +31,10 @@ extension Prn {
                     throw ExitCode(1)
                 }
             }
+            if let problem = Self.shardProblem(records) {
+                Interpreter.writeStandardError("error: \(problem)")
+                throw ExitCode(1)
+            }
             let tables = Results.merge(records).map { name, table in
                 var titled = table
                 if titled.title == nil { titled.title = name }
@@ -53,6 +57,26 @@ extension Prn {
                 Interpreter.writeStandardError("error: cannot write the notebook \(notebook): \(error)")
                 throw ExitCode(1)
             }
+        }
+
+        /// What is wrong with the set of shards, if anything: every shard `i/n` of the run must be
+        /// there, or its rows would be silently missing from the tables.
+        static func shardProblem(_ files: [[ResultRecord]]) -> String? {
+            var shards: [(index: Int, count: Int)] = []
+            for case .header(let fields)? in files.map(\.first) {
+                guard let parts = fields["shard"]?.split(separator: "/"), parts.count == 2,
+                      let index = Int(parts[0]), let count = Int(parts[1]) else { continue }
+                shards.append((index, count))
+            }
+            let counts = Set(shards.map(\.count))
+            guard counts.count <= 1 else {
+                return "the files come from runs split into different numbers of shards (\(counts.sorted().map(String.init).joined(separator: ", ")))"
+            }
+            guard let count = counts.first else { return nil }
+            let missing = Set(0..<count).subtracting(shards.map(\.index)).sorted()
+            guard !missing.isEmpty else { return nil }
+            return "missing shard " + missing.map { "\($0)/\(count)" }.joined(separator: ", ")
+                + ": give the results file of every shard"
         }
     }
 }
