@@ -13,6 +13,7 @@ import XCTest
 /// A diagnostic about another file (an error inside `run "lib.prn"`) keeps its file name:
 /// `# error: run/_lib.prn:2:5: MESSAGE`. Scripts run with their own folder as the directory
 /// `run` resolves paths against; files whose names start with `_` are helpers for `run`, not tests.
+/// Files a script writes (relative names) go to a temporary current directory, removed after.
 ///
 /// Output must match exactly and completely. The run fails (exit 1) exactly when there are
 /// `# error:` lines. Each script runs twice in fresh interpreters and must print the same both
@@ -35,14 +36,29 @@ final class ScriptTests: XCTestCase {
             let expected = Self.expectations(in: source)
             if expected.skip != nil { continue }
             let directory = file.deletingLastPathComponent().path
-            let first = Session().run(source, file: name, directory: directory)
+            let first = try inScratchFolder { Session().run(source, file: name, directory: directory) }
             let actual = Self.diagnostics(first.stderr, file: name)
             XCTAssertEqual(first.stdout, expected.stdout, "\(name): standard output")
             XCTAssertEqual(actual, expected.diagnostics, "\(name): diagnostics")
             XCTAssertEqual(first.outcome, expected.diagnostics.isEmpty ? .ok : .failed, "\(name): outcome")
-            let second = Session().run(source, file: name, directory: directory)
+            let second = try inScratchFolder { Session().run(source, file: name, directory: directory) }
             XCTAssertEqual(second.stdout, first.stdout, "\(name): a rerun printed something else")
         }
+        XCTAssertEqual(try scriptFiles(), files, "a golden script wrote into Tests/Scripts")
+    }
+
+    /// Runs `body` with a fresh temporary folder as the current directory, where a script's
+    /// relative file names (`save m to "m.safetensors"`) land; the folder is removed after.
+    private func inScratchFolder<T>(_ body: () throws -> T) throws -> T {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("prn-golden-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let saved = FileManager.default.currentDirectoryPath
+        _ = FileManager.default.changeCurrentDirectoryPath(folder.path)
+        defer {
+            _ = FileManager.default.changeCurrentDirectoryPath(saved)
+            try? FileManager.default.removeItem(at: folder)
+        }
+        return try body()
     }
 
     private func scriptFiles() throws -> [URL] {

@@ -32,18 +32,6 @@ final class TrainerTests: XCTestCase {
         XCTAssertFalse(r.interrupted)
     }
 
-    func testSameSeedSameResultOnOneAndTwoThreads() throws {
-        let (d, m) = (try data(), try model())
-        let saved = Parallel.threads
-        defer { Parallel.threads = saved }
-        Parallel.threads = 1
-        let one = try Trainer.train(m, data: d, config: config())
-        Parallel.threads = 2
-        let two = try Trainer.train(m, data: d, config: config())
-        XCTAssertEqual(one.model.state, two.model.state)
-        XCTAssertEqual(one.history.map(\.testLoss), two.history.map(\.testLoss))
-    }
-
     func testStopRequestReturnsTheModelAsOfTheLastStep() throws {
         let (d, m) = (try data(), try model())
         var polls = 0
