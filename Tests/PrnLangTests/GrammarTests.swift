@@ -39,27 +39,21 @@ final class GrammarTests: XCTestCase {
     ]
 
     func testEveryExampleRuns() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("prn-examples-\(getpid())")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let saved = FileManager.default.currentDirectoryPath
-        // Examples that write files (`save … to "x"`) write them here, and later ones read them back.
-        _ = FileManager.default.changeCurrentDirectoryPath(folder.path)
-        defer {
-            _ = FileManager.default.changeCurrentDirectoryPath(saved)
-            try? FileManager.default.removeItem(at: folder)
-        }
-        try "x = 1\n".write(to: folder.appendingPathComponent("setup.prn"), atomically: true, encoding: .utf8)
-        for command in CommandTable.standard.commands {
-            let session = Session()
-            for line in Self.prelude { session.run(line) }
-            let result = session.run(command.example, file: "<example>", directory: folder.path)
-            if Self.needsExternalData.contains(command.name), result.outcome == .failed {
-                // Only the files' absence may stop these, with its hint; anything else is a bug.
-                XCTAssertTrue(result.stderr.first?.contains(": no ") == true && result.stderr.first?.contains(" or pass path=DIR") == true,
-                              "example of '\(command.name)': \(result.stderr.joined(separator: "\n"))")
-                continue
+        // Examples that write files (`save … to "x"`) write them there, and later ones read them back.
+        try inScratchFolder { folder in
+            try "x = 1\n".write(to: folder.appendingPathComponent("setup.prn"), atomically: true, encoding: .utf8)
+            for command in CommandTable.standard.commands {
+                let session = Session()
+                for line in Self.prelude { session.run(line) }
+                let result = session.run(command.example, file: "<example>", directory: folder.path)
+                if Self.needsExternalData.contains(command.name), result.outcome == .failed {
+                    // Only the files' absence may stop these, with its hint; anything else is a bug.
+                    XCTAssertTrue(result.stderr.first?.contains(": no ") == true && result.stderr.first?.contains(" or pass path=DIR") == true,
+                                  "example of '\(command.name)': \(result.stderr.joined(separator: "\n"))")
+                    continue
+                }
+                XCTAssertEqual(result.outcome, .ok, "example of '\(command.name)': \(result.stderr.joined(separator: "\n"))")
             }
-            XCTAssertEqual(result.outcome, .ok, "example of '\(command.name)': \(result.stderr.joined(separator: "\n"))")
         }
     }
 }

@@ -41,3 +41,17 @@ final class Session {
 
 /// The repository root, found from this file's path.
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// Runs `body` with a fresh temporary folder as the current directory, where prn source's relative
+/// file names (`save m to "m.safetensors"`) land; the folder is removed after.
+func inScratchFolder<T>(_ body: (URL) throws -> T) throws -> T {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("prn-scratch-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let saved = FileManager.default.currentDirectoryPath
+    _ = FileManager.default.changeCurrentDirectoryPath(folder.path)
+    defer {
+        _ = FileManager.default.changeCurrentDirectoryPath(saved)
+        try? FileManager.default.removeItem(at: folder)
+    }
+    return try body(folder)
+}

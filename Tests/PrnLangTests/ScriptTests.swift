@@ -36,29 +36,15 @@ final class ScriptTests: XCTestCase {
             let expected = Self.expectations(in: source)
             if expected.skip != nil { continue }
             let directory = file.deletingLastPathComponent().path
-            let first = try inScratchFolder { Session().run(source, file: name, directory: directory) }
+            let first = try inScratchFolder { _ in Session().run(source, file: name, directory: directory) }
             let actual = Self.diagnostics(first.stderr, file: name)
             XCTAssertEqual(first.stdout, expected.stdout, "\(name): standard output")
             XCTAssertEqual(actual, expected.diagnostics, "\(name): diagnostics")
             XCTAssertEqual(first.outcome, expected.diagnostics.isEmpty ? .ok : .failed, "\(name): outcome")
-            let second = try inScratchFolder { Session().run(source, file: name, directory: directory) }
+            let second = try inScratchFolder { _ in Session().run(source, file: name, directory: directory) }
             XCTAssertEqual(second.stdout, first.stdout, "\(name): a rerun printed something else")
         }
         XCTAssertEqual(try scriptFiles(), files, "a golden script wrote into Tests/Scripts")
-    }
-
-    /// Runs `body` with a fresh temporary folder as the current directory, where a script's
-    /// relative file names (`save m to "m.safetensors"`) land; the folder is removed after.
-    private func inScratchFolder<T>(_ body: () throws -> T) throws -> T {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("prn-golden-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let saved = FileManager.default.currentDirectoryPath
-        _ = FileManager.default.changeCurrentDirectoryPath(folder.path)
-        defer {
-            _ = FileManager.default.changeCurrentDirectoryPath(saved)
-            try? FileManager.default.removeItem(at: folder)
-        }
-        return try body()
     }
 
     private func scriptFiles() throws -> [URL] {
