@@ -1,0 +1,127 @@
+/// The convolution and its two adjoints (`Conv.swift`) with a masked weight, computed over its
+/// kept weights only: the same im2col column matrices and sample groups as the dense path, with
+/// the sparse products of `Sparse+Kernels.swift` in place of each GEMM. The weight `[O, C, KH, KW]`
+/// is the sparse matrix `[O, C·KH·KW]` of its topology.
+///
+///     sparseConv2d:            y   = P_S(W) · col             (rows of the CSR arrays)
+///     sparseConv2dInputGrad:   col = P_S(W)ᵀ · gy, col2im     (rows of the CSC arrays)
+///     sparseConv2dWeightGrad:  dW  = Σ_groups P_S(gy · colᵀ)  (SDDMM, group partials in order)
+///
+/// Each chain and each sum of group partials runs in the dense path's order, so results equal the
+/// dense ones on `mask ⊙ w` bit for bit (up to the sign of a zero sum and non-finite inputs, as
+/// `Sparse+Kernels.swift` explains), on any thread count.
+extension Tensor {
+    /// `conv2d(x, P_S(w))`.
+    public func sparseConv2d(_ weight: Tensor, _ topology: SparseTopology, stride: Int = 1, padding: Int = 0) -> Tensor {
+        let geo = ConvGeometry.validated(input: shape, weight: weight.shape, stride: stride, padding: padding)
+        let o = geo.outChannels, k = geo.image.patch, p = geo.image.outputPlane
+        precondition(topology.rows == o && topology.columns == k, "sparseConv2d: topology does not fit \(weight.shape)")
+        let sampleIn = geo.image.channels * geo.image.inputPlane, sampleOut = o * p
+        let values = topology.gather(weight)
+        return Tensor.build(geo.outputShape) { y in
+            scalars.withUnsafeBufferPointer { x in
+                geo.forEachGroup(scratch: (k + o) * geo.groupColumns) { samples, scratch, threads in
+                    let cols = samples.count * p
+                    let col = scratch, product = scratch + k * cols
+                    for (b, n) in samples.enumerated() {
+                        geo.image.im2col(x.baseAddress! + n * sampleIn, into: col + b * p, ld: cols)
+                    }
+                    let direct = samples.count == 1
+                    let target = y.baseAddress! + samples.lowerBound * sampleOut
+                    topology.multiply(values, order: .rows, dense: col, columns: cols, depth: k,
+                                      into: direct ? target : product, threads: threads)
+                    if !direct {
+                        ConvGeometry.regroup(product, target, toChannelMajor: false, samples: samples.count, channels: o, plane: p)
+                    }
+                }
+            }
+        }
+    }
+
+    /// `conv2dInputGrad(gy, P_S(w))`, the transposed convolution.
+    public static func sparseConv2dInputGrad(_ gy: Tensor, _ weight: Tensor, _ topology: SparseTopology, inputShape: [Int],
+                                             stride: Int = 1, padding: Int = 0) -> Tensor {
+        let geo = ConvGeometry.validated(input: inputShape, weight: weight.shape, stride: stride, padding: padding)
+        precondition(gy.shape == geo.outputShape, "sparseConv2dInputGrad: gradient \(gy.shape), expected \(geo.outputShape)")
+        let o = geo.outChannels, k = geo.image.patch, p = geo.image.outputPlane
+        precondition(topology.rows == o && topology.columns == k, "sparseConv2dInputGrad: topology does not fit \(weight.shape)")
+        let sampleIn = geo.image.channels * geo.image.inputPlane, sampleOut = o * p
+        let values = topology.gather(weight, order: .columns)
+        return Tensor.build(inputShape) { dx in
+            gy.scalars.withUnsafeBufferPointer { g in
+                geo.forEachGroup(scratch: (k + o) * geo.groupColumns) { samples, scratch, threads in
+                    let cols = samples.count * p
+                    let col = scratch
+                    let gGroup = geo.channelMajor(g.baseAddress! + samples.lowerBound * sampleOut,
+                                                  samples: samples.count, scratch: scratch + k * cols)
+                    topology.multiply(values, order: .columns, dense: gGroup, columns: cols, depth: o, into: col, threads: threads)
+                    for (b, n) in samples.enumerated() {
+                        geo.image.col2im(col + b * p, ld: cols, into: dx.baseAddress! + n * sampleIn)
+                    }
+                }
+            }
+        }
+    }
+
+    /// `conv2dWeightGrad(x, gy)` at the kept positions of `topology`, 0 elsewhere.
+    public static func sparseConv2dWeightGrad(_ x: Tensor, _ gy: Tensor, _ topology: SparseTopology, weightShape: [Int],
+                                              stride: Int = 1, padding: Int = 0) -> Tensor {
+        let geo = ConvGeometry.validated(input: x.shape, weight: weightShape, stride: stride, padding: padding)
+        precondition(gy.shape == geo.outputShape, "sparseConv2dWeightGrad: gradient \(gy.shape), expected \(geo.outputShape)")
+        let o = geo.outChannels, k = geo.image.patch, p = geo.image.outputPlane
+        precondition(topology.rows == o && topology.columns == k, "sparseConv2dWeightGrad: topology does not fit \(weightShape)")
+        let sampleIn = geo.image.channels * geo.image.inputPlane, sampleOut = o * p
+        let perSlot = (k + o) * geo.groupColumns + topology.count
+        var kept = [Float](repeating: 0, count: topology.count)
+        kept.withUnsafeMutableBufferPointer { total in
+            x.scalars.withUnsafeBufferPointer { xs in
+                gy.scalars.withUnsafeBufferPointer { g in
+                    topology.rowStart.withUnsafeBufferPointer { start in
+                        topology.columnIndex.withUnsafeBufferPointer { index in
+                            geo.forEachGroup(scratch: perSlot, { samples, scratch, threads in
+                                let cols = samples.count * p
+                                let col = scratch, partial = scratch + (k + o) * geo.groupColumns
+                                for (b, n) in samples.enumerated() {
+                                    geo.image.im2col(xs.baseAddress! + n * sampleIn, into: col + b * p, ld: cols)
+                                }
+                                let gGroup = geo.channelMajor(g.baseAddress! + samples.lowerBound * sampleOut,
+                                                              samples: samples.count, scratch: scratch + k * cols)
+                                SparseKernels.forEachRows(o, work: topology.count * cols, threads: threads) { rows in
+                                    SparseKernels.sampledProduct(start: start.baseAddress!, index: index.baseAddress!, rows: rows,
+                                                                 depth: cols, a: gGroup, aRow: cols, aStep: 1,
+                                                                 b: col, bRow: cols, bStep: 1, out: partial, accumulate: false)
+                                }
+                            }, afterWave: { slotScratch in
+                                for scratch in slotScratch {
+                                    let partial = scratch + (k + o) * geo.groupColumns
+                                    for e in 0..<total.count { total[e] += partial[e] }
+                                }
+                            })
+                        }
+                    }
+                }
+            }
+        }
+        return topology.scatter(kept, shape: weightShape)
+    }
+}
+
+extension SparseTopology {
+    /// `out[rows, columns] = S · dense[depth, columns]` (`order == .rows`, values in row order) or
+    /// `Sᵀ · dense` (`.columns`, values in column order), all matrices row-major and contiguous.
+    func multiply(_ values: [Float], order: EntryOrder, dense: UnsafePointer<Float>, columns: Int, depth: Int,
+                  into out: UnsafeMutablePointer<Float>, threads: Int? = nil) {
+        let (start, index, outRows) = order == .rows ? (rowStart, columnIndex, rows) : (columnStart, cscRowIndex, self.columns)
+        start.withUnsafeBufferPointer { st in
+            index.withUnsafeBufferPointer { ix in
+                values.withUnsafeBufferPointer { vs in
+                    SparseKernels.forEachRows(outRows, work: count * columns, threads: threads) { range in
+                        SparseKernels.rowsTimesDense(start: st.baseAddress!, index: ix.baseAddress!, values: vs.baseAddress!,
+                                                     rows: range, depth: depth, dense: dense, ldd: columns, n: columns,
+                                                     out: out, ldo: columns)
+                    }
+                }
+            }
+        }
+    }
+}

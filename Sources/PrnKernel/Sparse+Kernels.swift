@@ -1,0 +1,149 @@
+// The two loops every sparse product in prn reduces to, on raw pointers:
+//
+//  - `rowsTimesDense`: `out[r, :] = Σ_e value[e] · dense[index[e], :]` over the entries of row r
+//    (scipy's `csr_matvecs`), with a SIMD strip over the dense columns. Run over the CSR arrays it
+//    is `S · D`; over the CSC arrays (values gathered in column order) it is `Sᵀ · D`.
+//  - `sampledProduct`: `out[e] = Σ_t a[row(e), t] · b[column(e), t]` at the kept entries only
+//    (SDDMM), scalar FMA chains, several entries in flight.
+//
+// Same numbers as the dense GEMM. `GEMM.sgemm` (beta 0, alpha 1) computes each element of C as
+// one FMA chain per k-block, starting from +0 and running over k in order, and adds the blocks'
+// sums to C in order (`C = acc₀`, then `C = accᵦ + C`). The loops below compute that same chain
+// over the same k-blocks with the terms whose weight is an exact zero left out. Skipping
+// `fma(x, 0, acc)` changes nothing unless `acc` is −0 (the sum can come out −0 where the dense
+// chain gives +0) or `x` is infinite or NaN (the dense chain gives NaN, the sparse one ignores
+// the pruned weight's input). Everything else is bit-identical to the dense path, and to itself
+// on any thread count: threads split the output rows, never a chain.
+
+extension SparseKernels {
+    /// `out[r, 0..<n] = Σ_e values[e] · dense[index[e], 0..<n]` for the rows `rows`, entries
+    /// `start[r] ..< start[r + 1]` sorted by `index`, which runs over `0..<depth` (the k of the
+    /// equivalent dense product, whose k-blocks the chain follows).
+    static func rowsTimesDense(start: UnsafePointer<Int32>, index: UnsafePointer<Int32>, values: UnsafePointer<Float>,
+                               rows: Range<Int>, depth: Int, dense: UnsafePointer<Float>, ldd: Int, n: Int,
+                               out: UnsafeMutablePointer<Float>, ldo: Int) {
+        let blocks = kBlocks(depth)
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: blocks.count + 1) { cuts in
+            for r in rows {
+                cut(entries: Int(start[r])..<Int(start[r + 1]), index: index, blocks: blocks, into: cuts.baseAddress!)
+                let target = out + r * ldo
+                var j = 0
+                while j + 64 <= n {
+                    strip(MicroPair<SIMD16Pair>.self, cuts: cuts.baseAddress!, blocks: blocks.count, index: index,
+                          values: values, dense: dense + j, ldd: ldd, out: target + j)
+                    j += 64
+                }
+                while j + 16 <= n {
+                    strip(SIMD16<Float>.self, cuts: cuts.baseAddress!, blocks: blocks.count, index: index,
+                          values: values, dense: dense + j, ldd: ldd, out: target + j)
+                    j += 16
+                }
+                while j < n {
+                    for b in 0..<blocks.count {
+                        var acc: Float = 0
+                        for e in cuts[b]..<cuts[b + 1] { acc = acc.addingProduct(values[e], dense[Int(index[e]) &* ldd &+ j]) }
+                        target[j] = b == 0 ? acc : acc + target[j]
+                    }
+                    j += 1
+                }
+            }
+        }
+    }
+
+    /// One strip of `Row.width` columns of one output row: a chain per k-block, stored, then
+    /// each later block's sum added to it (as the dense kernel's `C = acc + 1 · C`).
+    @inline(__always)
+    private static func strip<Row: MicroRow>(_: Row.Type, cuts: UnsafePointer<Int>, blocks: Int, index: UnsafePointer<Int32>,
+                                             values: UnsafePointer<Float>, dense: UnsafePointer<Float>, ldd: Int,
+                                             out: UnsafeMutablePointer<Float>) {
+        for b in 0..<blocks {
+            var acc = Row()
+            for e in cuts[b]..<cuts[b + 1] {
+                acc.accumulate(values[e], Row.load(UnsafeRawPointer(dense + Int(index[e]) &* ldd)))
+            }
+            if b == 0 { acc.store(to: UnsafeMutableRawPointer(out)) } else { acc.store(to: UnsafeMutableRawPointer(out), addingScaled: 1) }
+        }
+    }
+
+    /// `out[e] (= or +=) Σ_{t < depth} a[row(e)·aRow + t·aStep] · b[index[e]·bRow + t·bStep]` for
+    /// the entries of rows `rows`: the product `A · Bᵀ` sampled at the kept entries, each a chain
+    /// over t in order, split at the k-blocks of `depth`. With `accumulate`, the sum is added to
+    /// `out[e]` (the way the convolution adds its per-group partials).
+    static func sampledProduct(start: UnsafePointer<Int32>, index: UnsafePointer<Int32>, rows: Range<Int>, depth: Int,
+                               a: UnsafePointer<Float>, aRow: Int, aStep: Int,
+                               b: UnsafePointer<Float>, bRow: Int, bStep: Int,
+                               out: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        let blocks = kBlocks(depth)
+        for r in rows {
+            let aRowBase = a + r * aRow
+            var e = Int(start[r])
+            let end = Int(start[r + 1])
+            // Four entries at a time: four independent chains keep the FMA unit busy.
+            while e + 4 <= end {
+                let b0 = b + Int(index[e]) &* bRow, b1 = b + Int(index[e + 1]) &* bRow
+                let b2 = b + Int(index[e + 2]) &* bRow, b3 = b + Int(index[e + 3]) &* bRow
+                for (k, block) in blocks.enumerated() {
+                    var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+                    for t in block {
+                        let x = aRowBase[t &* aStep], o = t &* bStep
+                        s0 = s0.addingProduct(x, b0[o])
+                        s1 = s1.addingProduct(x, b1[o])
+                        s2 = s2.addingProduct(x, b2[o])
+                        s3 = s3.addingProduct(x, b3[o])
+                    }
+                    let first = k == 0 && !accumulate
+                    out[e] = first ? s0 : s0 + out[e]
+                    out[e + 1] = first ? s1 : s1 + out[e + 1]
+                    out[e + 2] = first ? s2 : s2 + out[e + 2]
+                    out[e + 3] = first ? s3 : s3 + out[e + 3]
+                }
+                e += 4
+            }
+            while e < end {
+                let b0 = b + Int(index[e]) &* bRow
+                for (k, block) in blocks.enumerated() {
+                    var s0: Float = 0
+                    for t in block { s0 = s0.addingProduct(aRowBase[t &* aStep], b0[t &* bStep]) }
+                    out[e] = k == 0 && !accumulate ? s0 : s0 + out[e]
+                }
+                e += 1
+            }
+        }
+    }
+
+    /// Splits a row's entries (sorted by index) at the k-block boundaries: block b's entries are
+    /// `cuts[b] ..< cuts[b + 1]`.
+    @inline(__always)
+    private static func cut(entries: Range<Int>, index: UnsafePointer<Int32>, blocks: [Range<Int>],
+                            into cuts: UnsafeMutablePointer<Int>) {
+        var e = entries.lowerBound
+        cuts[0] = e
+        for (b, block) in blocks.enumerated() {
+            if b == blocks.count - 1 {
+                e = entries.upperBound
+            } else {
+                while e < entries.upperBound && Int(index[e]) < block.upperBound { e += 1 }
+            }
+            cuts[b + 1] = e
+        }
+    }
+}
+
+/// The sparse products of `Tensor+Sparse.swift` and `Conv+Sparse.swift`, and how they split
+/// across threads.
+enum SparseKernels {
+    /// The dense GEMM's k-blocks for a product of depth `k` (`GEMM.Job.kBlocks`: equal parts of
+    /// at most `GEMM.kcMax`). The sparse chains split where the dense ones do.
+    static func kBlocks(_ k: Int) -> [Range<Int>] {
+        let count = Swift.max(1, (k + GEMM.kcMax - 1) / GEMM.kcMax)
+        return (0..<count).map { k * $0 / count ..< k * ($0 + 1) / count }
+    }
+
+    /// Runs `body` over contiguous ranges of `rows` output rows, on several threads only when the
+    /// product has enough multiply-adds to pay for waking them (the GEMM's threshold). Each row
+    /// is computed by one thread from start to end, so the split never changes a result.
+    static func forEachRows(_ rows: Int, work: Int, threads: Int? = nil, _ body: (Range<Int>) -> Void) {
+        let workers = work >= GEMM.parallelThreshold ? (threads ?? Parallel.threads) : 1
+        Parallel.forEach(rows, threads: workers, body)
+    }
+}

@@ -1,0 +1,88 @@
+/// The three products of a masked fully connected layer, computed over its kept weights only.
+///
+/// With a weight `w[O, I]` and a topology `S` of kept positions, `P_S(w)` is `w` with every
+/// entry outside `S` set to 0 (`mask ⊙ w`). The three products are the partial derivatives of the
+/// trilinear form `T(x, w, g) = ⟨x · P_S(w)ᵀ, g⟩`:
+///
+///     sparseLinear(x, w)            = x · P_S(w)ᵀ        [B, O]   (sparse × dense)
+///     sparseLinearInputGrad(g, w)   = g · P_S(w)         [B, I]   (sparseᵀ × dense)
+///     sparseLinearWeightGrad(x, g)  = P_S(gᵀ · x)        [O, I]   (SDDMM, 0 off S)
+///
+/// Each equals the dense product of the masked weight (`x.matmul(mask ⊙ w, transB: true)`, and so
+/// on) bit for bit, up to the sign of a zero sum and inputs that are infinite or NaN (see
+/// `Sparse+Kernels.swift`). Only the kept weights are read; the others may hold anything.
+///
+/// The batch is the contiguous axis of the first two: `x` and `g` are transposed to
+/// feature-major `[features, B]` copies, so every kept weight costs one SIMD multiply-add per 16
+/// samples, and the result is transposed back.
+extension Tensor {
+    /// `x[B, I] · P_S(w)ᵀ` for a weight `w[O, I]` with kept positions `topology` (O × I).
+    public func sparseLinear(_ weight: Tensor, _ topology: SparseTopology) -> Tensor {
+        precondition(rank == 2 && shape[1] == topology.columns && weight.count == topology.rows * topology.columns,
+                     "sparseLinear: input \(shape), weight \(weight.shape)")
+        let values = topology.gather(weight)
+        return topology.featureMajorProduct(values, order: .rows, transposed())
+    }
+
+    /// `g[B, O] · P_S(w)` for a weight `w[O, I]` with kept positions `topology`: the gradient of
+    /// `sparseLinear` with respect to its input.
+    public static func sparseLinearInputGrad(_ g: Tensor, _ weight: Tensor, _ topology: SparseTopology) -> Tensor {
+        precondition(g.rank == 2 && g.shape[1] == topology.rows && weight.count == topology.rows * topology.columns,
+                     "sparseLinearInputGrad: gradient \(g.shape), weight \(weight.shape)")
+        let values = topology.gather(weight, order: .columns)
+        return topology.featureMajorProduct(values, order: .columns, g.transposed())
+    }
+
+    /// `P_S(gᵀ · x)`, shaped `weightShape` (`O · I` elements), zero outside `S`: the gradient of
+    /// `sparseLinear` with respect to its weight, computed at the kept positions only.
+    public static func sparseLinearWeightGrad(_ x: Tensor, _ g: Tensor, _ topology: SparseTopology,
+                                              weightShape: [Int]) -> Tensor {
+        let batch = x.shape[0]
+        precondition(x.rank == 2 && g.rank == 2 && g.shape[0] == batch && x.shape[1] == topology.columns
+                     && g.shape[1] == topology.rows && Shape.count(weightShape) == topology.rows * topology.columns,
+                     "sparseLinearWeightGrad: input \(x.shape), gradient \(g.shape), weight \(weightShape)")
+        let (o, i) = (topology.rows, topology.columns)
+        var kept = [Float](repeating: 0, count: topology.count)
+        kept.withUnsafeMutableBufferPointer { out in
+            x.scalars.withUnsafeBufferPointer { xs in
+                g.scalars.withUnsafeBufferPointer { gs in
+                    topology.rowStart.withUnsafeBufferPointer { start in
+                        topology.columnIndex.withUnsafeBufferPointer { index in
+                            SparseKernels.forEachRows(o, work: topology.count * batch) { rows in
+                                // Entry (r, c) is Σ_b g[b, r] · x[b, c].
+                                SparseKernels.sampledProduct(start: start.baseAddress!, index: index.baseAddress!, rows: rows,
+                                                             depth: batch, a: gs.baseAddress!, aRow: 1, aStep: o,
+                                                             b: xs.baseAddress!, bRow: 1, bStep: i,
+                                                             out: out.baseAddress!, accumulate: false)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return topology.scatter(kept, shape: weightShape)
+    }
+}
+
+extension SparseTopology {
+    /// `(S · d)ᵀ` (or `(Sᵀ · d)ᵀ` for `.columns`) for a feature-major `d[depth, B]`: `[B, rows]`.
+    func featureMajorProduct(_ values: [Float], order: EntryOrder, _ d: Tensor) -> Tensor {
+        let batch = d.shape[1], outRows = order == .rows ? rows : columns
+        return Tensor.build([outRows, batch]) { out in
+            d.scalars.withUnsafeBufferPointer { ds in
+                multiply(values, order: order, dense: ds.baseAddress!, columns: batch, depth: d.shape[0], into: out.baseAddress!)
+            }
+        }.transposed()
+    }
+
+    /// A dense tensor of `shape` holding `kept` (in row order) at the kept positions, 0 elsewhere.
+    public func scatter(_ kept: [Float], shape: [Int]) -> Tensor {
+        precondition(kept.count == count && Shape.count(shape) == rows * columns, "SparseTopology.scatter: \(shape)")
+        return Tensor.build(shape) { out in
+            out.update(repeating: 0)
+            positions.withUnsafeBufferPointer { at in
+                for e in 0..<at.count { out[Int(at[e])] = kept[e] }
+            }
+        }
+    }
+}

@@ -1,0 +1,165 @@
+import XCTest
+@testable import PrnKernel
+
+/// The sparse products against the dense GEMM on the masked weight (bit for bit), against a
+/// naive Float64 sum, and across thread counts.
+final class SparseTests: XCTestCase {
+    /// Layer shapes around the SIMD strips (16, 64 samples) and the k-blocks (1024), at densities
+    /// from none to all, with rows of 0 and 1 kept weights and columns that lose every weight.
+    func testLinearProductsMatchDenseBitForBit() {
+        let shapes = [(batch: 1, outputs: 5, inputs: 7), (17, 30, 40), (64, 12, 1030), (65, 1100, 9), (80, 3, 2)]
+        for (batch, outputs, inputs) in shapes {
+            for density in [0, 0.01, 0.2, 1] {
+                let c = LinearCase(batch: batch, outputs: outputs, inputs: inputs, density: density)
+                assertBitIdentical(c.x.sparseLinear(c.w, c.topology), c.x.matmul(c.masked, transB: true), "forward \(c)")
+                assertBitIdentical(Tensor.sparseLinearInputGrad(c.g, c.w, c.topology), c.g.matmul(c.masked), "input grad \(c)")
+                assertBitIdentical(Tensor.sparseLinearWeightGrad(c.x, c.g, c.topology, weightShape: c.w.shape),
+                                   c.g.matmul(c.x, transA: true) * c.mask, "weight grad \(c)")
+            }
+        }
+    }
+
+    /// A batch over 1024 splits the weight gradient's chain into k-blocks, as the GEMM does.
+    func testWeightGradientFollowsTheKBlocks() {
+        let c = LinearCase(batch: 2100, outputs: 6, inputs: 9, density: 0.5)
+        assertBitIdentical(Tensor.sparseLinearWeightGrad(c.x, c.g, c.topology, weightShape: c.w.shape),
+                           c.g.matmul(c.x, transA: true) * c.mask, "weight grad \(c)")
+    }
+
+    /// The forward product against an independent sum in Float64.
+    func testForwardAgainstNaiveSum() {
+        let c = LinearCase(batch: 19, outputs: 23, inputs: 31, density: 0.3)
+        let y = c.x.sparseLinear(c.w, c.topology)
+        var want = [Double](repeating: 0, count: 19 * 23)
+        for b in 0..<19 {
+            for o in 0..<23 {
+                for i in 0..<31 where c.mask.scalars[o * 31 + i] != 0 {
+                    want[b * 23 + o] += Double(c.x.scalars[b * 31 + i]) * Double(c.w.scalars[o * 31 + i])
+                }
+            }
+        }
+        for (got, expected) in zip(y.scalars, want) { XCTAssertEqual(Double(got), expected, accuracy: 1e-5 * (1 + abs(expected))) }
+    }
+
+    /// Large enough to run on two threads; the result must not change.
+    func testBitIdenticalAcrossThreads() {
+        let c = LinearCase(batch: 64, outputs: 300, inputs: 784, density: 0.2)
+        func run(_ threads: Int) -> [Tensor] {
+            let saved = Parallel.threads
+            Parallel.threads = threads
+            defer { Parallel.threads = saved }
+            return [c.x.sparseLinear(c.w, c.topology), Tensor.sparseLinearInputGrad(c.g, c.w, c.topology),
+                    Tensor.sparseLinearWeightGrad(c.x, c.g, c.topology, weightShape: c.w.shape)]
+        }
+        for (one, two) in zip(run(1), run(2)) { assertBitIdentical(one, two, "1 vs 2 threads") }
+    }
+
+    /// Convolutions: one sample and groups of samples (small planes), stride and padding, a
+    /// patch over 1024 (two k-blocks) and more output channels than 1024 rows of the transpose.
+    func testConvolutionsMatchDenseBitForBit() {
+        let cases: [(x: [Int], w: [Int], s: Int, p: Int)] = [
+            ([1, 2, 5, 5], [3, 2, 3, 3], 1, 1), ([5, 3, 4, 4], [4, 3, 3, 3], 2, 1), ([3, 120, 3, 3], [5, 120, 3, 3], 1, 1),
+            ([2, 2, 3, 3], [1030, 2, 1, 1], 1, 0), ([40, 4, 2, 2], [6, 4, 2, 2], 1, 0),
+        ]
+        for t in cases {
+            for density in [0, 0.05, 0.5, 1] {
+                let c = ConvCase(x: t.x, w: t.w, stride: t.s, padding: t.p, density: density)
+                assertBitIdentical(c.x.sparseConv2d(c.w, c.topology, stride: t.s, padding: t.p),
+                                   c.x.conv2d(c.masked, stride: t.s, padding: t.p), "forward \(c)")
+                assertBitIdentical(Tensor.sparseConv2dInputGrad(c.g, c.w, c.topology, inputShape: t.x, stride: t.s, padding: t.p),
+                                   Tensor.conv2dInputGrad(c.g, c.masked, inputShape: t.x, stride: t.s, padding: t.p), "input grad \(c)")
+                assertBitIdentical(Tensor.sparseConv2dWeightGrad(c.x, c.g, c.topology, weightShape: t.w, stride: t.s, padding: t.p),
+                                   Tensor.conv2dWeightGrad(c.x, c.g, weightShape: t.w, stride: t.s, padding: t.p) * c.mask,
+                                   "weight grad \(c)")
+            }
+        }
+    }
+
+    func testConvolutionBitIdenticalAcrossThreads() {
+        let c = ConvCase(x: [6, 16, 8, 8], w: [32, 16, 3, 3], stride: 1, padding: 1, density: 0.3)
+        func run(_ threads: Int) -> [Tensor] {
+            let saved = Parallel.threads
+            Parallel.threads = threads
+            defer { Parallel.threads = saved }
+            return [c.x.sparseConv2d(c.w, c.topology, padding: 1),
+                    Tensor.sparseConv2dInputGrad(c.g, c.w, c.topology, inputShape: c.x.shape, padding: 1),
+                    Tensor.sparseConv2dWeightGrad(c.x, c.g, c.topology, weightShape: c.w.shape, padding: 1)]
+        }
+        for (one, two) in zip(run(1), run(2)) { assertBitIdentical(one, two, "1 vs 2 threads") }
+    }
+
+    /// The topology's CSC arrays are the transpose of its CSR arrays.
+    func testTopologyTransposeAndGather() {
+        let c = LinearCase(batch: 1, outputs: 9, inputs: 13, density: 0.3)
+        let s = c.topology
+        XCTAssertEqual(s.count, Int(c.mask.sum().item))
+        var fromColumns: [(Int, Int)] = []
+        for col in 0..<s.columns {
+            for q in Int(s.columnStart[col])..<Int(s.columnStart[col + 1]) {
+                fromColumns.append((Int(s.cscRowIndex[q]), col))
+                let e = Int(s.cscEntry[q])
+                XCTAssertEqual(Int(s.columnIndex[e]), col)
+                XCTAssertTrue(Int(s.rowStart[Int(s.cscRowIndex[q])]) <= e && e < Int(s.rowStart[Int(s.cscRowIndex[q]) + 1]))
+            }
+        }
+        let kept = (0..<9 * 13).filter { c.mask.scalars[$0] != 0 }.map { ($0 / 13, $0 % 13) }
+        XCTAssertEqual(fromColumns.sorted { $0 < $1 }.map { [$0.0, $0.1] }, kept.map { [$0.0, $0.1] })
+        XCTAssertEqual(s.gather(c.w), kept.map { c.w.scalars[$0.0 * 13 + $0.1] })
+        XCTAssertEqual(s.scatter(s.gather(c.w), shape: c.w.shape), c.masked)
+    }
+}
+
+/// Random operands of one masked layer. The mask keeps each weight with probability `density`,
+/// except that row 0 keeps nothing, row 1 keeps exactly one weight, and column 0 keeps nothing.
+struct LinearCase: CustomStringConvertible {
+    let batch: Int, outputs: Int, inputs: Int, density: Double
+    let x: Tensor, g: Tensor, w: Tensor, mask: Tensor, masked: Tensor, topology: SparseTopology
+
+    init(batch: Int, outputs: Int, inputs: Int, density: Double) {
+        (self.batch, self.outputs, self.inputs, self.density) = (batch, outputs, inputs, density)
+        var rng = RNG(seed: UInt64(batch * 7919 + outputs * 104_729 + inputs) &+ UInt64(density * 1000))
+        x = Tensor.randn([batch, inputs], rng: &rng)
+        g = Tensor.randn([batch, outputs], rng: &rng)
+        w = Tensor.randn([outputs, inputs], rng: &rng)
+        var keep = rng.uniform(count: outputs * inputs).map { Float(Double($0) < density ? 1 : 0) }
+        if density < 1 {
+            for i in 0..<inputs where outputs > 0 { keep[i] = 0 }
+            if outputs > 1 { for i in 0..<inputs { keep[inputs + i] = i == inputs - 1 ? 1 : 0 } }
+            for o in 0..<outputs { keep[o * inputs] = 0 }
+        }
+        mask = Tensor(shape: [outputs, inputs], scalars: keep)
+        masked = w * mask
+        topology = SparseTopology(mask: mask)
+    }
+
+    var description: String { "batch \(batch), \(outputs)×\(inputs), density \(density)" }
+}
+
+/// Random operands of one masked convolution, the weight's mask drawn as in `LinearCase`.
+struct ConvCase: CustomStringConvertible {
+    let stride: Int, padding: Int, density: Double
+    let x: Tensor, g: Tensor, w: Tensor, mask: Tensor, masked: Tensor, topology: SparseTopology
+
+    init(x shape: [Int], w weightShape: [Int], stride: Int, padding: Int, density: Double) {
+        (self.stride, self.padding, self.density) = (stride, padding, density)
+        let outputs = weightShape[0], patch = weightShape.dropFirst().reduce(1, *)
+        let flat = LinearCase(batch: 1, outputs: outputs, inputs: patch, density: density)
+        x = Tensor.randn(shape, seed: UInt64(shape.reduce(0, +)))
+        g = Tensor.randn(try! Shape.conv2d(input: shape, weight: weightShape, stride: stride, padding: padding), seed: 99)
+        w = flat.w.reshaped(weightShape)
+        mask = flat.mask.reshaped(weightShape)
+        masked = w * mask
+        topology = flat.topology
+    }
+
+    var description: String { "x \(x.shape), w \(w.shape), stride \(stride), padding \(padding), density \(density)" }
+}
+
+/// Equal bit patterns, except that a zero may stand for a zero of either sign.
+func assertBitIdentical(_ got: Tensor, _ want: Tensor, _ message: String, file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(got.shape, want.shape, message, file: file, line: line)
+    for (i, (a, b)) in zip(got.scalars, want.scalars).enumerated() where a.bitPattern != b.bitPattern && !(a == 0 && b == 0) {
+        XCTFail("\(message): element \(i) is \(a), dense gives \(b)", file: file, line: line)
+        return
+    }
+}
