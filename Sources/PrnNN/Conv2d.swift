@@ -25,7 +25,8 @@ public final class Conv2d: Layer {
     }
 
     public func forward(_ x: Variable, _ scope: Scope) -> Variable {
-        let y = x.conv2d(scope["weight"], stride: stride, padding: padding)
+        let y = scope.sparse("weight").map { x.sparseConv2d($0.parameter, $0.topology, stride: stride, padding: padding) }
+            ?? x.conv2d(scope["weight"], stride: stride, padding: padding)
         return hasBias ? y + scope["bias"].reshaped([1, outputs, 1, 1]) : y
     }
 }

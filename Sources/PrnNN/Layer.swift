@@ -66,12 +66,17 @@ public final class ForwardContext {
     /// New buffer values produced by this pass (batch norm running statistics in training mode).
     public private(set) var bufferUpdates: [String: Tensor] = [:]
 
-    public init(values: [String: Variable], training: Bool) {
+    /// Prunable weights that run sparse, by path.
+    let sparse: [String: SparseWeight]
+
+    public init(values: [String: Variable], sparse: [String: SparseWeight] = [:], training: Bool) {
         self.values = values
+        self.sparse = sparse
         self.training = training
     }
 
     func value(_ path: String) -> Variable {
+        if let s = sparse[path] { return s.masked }
         guard let v = values[path] else { preconditionFailure("no tensor bound to \(path)") }
         return v
     }
@@ -89,9 +94,24 @@ public struct Scope {
     /// The tensor bound to this layer's slot `name` (for prunable weights, `mask ⊙ weight`).
     public subscript(_ name: String) -> Variable { context.value(prefix + name) }
 
+    /// The weight `name` with its topology when it runs sparse: then the layer computes with the
+    /// sparse ops, which read only the kept entries of the (unmasked) parameter.
+    public func sparse(_ name: String) -> SparseWeight? { context.sparse[prefix + name] }
+
     /// The scope of a child layer.
     public func child(_ name: String) -> Scope { Scope(context: context, prefix: prefix + name + ".") }
 
     /// Records a new value for this layer's buffer `name`.
     public func update(_ name: String, _ tensor: Tensor) { context.update(prefix + name, tensor) }
+}
+
+/// A masked weight that runs sparse: the parameter as bound (unmasked), its mask, and the mask's
+/// topology.
+public struct SparseWeight {
+    public let parameter: Variable
+    public let mask: Tensor
+    public let topology: SparseTopology
+
+    /// `mask ⊙ parameter`, for code that needs the dense form.
+    public var masked: Variable { parameter * Variable(mask) }
 }

@@ -19,7 +19,8 @@ public final class Linear: Layer {
     }
 
     public func forward(_ x: Variable, _ scope: Scope) -> Variable {
-        let y = x.matmul(scope["weight"], transB: true)
+        let y = scope.sparse("weight").map { x.sparseLinear($0.parameter, $0.topology) }
+            ?? x.matmul(scope["weight"], transB: true)
         return hasBias ? y + scope["bias"] : y
     }
 }

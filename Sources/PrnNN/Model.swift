@@ -38,7 +38,9 @@ public struct Model {
     /// Parameters and buffers by path (`fc1.weight`, `bn1.running_mean`).
     public internal(set) var state: [String: Tensor]
     /// 0/1 masks of prunable weights, by the weight's path; absent means dense.
-    public internal(set) var masks: [String: Tensor]
+    public internal(set) var masks: [String: Tensor] { didSet { sparseForms = SparseForms() } }
+    /// The masks' sparse topologies, built when a forward pass first runs a layer sparse.
+    var sparseForms = SparseForms()
     /// Where this value came from: `method`, `ablation`, seeds, …, for tables and checkpoints.
     public var provenance: [String: String]
 
@@ -122,18 +124,23 @@ public struct Model {
 
     /// Runs the network. `parameters` binds leaves (for gradients) in place of stored tensors;
     /// prunable weights are multiplied by their masks here, so every forward sees `mask ⊙ w` and
-    /// pruned entries get zero gradient.
+    /// pruned entries get zero gradient — or, for layers that run sparse (`SparseMode`), handed
+    /// to the layer with their topology, whose sparse products read only the kept entries.
     public func forward(_ x: Variable, parameters: [String: Variable] = [:], training: Bool) -> (output: Variable, context: ForwardContext) {
-        var values: [String: Variable] = [:]
+        var values: [String: Variable] = [:], sparse: [String: SparseWeight] = [:]
         for (path, slot) in slots {
             let leaf = parameters[path] ?? Variable(state[path]!)
             if slot.isPrunable, let mask = masks[path] {
-                values[path] = leaf * Variable(mask)
+                if let topology = sparseForms.chosen(path, mask: mask) {
+                    sparse[path] = SparseWeight(parameter: leaf, mask: mask, topology: topology)
+                } else {
+                    values[path] = leaf * Variable(mask)
+                }
             } else {
                 values[path] = leaf
             }
         }
-        let context = ForwardContext(values: values, training: training)
+        let context = ForwardContext(values: values, sparse: sparse, training: training)
         let output = network.forward(x, Scope(context: context, prefix: ""))
         return (output, context)
     }

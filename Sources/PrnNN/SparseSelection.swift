@@ -1,0 +1,67 @@
+import Foundation
+import PrnKernel
+
+/// Whether masked layers run on the sparse kernels (`Tensor+Sparse.swift`, `Conv+Sparse.swift`)
+/// or as dense products of `mask ⊙ w`. Either way the numbers are the dense path's (bit for bit
+/// up to the sign of a zero sum); only the time differs.
+public enum SparseMode: String, CaseIterable, Sendable {
+    /// Sparse where `SparseSelection.runsSparse` says it pays.
+    case auto
+    /// Every masked layer sparse.
+    case on
+    /// Every layer dense.
+    case off
+
+    /// The mode forward passes use: `set sparse` changes it, `train … sparse=` for one run.
+    public nonisolated(unsafe) static var current = SparseMode.auto
+
+    /// Runs `body` with `mode` as the current mode, restoring the previous one after.
+    public static func with<T>(_ mode: SparseMode, _ body: () throws -> T) rethrows -> T {
+        let saved = current
+        current = mode
+        defer { current = saved }
+        return try body()
+    }
+}
+
+/// The fixed rule by which `auto` picks a layer's path: from its kept fraction and kind only,
+/// never by timing at run time, so a script computes the same way on every machine.
+///
+/// The crossovers are where the sparse training step of one layer (forward, input gradient,
+/// weight gradient) first beats the dense one, measured by `prn bench sparse` on these machines
+/// (2 vCPU AMD EPYC Zen 4, 2026-11-30; see README). Below them sparse wins, and by more the
+/// sparser the layer.
+public enum SparseSelection {
+    /// Kept fraction at or below which a fully connected layer runs sparse.
+    public static let linearCrossover = 0.2
+    /// Kept fraction at or below which a convolution runs sparse.
+    public static let convCrossover = 0.1
+
+    /// Whether a masked weight of `shape` (rank 2: linear, rank 4: convolution) with kept
+    /// fraction `density` runs sparse under `mode`.
+    public static func runsSparse(shape: [Int], density: Double, mode: SparseMode) -> Bool {
+        switch mode {
+        case .off: return false
+        case .on: return true
+        case .auto: return density <= (shape.count == 4 ? convCrossover : linearCrossover)
+        }
+    }
+}
+
+/// The topologies of one set of masks, built on first use and shared by every copy of a model
+/// that has those masks (a model replaces it whenever its masks change).
+final class SparseForms: @unchecked Sendable {
+    private var topologies: [String: SparseTopology] = [:]
+    private let lock = NSLock()
+
+    /// The topology of the mask of `path`, if that layer runs sparse under the current mode.
+    func chosen(_ path: String, mask: Tensor) -> SparseTopology? {
+        let mode = SparseMode.current
+        guard mode != .off else { return nil }
+        lock.lock()
+        defer { lock.unlock() }
+        let topology = topologies[path] ?? SparseTopology(mask: mask)
+        topologies[path] = topology
+        return SparseSelection.runsSparse(shape: mask.shape, density: topology.density, mode: mode) ? topology : nil
+    }
+}

@@ -1,0 +1,89 @@
+import XCTest
+import PrnKernel
+import PrnAutograd
+import PrnData
+@testable import PrnNN
+
+/// Training on the sparse path gives the dense path's numbers: the same loss, gradients and
+/// optimizer step, bit for bit (up to the sign of a zero), on one and two threads.
+final class SparseTrainingTests: XCTestCase {
+    /// A fully connected net and a small VGG (convolutions without bias, batch norm), each with
+    /// random masks at `density`; one layer keeps nothing.
+    func models(density: Double) throws -> [(Model, Batch)] {
+        let mlp = try Model(Architecture(name: "mlp", inputShape: [12], classes: 3, hidden: [40, 20]), seed: 2)
+        let vgg = try Model(Architecture(name: "vgg11", inputShape: [3, 16, 16], classes: 4, width: 0.0625), seed: 3)
+        let pairs = [(mlp, try batch(9, [12], classes: 3)), (vgg, try batch(5, [3, 16, 16], classes: 4))]
+        return pairs.enumerated().map { k, pair in
+            var rng = RNG(seed: UInt64(k + 10))
+            var masks: [String: Tensor] = [:]
+            for (i, path) in pair.0.prunablePaths.enumerated() {
+                let shape = pair.0.state[path]!.shape
+                let keep = i == 1 ? 0 : density
+                masks[path] = Tensor(shape: shape, scalars: rng.uniform(count: Shape.count(shape)).map { Double($0) < keep ? 1 : 0 })
+            }
+            return (pair.0.withMasks(masks), pair.1)
+        }
+    }
+
+    func batch(_ n: Int, _ shape: [Int], classes: Int) throws -> Batch {
+        let data = try Dataset.load(.synthetic(SyntheticSpec(classes: classes, shape: shape, train: n, test: n, seed: 1)))
+        return try data.train.batches(size: n, seed: 0, epoch: 0, augmentation: nil)[0]
+    }
+
+    func testGradientStepAndOptimizerStepMatchDense() throws {
+        for density in [0.05, 0.5] {
+            for (model, batch) in try models(density: density) {
+                let name = "\(model.architecture.name) at density \(density)"
+                let dense = SparseMode.with(.off) { step(model, batch) }
+                let sparse = SparseMode.with(.on) { step(model, batch) }
+                XCTAssertEqual(sparse.loss.bitPattern, dense.loss.bitPattern, "loss, \(name)")
+                for path in model.parameterPaths {
+                    assertSameBits(sparse.gradients[path]!, dense.gradients[path]!, "gradient of \(path), \(name)")
+                    assertSameBits(sparse.stepped[path]!, dense.stepped[path]!, "\(path) after one SGD step, \(name)")
+                }
+                let evalDense = SparseMode.with(.off) { model.predict(batch.images) }
+                assertSameBits(SparseMode.with(.on) { model.predict(batch.images) }, evalDense, "eval, \(name)")
+            }
+        }
+    }
+
+    func testSparseStepBitIdenticalOnOneAndTwoThreads() throws {
+        let (model, batch) = try models(density: 0.3)[1]
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        Parallel.threads = 1
+        let one = SparseMode.with(.on) { step(model, batch) }
+        Parallel.threads = 2
+        let two = SparseMode.with(.on) { step(model, batch) }
+        XCTAssertEqual(one.loss.bitPattern, two.loss.bitPattern)
+        for path in model.parameterPaths { assertSameBits(one.gradients[path]!, two.gradients[path]!, path) }
+    }
+
+    func testAutoFollowsTheRule() throws {
+        let (model, batch) = try models(density: 0.05)[0]
+        let context = SparseMode.with(.auto) { model.forward(Variable(batch.images), training: false).context }
+        for path in model.prunablePaths {
+            let density = Double(model.masks[path]!.sum().item) / Double(model.masks[path]!.count)
+            XCTAssertEqual(context.sparse[path] != nil,
+                           SparseSelection.runsSparse(shape: model.masks[path]!.shape, density: density, mode: .auto), path)
+        }
+        XCTAssertTrue(SparseMode.with(.off) { model.forward(Variable(batch.images), training: false).context.sparse.isEmpty })
+    }
+
+    /// Loss, gradients, and the parameters after one SGD step with momentum and weight decay.
+    func step(_ model: Model, _ batch: Batch) -> (loss: Float, gradients: [String: Tensor], stepped: [String: Tensor]) {
+        let result = Trainer.gradientStep(model, batch: batch, parameterPaths: model.parameterPaths)
+        var state = model.state
+        var sgd = SGD(momentum: 0.9, weightDecay: 1e-3)
+        sgd.step(&state, gradients: result.gradients, learningRate: 0.1)
+        return (result.loss, result.gradients, state)
+    }
+
+    func assertSameBits(_ a: Tensor, _ b: Tensor, _ message: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(a.shape, b.shape, message, file: file, line: line)
+        let differs = { (x: Float, y: Float) -> Bool in x.bitPattern != y.bitPattern && !(x == 0 && y == 0) }
+        if let i = a.scalars.indices.first(where: { differs(a.scalars[$0], b.scalars[$0]) }) {
+            XCTFail("\(message): element \(i) is \(a.scalars[i]), dense gives \(b.scalars[i])", file: file, line: line)
+        }
+    }
+}
