@@ -76,29 +76,23 @@ extension Tensor {
         kept.withUnsafeMutableBufferPointer { total in
             x.scalars.withUnsafeBufferPointer { xs in
                 gy.scalars.withUnsafeBufferPointer { g in
-                    topology.rowStart.withUnsafeBufferPointer { start in
-                        topology.columnIndex.withUnsafeBufferPointer { index in
-                            geo.forEachGroup(scratch: perSlot, { samples, scratch, threads in
-                                let cols = samples.count * p
-                                let col = scratch, partial = scratch + (k + o) * geo.groupColumns
-                                for (b, n) in samples.enumerated() {
-                                    geo.image.im2col(xs.baseAddress! + n * sampleIn, into: col + b * p, ld: cols)
-                                }
-                                let gGroup = geo.channelMajor(g.baseAddress! + samples.lowerBound * sampleOut,
-                                                              samples: samples.count, scratch: scratch + k * cols)
-                                SparseKernels.forEachRows(o, work: topology.count * cols, threads: threads) { rows in
-                                    SparseKernels.sampledProduct(start: start.baseAddress!, index: index.baseAddress!, rows: rows,
-                                                                 depth: cols, a: gGroup, aRow: cols, aStep: 1,
-                                                                 b: col, bRow: cols, bStep: 1, out: partial, accumulate: false)
-                                }
-                            }, afterWave: { slotScratch in
-                                for scratch in slotScratch {
-                                    let partial = scratch + (k + o) * geo.groupColumns
-                                    for e in 0..<total.count { total[e] += partial[e] }
-                                }
-                            })
+                    geo.forEachGroup(scratch: perSlot, { samples, scratch, threads in
+                        let cols = samples.count * p
+                        let col = scratch, partial = scratch + (k + o) * geo.groupColumns
+                        for (b, n) in samples.enumerated() {
+                            geo.image.im2col(xs.baseAddress! + n * sampleIn, into: col + b * p, ld: cols)
                         }
-                    }
+                        let gGroup = geo.channelMajor(g.baseAddress! + samples.lowerBound * sampleOut,
+                                                      samples: samples.count, scratch: scratch + k * cols)
+                        topology.sample(a: gGroup, aRow: cols, aStep: 1, b: col, bRow: cols, bStep: 1, depth: cols,
+                                        into: partial, threads: threads)
+                    }, afterWave: { slotScratch in
+                        // Group partials added in group order, as the dense path adds its GEMMs'.
+                        for scratch in slotScratch {
+                            let partial = scratch + (k + o) * geo.groupColumns
+                            for e in 0..<total.count { total[e] += partial[e] }
+                        }
+                    })
                 }
             }
         }

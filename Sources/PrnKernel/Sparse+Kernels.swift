@@ -65,14 +65,13 @@ extension SparseKernels {
         }
     }
 
-    /// `out[e] (= or +=) Σ_{t < depth} a[row(e)·aRow + t·aStep] · b[index[e]·bRow + t·bStep]` for
+    /// `out[e] = Σ_{t < depth} a[row(e)·aRow + t·aStep] · b[index[e]·bRow + t·bStep]` for
     /// the entries of rows `rows`: the product `A · Bᵀ` sampled at the kept entries, each a chain
-    /// over t in order, split at the k-blocks of `depth`. With `accumulate`, the sum is added to
-    /// `out[e]` (the way the convolution adds its per-group partials).
+    /// over t in order, split at the k-blocks of `depth`.
     static func sampledProduct(start: UnsafePointer<Int32>, index: UnsafePointer<Int32>, rows: Range<Int>, depth: Int,
                                a: UnsafePointer<Float>, aRow: Int, aStep: Int,
                                b: UnsafePointer<Float>, bRow: Int, bStep: Int,
-                               out: UnsafeMutablePointer<Float>, accumulate: Bool) {
+                               out: UnsafeMutablePointer<Float>) {
         let blocks = kBlocks(depth)
         for r in rows {
             let aRowBase = a + r * aRow
@@ -91,7 +90,7 @@ extension SparseKernels {
                         s2 = s2.addingProduct(x, b2[o])
                         s3 = s3.addingProduct(x, b3[o])
                     }
-                    let first = k == 0 && !accumulate
+                    let first = k == 0
                     out[e] = first ? s0 : s0 + out[e]
                     out[e + 1] = first ? s1 : s1 + out[e + 1]
                     out[e + 2] = first ? s2 : s2 + out[e + 2]
@@ -104,7 +103,7 @@ extension SparseKernels {
                 for (k, block) in blocks.enumerated() {
                     var s0: Float = 0
                     for t in block { s0 = s0.addingProduct(aRowBase[t &* aStep], b0[t &* bStep]) }
-                    out[e] = k == 0 && !accumulate ? s0 : s0 + out[e]
+                    out[e] = k == 0 ? s0 : s0 + out[e]
                 }
                 e += 1
             }

@@ -46,17 +46,9 @@ extension Tensor {
         kept.withUnsafeMutableBufferPointer { out in
             x.scalars.withUnsafeBufferPointer { xs in
                 g.scalars.withUnsafeBufferPointer { gs in
-                    topology.rowStart.withUnsafeBufferPointer { start in
-                        topology.columnIndex.withUnsafeBufferPointer { index in
-                            SparseKernels.forEachRows(o, work: topology.count * batch) { rows in
-                                // Entry (r, c) is Σ_b g[b, r] · x[b, c].
-                                SparseKernels.sampledProduct(start: start.baseAddress!, index: index.baseAddress!, rows: rows,
-                                                             depth: batch, a: gs.baseAddress!, aRow: 1, aStep: o,
-                                                             b: xs.baseAddress!, bRow: 1, bStep: i,
-                                                             out: out.baseAddress!, accumulate: false)
-                            }
-                        }
-                    }
+                    // Entry (r, c) is Σ_b g[b, r] · x[b, c].
+                    topology.sample(a: gs.baseAddress!, aRow: 1, aStep: o, b: xs.baseAddress!, bRow: 1, bStep: i,
+                                    depth: batch, into: out.baseAddress!)
                 }
             }
         }
@@ -65,6 +57,21 @@ extension Tensor {
 }
 
 extension SparseTopology {
+    /// `out[e] = Σ_{t < depth} a[row(e)·aRow + t·aStep] · b[column(e)·bRow + t·bStep]` at every
+    /// kept entry e (in row order): `A · Bᵀ` sampled at the topology (SDDMM).
+    func sample(a: UnsafePointer<Float>, aRow: Int, aStep: Int, b: UnsafePointer<Float>, bRow: Int, bStep: Int,
+                depth: Int, into out: UnsafeMutablePointer<Float>, threads: Int? = nil) {
+        rowStart.withUnsafeBufferPointer { start in
+            columnIndex.withUnsafeBufferPointer { index in
+                SparseKernels.forEachRows(rows, work: count * depth, threads: threads) { range in
+                    SparseKernels.sampledProduct(start: start.baseAddress!, index: index.baseAddress!, rows: range, depth: depth,
+                                                 a: a, aRow: aRow, aStep: aStep, b: b, bRow: bRow, bStep: bStep,
+                                                 out: out)
+                }
+            }
+        }
+    }
+
     /// `(S · d)ᵀ` (or `(Sᵀ · d)ᵀ` for `.columns`) for a feature-major `d[depth, B]`: `[B, rows]`.
     func featureMajorProduct(_ values: [Float], order: EntryOrder, _ d: Tensor) -> Tensor {
         let batch = d.shape[1], outRows = order == .rows ? rows : columns
