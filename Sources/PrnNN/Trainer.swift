@@ -19,6 +19,12 @@ public struct TrainConfig: Sendable {
     public var seed: UInt64 = 0
     /// Applies the data set's augmentation (CIFAR: crop and flip) to training batches.
     public var augment = true
+    /// Epochs whose weights the result keeps (`TrainResult.snapshots`): k is the model after k
+    /// epochs, 0 the model before training. Lottery-ticket rewinding resets to one of these.
+    public var keep: Set<Int> = []
+    /// The first epoch to run (from 0): the learning-rate schedule and the data order resume at
+    /// this epoch, as when a rewound ticket retrains from epoch K to the end.
+    public var startEpoch = 0
 
     public init() {}
 
@@ -59,6 +65,8 @@ public struct TrainResult {
     public var interrupted: Bool
     public var seconds: Double
     public var samplesPerSecond: Double
+    /// The models at the epochs `TrainConfig.keep` asked for, by epoch.
+    public var snapshots: [Int: Model] = [:]
     public var testAccuracy: Double { history.last?.testAccuracy ?? .nan }
     public var testLoss: Double { history.last?.testLoss ?? .nan }
     public var trainLoss: Double { history.last?.trainLoss ?? .nan }
@@ -87,9 +95,11 @@ public enum Trainer {
         let start = Date()
         var samples = 0
         let batchesPerEpoch = (data.train.count + config.batchSize - 1) / config.batchSize
-        let totalBatches = batchesPerEpoch * config.epochs
+        let first = Swift.min(config.startEpoch, config.epochs)
+        let totalBatches = batchesPerEpoch * (config.epochs - first)
+        var snapshots: [Int: Model] = config.keep.contains(first) ? [first: model] : [:]
 
-        for epoch in 0..<config.epochs {
+        for epoch in first..<config.epochs {
             let epochStart = Date()
             let rate = config.schedule.rate(base: config.learningRate, epoch: epoch)
             let batches = try data.train.batches(size: config.batchSize, seed: config.seed, epoch: epoch,
@@ -99,7 +109,7 @@ public enum Trainer {
                 if shouldStop() {
                     return TrainResult(model: current, history: history, interrupted: true,
                                        seconds: Date().timeIntervalSince(start),
-                                       samplesPerSecond: Double(samples) / Date().timeIntervalSince(start))
+                                       samplesPerSecond: Double(samples) / Date().timeIntervalSince(start), snapshots: snapshots)
                 }
                 let step = gradientStep(current, batch: batch, parameterPaths: parameterPaths)
                 let lossValue = step.loss
@@ -112,7 +122,7 @@ public enum Trainer {
                 seen += batch.labels.count
                 samples += batch.labels.count
                 let elapsed = Date().timeIntervalSince(start)
-                let done = epoch * batchesPerEpoch + b + 1
+                let done = (epoch - first) * batchesPerEpoch + b + 1
                 var report = TrainProgress(epoch: epoch + 1, epochs: config.epochs, batch: b + 1, batches: batches.count,
                                            loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen),
                                            samplesPerSecond: Double(samples) / Swift.max(elapsed, 1e-9), elapsed: elapsed,
@@ -124,13 +134,14 @@ public enum Trainer {
                                              testAccuracy: test.accuracy, seconds: Date().timeIntervalSince(epochStart))
                     history.append(record)
                     report.finishedEpoch = record
+                    if config.keep.contains(epoch + 1) { snapshots[epoch + 1] = current }
                 }
                 progress(report)
             }
         }
         let seconds = Date().timeIntervalSince(start)
         return TrainResult(model: current, history: history, interrupted: false, seconds: seconds,
-                           samplesPerSecond: Double(samples) / Swift.max(seconds, 1e-9))
+                           samplesPerSecond: Double(samples) / Swift.max(seconds, 1e-9), snapshots: snapshots)
     }
 
     /// Loss, gradients and buffer updates for one batch. Every tape node is released on return,
