@@ -55,40 +55,28 @@ public struct Histogram: Sendable {
         return lines.joined(separator: "\n")
     }
 
-    /// A self-contained SVG document.
+    /// A self-contained SVG document: outlined densities over a value axis with ticks, a y axis
+    /// of the fraction per bin, and a legend.
     public func svg(title: String, width: Int = 640, height: Int = 360) -> String {
-        let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
-        let (left, right, top, bottom) = (50.0, 20.0, 30.0, 40.0)
-        let plotW = Double(width) - left - right, plotH = Double(height) - top - bottom
-        let peak = Swift.max(series.flatMap { density($0) }.max() ?? 1, 1e-12)
-        func x(_ bin: Int) -> Double { left + plotW * Double(bin) / Double(bins) }
-        func y(_ d: Double) -> Double { top + plotH * (1 - d / peak) }
-        var out = """
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(height)" font-family="sans-serif" font-size="12">
-        <rect width="100%" height="100%" fill="white"/>
-        <text x="\(Double(width) / 2)" y="18" text-anchor="middle" font-size="14">\(escape(title))</text>
-        <line x1="\(left)" y1="\(top + plotH)" x2="\(left + plotW)" y2="\(top + plotH)" stroke="black"/>
-        <line x1="\(left)" y1="\(top)" x2="\(left)" y2="\(top + plotH)" stroke="black"/>
-        <text x="\(left)" y="\(top + plotH + 16)" text-anchor="middle">\(String(format: "%.3g", low))</text>
-        <text x="\(left + plotW)" y="\(top + plotH + 16)" text-anchor="middle">\(String(format: "%.3g", high))</text>
-        <text x="\(left + plotW / 2)" y="\(top + plotH + 32)" text-anchor="middle">weight value</text>
-        <text x="14" y="\(top + plotH / 2)" text-anchor="middle" transform="rotate(-90 14 \(top + plotH / 2))">fraction per bin</text>
-
-        """
+        let (left, right, top, bottom) = (80.0, 20.0, 40.0, 50.0)
+        var x = PlotAxis(covering: [low, high]), y = PlotAxis(covering: [0] + series.flatMap { density($0) })
+        (x.start, x.end) = (left, Double(width) - right)
+        (y.start, y.end) = (Double(height) - bottom, top)
+        let edge = { (bin: Int) in x.position(self.low + (self.high - self.low) * Double(bin) / Double(self.bins)) }
+        var out = SVG.header(width: Double(width), height: Double(height), title: title)
+        out += SVG.axes(x: x, y: y, xLabel: "weight value", yLabel: "fraction per bin")
         for (i, s) in series.enumerated() {
             let d = density(s)
-            var path = "M \(x(0)) \(y(0))"
-            for b in 0..<bins { path += " L \(x(b)) \(y(d[b])) L \(x(b + 1)) \(y(d[b]))" }
-            path += " L \(x(bins)) \(y(0))"
-            let color = colors[i % colors.count]
-            out += "<path d=\"\(path)\" fill=\"\(color)\" fill-opacity=\"0.15\" stroke=\"\(color)\" stroke-width=\"1.5\"/>\n"
-            out += "<text x=\"\(left + plotW - 4)\" y=\"\(top + 14 + 16 * Double(i))\" text-anchor=\"end\" fill=\"\(color)\">"
-                + "\(escape(s.label)) (n=\(s.total))</text>\n"
+            var path = "M \(SVG.px(edge(0))) \(SVG.px(y.position(0)))"
+            for b in 0..<bins {
+                path += " L \(SVG.px(edge(b))) \(SVG.px(y.position(d[b]))) L \(SVG.px(edge(b + 1))) \(SVG.px(y.position(d[b])))"
+            }
+            path += " L \(SVG.px(edge(bins))) \(SVG.px(y.position(0)))"
+            let color = SVG.palette[i % SVG.palette.count]
+            out += "<path class=\"series\" d=\"\(path)\" fill=\"\(color)\" fill-opacity=\"0.15\" stroke=\"\(color)\" stroke-width=\"1.5\"/>\n"
         }
+        out += SVG.legend(series.enumerated().map { ("\($1.label) (n=\($1.total))", SVG.palette[$0 % SVG.palette.count]) },
+                          x: Double(width) - right - 190, y: top + 14)
         return out + "</svg>\n"
-    }
-
-    private func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 }
