@@ -21,7 +21,7 @@ extension Commands {
             guard args.value("vs") != nil || args.value("other") != nil else {
                 let rows = LayerStats.describe(model: model)
                 let table = statsTable(LayerDescription.columns, rows.map(\.row), title: "unpruned weights per layer")
-                return .object(TableValue(table, shown: showAll ? nil : ["layer", "shape", "kept", "density", "mean", "std",
+                return .object(TableValue(table, shown: showAll ? nil : ["layer", "shape", "kept", "density", "effective_density", "mean", "std",
                                                                           "mean_abs", "skew", "kurtosis", "min", "max"]))
             }
             guard args.value("vs") != nil, let other = args.value("other") else {

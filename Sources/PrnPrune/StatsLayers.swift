@@ -13,6 +13,9 @@ public struct LayerDescription: Sendable, Equatable {
     public var kept: Int
     /// `kept / total`.
     public var density: Double
+    /// The fraction of the tensor that is unpruned and still on some input–output path
+    /// (`Connectivity`); NaN when the path counts overflow.
+    public var effectiveDensity: Double
     /// The description of `U_l`.
     public var stats: SampleDescription
 }
@@ -54,6 +57,7 @@ public enum LayerStats {
     /// Density, count and description of each prunable layer's unpruned weights.
     public static func describe(model: Model) -> [LayerDescription] {
         let paths = model.prunablePaths
+        let effective = (try? Connectivity.effectiveDensity(model)) ?? []
         return parallelMap(paths.count) { index in
             let path = paths[index]
             let w = model.state[path]!
@@ -61,6 +65,7 @@ public enum LayerStats {
             return LayerDescription(
                 path: path, shape: w.shape, total: w.count, kept: kept.count,
                 density: w.count == 0 ? .nan : Double(kept.count) / Double(w.count),
+                effectiveDensity: effective.first { $0.path == path }?.effectiveDensity ?? .nan,
                 stats: kept.values.map { Stats.describe(sorted: $0) } ?? .undefined(count: kept.count))
         }
     }

@@ -50,14 +50,14 @@ extension SampleDescription {
 }
 
 extension LayerDescription {
-    /// `layer`, `shape` (e.g. `16x20`), `total`, `kept`, `density`, then `SampleDescription.columns`
-    /// without its `count` (which is `kept`).
+    /// `layer`, `shape` (e.g. `16x20`), `total`, `kept`, `density`, `effective_density`, then
+    /// `SampleDescription.columns` without its `count` (which is `kept`).
     public static let columns: [String] =
-        ["layer", "shape", "total", "kept", "density"] + SampleDescription.columns.dropFirst()
+        ["layer", "shape", "total", "kept", "density", "effective_density"] + SampleDescription.columns.dropFirst()
 
     public var row: [StatsCell] {
         [.text(path), .text(shape.map(String.init).joined(separator: "x")), .int(total), .int(kept),
-         .number(density)] + stats.row.dropFirst()
+         .number(density), .number(effectiveDensity)] + stats.row.dropFirst()
     }
 }
 

@@ -169,7 +169,7 @@ final class StatsLayersTests: XCTestCase {
         let model = try Model(architecture, seed: 1)
         let description = LayerStats.describe(model: model)[0]
         XCTAssertEqual(LayerDescription.columns.count, description.row.count)
-        XCTAssertEqual(Array(LayerDescription.columns.prefix(6)), ["layer", "shape", "total", "kept", "density", "mean"])
+        XCTAssertEqual(Array(LayerDescription.columns.prefix(7)), ["layer", "shape", "total", "kept", "density", "effective_density", "mean"])
         XCTAssertEqual(LayerDescription.columns.suffix(5), ["abs_q05", "abs_q25", "abs_q50", "abs_q75", "abs_q95"])
         XCTAssertEqual(description.row[1].text, "16x20")
         let comparison = try LayerStats.compare(model, model)[0]
