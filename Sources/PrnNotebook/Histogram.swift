@@ -67,13 +67,12 @@ public struct Histogram: Sendable {
         out += SVG.axes(x: x, y: y, xLabel: "weight value", yLabel: "fraction per bin")
         for (i, s) in series.enumerated() {
             let d = density(s)
-            var path = "M \(SVG.px(edge(0))) \(SVG.px(y.position(0)))"
-            for b in 0..<bins {
-                path += " L \(SVG.px(edge(b))) \(SVG.px(y.position(d[b]))) L \(SVG.px(edge(b + 1))) \(SVG.px(y.position(d[b])))"
-            }
-            path += " L \(SVG.px(edge(bins))) \(SVG.px(y.position(0)))"
+            // Full-precision coordinates: the outline is the data (tests read bin heights back from it).
+            var path = "M \(edge(0)) \(y.position(0))"
+            for b in 0..<bins { path += " L \(edge(b)) \(y.position(d[b])) L \(edge(b + 1)) \(y.position(d[b]))" }
+            path += " L \(edge(bins)) \(y.position(0))"
             let color = SVG.palette[i % SVG.palette.count]
-            out += "<path class=\"series\" d=\"\(path)\" fill=\"\(color)\" fill-opacity=\"0.15\" stroke=\"\(color)\" stroke-width=\"1.5\"/>\n"
+            out += "<path d=\"\(path)\" class=\"series\" fill=\"\(color)\" fill-opacity=\"0.15\" stroke=\"\(color)\" stroke-width=\"1.5\"/>\n"
         }
         out += SVG.legend(series.enumerated().map { ("\($1.label) (n=\($1.total))", SVG.palette[$0 % SVG.palette.count]) },
                           x: Double(width) - right - 190, y: top + 14)

@@ -138,8 +138,8 @@ public enum SVG {
             row += 18
         }
         for entry in entries {
-            out += "<line x1=\"\(px(x))\" y1=\"\(px(row))\" x2=\"\(px(x + 20))\" y2=\"\(px(row))\" stroke=\"\(entry.color)\" stroke-width=\"2.5\"/>"
-                + "<text x=\"\(px(x + 26))\" y=\"\(px(row + 4))\">\(escape(entry.label))</text>\n"
+            out += "<text x=\"\(px(x + 26))\" y=\"\(px(row + 4))\">\(escape(entry.label))</text>"
+                + "<line x1=\"\(px(x))\" y1=\"\(px(row))\" x2=\"\(px(x + 20))\" y2=\"\(px(row))\" stroke=\"\(entry.color)\" stroke-width=\"2.5\"/>\n"
             row += 18
         }
         return out + "</g>\n"
