@@ -23,29 +23,42 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
+    // Each target lists every target it imports (the PackageGraphTests check it), lowest first:
+    // the kernel, autograd and data; the network layer; notebooks and tables; pruning and
+    // statistics; the language; benchmarks and the executable.
     targets: [
         .systemLibrary(name: "CLibEdit", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "PrnKernel", swiftSettings: speed),
         .target(name: "PrnAutograd", dependencies: ["PrnKernel"], swiftSettings: speed),
         .target(name: "PrnData", dependencies: ["PrnKernel", "CZlib"], swiftSettings: speed),
-        .target(name: "PrnNN", dependencies: ["PrnAutograd", "PrnData"], swiftSettings: speed),
-        .target(name: "PrnPrune", dependencies: ["PrnNN"], swiftSettings: speed),
+        .target(name: "PrnNN", dependencies: ["PrnKernel", "PrnAutograd", "PrnData"], swiftSettings: speed),
         .target(name: "PrnNotebook", dependencies: ["PrnKernel"]),
-        .target(name: "PrnLang", dependencies: ["PrnPrune", "PrnNotebook"], swiftSettings: speed),
+        .target(name: "PrnPrune", dependencies: ["PrnKernel", "PrnAutograd", "PrnData", "PrnNN", "PrnNotebook"],
+                swiftSettings: speed),
+        .target(name: "PrnLang", dependencies: ["PrnKernel", "PrnData", "PrnNN", "PrnPrune", "PrnNotebook"],
+                swiftSettings: speed),
+        .target(name: "PrnBench", dependencies: ["PrnKernel", "PrnData", "PrnNN", "PrnPrune"], swiftSettings: speed),
         .executableTarget(
             name: "prn",
-            dependencies: ["PrnLang", "CLibEdit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["PrnNotebook", "PrnLang", "PrnBench", "CLibEdit",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: speed),
-        .target(name: "PrnTestSupport", dependencies: ["PrnAutograd"], path: "Tests/PrnTestSupport"),
+        .target(name: "PrnTestSupport", dependencies: ["PrnKernel", "PrnAutograd"], path: "Tests/PrnTestSupport"),
         .testTarget(name: "PrnKernelTests", dependencies: ["PrnKernel", "PrnTestSupport"], swiftSettings: speed),
-        .testTarget(name: "PrnAutogradTests", dependencies: ["PrnAutograd", "PrnTestSupport"], swiftSettings: speed),
-        .testTarget(name: "PrnNNTests", dependencies: ["PrnNN", "PrnTestSupport"], swiftSettings: speed),
-        .testTarget(name: "PrnPruneTests", dependencies: ["PrnPrune", "PrnTestSupport"], swiftSettings: speed),
-        .testTarget(name: "PrnDataTests", dependencies: ["PrnData", "PrnTestSupport"], swiftSettings: speed),
-        .testTarget(name: "PrnLangTests", dependencies: ["PrnLang", "PrnTestSupport"], swiftSettings: speed),
+        .testTarget(name: "PrnAutogradTests", dependencies: ["PrnKernel", "PrnAutograd", "PrnTestSupport"],
+                    swiftSettings: speed),
+        .testTarget(name: "PrnNNTests", dependencies: ["PrnKernel", "PrnAutograd", "PrnData", "PrnNN", "PrnTestSupport"],
+                    swiftSettings: speed),
+        .testTarget(name: "PrnPruneTests",
+                    dependencies: ["PrnKernel", "PrnAutograd", "PrnData", "PrnNN", "PrnNotebook", "PrnPrune", "PrnTestSupport"],
+                    swiftSettings: speed),
+        .testTarget(name: "PrnDataTests", dependencies: ["PrnKernel", "PrnData", "CZlib", "PrnTestSupport"], swiftSettings: speed),
+        .testTarget(name: "PrnLangTests", dependencies: ["PrnKernel", "PrnNotebook", "PrnPrune", "PrnLang", "PrnTestSupport"],
+                    swiftSettings: speed),
         // Runs the built `prn` executable (found beside the test bundle), so it needs no modules.
         .testTarget(name: "PrnCLITests", dependencies: ["PrnTestSupport"]),
+        .testTarget(name: "PackageGraphTests"),
     ],
     swiftLanguageModes: [.v5]
 )

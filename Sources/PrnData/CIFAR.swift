@@ -54,7 +54,7 @@ public enum CIFAR {
             }
             paths.append(path)
         }
-        let files = try parallelMap(paths.count) { i -> (bytes: [UInt8], records: Int, crc: UInt32) in
+        let files = try Parallel.map(paths.count) { i -> (bytes: [UInt8], records: Int, crc: UInt32) in
             let bytes = try FileBytes.read(paths[i])
             let records = try validate(bytes, file: paths[i])
             return (bytes, records, Checksum.crc32(bytes))

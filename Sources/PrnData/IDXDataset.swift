@@ -35,8 +35,8 @@ enum IDXDataset {
             paths.append(path)
         }
         // Inflate the four files concurrently; the training images dominate the time.
-        let arrays = try parallelMap(paths.count) { try IDX.read(paths[$0]) }
-        let crcs = try parallelMap(arrays.count) { arrays[$0].crc }
+        let arrays = try Parallel.map(paths.count) { try IDX.read(paths[$0]) }
+        let crcs = Parallel.map(arrays.count) { arrays[$0].crc }
         var checksum = crcs[0]
         for i in 1..<crcs.count {
             checksum = Checksum.combine(checksum, crcs[i], lengthOfB: arrays[i].byteCount)

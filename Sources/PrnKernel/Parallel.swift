@@ -32,3 +32,42 @@ public enum Parallel {
         }
     }
 }
+
+extension Parallel {
+    /// `(0..<count).map(body)` on up to `threads` workers, results in index order.
+    ///
+    /// For a few coarse, uneven items (a data set's files, a model's layers): the workers take the
+    /// next index as they finish, so a big item does not hold back the ones after it. Each
+    /// iteration writes only its own slot. When several iterations fail, the error of the lowest
+    /// index is thrown, so the message does not depend on scheduling.
+    public static func map<T, E: Error>(_ count: Int, threads: Int? = nil, _ body: (Int) throws(E) -> T) throws(E) -> [T] {
+        var results = [Result<T, E>?](repeating: nil, count: count)
+        let workers = Swift.max(1, Swift.min(threads ?? Parallel.threads, count))
+        let next = NextIndex()
+        results.withUnsafeMutableBufferPointer { buffer in
+            let slots = buffer
+            forEach(workers, threads: workers) { range in
+                for _ in range {
+                    while let i = next.take(below: count) {
+                        slots[i] = Result { () throws(E) -> T in try body(i) }
+                    }
+                }
+            }
+        }
+        return try results.map { result throws(E) -> T in try result!.get() }
+    }
+
+    /// A shared counter handing out indices, one at a time, to the workers of `map`.
+    private final class NextIndex: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = 0
+
+        func take(below count: Int) -> Int? {
+            lock.lock()
+            defer { lock.unlock() }
+            guard value < count else { return nil }
+            value += 1
+            return value - 1
+        }
+    }
+}

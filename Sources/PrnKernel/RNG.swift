@@ -1,3 +1,5 @@
+import Foundation
+
 /// A counter-based random number generator (Philox 4x32-10, Salmon et al. 2011).
 ///
 /// The n-th number of a stream depends only on the seed, the stream and n, so the same seed gives
@@ -135,7 +137,6 @@ public struct RNG: Sendable {
     }
 }
 
-import Foundation
 @inline(__always) private func _log(_ x: Double) -> Double { Foundation.log(x) }
 @inline(__always) private func _cos(_ x: Double) -> Double { Foundation.cos(x) }
 @inline(__always) private func _sin(_ x: Double) -> Double { Foundation.sin(x) }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A user-facing shape error: the message names both shapes.
 public struct ShapeError: Error, CustomStringConvertible, Equatable {
     public let description: String
@@ -80,5 +82,3 @@ extension Tensor {
         return Swift.max(bytes / MemoryLayout<Float>.size, 1 << 20)
     }()
 }
-
-import Foundation

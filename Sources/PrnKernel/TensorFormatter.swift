@@ -1,3 +1,5 @@
+import Foundation
+
 /// Renders tensors like numpy: nested brackets, at most `edge` items per end of each axis.
 enum TensorFormatter {
     static let edge = 3
@@ -42,5 +44,3 @@ enum TensorFormatter {
         text += "]"
     }
 }
-
-import Foundation

@@ -1,3 +1,4 @@
+import Foundation
 import PrnKernel
 import PrnData
 
@@ -53,5 +54,3 @@ extension Commands {
 
     static func expandTilde(_ path: String) -> String { (path as NSString).expandingTildeInPath }
 }
-
-import Foundation

@@ -1,6 +1,7 @@
 import Foundation
 import PrnKernel
 import PrnNN
+import PrnNotebook
 
 extension Commands {
     /// Building, saving and loading networks.
@@ -38,12 +39,12 @@ extension Commands {
             case .object(let object as TrainResultValue):
                 try saveModel(object.result.model, to: path)
             case .object(let object as ScoresValue):
-                do { try object.save(to: path) } catch let error as SafeTensors.FormatError { throw ArgumentError(error.description) }
+                do { try object.save(to: path) } catch let error as FileWriteError { throw ArgumentError(error.description) }
             case .object(let object as TableValue):
                 guard let format = Table.format(forPath: path) else {
                     throw args.error("a table saves to .csv, .md or .jsonl, not '\(path)'", at: "path")
                 }
-                try writeText(object.table.rendered(as: format), to: path)
+                try AtomicFile.write(object.table.rendered(as: format), to: path, createFolder: true)
             default:
                 throw args.error("'value' expects a model, a result or a table, got \(value.typeName)", at: "value")
             }
@@ -61,15 +62,6 @@ extension Commands {
     ]
 
     static func saveModel(_ model: Model, to path: String) throws {
-        do { try model.save(to: path) } catch let error as SafeTensors.FormatError { throw ArgumentError(error.description) }
-    }
-
-    /// Writes text atomically (temporary file, then rename), like checkpoints.
-    static func writeText(_ text: String, to path: String) throws {
-        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
-        try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try SafeTensors.write(Data(text.utf8), to: path)
+        do { try model.save(to: path) } catch let error as FileWriteError { throw ArgumentError(error.description) }
     }
 }
-
-import PrnNotebook

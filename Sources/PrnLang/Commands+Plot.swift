@@ -1,4 +1,5 @@
 import Foundation
+import PrnKernel
 import PrnNN
 import PrnPrune
 import PrnNotebook
@@ -33,7 +34,7 @@ extension Commands {
             let histogram = Histogram(samples, bins: try args.int("bins"))
             if let file = try args.optionalString("path") {
                 let target = expandTilde(file)
-                try writeText(histogram.svg(title: "\(path): unpruned weights"), to: target)
+                try AtomicFile.write(histogram.svg(title: "\(path): unpruned weights"), to: target, createFolder: true)
                 interpreter.emitPlot(svgPath: target, caption: "\(path): " + samples.map(\.label).joined(separator: " vs "))
             } else {
                 interpreter.emit(histogram.terminal())

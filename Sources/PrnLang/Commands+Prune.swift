@@ -102,7 +102,7 @@ public struct ScoresValue: LangObject {
     /// Writes the tensors to safetensors, by weight path, with the method in the metadata.
     func save(to path: String) throws {
         let data = try SafeTensors.encode(tensors.mapValues { .f32($0) }, metadata: ["format": "prn-scores", "method": method])
-        try SafeTensors.write(data, to: path)
+        try AtomicFile.write(data, to: path)
     }
 }
 

@@ -42,60 +42,7 @@ extension Commands {
             for column in [metric, variant] where table.column(column) == nil {
                 throw args.error(Suggest.message("no column '\(column)'", for: column, in: table.columns), at: column == metric ? "metric" : "variant")
             }
-            return .object(TableValue(try Verdicts.table(table, metric: metric, variant: variant, baseline: baseline, over: over)))
+            return .object(TableValue(table.verdicts(metric: metric, variant: variant, baseline: baseline, over: over)))
         },
     ]
-}
-
-/// The verdict on "immune to the ablation" per group (METHODS.md, Verdicts), computed from the
-/// numbers in the table, never written by hand.
-enum Verdicts {
-    static func table(_ t: Table, metric: String, variant: String, baseline: String, over: String) throws -> Table {
-        let keyColumns = t.columns.filter { ![metric, variant, over].contains($0) && isKey(t, $0) }
-        let m = t.columns.firstIndex(of: metric)!, v = t.columns.firstIndex(of: variant)!
-        let keys = keyColumns.map { t.columns.firstIndex(of: $0)! }
-        // Groups and variants in order of first appearance.
-        var groups: [[TableCell]] = [], samples: [[String: [Double]]] = [], variants: [[String]] = []
-        for row in t.rows {
-            let key = keys.map { row[$0] }
-            let g = groups.firstIndex(of: key) ?? { groups.append(key); samples.append([:]); variants.append([]); return groups.count - 1 }()
-            let name = row[v].description
-            if samples[g][name] == nil { variants[g].append(name) }
-            if let x = row[m].number { samples[g][name, default: []].append(x) }
-        }
-        var out = Table(columns: keyColumns + [variant, "n", "baseline_mean", "mean", "delta", "sigma", "welch_p", "verdict"],
-                        title: "\(metric): \(variant) vs \(baseline) (holds when Δ ≥ −σ)")
-        for (g, key) in groups.enumerated() {
-            guard let base = samples[g][baseline] else { continue }
-            for name in variants[g] where name != baseline {
-                let x = samples[g][name] ?? []
-                let (mb, sb) = meanStd(base), (mv, sv) = meanStd(x)
-                let delta = mv - mb, sigma = ((sb * sb + sv * sv) / 2).squareRoot()
-                let welch = Stats.welchTTest(x, base)
-                let verdict = delta.isNaN || sigma.isNaN ? "—" : (delta >= -sigma ? "holds" : "fails")
-                out = out.appending(zip(keyColumns, key).map { ($0, $1) } + [
-                    (variant, .text(name)), ("n", .int(x.count)), ("baseline_mean", .number(mb)), ("mean", .number(mv)),
-                    ("delta", .number(delta)), ("sigma", .number(sigma)),
-                    ("welch_p", welch.pValue.isNaN ? .missing : .number(welch.pValue)), ("verdict", .text(verdict)),
-                ])
-            }
-        }
-        return out
-    }
-
-    /// Mean and sample standard deviation (n − 1); σ is NaN for fewer than two values.
-    static func meanStd(_ x: [Double]) -> (Double, Double) {
-        guard !x.isEmpty else { return (.nan, .nan) }
-        let mean = x.reduce(0, +) / Double(x.count)
-        guard x.count > 1 else { return (mean, .nan) }
-        return (mean, (x.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(x.count - 1)).squareRoot())
-    }
-
-    /// Columns that identify a group: text columns, and numeric ones with few distinct values
-    /// relative to the rows (settings such as sparsity, not measurements such as loss).
-    static func isKey(_ t: Table, _ column: String) -> Bool {
-        guard let cells = t.column(column) else { return false }
-        if cells.contains(where: { if case .text = $0 { return true } else { return false } }) { return true }
-        return Set(cells.map(\.description)).count * 3 <= cells.count
-    }
 }

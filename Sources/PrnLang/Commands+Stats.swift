@@ -20,7 +20,7 @@ extension Commands {
             let showAll = try args.bool("all")
             guard args.value("vs") != nil || args.value("other") != nil else {
                 let rows = LayerStats.describe(model: model)
-                let table = statsTable(LayerDescription.columns, rows.map(\.row), title: "unpruned weights per layer")
+                let table = Table(columns: LayerDescription.columns, rows: rows.map(\.row), title: "unpruned weights per layer")
                 return .object(TableValue(table, shown: showAll ? nil : ["layer", "shape", "kept", "density", "effective_density", "mean", "std",
                                                                           "mean_abs", "skew", "kurtosis", "min", "max"]))
             }
@@ -29,8 +29,8 @@ extension Commands {
             }
             let (b, isInit) = try comparand(other, of: model, args)
             let comparisons = isInit ? try LayerStats.compareToInit(model, initial: b) : try LayerStats.compare(model, b)
-            return .object(TableValue(statsTable(LayerComparison.columns, comparisons.map(\.row),
-                                                 title: "unpruned weights, A vs B, per layer")))
+            return .object(TableValue(Table(columns: LayerComparison.columns, rows: comparisons.map(\.row),
+                                            title: "unpruned weights, A vs B, per layer")))
         },
     ]
 
@@ -49,21 +49,6 @@ extension Commands {
             throw ArgumentError("the model records no init seed, so its initial weights cannot be regenerated")
         }
         return try Model(model.architecture, seed: seed)
-    }
-
-    static func statsTable(_ columns: [String], _ rows: [[StatsCell]], title: String) -> Table {
-        Table(columns: columns, rows: rows.map { $0.map(TableCell.init) }, title: title)
-    }
-}
-
-extension TableCell {
-    /// Undefined statistics (NaN) show as missing.
-    init(_ cell: StatsCell) {
-        switch cell {
-        case .text(let s): self = .text(s)
-        case .int(let i): self = .int(i)
-        case .number(let x): self = x.isNaN ? .missing : .number(x)
-        }
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import PrnKernel
 
 /// Updates parameters from their gradients. An optimizer defines only the per-parameter rule
@@ -165,5 +166,3 @@ public enum Schedule: Equatable, Sendable {
         }
     }
 }
-
-import Foundation

@@ -112,30 +112,6 @@ public enum SafeTensors {
         return (tensors, metadata)
     }
 
-    /// Writes atomically: a temporary file beside the target, fsync, then rename, so a crash
-    /// never leaves a half-written checkpoint under the real name.
-    public static func write(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw FormatError(path, "cannot write: \(String(cString: strerror(errno)))") }
-        var ok = data.withUnsafeBytes { raw -> Bool in
-            var done = 0
-            while done < raw.count {
-                let n = Foundation.write(fd, raw.baseAddress! + done, raw.count - done)
-                if n <= 0 { return false }
-                done += n
-            }
-            return true
-        }
-        ok = ok && fsync(fd) == 0
-        close(fd)
-        guard ok, rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw FormatError(path, "cannot write: \(String(cString: strerror(errno)))")
-        }
-    }
-
     public static func read(_ path: String) throws -> Data {
         guard FileManager.default.fileExists(atPath: path) else { throw FormatError(path, "no such file") }
         guard let data = FileManager.default.contents(atPath: path) else { throw FormatError(path, "cannot read") }
@@ -158,7 +134,7 @@ extension Model {
             "architecture": String(decoding: try encoder.encode(architecture), as: UTF8.self),
             "provenance": String(decoding: try encoder.encode(provenance), as: UTF8.self),
         ]
-        try SafeTensors.write(try SafeTensors.encode(entries, metadata: metadata), to: path)
+        try AtomicFile.write(try SafeTensors.encode(entries, metadata: metadata), to: path)
     }
 
     public static func load(from path: String) throws -> Model {

@@ -30,7 +30,7 @@ public struct HeatMap: Sendable {
         guard !rows.isEmpty else { throw TableError("no row has a number in '\(value)'") }
         self.columns = columns
         self.rows = rows
-        values = rows.map { r in columns.map { c in cells[r]?[c].map { $0.reduce(0, +) / Double($0.count) } } }
+        values = rows.map { r in columns.map { c in cells[r]?[c].map { Replicates.meanAndStd($0).mean } } }
         xLabel = x
         yLabel = y
         valueLabel = mean.map { "\(value) (mean over \($0))" } ?? value

@@ -62,9 +62,8 @@ public struct LinePlot: Sendable {
                         throw TableError("more than one row has \(facet.map { "\($0)=\(f) " } ?? "")\(series.map { "\($0)=\(s) " } ?? "")"
                                          + "\(x)=\(SVG.number(xv)); average them with mean=COLUMN")
                     }
-                    let m = ys.reduce(0, +) / Double(ys.count)
-                    let std = ys.count > 1 ? (ys.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(ys.count - 1)).squareRoot() : nil
-                    return Point(x: xv, mean: m, std: std, count: ys.count)
+                    let (m, std) = Replicates.meanAndStd(ys)
+                    return Point(x: xv, mean: m, std: ys.count > 1 ? std : nil, count: ys.count)
                 }
                 return Series(label: s, points: points)
             }

@@ -1,4 +1,5 @@
 import Foundation
+import PrnKernel
 
 /// prn's version, written into notebooks and results files.
 public enum PrnVersion {
@@ -111,7 +112,7 @@ public struct Notebook: Sendable {
             }
         }
         let text = markdown { links[$0] ?? $0 }
-        try Data(text.utf8).write(to: url, options: .atomic)
+        try AtomicFile.write(text, to: url.path)
     }
 
     /// A fenced block whose fence is longer than any run of backticks inside it.

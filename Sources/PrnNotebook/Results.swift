@@ -1,4 +1,5 @@
 import Foundation
+import PrnKernel
 
 /// Where a row was made in a run, so shards can be merged back into the unsharded order.
 ///
@@ -172,7 +173,7 @@ public final class ResultsWriter {
             for case .row(let table, _, let key, _) in keep { written.insert("\(table)\u{1F}\(key)") }
         }
         let text = keep.map(\.line).joined(separator: "\n") + "\n"
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try AtomicFile.write(text, to: path)
         guard let handle = FileHandle(forWritingAtPath: path) else {
             throw JSONError(description: "cannot open \(path) for writing")
         }

@@ -93,11 +93,9 @@ extension Table {
     /// `mean ± std` as text, from the values present.
     static func meanCell(_ xs: [Double]) -> TableCell {
         guard !xs.isEmpty else { return .missing }
-        let n = Double(xs.count)
-        let mean = xs.reduce(0, +) / n
+        let (mean, std) = Replicates.meanAndStd(xs)
         guard xs.count > 1 else { return .text("\(fixed(mean)) ± —") }
-        let variance = xs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1)
-        return .text("\(fixed(mean)) ± \(fixed(variance.squareRoot()))")
+        return .text("\(fixed(mean)) ± \(fixed(std))")
     }
 
     /// Four decimals, so a column of `mean ± std` lines up; scientific outside [0.001, 10^6).

@@ -1,4 +1,3 @@
-import Dispatch
 import PrnKernel
 
 /// Exact bottom-k selection over scores, in linear time: which entries a target removes.
@@ -166,20 +165,12 @@ enum MaskSelection {
         let workers = Swift.max(1, Swift.min(Parallel.threads, chunks.count))
         var partial = [UInt32](repeating: 0, count: workers * bins)
         partial.withUnsafeMutableBufferPointer { counts in
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                let own = counts.baseAddress! + w * bins
-                for c in stride(from: w, to: chunks.count, by: workers) {
-                    let chunk = chunks[c]
-                    keys[chunk.segment].withUnsafeBufferPointer { buffer in
-                        let x = buffer.baseAddress!
-                        if let prefix {
-                            for i in chunk.range {
-                                let key = x[i]
-                                if key >> 16 == prefix { own[Int(key & 0xFFFF)] &+= 1 }
-                            }
-                        } else {
-                            for i in chunk.range { own[Int(x[i] >> 16)] &+= 1 }
-                        }
+            let counts = counts   // each worker writes only its own bins
+            Parallel.forEach(workers, threads: workers) { range in
+                for w in range {
+                    let own = counts.baseAddress! + w * bins
+                    for c in stride(from: w, to: chunks.count, by: workers) {
+                        count(keys[chunks[c].segment], chunks[c].range, prefix: prefix, into: own)
                     }
                 }
             }
@@ -189,6 +180,21 @@ enum MaskSelection {
             for b in 0..<bins { result[b] += Int(partial[w * bins + b]) }
         }
         return result
+    }
+
+    /// Adds the keys of `range` to the bins at `bins` (see `histogram`).
+    private static func count(_ keys: [UInt32], _ range: Range<Int>, prefix: UInt32?, into bins: UnsafeMutablePointer<UInt32>) {
+        keys.withUnsafeBufferPointer { buffer in
+            let x = buffer.baseAddress!
+            if let prefix {
+                for i in range {
+                    let key = x[i]
+                    if key >> 16 == prefix { bins[Int(key & 0xFFFF)] &+= 1 }
+                }
+            } else {
+                for i in range { bins[Int(x[i] >> 16)] &+= 1 }
+            }
+        }
     }
 
     /// A fixed-size piece of one key array.

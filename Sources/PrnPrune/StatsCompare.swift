@@ -1,5 +1,6 @@
 import Foundation
 import PrnKernel
+import PrnNotebook
 
 /// A two-sample Kolmogorov–Smirnov test: the statistic and its asymptotic two-sided p-value.
 public struct KSTest: Sendable, Equatable {
@@ -145,10 +146,8 @@ extension Stats {
     public static func welchTTest(_ a: [Double], _ b: [Double]) -> WelchTest {
         let na = Double(a.count), nb = Double(b.count)
         guard a.count >= 2, b.count >= 2 else { return WelchTest(t: .nan, df: .nan, pValue: .nan) }
-        let meanA = compensatedSum(a) / na, meanB = compensatedSum(b) / nb
-        let va = a.reduce(0) { $0 + ($1 - meanA) * ($1 - meanA) } / (na - 1)
-        let vb = b.reduce(0) { $0 + ($1 - meanB) * ($1 - meanB) } / (nb - 1)
-        let vna = va / na, vnb = vb / nb
+        let (meanA, stdA) = Replicates.meanAndStd(a), (meanB, stdB) = Replicates.meanAndStd(b)
+        let vna = stdA * stdA / na, vnb = stdB * stdB / nb
         var df = (vna + vnb) * (vna + vnb) / (vna * vna / (na - 1) + vnb * vnb / (nb - 1))
         if df.isNaN { df = 1 }
         let t = (meanA - meanB) / (vna + vnb).squareRoot()

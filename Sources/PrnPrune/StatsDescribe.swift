@@ -43,7 +43,7 @@ public struct Quantiles: Sendable, Equatable {
 ///   `m₂ ≤ (ε·mean)²` (ε = 2.2e−16), since the standardized moments are then 0/0 or rounding
 ///   noise; the same test is applied here;
 /// - a sample containing NaN: every statistic NaN (there is no order to take quantiles in).
-/// Table renderings show NaN as `—` (see `StatsCell`).
+/// Table renderings show NaN as `—` (see `TableCell.statistic`).
 public struct SampleDescription: Sendable, Equatable {
     public var count: Int
     public var mean: Double

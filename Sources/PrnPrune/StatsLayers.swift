@@ -58,7 +58,7 @@ public enum LayerStats {
     public static func describe(model: Model) -> [LayerDescription] {
         let paths = model.prunablePaths
         let effective = (try? Connectivity.effectiveDensity(model)) ?? []
-        return parallelMap(paths.count) { index in
+        return Parallel.map(paths.count) { index in
             let path = paths[index]
             let w = model.state[path]!
             let kept = sortedSample(unprunedScalars(model, path))
@@ -75,7 +75,7 @@ public enum LayerStats {
     public static func compare(_ a: Model, _ b: Model) throws -> [LayerComparison] {
         try checkSameLayers(a, b)
         let paths = a.prunablePaths
-        return parallelMap(paths.count) { index in
+        return Parallel.map(paths.count) { index in
             let path = paths[index]
             return comparison(path: path, a: sortedSample(unprunedScalars(a, path)),
                               b: sortedSample(unprunedScalars(b, path)),
@@ -89,7 +89,7 @@ public enum LayerStats {
     public static func compareToInit(_ a: Model, initial: Model) throws -> [LayerComparison] {
         try checkSameLayers(a, initial)
         let paths = a.prunablePaths
-        return parallelMap(paths.count) { index in
+        return Parallel.map(paths.count) { index in
             let path = paths[index]
             let full = initial.state[path]!
             return comparison(path: path, a: sortedSample(unprunedScalars(a, path)), b: sortedSample(full.scalars),
@@ -150,21 +150,5 @@ public enum LayerStats {
                 throw LayerStatsError("\(path) has shape \(shapeA) in the first model and \(shapeB) in the second")
             }
         }
-    }
-
-    /// `(0..<count).map(body)` with the layers dealt round-robin to the worker threads: layer
-    /// sizes grow with depth, so contiguous chunks would leave one worker with all the big ones.
-    private static func parallelMap<T>(_ count: Int, _ body: (Int) -> T) -> [T] {
-        var results = [T?](repeating: nil, count: count)
-        let workers = Swift.max(1, Swift.min(Parallel.threads, count))
-        results.withUnsafeMutableBufferPointer { buffer in
-            let output = buffer   // each worker writes only its own indices
-            Parallel.forEach(workers, threads: workers) { range in
-                for worker in range {
-                    for index in stride(from: worker, to: count, by: workers) { output[index] = body(index) }
-                }
-            }
-        }
-        return results.map { $0! }
     }
 }

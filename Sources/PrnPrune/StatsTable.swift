@@ -1,32 +1,4 @@
-import Foundation
-
-/// One cell of a statistics table. The cases mirror PrnNotebook's `TableCell` (`.text`, `.int`,
-/// `.number`) so the front end maps them one to one — PrnPrune sits below PrnNotebook and cannot
-/// name that type. A NaN number is an undefined statistic; a table may show it as missing.
-public enum StatsCell: Sendable, Equatable {
-    case text(String)
-    case int(Int)
-    /// May be NaN for an undefined statistic (empty layer, constant sample, …).
-    case number(Double)
-
-    /// A plain rendering: NaN as `—`, numbers with up to 6 significant digits.
-    public var text: String {
-        switch self {
-        case .text(let s): return s
-        case .int(let i): return String(i)
-        case .number(let x): return x.isNaN ? "—" : String(format: "%.6g", x)
-        }
-    }
-
-    /// The number a cell holds, if any (NaN included).
-    public var number: Double? {
-        switch self {
-        case .text: return nil
-        case .int(let i): return Double(i)
-        case .number(let x): return x
-        }
-    }
-}
+import PrnNotebook
 
 // The column lists and rows are written side by side so their order cannot drift apart; the
 // `columnsMatchRows` test checks the lengths too.
@@ -38,9 +10,9 @@ extension SampleDescription {
         ["count", "mean", "std", "mean_abs", "skew", "kurtosis", "min", "max"]
         + Quantiles.levels.map { "q" + percent($0) } + Quantiles.levels.map { "abs_q" + percent($0) }
 
-    public var row: [StatsCell] {
-        [.int(count)] + [mean, std, meanAbs, skewness, excessKurtosis, min, max].map(StatsCell.number)
-            + quantiles.values.map(StatsCell.number) + absQuantiles.values.map(StatsCell.number)
+    public var row: [TableCell] {
+        [.int(count)] + [mean, std, meanAbs, skewness, excessKurtosis, min, max].map(TableCell.statistic)
+            + quantiles.values.map(TableCell.statistic) + absQuantiles.values.map(TableCell.statistic)
     }
 
     private static func percent(_ level: Double) -> String {
@@ -55,9 +27,9 @@ extension LayerDescription {
     public static let columns: [String] =
         ["layer", "shape", "total", "kept", "density", "effective_density"] + SampleDescription.columns.dropFirst()
 
-    public var row: [StatsCell] {
+    public var row: [TableCell] {
         [.text(path), .text(shape.map(String.init).joined(separator: "x")), .int(total), .int(kept),
-         .number(density), .number(effectiveDensity)] + stats.row.dropFirst()
+         .statistic(density), .statistic(effectiveDensity)] + stats.row.dropFirst()
     }
 }
 
@@ -65,8 +37,13 @@ extension LayerComparison {
     /// `layer`, `kept_a`, `kept_b`, `ks_d`, `ks_p`, `w1`, `rel_std`, `jaccard`.
     public static let columns: [String] = ["layer", "kept_a", "kept_b", "ks_d", "ks_p", "w1", "rel_std", "jaccard"]
 
-    public var row: [StatsCell] {
-        [.text(path), .int(keptA), .int(keptB), .number(ksStatistic), .number(ksPValue),
-         .number(wasserstein), .number(relativeStdChange), .number(maskJaccard)]
+    public var row: [TableCell] {
+        [.text(path), .int(keptA), .int(keptB)]
+            + [ksStatistic, ksPValue, wasserstein, relativeStdChange, maskJaccard].map(TableCell.statistic)
     }
+}
+
+extension TableCell {
+    /// A statistic's cell: NaN (undefined: an empty layer, a constant sample, …) is missing.
+    public static func statistic(_ x: Double) -> TableCell { x.isNaN ? .missing : .number(x) }
 }

@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
-import PrnKernel
-import PrnNN
-import PrnPrune
+import PrnBench
 
 extension Prn {
     /// `prn bench gemm`: throughput numbers to compare with other tools.

@@ -1,6 +1,7 @@
 import XCTest
 @testable import PrnLang
 import PrnNotebook
+import PrnPrune
 
 /// Tables: summaries, file formats (written by `save` and read back), JSON.
 final class TableTests: XCTestCase {

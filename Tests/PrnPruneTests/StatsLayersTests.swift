@@ -150,7 +150,7 @@ final class StatsLayersTests: XCTestCase {
         let comparison = try LayerStats.compare(model, model)[0]
         XCTAssertTrue(comparison.ksStatistic.isNaN && comparison.wasserstein.isNaN)
         XCTAssertEqual(comparison.maskJaccard, 1)
-        XCTAssertEqual(row.row[LayerDescription.columns.firstIndex(of: "mean")!].text, "—")
+        XCTAssertEqual(row.row[LayerDescription.columns.firstIndex(of: "mean")!], .missing)
     }
 
     func testDifferentArchitecturesThrow() throws {
@@ -171,7 +171,7 @@ final class StatsLayersTests: XCTestCase {
         XCTAssertEqual(LayerDescription.columns.count, description.row.count)
         XCTAssertEqual(Array(LayerDescription.columns.prefix(7)), ["layer", "shape", "total", "kept", "density", "effective_density", "mean"])
         XCTAssertEqual(LayerDescription.columns.suffix(5), ["abs_q05", "abs_q25", "abs_q50", "abs_q75", "abs_q95"])
-        XCTAssertEqual(description.row[1].text, "16x20")
+        XCTAssertEqual(description.row[1], .text("16x20"))
         let comparison = try LayerStats.compare(model, model)[0]
         XCTAssertEqual(LayerComparison.columns.count, comparison.row.count)
         XCTAssertEqual(SampleDescription.columns.count, description.stats.row.count)

@@ -1,5 +1,6 @@
 import XCTest
 import PrnKernel
+import PrnNotebook
 @testable import PrnPrune
 
 /// Descriptions and two-sample comparisons against numpy/scipy on the same float64 arrays.
@@ -72,7 +73,8 @@ final class StatsTests: XCTestCase {
         XCTAssertEqual(withNaN.count, 3)
         XCTAssertTrue(withNaN.mean.isNaN && withNaN.quantiles.p50.isNaN)
         // Table rendering of undefined statistics.
-        XCTAssertEqual(StatsCell.number(.nan).text, "—")
+        XCTAssertEqual(TableCell.statistic(.nan), .missing)
+        XCTAssertEqual(TableCell.statistic(0.25), .number(0.25))
     }
 
     func testRadixSortAgreesWithComparisonSort() {

@@ -1,6 +1,7 @@
 import Foundation
 import PrnKernel
 import PrnData
+import PrnNN
 
 /// Training throughput, printed by `prn bench train`, in the same setting
 /// `scripts/bench-train.sh` gives PyTorch.

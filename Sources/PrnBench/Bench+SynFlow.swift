@@ -1,6 +1,7 @@
 import Foundation
 import PrnKernel
 import PrnNN
+import PrnPrune
 
 /// SynFlow's cost, printed by `prn bench synflow`: 100 rounds on VGG-16 (CIFAR shape, width 1)
 /// to compression 2 (1% kept), the setting PyTorch is timed in by `scripts/bench-peers.sh`.

@@ -1,4 +1,5 @@
 import Dispatch
+import PrnKernel
 
 /// Throughput benchmarks, printed by `prn bench`.
 public enum Benchmarks {
