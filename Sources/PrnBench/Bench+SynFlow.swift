@@ -7,7 +7,7 @@ import PrnPrune
 /// to compression 2 (1% kept), the setting PyTorch is timed in by `scripts/bench-peers.sh`.
 public enum SynFlowBenchmark {
     public static func run(rounds: Int = 100, threads: [Int] = [Parallel.threads], report: (String) -> Void) throws {
-        let model = try Model(Architecture(name: "vgg16", inputShape: [3, 32, 32], classes: 10, width: 1), seed: 0)
+        let model = try Model(Architecture(name: .vgg16, inputShape: [3, 32, 32], classes: 10, width: 1), seed: 0)
         let saved = Parallel.threads
         defer { Parallel.threads = saved }
         for t in threads {

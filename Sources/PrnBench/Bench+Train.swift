@@ -15,10 +15,10 @@ public enum TrainBenchmarks {
         let fashion = try (try? Dataset.load(.fashion()))
             ?? Dataset.load(.synthetic(SyntheticSpec(classes: 10, shape: [1, 28, 28], train: 60000, test: 1000, seed: 0)))
         let cifar = try Dataset.load(.synthetic(SyntheticSpec(classes: 10, shape: [3, 32, 32], train: 128 * 20, test: 128, seed: 0)))
-        let cases: [(name: String, data: Dataset, width: Double, batch: Int, steps: Int?, optimizer: TrainConfig.OptimizerKind)] = [
-            ("lenet300", fashion, 1, 64, nil, .adam),
-            ("conv2", fashion, 1, 64, 50, .adam),
-            ("vgg11", cifar, 0.25, 128, 20, .sgd),
+        let cases: [(name: Zoo, data: Dataset, width: Double, batch: Int, steps: Int?, optimizer: TrainConfig.OptimizerKind)] = [
+            (.lenet300, fashion, 1, 64, nil, .adam),
+            (.conv2, fashion, 1, 64, 50, .adam),
+            (.vgg11, cifar, 0.25, 128, 20, .sgd),
         ]
         let saved = Parallel.threads
         defer { Parallel.threads = saved }

@@ -6,11 +6,19 @@ import PrnKernel
 /// A name of two words declares a *form* of a command: `tensor zeros`, `tensor rand` and `tensor`
 /// itself (from a nested list) are three declarations of the command `tensor`.
 ///
+/// Each parameter is one declaration, which returns the typed handle the implementation reads
+/// its argument with (see `ParameterList`):
+///
 /// ```swift
-/// Command("tensor zeros", summary: "A tensor of zeros.",
-///         parameters: [.positional("shape", .shape, help: "the dimensions, e.g. [2, 3]")],
-///         example: "tensor zeros [2, 3]") { args, _ in
-///     .tensor(Tensor.zeros(try args.shape("shape")))
+/// Command("tensor rand", summary: "Uniform random numbers in [low, high).", example: "tensor rand [2, 3] seed=1") { p in
+///     let shape = p.positional("shape", [Int].self, help: "the dimensions, e.g. [2, 3]")
+///     let low = p.keyword("low", default: 0.0, help: "lower bound")
+///     let high = p.keyword("high", default: 1.0, help: "upper bound")
+///     let seed = p.seed()
+///     return { args, interpreter in
+///         .tensor(Tensor.rand(args[shape], low: Float(args[low]), high: Float(args[high]),
+///                             seed: interpreter.seed(args[seed], at: args.call)))
+///     }
 /// }
 /// ```
 public struct Command {
@@ -25,8 +33,8 @@ public struct Command {
     /// Runs the command on checked arguments. Throws `Diagnostic`, `ArgumentError` or `ShapeError`.
     public let run: (Arguments, Interpreter) throws -> Value
 
-    public init(_ name: String, summary: String, parameters: [Parameter] = [], example: String,
-                run: @escaping (Arguments, Interpreter) throws -> Value) {
+    init(_ name: String, summary: String, parameters: [Parameter], example: String,
+         run: @escaping (Arguments, Interpreter) throws -> Value) {
         let words = name.split(separator: " ").map(String.init)
         precondition(words.count == 1 || words.count == 2, "command name '\(name)' must be one or two words")
         head = words[0]
@@ -109,11 +117,6 @@ public struct Parameter {
         Parameter(name, type, kind: .rest, default: .absent, help: help)
     }
 
-    /// The `seed=` every random command takes.
-    public static let seed = Parameter.keyword(
-        "seed", .seed, default: .absent,
-        help: "random seed; when absent, derived from `set seed`, the statement's position and loop indices")
-
     public var isRequired: Bool {
         if case .required = defaultValue { return true }
         return false
@@ -160,88 +163,15 @@ public struct Arguments {
         self.rest = rest
     }
 
-    /// The value, or nil when the argument was absent and has no default.
-    public func value(_ name: String) -> Value? { values[name] }
+    /// The value, or nil when the argument was absent and has no default. Commands read their
+    /// arguments through the typed handles their declarations return (`args[lr]`).
+    func value(_ name: String) -> Value? { values[name] }
 
     /// Where the argument was written (the command name when it was defaulted).
     public func location(of name: String) -> SourceLocation { locations[name] ?? call.location }
 
     /// A diagnostic pointing at an argument.
-    public func error(_ message: String, at name: String) -> Diagnostic {
+    func error(_ message: String, at name: String) -> Diagnostic {
         Diagnostic(message, at: location(of: name))
-    }
-
-    public func int(_ name: String) throws -> Int {
-        guard case .int(let i)? = values[name] else { throw missing(name) }
-        return i
-    }
-
-    public func optionalInt(_ name: String) throws -> Int? {
-        guard let value = values[name] else { return nil }
-        guard case .int(let i) = value else { throw missing(name) }
-        return i
-    }
-
-    public func double(_ name: String) throws -> Double {
-        guard let x = values[name]?.number else { throw missing(name) }
-        return x
-    }
-
-    public func string(_ name: String) throws -> String {
-        guard case .string(let s)? = values[name] else { throw missing(name) }
-        return s
-    }
-
-    /// A symbol or a word (`del x`, `method=snip`).
-    public func symbol(_ name: String) throws -> String {
-        guard case .symbol(let s)? = values[name] else { throw missing(name) }
-        return s
-    }
-
-    /// Names given as a bare word, a string, or a list of them (`value=[acc, loss]`).
-    public func names(_ name: String) throws -> [String]? {
-        guard let value = values[name] else { return nil }
-        switch value {
-        case .symbol(let s), .string(let s): return [s]
-        case .list(let items):
-            return try items.map { item in
-                switch item {
-                case .symbol(let s), .string(let s): return s
-                default: throw missing(name)
-                }
-            }
-        default: throw missing(name)
-        }
-    }
-
-    public func optionalSymbol(_ name: String) throws -> String? {
-        guard let value = values[name] else { return nil }
-        guard case .symbol(let s) = value else { throw missing(name) }
-        return s
-    }
-
-    public func shape(_ name: String) throws -> [Int] {
-        guard case .list(let items)? = values[name] else { throw missing(name) }
-        return try items.map { item in
-            guard case .int(let d) = item else { throw missing(name) }
-            return d
-        }
-    }
-
-    public func tensor(_ name: String) throws -> Tensor {
-        guard case .tensor(let t)? = values[name] else { throw missing(name) }
-        return t
-    }
-
-    /// A value of a `LangObject` type (declare the parameter with `ParamType.object`).
-    public func object<T: LangObject>(_ type: T.Type, _ name: String) throws -> T {
-        guard case .object(let object)? = values[name], let typed = object as? T else { throw missing(name) }
-        return typed
-    }
-
-    /// A declaration and its implementation disagree about a parameter: a programmer error,
-    /// reported rather than trapped.
-    private func missing(_ name: String) -> Diagnostic {
-        Diagnostic("internal error: '\(command.name)' read parameter '\(name)' with the wrong type", at: call)
     }
 }

@@ -8,38 +8,38 @@ extension Commands {
     /// Plots of weight distributions.
     static let plot: [Command] = [
         Command("plot hist", summary: "Histogram of a layer's unpruned weights, optionally `vs` another model's; an SVG file with `to`, else Unicode in the terminal.",
-                parameters: [
-                    .positional("model", .modelOrResult, help: "the model (or training result)"),
-                    .keyword("layer", .layerName, default: .required, help: "the layer, e.g. fc1 (or its weight's path, fc1.weight)"),
-                    .positional("vs", .symbol(["vs"], name: "word"), default: .absent, help: "the word `vs`, to overlay a second model"),
-                    .positional("other", .modelOrInit, default: .absent, help: "a model, or `init` (the model's full initial weights)"),
-                    .positional("to", .symbol(["to"], name: "word"), default: .absent, help: "the word `to`, to write a file"),
-                    .positional("path", .string, default: .absent, help: "the .svg file to write"),
-                    .keyword("bins", .int(1...1000), default: .value(.int(50)), help: "number of bins"),
-                ],
-                example: "plot hist (model lenet300 seed=1) layer=fc1") { args, interpreter in
-            let model = try args.object(ModelValue.self, "model").model
-            let layer = try args.symbol("layer")
-            let path = model.prunablePaths.contains(layer) ? layer : layer + ".weight"
-            guard model.prunablePaths.contains(path) else {
-                throw args.error(Suggest.message("no prunable layer '\(layer)'", for: layer,
-                                                 in: model.prunablePaths.map { String($0.dropLast(".weight".count)) }), at: "layer")
+                example: "plot hist (model lenet300 seed=1) layer=fc1") { p in
+            let model = p.positional("model", ModelValue.self, type: .modelOrResult, help: "the model (or training result)")
+            let layer = p.keyword("layer", String.self, type: .layerName, help: "the layer, e.g. fc1 (or its weight's path, fc1.weight)")
+            _ = p.positional("vs", Versus?.self, help: "the word `vs`, to overlay a second model")
+            let other = p.positional("other", Value?.self, type: .modelOrInit, help: "a model, or `init` (the model's full initial weights)")
+            _ = p.positional("to", Word?.self, help: "the word `to`, to write a file")
+            let file = p.positional("path", String?.self, help: "the .svg file to write")
+            let bins = p.keyword("bins", default: 50, type: .int(1...1000), help: "number of bins")
+            return { args, interpreter in
+                let model = args[model].model, name = args[layer]
+                let path = model.prunablePaths.contains(name) ? name : name + ".weight"
+                guard model.prunablePaths.contains(path) else {
+                    throw args.error(Suggest.message("no prunable layer '\(name)'", for: name,
+                                                     in: model.prunablePaths.map { String($0.dropLast(".weight".count)) }), at: layer)
+                }
+                var samples = [(label: label(model), values: LayerStats.unprunedWeights(model, path))]
+                if let comparand = try comparand(args[other], of: model) {
+                    guard comparand.model.prunablePaths.contains(path) else {
+                        throw args.error("the other model has no layer '\(name)'", at: other)
+                    }
+                    samples.append((comparand.isInit ? "init (all weights)" : label(comparand.model),
+                                    LayerStats.unprunedWeights(comparand.model, path)))
+                }
+                let histogram = Histogram(samples, bins: args[bins])
+                if let target = args[file].map(expandTilde) {
+                    try AtomicFile.write(histogram.svg(title: "\(path): unpruned weights"), to: target, createFolder: true)
+                    interpreter.emitPlot(svgPath: target, caption: "\(path): " + samples.map(\.label).joined(separator: " vs "))
+                } else {
+                    interpreter.emit(histogram.terminal())
+                }
+                return .none
             }
-            var samples = [(label: label(model), values: LayerStats.unprunedWeights(model, path))]
-            if let other = args.value("other") {
-                let (b, isInit) = try comparand(other, of: model, args)
-                guard b.prunablePaths.contains(path) else { throw args.error("the other model has no layer '\(layer)'", at: "other") }
-                samples.append((isInit ? "init (all weights)" : label(b), LayerStats.unprunedWeights(b, path)))
-            }
-            let histogram = Histogram(samples, bins: try args.int("bins"))
-            if let file = try args.optionalString("path") {
-                let target = expandTilde(file)
-                try AtomicFile.write(histogram.svg(title: "\(path): unpruned weights"), to: target, createFolder: true)
-                interpreter.emitPlot(svgPath: target, caption: "\(path): " + samples.map(\.label).joined(separator: " vs "))
-            } else {
-                interpreter.emit(histogram.terminal())
-            }
-            return .none
         },
     ]
 

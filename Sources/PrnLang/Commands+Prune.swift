@@ -10,75 +10,77 @@ extension Commands {
         Command("prune", summary: "A copy of the model with masks keeping the highest-scoring weights; give one of sparsity=, density=, compression=. "
                 + "Unlike Synaptic-Flow's code, counts are exact (kept = round(d·N), ties broken by index), invert negates scores "
                 + "instead of taking reciprocals, and SNIP differentiates with respect to the masked weight m⊙w.",
-                parameters: [
-                    .positional("model", .modelOrResult, help: "the model to prune (unchanged)"),
-                    .keyword("method", .symbol(PruneMethod.allCases.map(\.rawValue), name: "method"), default: .required,
-                             help: "random, magnitude, snip, grasp or synflow"),
-                    .keyword("sparsity", .fraction, default: .absent, help: "fraction of prunable weights to remove"),
-                    .keyword("density", .fraction, default: .absent, help: "fraction of prunable weights to keep"),
-                    .keyword("compression", .positive, default: .absent, help: "keep 10^-c of the weights (c=2 keeps 1%)"),
-                    .keyword("data", .dataset, default: .absent, help: "scoring data (snip, grasp need it)"),
-                    .keyword("scope", .symbol(["global", "layer"], name: "scope"), default: .value(.symbol("global")),
-                             help: "global: one threshold over all layers; layer: each layer keeps its density"),
-                    .keyword("rounds", .int(1...10_000), default: .absent, help: "prune iteratively, density d^(e/E) after round e (synflow: 100)"),
-                    .keyword("samples", .int(1...1_000_000), default: .absent, help: "scoring examples for snip/grasp (default 10 × classes)"),
-                    .keyword("invert", .bool, default: .value(.bool(false)), help: "keep the lowest scores instead"),
-                    .seed,
-                ],
-                example: "p = prune (model lenet300 seed=1) method=magnitude sparsity=0.9") { args, interpreter in
-            let model = try args.object(ModelValue.self, "model").model
-            let method = PruneMethod(rawValue: try args.symbol("method")) ?? .random
-            let given = ["sparsity", "density", "compression"].filter { args.value($0) != nil }
-            guard given.count == 1 else {
-                throw args.error(given.isEmpty ? "give one of sparsity=, density= or compression="
-                                 : "give only one of sparsity=, density= or compression=", at: given.last ?? "model")
+                example: "p = prune (model lenet300 seed=1) method=magnitude sparsity=0.9") { p in
+            let model = p.positional("model", ModelValue.self, type: .modelOrResult, help: "the model to prune (unchanged)")
+            let method = p.keyword("method", PruneMethod.self, help: "how weights are scored")
+            let sparsity = p.keyword("sparsity", Fraction?.self, help: "fraction of prunable weights to remove")
+            let density = p.keyword("density", Fraction?.self, help: "fraction of prunable weights to keep")
+            let compression = p.keyword("compression", Positive?.self, help: "keep 10^-c of the weights (c=2 keeps 1%)")
+            let data = p.keyword("data", DatasetValue?.self, help: "scoring data (snip, grasp need it)")
+            let scope = p.keyword("scope", default: PruneScope.global,
+                                  help: "global: one threshold over all layers; layer: each layer keeps its density")
+            let rounds = p.keyword("rounds", Int?.self, type: .int(1...10_000),
+                                   help: "prune iteratively, density d^(e/E) after round e (synflow: 100)")
+            let samples = p.keyword("samples", Int?.self, type: .int(1...1_000_000),
+                                    help: "scoring examples for snip/grasp (default 10 × classes)")
+            let invert = p.keyword("invert", default: false, help: "keep the lowest scores instead")
+            let seed = p.seed()
+            return { args, interpreter in
+                let model = args[model].model, method = args[method]
+                let targets: [(name: String, target: PruneTarget?)] = [
+                    ("sparsity", args[sparsity].map { .sparsity($0.value) }),
+                    ("density", args[density].map { .density($0.value) }),
+                    ("compression", args[compression].map { .compression($0.value) }),
+                ]
+                let given = targets.filter { $0.target != nil }
+                guard given.count == 1, let target = given[0].target else {
+                    throw args.error(given.isEmpty ? "give one of sparsity=, density= or compression="
+                                     : "give only one of sparsity=, density= or compression=", at: given.last?.name ?? "model")
+                }
+                let data = args[data]?.dataset
+                if let data, method.needsData { try checkFits(model, data, args) }
+                let result = try Pruner.prune(model, method: method, target: target, scope: args[scope],
+                                              data: data, rounds: args[rounds], samples: args[samples],
+                                              seed: interpreter.seed(args[seed], at: args.call), invert: args[invert],
+                                              shouldStop: { Interrupt.requested })
+                let layers = result.layers.map { "\(shortName($0.path)) \(String(format: "%.4f", $0.density))" }.joined(separator: ", ")
+                interpreter.emit("pruned \(method.rawValue) to density \(String(format: "%.4f", result.density)) "
+                                 + "(\(result.model.unprunedCount) of \(result.model.prunableCount)): \(layers)")
+                for note in result.notes { interpreter.emit("note: \(note)") }
+                return .object(ModelValue(result.model))
             }
-            let target: PruneTarget
-            switch given[0] {
-            case "sparsity": target = .sparsity(try args.double("sparsity"))
-            case "density": target = .density(try args.double("density"))
-            default: target = .compression(try args.double("compression"))
-            }
-            let data = try args.optionalObject(DatasetValue.self, "data")?.dataset
-            if let data, method.needsData { try checkFits(model, data, args) }
-            let result = try Pruner.prune(model, method: method, target: target,
-                                          scope: PruneScope(rawValue: try args.symbol("scope")) ?? .global,
-                                          data: data, rounds: try args.optionalInt("rounds"), samples: try args.optionalInt("samples"),
-                                          seed: try interpreter.seed(args), invert: try args.bool("invert"),
-                                          shouldStop: { Interrupt.requested })
-            let layers = result.layers.map { "\(shortName($0.path)) \(String(format: "%.4f", $0.density))" }.joined(separator: ", ")
-            interpreter.emit("pruned \(method.rawValue) to density \(String(format: "%.4f", result.density)) "
-                             + "(\(result.model.unprunedCount) of \(result.model.prunableCount)): \(layers)")
-            for note in result.notes { interpreter.emit("note: \(note)") }
-            return .object(ModelValue(result.model))
         },
         Command("shuffle", summary: "Layerwise shuffle: a copy whose every layer's mask is randomly permuted (same count, new positions).",
-                parameters: [.positional("model", .modelOrResult, help: "a pruned model"), .seed],
-                example: "shuffle (prune (model lenet300 seed=1) method=magnitude sparsity=0.9)") { args, interpreter in
-            .object(ModelValue(try Ablation.shuffle(try args.object(ModelValue.self, "model").model, seed: try interpreter.seed(args))))
+                example: "shuffle (prune (model lenet300 seed=1) method=magnitude sparsity=0.9)") { p in
+            let model = p.positional("model", ModelValue.self, type: .modelOrResult, help: "a pruned model")
+            let seed = p.seed()
+            return { args, interpreter in
+                .object(ModelValue(try Ablation.shuffle(args[model].model, seed: interpreter.seed(args[seed], at: args.call))))
+            }
         },
         Command("reinit", summary: "Reinitialize: a copy with fresh weights from the model's own initializer and the same masks.",
-                parameters: [.positional("model", .modelOrResult, help: "a pruned model"), .seed],
-                example: "reinit (prune (model lenet300 seed=1) method=magnitude sparsity=0.9)") { args, interpreter in
-            .object(ModelValue(try Ablation.reinit(try args.object(ModelValue.self, "model").model, seed: try interpreter.seed(args))))
+                example: "reinit (prune (model lenet300 seed=1) method=magnitude sparsity=0.9)") { p in
+            let model = p.positional("model", ModelValue.self, type: .modelOrResult, help: "a pruned model")
+            let seed = p.seed()
+            return { args, interpreter in
+                .object(ModelValue(try Ablation.reinit(args[model].model, seed: interpreter.seed(args[seed], at: args.call))))
+            }
         },
         Command("scores", summary: "The per-layer score tensors a method assigns (for cross-checks; `save s to \"x.safetensors\"`).",
-                parameters: [
-                    .positional("model", .modelOrResult, help: "the model to score"),
-                    .keyword("method", .symbol(PruneMethod.allCases.map(\.rawValue), name: "method"), default: .required,
-                             help: "random, magnitude, snip, grasp or synflow"),
-                    .keyword("data", .dataset, default: .absent, help: "scoring data (snip, grasp need it)"),
-                    .keyword("samples", .int(1...1_000_000), default: .absent, help: "scoring examples (default 10 × classes)"),
-                    .seed,
-                ],
-                example: "s = scores (model lenet300 seed=1) method=synflow") { args, interpreter in
-            let model = try args.object(ModelValue.self, "model").model
-            let method = PruneMethod(rawValue: try args.symbol("method")) ?? .random
-            let data = try args.optionalObject(DatasetValue.self, "data")?.dataset
-            if let data, method.needsData { try checkFits(model, data, args) }
-            let scores = try Pruner.scores(model, method: method, data: data, samples: try args.optionalInt("samples"),
-                                           seed: try interpreter.seed(args))
-            return .object(ScoresValue(method: method.rawValue, layers: model.prunablePaths, tensors: scores))
+                example: "s = scores (model lenet300 seed=1) method=synflow") { p in
+            let model = p.positional("model", ModelValue.self, type: .modelOrResult, help: "the model to score")
+            let method = p.keyword("method", PruneMethod.self, help: "how weights are scored")
+            let data = p.keyword("data", DatasetValue?.self, help: "scoring data (snip, grasp need it)")
+            let samples = p.keyword("samples", Int?.self, type: .int(1...1_000_000), help: "scoring examples (default 10 × classes)")
+            let seed = p.seed()
+            return { args, interpreter in
+                let model = args[model].model, method = args[method]
+                let data = args[data]?.dataset
+                if let data, method.needsData { try checkFits(model, data, args) }
+                let scores = try Pruner.scores(model, method: method, data: data, samples: args[samples],
+                                               seed: interpreter.seed(args[seed], at: args.call))
+                return .object(ScoresValue(method: method.rawValue, layers: model.prunablePaths, tensors: scores))
+            }
         },
     ]
 
@@ -105,6 +107,9 @@ public struct ScoresValue: LangObject {
         try AtomicFile.write(data, to: path)
     }
 }
+
+extension PruneMethod: ChoiceArgument {}
+extension PruneScope: ChoiceArgument {}
 
 extension ModelValue {
     /// Per-layer achieved and effective density (weights still on an input–output path).

@@ -4,59 +4,59 @@ extension Commands {
     /// `tensor …`: creating tensors.
     static let tensor: [Command] = [
         Command("tensor", summary: "A tensor from a nested list of numbers (rectangular), or from a number.",
-                parameters: [.positional("values", .tensorData, help: "a nested list such as [[1, 2], [3, 4]], or a number")],
-                example: "tensor [[1, 2], [3, 4]]") { args, _ in
-            guard let value = args.value("values") else { return .none }
-            do { return .tensor(try TensorLiteral.tensor(from: value)) } catch let error as ArgumentError {
-                throw args.error(error.message, at: "values")
+                example: "tensor [[1, 2], [3, 4]]") { p in
+            let values = p.positional("values", Value.self, type: .tensorData, help: "a nested list such as [[1, 2], [3, 4]], or a number")
+            return { args, _ in
+                do { return .tensor(try TensorLiteral.tensor(from: args[values])) } catch let error as ArgumentError {
+                    throw args.error(error.message, at: values)
+                }
             }
         },
-        Command("tensor zeros", summary: "A tensor of zeros.",
-                parameters: [.positional("shape", .shape, help: "the dimensions, e.g. [2, 3]")],
-                example: "tensor zeros [2, 3]") { args, _ in
-            .tensor(Tensor.zeros(try args.shape("shape")))
+        Command("tensor zeros", summary: "A tensor of zeros.", example: "tensor zeros [2, 3]") { p in
+            let shape = shapeParameter(p)
+            return { args, _ in .tensor(Tensor.zeros(args[shape])) }
         },
-        Command("tensor ones", summary: "A tensor of ones.",
-                parameters: [.positional("shape", .shape, help: "the dimensions, e.g. [2, 3]")],
-                example: "tensor ones [2, 3]") { args, _ in
-            .tensor(Tensor.ones(try args.shape("shape")))
+        Command("tensor ones", summary: "A tensor of ones.", example: "tensor ones [2, 3]") { p in
+            let shape = shapeParameter(p)
+            return { args, _ in .tensor(Tensor.ones(args[shape])) }
         },
-        Command("tensor rand", summary: "Uniform random numbers in [low, high).",
-                parameters: [
-                    .positional("shape", .shape, help: "the dimensions, e.g. [2, 3]"),
-                    .keyword("low", .number, default: .value(.float(0)), help: "lower bound"),
-                    .keyword("high", .number, default: .value(.float(1)), help: "upper bound"),
-                    .seed,
-                ],
-                example: "tensor rand [2, 3] seed=1") { args, interpreter in
-            let low = try args.double("low"), high = try args.double("high")
-            guard low <= high else { throw args.error("'low' (\(low)) is above 'high' (\(high))", at: "low") }
-            return .tensor(Tensor.rand(try args.shape("shape"), low: Float(low), high: Float(high),
-                                       seed: try interpreter.seed(args)))
-        },
-        Command("tensor randn", summary: "Normal random numbers.",
-                parameters: [
-                    .positional("shape", .shape, help: "the dimensions, e.g. [2, 3]"),
-                    .keyword("mean", .number, default: .value(.float(0)), help: "mean"),
-                    .keyword("std", .number, default: .value(.float(1)), help: "standard deviation (≥ 0)"),
-                    .seed,
-                ],
-                example: "tensor randn [64, 32] seed=1") { args, interpreter in
-            let std = try args.double("std")
-            guard std >= 0 else { throw args.error("'std' must be non-negative, got \(std)", at: "std") }
-            return .tensor(Tensor.randn(try args.shape("shape"), mean: Float(try args.double("mean")), std: Float(std),
-                                        seed: try interpreter.seed(args)))
-        },
-        Command("tensor arange", summary: "The vector 0, 1, …, n-1.",
-                parameters: [.positional("n", .int(0...Int.max), help: "the number of elements")],
-                example: "tensor arange 10") { args, _ in
-            let n = try args.int("n")
-            do { _ = try Shape.checkedCount([n]) } catch let error as ShapeError {
-                throw args.error(error.description, at: "n")
+        Command("tensor rand", summary: "Uniform random numbers in [low, high).", example: "tensor rand [2, 3] seed=1") { p in
+            let shape = shapeParameter(p)
+            let low = p.keyword("low", default: 0.0, help: "lower bound")
+            let high = p.keyword("high", default: 1.0, help: "upper bound")
+            let seed = p.seed()
+            return { args, interpreter in
+                guard args[low] <= args[high] else { throw args.error("'low' (\(args[low])) is above 'high' (\(args[high]))", at: low) }
+                return .tensor(Tensor.rand(args[shape], low: Float(args[low]), high: Float(args[high]),
+                                           seed: interpreter.seed(args[seed], at: args.call)))
             }
-            return .tensor(Tensor.arange(n))
+        },
+        Command("tensor randn", summary: "Normal random numbers.", example: "tensor randn [64, 32] seed=1") { p in
+            let shape = shapeParameter(p)
+            let mean = p.keyword("mean", default: 0.0, help: "mean")
+            let std = p.keyword("std", default: 1.0, help: "standard deviation (≥ 0)")
+            let seed = p.seed()
+            return { args, interpreter in
+                guard args[std] >= 0 else { throw args.error("'std' must be non-negative, got \(args[std])", at: std) }
+                return .tensor(Tensor.randn(args[shape], mean: Float(args[mean]), std: Float(args[std]),
+                                            seed: interpreter.seed(args[seed], at: args.call)))
+            }
+        },
+        Command("tensor arange", summary: "The vector 0, 1, …, n-1.", example: "tensor arange 10") { p in
+            let n = p.positional("n", Int.self, type: .int(0...Int.max), help: "the number of elements")
+            return { args, _ in
+                do { _ = try Shape.checkedCount([args[n]]) } catch let error as ShapeError {
+                    throw args.error(error.description, at: n)
+                }
+                return .tensor(Tensor.arange(args[n]))
+            }
         },
     ]
+
+    /// The shape every `tensor` form but the literal takes first.
+    private static func shapeParameter(_ p: ParameterList) -> Arg<[Int]> {
+        p.positional("shape", [Int].self, help: "the dimensions, e.g. [2, 3]")
+    }
 }
 
 extension ParamType {

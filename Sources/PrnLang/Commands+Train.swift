@@ -7,88 +7,85 @@ extension Commands {
     /// Training and evaluation.
     static let training: [Command] = [
         Command("train", summary: "Train a copy of a model with cross-entropy; returns a result (r.model, r.test_acc, r.history).",
-                parameters: [
-                    .positional("model", .modelOrResult, help: "the model to train (unchanged; the result holds the trained copy)"),
-                    .keyword("data", .dataset, default: .required, help: "the data set"),
-                    .keyword("epochs", .int(0...100_000), default: .value(.int(10)), help: "passes over the training split"),
-                    .keyword("batch", .int(1...65_536), default: .value(.int(64)), help: "examples per step"),
-                    .keyword("optimizer", .symbol(TrainConfig.OptimizerKind.allCases.map(\.rawValue), name: "optimizer"),
-                             default: .value(.symbol("adam")), help: "adam or sgd"),
-                    .keyword("lr", .positive, default: .value(.float(0.001)), help: "learning rate"),
-                    .keyword("momentum", .fraction, default: .value(.float(0)), help: "SGD momentum"),
-                    .keyword("nesterov", .bool, default: .value(.bool(false)), help: "Nesterov momentum for SGD"),
-                    .keyword("wd", .number, default: .value(.float(0)), help: "L2 weight decay"),
-                    .keyword("schedule", .symbol(["constant", "step", "multistep", "cosine"], name: "schedule"),
-                             default: .value(.symbol("constant")), help: "learning-rate schedule"),
-                    .keyword("milestones", .sizes, default: .absent, help: "multistep: epochs where the rate drops"),
-                    .keyword("every", .int(1...100_000), default: .value(.int(30)), help: "step: epochs between drops"),
-                    .keyword("gamma", .positive, default: .value(.float(0.1)), help: "step/multistep: factor per drop"),
-                    .keyword("augment", .bool, default: .value(.bool(true)), help: "use the data set's augmentation (CIFAR: crop + flip)"),
-                    .seed,
-                ],
-                example: "r = train m data=d epochs=10 optimizer=adam lr=0.001 batch=64") { args, interpreter in
-            let model = try args.object(ModelValue.self, "model").model
-            let data = try args.object(DatasetValue.self, "data").dataset
-            try checkFits(model, data, args)
-            var config = TrainConfig()
-            config.epochs = try args.int("epochs")
-            config.batchSize = try args.int("batch")
-            config.optimizer = TrainConfig.OptimizerKind(rawValue: try args.symbol("optimizer")) ?? .adam
-            config.learningRate = Float(try args.double("lr"))
-            config.momentum = Float(try args.double("momentum"))
-            config.nesterov = try args.bool("nesterov")
-            config.weightDecay = Float(try args.double("wd"))
-            config.augment = try args.bool("augment")
-            config.seed = try interpreter.seed(args)
-            let gamma = Float(try args.double("gamma"))
-            switch try args.symbol("schedule") {
-            case "step": config.schedule = .step(every: try args.int("every"), gamma: gamma)
-            case "multistep":
-                guard let milestones = try args.ints("milestones") else {
-                    throw args.error("schedule=multistep needs milestones=[…]", at: "schedule")
+                example: "r = train m data=d epochs=10 optimizer=adam lr=0.001 batch=64") { p in
+            let model = p.positional("model", ModelValue.self, type: .modelOrResult,
+                                     help: "the model to train (unchanged; the result holds the trained copy)")
+            let data = p.keyword("data", DatasetValue.self, help: "the data set")
+            let epochs = p.keyword("epochs", default: 10, type: .int(0...100_000), help: "passes over the training split")
+            let batch = p.keyword("batch", default: 64, type: .int(1...65_536), help: "examples per step")
+            let optimizer = p.keyword("optimizer", default: TrainConfig.OptimizerKind.adam, help: "the update rule")
+            let lr = p.keyword("lr", default: Positive(0.001), help: "learning rate")
+            let momentum = p.keyword("momentum", default: Fraction(0), help: "SGD momentum")
+            let nesterov = p.keyword("nesterov", default: false, help: "Nesterov momentum for SGD")
+            let wd = p.keyword("wd", default: 0.0, help: "L2 weight decay")
+            let schedule = p.keyword("schedule", default: Schedule.Kind.constant, help: "learning-rate schedule")
+            let milestones = p.keyword("milestones", [Int]?.self, type: .sizes, help: "multistep: epochs where the rate drops")
+            let every = p.keyword("every", default: 30, type: .int(1...100_000), help: "step: epochs between drops")
+            let gamma = p.keyword("gamma", default: Positive(0.1), help: "step/multistep: factor per drop")
+            let augment = p.keyword("augment", default: true, help: "use the data set's augmentation (CIFAR: crop + flip)")
+            let seed = p.seed()
+            return { args, interpreter in
+                let model = args[model].model, data = args[data].dataset
+                try checkFits(model, data, args)
+                var config = TrainConfig()
+                config.epochs = args[epochs]
+                config.batchSize = args[batch]
+                config.optimizer = args[optimizer]
+                config.learningRate = Float(args[lr].value)
+                config.momentum = Float(args[momentum].value)
+                config.nesterov = args[nesterov]
+                config.weightDecay = Float(args[wd])
+                config.augment = args[augment]
+                config.seed = interpreter.seed(args[seed], at: args.call)
+                let gamma = Float(args[gamma].value)
+                switch args[schedule] {
+                case .constant: config.schedule = .constant
+                case .step: config.schedule = .step(every: args[every], gamma: gamma)
+                case .multistep:
+                    guard let milestones = args[milestones] else {
+                        throw args.error("schedule=multistep needs milestones=[…]", at: schedule)
+                    }
+                    config.schedule = .multiStep(milestones: milestones, gamma: gamma)
+                case .cosine: config.schedule = .cosine(epochs: config.epochs)
                 }
-                config.schedule = .multiStep(milestones: milestones, gamma: gamma)
-            case "cosine": config.schedule = .cosine(epochs: config.epochs)
-            default: config.schedule = .constant
+                let bar = ProgressBar(interpreter: interpreter)
+                let result = try Trainer.train(model, data: data, config: config,
+                                               shouldStop: { Interrupt.requested }, progress: bar.update)
+                bar.finish(interrupted: result.interrupted)
+                return .object(TrainResultValue(result: result))
             }
-            let bar = ProgressBar(interpreter: interpreter)
-            let result = try Trainer.train(model, data: data, config: config,
-                                           shouldStop: { Interrupt.requested }, progress: bar.update)
-            bar.finish(interrupted: result.interrupted)
-            return .object(TrainResultValue(result: result))
         },
         Command("eval", summary: "Accuracy and loss of a model on a split, in eval mode.",
-                parameters: [
-                    .positional("model", .modelOrResult, help: "the model (or a training result)"),
-                    .keyword("data", .dataset, default: .required, help: "the data set"),
-                    .keyword("split", .symbol(["test", "train", "val"], name: "split"), default: .value(.symbol("test")),
-                             help: "test, train or val"),
-                ],
-                example: "e = eval r data=d") { args, _ in
-            let model = try args.object(ModelValue.self, "model").model
-            let data = try args.object(DatasetValue.self, "data").dataset
-            try checkFits(model, data, args)
-            let name = try args.symbol("split")
-            let split: DataSplit
-            switch name {
-            case "train": split = data.train
-            case "val":
-                guard let v = data.validation else { throw args.error("the data has no validation split; load it with val=N", at: "split") }
-                split = v
-            default: split = data.test
+                example: "e = eval r data=d") { p in
+            let model = p.positional("model", ModelValue.self, type: .modelOrResult, help: "the model (or a training result)")
+            let data = p.keyword("data", DatasetValue.self, help: "the data set")
+            let split = p.keyword("split", default: SplitName.test, help: "the split to measure")
+            return { args, _ in
+                let model = args[model].model, data = args[data].dataset
+                try checkFits(model, data, args)
+                let chosen: DataSplit
+                switch args[split] {
+                case .train: chosen = data.train
+                case .val:
+                    guard let v = data.validation else { throw args.error("the data has no validation split; load it with val=N", at: split) }
+                    chosen = v
+                case .test: chosen = data.test
+                }
+                let (loss, accuracy) = Trainer.evaluate(model, on: chosen)
+                return .object(EvaluationValue(accuracy: accuracy, loss: loss, count: chosen.count, split: args[split].rawValue))
             }
-            let (loss, accuracy) = Trainer.evaluate(model, on: split)
-            return .object(EvaluationValue(accuracy: accuracy, loss: loss, count: split.count, split: name))
         },
     ]
 
     /// Whether output shows wall-clock numbers (`set timing off` makes logs diffable).
     static let timing: [Command] = [
         Command("set timing", summary: "Show or hide wall-clock numbers (seconds, samples/s) in training output, for diffable logs.",
-                parameters: [.positional("state", .symbol(["on", "off"], name: "state"), help: "on (default) or off")],
-                example: "set timing off") { args, _ in
-            ProgressBar.showsTiming = try args.symbol("state") == "on"
-            return .none
+                example: "set timing off") { p in
+            let state = p.positional("state", Switch.self, help: "whether timing is shown (on when prn starts)")
+            return { args, _ in
+                ProgressBar.showsTiming = args[state] == .on
+                return .none
+            }
         },
     ]
 
@@ -101,6 +98,15 @@ extension Commands {
         }
     }
 }
+
+/// The split `eval` measures, as users name it.
+enum SplitName: String, ChoiceArgument { case test, train, val }
+
+/// A setting turned `on` or `off`.
+enum Switch: String, ChoiceArgument { case on, off }
+
+extension TrainConfig.OptimizerKind: ChoiceArgument {}
+extension Schedule.Kind: ChoiceArgument {}
 
 /// Training progress: a live bar on a terminal (epoch, batch, loss, accuracy, samples/s, ETA),
 /// rewritten in place on standard error; one plain line per finished epoch through the

@@ -138,9 +138,9 @@ public final class Interpreter {
     /// The seed for a random command: its `seed=` argument, else one derived from the global
     /// seed, the command's position (and the `run` statements that led to its script) and the
     /// loop indices, so reruns — and shards of a grid — draw the same numbers.
-    public func seed(_ args: Arguments) throws -> UInt64 {
-        if let seed = try args.optionalInt("seed") { return UInt64(seed) }
-        let at = args.call.location
+    public func seed(_ given: Seed?, at call: Token) -> UInt64 {
+        if let given { return given.value }
+        let at = call.location
         let callSites = frames.compactMap(\.callSite)
         return Seeds.derive(global: globalSeed, line: at.line + (frames.last?.lineOffset ?? 0), column: at.column,
                             loopIndices: loopIndices, callSites: callSites)

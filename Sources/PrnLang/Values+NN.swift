@@ -31,7 +31,7 @@ func ablationName(_ model: Model) -> String {
 public struct ModelValue: LangObject {
     public static let typeName = "model"
     public static let fields: [Field] = [
-        .of(ModelValue.self, "name", "the architecture's zoo name") { .string($0.model.architecture.name) },
+        .of(ModelValue.self, "name", "the architecture's zoo name") { .string($0.model.architecture.name.rawValue) },
         .of(ModelValue.self, "params", "trainable scalars") { .int($0.model.parameterCount) },
         .of(ModelValue.self, "prunable", "prunable weights (conv and linear)") { .int($0.model.prunableCount) },
         .of(ModelValue.self, "kept", "prunable weights left unmasked") { .int($0.model.unprunedCount) },
@@ -40,7 +40,7 @@ public struct ModelValue: LangObject {
         .of(ModelValue.self, "layers", "paths of the prunable weights") { .list($0.model.prunablePaths.map(Value.string)) },
         .of(ModelValue.self, "method", "pruning method, or none") { .symbol($0.model.provenance["method"] ?? "none") },
         .of(ModelValue.self, "ablation", "original, shuffle or reinit") { .symbol(ablationName($0.model)) },
-        .of(ModelValue.self, "init", "the initializer") { .symbol($0.model.architecture.initializer) },
+        .of(ModelValue.self, "init", "the initializer") { .symbol($0.model.architecture.initializer.rawValue) },
         .of(ModelValue.self, "densities", "per layer: kept, density and effective density") { .object(TableValue($0.densityTable)) },
         .of(ModelValue.self, "seed", "the seed of its current weights") { .int(Int($0.model.provenance["init_seed"] ?? "0") ?? 0) },
     ]
@@ -171,21 +171,10 @@ extension ParamType {
     }
 }
 
-extension Arguments {
-    public func optionalDouble(_ name: String) throws -> Double? { value(name) == nil ? nil : try double(name) }
-    public func optionalString(_ name: String) throws -> String? { value(name) == nil ? nil : try string(name) }
+extension ModelValue: ArgumentValue {
+    public static func parameterType(named name: String) -> ParamType { .model }
+}
 
-    public func bool(_ name: String) throws -> Bool {
-        guard case .bool(let b)? = value(name) else { throw error("internal error: '\(name)' is not a bool", at: name) }
-        return b
-    }
-
-    public func ints(_ name: String) throws -> [Int]? {
-        guard case .list(let items)? = value(name) else { return nil }
-        return items.compactMap { if case .int(let i) = $0 { return i } else { return nil } }
-    }
-
-    public func optionalObject<T: LangObject>(_ type: T.Type, _ name: String) throws -> T? {
-        value(name) == nil ? nil : try object(type, name)
-    }
+extension DatasetValue: ArgumentValue {
+    public static func parameterType(named name: String) -> ParamType { .dataset }
 }

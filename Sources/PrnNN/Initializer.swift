@@ -6,7 +6,7 @@ import PrnKernel
 /// - `pytorch_default`: weights and biases `U(−1/√fan_in, 1/√fan_in)`.
 /// - `xavier`: weights `N(0, 2/(fan_in + fan_out))`, biases 0.
 /// Buffers start at their neutral values (running mean 0, running variance 1).
-public enum Initializer: String, CaseIterable, Sendable {
+public enum Initializer: String, CaseIterable, Codable, Sendable {
     case kaimingNormal = "kaiming_normal"
     case pytorchDefault = "pytorch_default"
     case xavier

@@ -4,8 +4,8 @@ import PrnAutograd
 /// What a model is, in enough detail to rebuild its layer tree: stored in checkpoints and shown
 /// by `vars`.
 public struct Architecture: Codable, Equatable, Sendable {
-    /// A zoo name: `mlp`, `lenet300`, `lenet5`, `conv2`, `conv4`, `conv6`, `vgg11`, `vgg16`, `resnet20`.
-    public var name: String
+    /// The zoo family.
+    public var name: Zoo
     /// One example's shape, e.g. `[1, 28, 28]`.
     public var inputShape: [Int]
     public var classes: Int
@@ -13,16 +13,16 @@ public struct Architecture: Codable, Equatable, Sendable {
     public var width: Double
     /// Hidden widths for `mlp`.
     public var hidden: [Int]
-    public var initializer: String
+    public var initializer: Initializer
 
-    public init(name: String, inputShape: [Int], classes: Int, width: Double = 1, hidden: [Int] = [],
+    public init(name: Zoo, inputShape: [Int], classes: Int, width: Double = 1, hidden: [Int] = [],
                 initializer: Initializer = .kaimingNormal) {
         self.name = name
         self.inputShape = inputShape
         self.classes = classes
         self.width = width
         self.hidden = hidden
-        self.initializer = initializer.rawValue
+        self.initializer = initializer
     }
 }
 
@@ -46,7 +46,7 @@ public struct Model {
 
     /// A freshly initialized model.
     public init(_ architecture: Architecture, seed: UInt64) throws {
-        let network = try Zoo.build(architecture)
+        let network = try architecture.name.build(architecture)
         self.architecture = architecture
         self.network = network
         self.slots = network.namedSlots()
@@ -60,7 +60,7 @@ public struct Model {
     public init(_ architecture: Architecture, state: [String: Tensor], masks: [String: Tensor],
                 provenance: [String: String]) throws {
         self.architecture = architecture
-        self.network = try Zoo.build(architecture)
+        self.network = try architecture.name.build(architecture)
         self.slots = network.namedSlots()
         self.state = state
         self.masks = masks
@@ -73,8 +73,6 @@ public struct Model {
             }
         }
     }
-
-    public var initializer: Initializer { Initializer(rawValue: architecture.initializer) ?? .kaimingNormal }
 
     /// Paths of the prunable weights, in order.
     public var prunablePaths: [String] { slots.filter { $0.slot.isPrunable }.map(\.path) }
@@ -89,7 +87,7 @@ public struct Model {
         let base = RNG(seed: seed, purpose: .initialWeights)
         for (i, entry) in slots.enumerated() {
             var rng = base.split(UInt64(i))
-            result[entry.path] = initializer.sample(entry.slot, rng: &rng)
+            result[entry.path] = architecture.initializer.sample(entry.slot, rng: &rng)
         }
         return result
     }

@@ -151,6 +151,9 @@ public enum Schedule: Equatable, Sendable {
     /// Cosine from the base rate to 0 over `epochs`.
     case cosine(epochs: Int)
 
+    /// The schedules by name, without their settings (`schedule=step` in prn).
+    public enum Kind: String, CaseIterable, Sendable { case constant, step, multistep, cosine }
+
     /// The rate for (zero-based) `epoch`.
     public func rate(base: Float, epoch: Int) -> Float {
         switch self {

@@ -10,23 +10,22 @@ import PrnKernel
 /// - `vgg11`, `vgg16`: CIFAR VGG with batch norm, global average pool, one fc layer.
 /// - `resnet20`: CIFAR ResNet (16/32/64 channels, 3 blocks per stage), global average pool, fc.
 /// `width` multiplies every hidden width and channel count.
-public enum Zoo {
-    /// Names `model` accepts.
-    public static let names = ["mlp", "lenet300", "lenet5", "conv2", "conv4", "conv6", "vgg11", "vgg16", "resnet20"]
+public enum Zoo: String, CaseIterable, Codable, Sendable {
+    case mlp, lenet300, lenet5, conv2, conv4, conv6, vgg11, vgg16, resnet20
 
-    /// The layer tree of an architecture; throws for unknown names and for inputs too small
-    /// for the architecture's pooling.
-    public static func build(_ a: Architecture) throws -> Layer {
+    /// The layer tree of an architecture of this family; throws for inputs too small for its
+    /// pooling.
+    public func build(_ a: Architecture) throws -> Layer {
         let features = a.inputShape.reduce(1, *)
-        let w = { (n: Int) in scaled(n, a.width) }
-        switch a.name {
-        case "mlp":
+        let w = { (n: Int) in Zoo.scaled(n, a.width) }
+        switch self {
+        case .mlp:
             guard !a.hidden.isEmpty else { throw ShapeError("mlp needs widths=[…]") }
-            return mlp(features, a.hidden.map(w), a.classes)
-        case "lenet300":
-            return mlp(features, [w(300), w(100)], a.classes)
-        case "lenet5":
-            let (c, h, wd) = try image(a, minSide: 12)
+            return Zoo.mlp(features, a.hidden.map(w), a.classes)
+        case .lenet300:
+            return Zoo.mlp(features, [w(300), w(100)], a.classes)
+        case .lenet5:
+            let (c, h, wd) = try Zoo.image(a, minSide: 12)
             let side = { (s: Int) in ((s / 2) - 4) / 2 }
             return Sequential([
                 ("conv1", Conv2d(c, w(6), kernel: 5, padding: 2)), ("relu1", ReLU()), ("pool1", MaxPool2d()),
@@ -36,9 +35,9 @@ public enum Zoo {
                 ("fc2", Linear(w(120), w(84))), ("relu4", ReLU()),
                 ("fc3", Linear(w(84), a.classes)),
             ])
-        case "conv2", "conv4", "conv6":
-            let pairs = ["conv2": [64], "conv4": [64, 128], "conv6": [64, 128, 256]][a.name]!
-            let (c, h, wd) = try image(a, minSide: 1 << pairs.count)
+        case .conv2, .conv4, .conv6:
+            let pairs = [Zoo.conv2: [64], .conv4: [64, 128], .conv6: [64, 128, 256]][self]!
+            let (c, h, wd) = try Zoo.image(a, minSide: 1 << pairs.count)
             var layers: [(String, Layer)] = []
             var channels = c, index = 0
             for out in pairs.map(w) {
@@ -55,11 +54,11 @@ public enum Zoo {
                        ("fc2", Linear(w(256), w(256))), ("relu_fc2", ReLU()),
                        ("fc3", Linear(w(256), a.classes))]
             return Sequential(layers)
-        case "vgg11", "vgg16":
-            let plan: [Int] = a.name == "vgg11"
+        case .vgg11, .vgg16:
+            let plan: [Int] = self == .vgg11
                 ? [64, 0, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512]
                 : [64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512]
-            let (c, _, _) = try image(a, minSide: 16)
+            let (c, _, _) = try Zoo.image(a, minSide: 16)
             var layers: [(String, Layer)] = []
             var channels = c, conv = 0, pool = 0
             for entry in plan {
@@ -75,8 +74,8 @@ public enum Zoo {
             }
             layers += [("gap", GlobalAvgPool()), ("fc", Linear(channels, a.classes))]
             return Sequential(layers)
-        case "resnet20":
-            let (c, _, _) = try image(a, minSide: 4)
+        case .resnet20:
+            let (c, _, _) = try Zoo.image(a, minSide: 4)
             var layers: [(String, Layer)] = [("conv", Conv2d(c, w(16), kernel: 3, padding: 1, bias: false)),
                                              ("bn", BatchNorm(w(16))), ("relu", ReLU())]
             var channels = w(16)
@@ -90,8 +89,6 @@ public enum Zoo {
             }
             layers += [("gap", GlobalAvgPool()), ("fc", Linear(channels, a.classes))]
             return Sequential(layers)
-        default:
-            throw ShapeError("unknown model '\(a.name)'")
         }
     }
 

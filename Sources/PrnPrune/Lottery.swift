@@ -37,7 +37,7 @@ public enum Lottery {
     /// open_lth's default for the output layer: its `pruning_layers_to_ignore` is `fc.weight` for
     /// LeNet-300-100 and the CIFAR VGGs (the output layer stays dense), nothing for ResNet-20.
     public static func defaultLast(_ architecture: Architecture) -> Double? {
-        ["lenet300", "vgg11", "vgg16"].contains(architecture.name) ? 1 : nil
+        [Zoo.lenet300, .vgg11, .vgg16].contains(architecture.name) ? 1 : nil
     }
 
     /// The rewound ticket: `pruned`'s masks over `weights`' tensors (parameters and batch-norm

@@ -51,7 +51,7 @@ public struct PruneResult {
 /// Pruning at initialization: score, rank, mask (METHODS.md).
 ///
 /// ```swift
-/// let m = try Model(Architecture(name: "lenet300", inputShape: [1, 28, 28], classes: 10), seed: 0)
+/// let m = try Model(Architecture(name: .lenet300, inputShape: [1, 28, 28], classes: 10), seed: 0)
 /// let p = try Pruner.prune(m, method: .snip, target: .sparsity(0.9), data: fashion, seed: 1)
 /// p.model.masks["fc1.weight"]     // 0/1, about 10 % ones overall
 /// p.layers                        // per-layer kept counts
@@ -179,7 +179,7 @@ public enum Pruner {
             alive.append(ranked.alive)
         }
         let shares = try DensityAllocation.shares(shapes: shapes, density: density, scope: scope, options: allocation,
-                                                  residual: model.architecture.name.hasPrefix("resnet"))
+                                                  residual: model.architecture.name == .resnet20)
         var notes: [String] = []
         var masks: [String: Tensor] = [:]
         let pool = shares.indices.filter { shares[$0] == .pooled }

@@ -6,11 +6,13 @@ import XCTest
 final class ControlFlowTests: XCTestCase {
     /// A command that presses Ctrl-C when its argument reaches a value.
     static let commands = CommandTable(Commands.all + [
-        Command("ctrlc", summary: "Request an interrupt when n == at.",
-                parameters: [.positional("n", .int, help: "the value"), .keyword("at", .int, default: .value(.int(3)), help: "when")],
-                example: "ctrlc 1") { args, _ in
-            if try args.int("n") == (try args.int("at")) { Interrupt.request() }
-            return .none
+        Command("ctrlc", summary: "Request an interrupt when n == at.", example: "ctrlc 1") { p in
+            let n = p.positional("n", Int.self, help: "the value")
+            let at = p.keyword("at", default: 3, help: "when")
+            return { args, _ in
+                if args[n] == args[at] { Interrupt.request() }
+                return .none
+            }
         },
     ])
 

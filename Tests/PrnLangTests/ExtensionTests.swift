@@ -4,7 +4,7 @@ import XCTest
 /// How a later layer extends the language: a value type of its own, with fields, and commands
 /// that make and take it — declared once, in a table of their own.
 final class ExtensionTests: XCTestCase {
-    struct Counter: LangObject {
+    struct Counter: LangObject, ArgumentValue {
         static let typeName = "counter"
         static let fields: [Field] = [
             .of(Counter.self, "value", "the current count") { .int($0.value) },
@@ -15,15 +15,14 @@ final class ExtensionTests: XCTestCase {
     }
 
     static let commands = CommandTable(Commands.all + [
-        Command("counter", summary: "A counter starting at `start`.",
-                parameters: [.keyword("start", .int, default: .value(.int(0)), help: "the first value")],
-                example: "c = counter start=3") { args, _ in
-            .object(Counter(value: try args.int("start")))
+        Command("counter", summary: "A counter starting at `start`.", example: "c = counter start=3") { p in
+            let start = p.keyword("start", default: 0, help: "the first value")
+            return { args, _ in .object(Counter(value: args[start])) }
         },
-        Command("bump", summary: "A new counter, one higher.",
-                parameters: [.positional("c", .object(Counter.self, name: "counter", placeholder: "COUNTER"), help: "the counter")],
-                example: "bump c") { args, _ in
-            .object(Counter(value: try args.object(Counter.self, "c").value + 1))
+        Command("bump", summary: "A new counter, one higher.", example: "bump c") { p in
+            let counter = p.positional("c", Counter.self, type: .object(Counter.self, name: "counter", placeholder: "COUNTER"),
+                                       help: "the counter")
+            return { args, _ in .object(Counter(value: args[counter].value + 1)) }
         },
     ])
 

@@ -139,20 +139,19 @@ final class LimitsTests: XCTestCase {
 final class BindingTests: XCTestCase {
     /// `draw A [vs] [B] [to] [PATH]`: optional marker words, as `plot hist` declares them.
     static let commands = CommandTable(Commands.all + [
-        Command("draw", summary: "Markers test.",
-                parameters: [
-                    .positional("a", .int, help: "first"),
-                    .positional("vs", .symbol(["vs"], name: "word"), default: .absent, help: "the word vs"),
-                    .positional("b", .int, default: .absent, help: "second"),
-                    .positional("to", .symbol(["to"], name: "word"), default: .absent, help: "the word to"),
-                    .positional("path", .string, default: .absent, help: "where"),
-                    .rest("extra", .cell, help: "other name=value"),
-                ],
-                example: "draw 1 vs 2 to \"x\"") { args, interpreter in
-            let extra = args.rest.map { "\($0.name)=\($0.value)" }.joined(separator: ",")
-            interpreter.emit("a=\(try args.int("a")) b=\(try args.optionalInt("b").map(String.init) ?? "-") "
-                             + "path=\(args.value("path")?.description ?? "-") extra=\(extra)")
-            return .none
+        Command("draw", summary: "Markers test.", example: "draw 1 vs 2 to \"x\"") { p in
+            let a = p.positional("a", Int.self, help: "first")
+            _ = p.positional("vs", Versus?.self, help: "the word vs")
+            let b = p.positional("b", Int?.self, help: "second")
+            _ = p.positional("to", Word?.self, help: "the word to")
+            let path = p.positional("path", Value?.self, type: .string, help: "where")
+            let extra = p.rest("extra", Value.self, type: .cell, help: "other name=value")
+            return { args, interpreter in
+                let rest = args[extra].map { "\($0.name)=\($0.value)" }.joined(separator: ",")
+                interpreter.emit("a=\(args[a]) b=\(args[b].map(String.init) ?? "-") "
+                                 + "path=\(args[path]?.description ?? "-") extra=\(rest)")
+                return .none
+            }
         },
     ])
 

@@ -7,14 +7,15 @@ import PrnNotebook
 final class NotebookTests: XCTestCase {
     /// A stand-in for a plotting command: writes an SVG and reports it through the output channel.
     static let commands = CommandTable(Commands.all + [
-        Command("fakeplot", summary: "Write an SVG.",
-                parameters: [.positional("path", .string, help: "where")],
-                example: "fakeplot \"x.svg\"") { args, interpreter in
-            let path = try args.string("path")
-            try "<svg xmlns=\"http://www.w3.org/2000/svg\"/>".write(toFile: path, atomically: true, encoding: .utf8)
-            interpreter.emitPlot(svgPath: path, caption: "a plot")
-            interpreter.addProvenance("data fake", "crc32 0badf00d")
-            return .none
+        Command("fakeplot", summary: "Write an SVG.", example: "fakeplot \"x.svg\"") { p in
+            let file = p.positional("path", String.self, help: "where")
+            return { args, interpreter in
+                let path = args[file]
+                try "<svg xmlns=\"http://www.w3.org/2000/svg\"/>".write(toFile: path, atomically: true, encoding: .utf8)
+                interpreter.emitPlot(svgPath: path, caption: "a plot")
+                interpreter.addProvenance("data fake", "crc32 0badf00d")
+                return .none
+            }
         },
     ])
 

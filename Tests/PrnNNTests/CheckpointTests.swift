@@ -17,7 +17,7 @@ final class CheckpointTests: XCTestCase {
     func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
     func prunedConvNet() throws -> Model {
-        var m = try Model(Architecture(name: "vgg11", inputShape: [3, 16, 16], classes: 10, width: 0.125), seed: 7)
+        var m = try Model(Architecture(name: .vgg11, inputShape: [3, 16, 16], classes: 10, width: 0.125), seed: 7)
         var masks: [String: Tensor] = [:]
         for (i, p) in m.prunablePaths.enumerated() {
             masks[p] = Tensor.rand(m.state[p]!.shape, seed: UInt64(i)).map { $0 < 0.3 ? 1 : 0 }

@@ -39,7 +39,7 @@ final class DeterminismTests: XCTestCase {
     /// LeNet-300-100 at batch 64: 300 Adam steps.
     func testLeNet300IsBitIdenticalOnOneAndTwoThreads() throws {
         let data = try Dataset.load(.synthetic(SyntheticSpec(classes: 10, shape: [1, 28, 28], train: 6400, test: 100, seed: 1)))
-        let model = try Model(Architecture(name: "lenet300", inputShape: [1, 28, 28], classes: 10), seed: 2)
+        let model = try Model(Architecture(name: .lenet300, inputShape: [1, 28, 28], classes: 10), seed: 2)
         // The first layer's GEMMs (forward, both gradients) and the optimizer step on fc1 split
         // across 2 threads at these sizes.
         for (m, n, k) in [(64, 300, 784), (64, 784, 300), (784, 300, 64)] {
@@ -55,7 +55,7 @@ final class DeterminismTests: XCTestCase {
     /// A residual conv net with batch norm (ResNet-20 at half width on 16×16 images), batch 64.
     func testConvNetWithBatchNormIsBitIdenticalOnOneAndTwoThreads() throws {
         let data = try Dataset.load(.synthetic(SyntheticSpec(classes: 10, shape: [3, 16, 16], train: 640, test: 64, seed: 3)))
-        let model = try Model(Architecture(name: "resnet20", inputShape: [3, 16, 16], classes: 10, width: 0.5), seed: 4)
+        let model = try Model(Architecture(name: .resnet20, inputShape: [3, 16, 16], classes: 10, width: 0.5), seed: 4)
         XCTAssertTrue(model.state.keys.contains { $0.hasSuffix("running_mean") }, "the model has batch norm")
         // The first convolution's batch splits into several groups, which run on both threads.
         let geometry = ConvGeometry.validated(input: [64, 3, 16, 16], weight: [8, 3, 3, 3], stride: 1, padding: 1)

@@ -10,8 +10,8 @@ final class SparseTrainingTests: XCTestCase {
     /// A fully connected net and a small VGG (convolutions without bias, batch norm), each with
     /// random masks at `density`; one layer keeps nothing.
     func models(density: Double) throws -> [(Model, Batch)] {
-        let mlp = try Model(Architecture(name: "mlp", inputShape: [12], classes: 3, hidden: [40, 20]), seed: 2)
-        let vgg = try Model(Architecture(name: "vgg11", inputShape: [3, 16, 16], classes: 4, width: 0.0625), seed: 3)
+        let mlp = try Model(Architecture(name: .mlp, inputShape: [12], classes: 3, hidden: [40, 20]), seed: 2)
+        let vgg = try Model(Architecture(name: .vgg11, inputShape: [3, 16, 16], classes: 4, width: 0.0625), seed: 3)
         let pairs = [(mlp, try batch(9, [12], classes: 3)), (vgg, try batch(5, [3, 16, 16], classes: 4))]
         return pairs.enumerated().map { k, pair in
             var rng = RNG(seed: UInt64(k + 10))

@@ -9,7 +9,7 @@ final class TrainerTests: XCTestCase {
     }
 
     func model() throws -> Model {
-        try Model(Architecture(name: "mlp", inputShape: [8], classes: 3, hidden: [16]), seed: 2)
+        try Model(Architecture(name: .mlp, inputShape: [8], classes: 3, hidden: [16]), seed: 2)
     }
 
     func config(epochs: Int = 3) -> TrainConfig {

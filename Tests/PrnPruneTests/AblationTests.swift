@@ -5,7 +5,7 @@ import PrnNN
 
 final class AblationTests: XCTestCase {
     func pruned(_ initializer: Initializer = .kaimingNormal) throws -> Model {
-        let m = try Model(Architecture(name: "lenet300", inputShape: [1, 28, 28], classes: 10, initializer: initializer), seed: 3)
+        let m = try Model(Architecture(name: .lenet300, inputShape: [1, 28, 28], classes: 10, initializer: initializer), seed: 3)
         return try Pruner.prune(m, method: .magnitude, target: .density(0.1), scope: .layer, seed: 9).model
     }
 

@@ -9,9 +9,9 @@ import PrnNN
 /// `get_sparsities_erdos_renyi` loop, Su et al.'s `SmartRatio.py` with its overflow pass).
 final class DensityAllocationTests: XCTestCase {
     /// The prunable shapes of a zoo model, in build order, without drawing its weights.
-    func shapes(_ name: String, width: Double = 1) throws -> [[Int]] {
+    func shapes(_ name: Zoo, width: Double = 1) throws -> [[Int]] {
         let a = Architecture(name: name, inputShape: [3, 32, 32], classes: 10, width: width)
-        return try Zoo.build(a).namedSlots().filter { $0.slot.isPrunable }.map(\.slot.shape)
+        return try name.build(a).namedSlots().filter { $0.slot.isPrunable }.map(\.slot.shape)
     }
 
     /// METHODS.md's formulas, written out in NumPy from the text (independently of the Swift code).
@@ -91,7 +91,7 @@ final class DensityAllocationTests: XCTestCase {
     }
 
     func testDensitiesMatchTheNumpyTranscription() throws {
-        let vgg = try shapes("vgg16"), resnet = try shapes("resnet20"), small = try shapes("vgg11", width: 0.25)
+        let vgg = try shapes(.vgg16), resnet = try shapes(.resnet20), small = try shapes(.vgg11, width: 0.25)
         let lenet = [[300, 784], [100, 300], [10, 100]]
         var cases: [Case] = []
         for d in [0.5, 0.1, 0.02, 0.001] {
@@ -131,7 +131,7 @@ final class DensityAllocationTests: XCTestCase {
     }
 
     func testEveryScopeKeepsTheBudget() throws {
-        let vgg = try shapes("vgg16")
+        let vgg = try shapes(.vgg16)
         let total = Double(vgg.reduce(0) { $0 + $1.reduce(1, *) })
         for scope in [PruneScope.layer, .erk, .er, .smart] {
             let shares = try DensityAllocation.shares(shapes: vgg, density: 0.05, scope: scope)
@@ -144,7 +144,7 @@ final class DensityAllocationTests: XCTestCase {
     }
 
     func testPrunerKeepsTheAllocatedCountsAndPoolsTheRest() throws {
-        let m = try Model(Architecture(name: "vgg11", inputShape: [3, 16, 16], classes: 10, width: 0.25), seed: 3)
+        let m = try Model(Architecture(name: .vgg11, inputShape: [3, 16, 16], classes: 10, width: 0.25), seed: 3)
         let shapes = m.prunablePaths.map { m.state[$0]!.shape }
         for scope in [PruneScope.erk, .er, .smart] {
             let e = try reference([Case(name: "", shapes: shapes, density: 0.1, scope: scope,
@@ -167,7 +167,7 @@ final class DensityAllocationTests: XCTestCase {
     func testSmartNeedsConvLayersAndOptionsAreChecked() throws {
         XCTAssertThrowsError(try DensityAllocation.shares(shapes: [[300, 784], [10, 300]], density: 0.1, scope: .smart))
         // Linear layers that alone exceed the budget leave nothing to share.
-        XCTAssertThrowsError(try DensityAllocation.shares(shapes: try shapes("vgg11", width: 0.25), density: 0.001, scope: .smart,
+        XCTAssertThrowsError(try DensityAllocation.shares(shapes: try shapes(.vgg11, width: 0.25), density: 0.001, scope: .smart,
                                                           options: AllocationOptions(linearKeep: 0.5)))
         let m = try PruneFixtures.mlp()
         XCTAssertThrowsError(try Pruner.prune(m, method: .random, target: .density(0.5), allocation: AllocationOptions(last: 1.5)))

@@ -11,7 +11,7 @@ final class LotteryTests: XCTestCase {
     func testIterativeMagnitudePruningWithRewinding() throws {
         let data = try Dataset.load(.synthetic(SyntheticSpec(classes: 10, shape: [1, 28, 28], train: 64, test: 16, seed: 2)),
                                     cache: DatasetCache())
-        let m = try Model(Architecture(name: "lenet300", inputShape: [1, 28, 28], classes: 10), seed: 1)
+        let m = try Model(Architecture(name: .lenet300, inputShape: [1, 28, 28], classes: 10), seed: 1)
         var config = TrainConfig()
         config.epochs = 2
         config.batchSize = 32

@@ -75,12 +75,12 @@ final class MaskConnectivityTests: XCTestCase {
     }
 
     func testDenseVGG16IsFullyEffectiveWithoutOverflow() throws {
-        let m = try Model(Architecture(name: "vgg16", inputShape: [3, 32, 32], classes: 10), seed: 0)
+        let m = try Model(Architecture(name: .vgg16, inputShape: [3, 32, 32], classes: 10), seed: 0)
         for layer in try Connectivity.effectiveDensity(m) {
             XCTAssertEqual(layer.effective, layer.total, layer.path)
         }
         // At 99.9 % SynFlow sparsity some weights are cut off, never more than are kept.
-        let p = try Pruner.prune(try Model(Architecture(name: "vgg16", inputShape: [3, 32, 32], classes: 10, width: 0.25), seed: 0),
+        let p = try Pruner.prune(try Model(Architecture(name: .vgg16, inputShape: [3, 32, 32], classes: 10, width: 0.25), seed: 0),
                                  method: .magnitude, target: .sparsity(0.999), scope: .global)
         let layers = try Connectivity.effectiveDensity(p.model)
         for layer in layers { XCTAssertLessThanOrEqual(layer.effective, layer.kept) }

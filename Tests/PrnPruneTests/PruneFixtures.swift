@@ -13,14 +13,14 @@ enum PruneFixtures {
     /// non-zero, or Kaiming (zero biases) when asked.
     static func mlp(input: Int = 6, hidden: [Int] = [5, 4], classes: Int = 3, seed: UInt64 = 1,
                     initializer: Initializer = .pytorchDefault) throws -> Model {
-        try Model(Architecture(name: "mlp", inputShape: [input], classes: classes, hidden: hidden, initializer: initializer),
+        try Model(Architecture(name: .mlp, inputShape: [input], classes: classes, hidden: hidden, initializer: initializer),
                   seed: seed)
     }
 
     /// conv2 at 1/16 width on 8×8 single-channel images: conv(1→4) relu conv(4→4) relu maxpool
     /// flatten fc(64→16) relu fc(16→16) relu fc(16→classes). About 1,700 prunable weights.
     static func cnn(classes: Int = 3, seed: UInt64 = 1, initializer: Initializer = .pytorchDefault) throws -> Model {
-        try Model(Architecture(name: "conv2", inputShape: [1, 8, 8], classes: classes, width: 1.0 / 16,
+        try Model(Architecture(name: .conv2, inputShape: [1, 8, 8], classes: classes, width: 1.0 / 16,
                                initializer: initializer), seed: seed)
     }
 

@@ -6,7 +6,7 @@ import PrnNN
 /// Counts, scopes, ties, rounds, invert, provenance and the value semantics of `Pruner.prune`.
 final class PrunerTests: XCTestCase {
     func lenet300(seed: UInt64 = 0) throws -> Model {
-        try Model(Architecture(name: "lenet300", inputShape: [1, 28, 28], classes: 10), seed: seed)
+        try Model(Architecture(name: .lenet300, inputShape: [1, 28, 28], classes: 10), seed: seed)
     }
 
     func kept(_ model: Model) -> Int { model.prunablePaths.reduce(0) { $0 + PruneFixtures.ones(model.masks[$1]!) } }
@@ -120,7 +120,7 @@ final class PrunerTests: XCTestCase {
     func testMasksDoNotDependOnTheThreadCount() throws {
         let saved = Parallel.threads
         defer { Parallel.threads = saved }
-        let m = try Model(Architecture(name: "vgg11", inputShape: [3, 16, 16], classes: 10, width: 0.25), seed: 3)
+        let m = try Model(Architecture(name: .vgg11, inputShape: [3, 16, 16], classes: 10, width: 0.25), seed: 3)
         var results: [[String: Tensor]] = []
         for threads in [1, 2, 3] {
             Parallel.threads = threads

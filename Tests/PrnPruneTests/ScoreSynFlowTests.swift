@@ -70,7 +70,7 @@ final class ScoreSynFlowTests: XCTestCase {
 
     func testBatchNormCNNMatchesFiniteDifferencesOfTheAbsoluteNetwork() throws {
         // VGG-11 at 1/16 width with batch-norm statistics and affine parameters of both signs.
-        var m = try Model(Architecture(name: "vgg11", inputShape: [3, 16, 16], classes: 10, width: 1.0 / 16), seed: 3)
+        var m = try Model(Architecture(name: .vgg11, inputShape: [3, 16, 16], classes: 10, width: 1.0 / 16), seed: 3)
         var rng = RNG(seed: 12)
         var updates: [String: Tensor] = [:]
         for (path, slot) in m.slots where !slot.isPrunable {
@@ -108,7 +108,7 @@ final class ScoreSynFlowTests: XCTestCase {
     func testRescalingByPowersOfTwoIsExact() throws {
         // A batch-norm net with biases and running means of both signs: scaling the input and the
         // additive tensors by 2^a and the seed by 2^b multiplies every score by exactly 2^(a+b).
-        for model in [try Model(Architecture(name: "vgg11", inputShape: [3, 16, 16], classes: 10, width: 1.0 / 16), seed: 1),
+        for model in [try Model(Architecture(name: .vgg11, inputShape: [3, 16, 16], classes: 10, width: 1.0 / 16), seed: 1),
                       try PruneFixtures.cnn(seed: 5)] {
             var m = model
             var rng = RNG(seed: 3)

@@ -11,7 +11,7 @@ final class ScoreTests: XCTestCase {
     // MARK: Random and magnitude, by construction
 
     func testMagnitudeScoresAreAbsoluteWeightsAndPruningKeepsTheLargest() throws {
-        let m = try Model(Architecture(name: "lenet300", inputShape: [1, 28, 28], classes: 10), seed: 4)
+        let m = try Model(Architecture(name: .lenet300, inputShape: [1, 28, 28], classes: 10), seed: 4)
         let scores = try Pruner.scores(m, method: .magnitude)
         for path in m.prunablePaths { XCTAssertEqual(scores[path], m.state[path]!.abs()) }
 
@@ -26,7 +26,7 @@ final class ScoreTests: XCTestCase {
     }
 
     func testRandomScoresAreSeededNormalsAndGlobalRandomKeepsEveryLayerNearTheDensity() throws {
-        let m = try Model(Architecture(name: "lenet300", inputShape: [1, 28, 28], classes: 10), seed: 1)
+        let m = try Model(Architecture(name: .lenet300, inputShape: [1, 28, 28], classes: 10), seed: 1)
         let a = try Pruner.scores(m, method: .random, seed: 7)
         XCTAssertEqual(a, try Pruner.scores(m, method: .random, seed: 7))
         XCTAssertNotEqual(a["fc1.weight"], try Pruner.scores(m, method: .random, seed: 8)["fc1.weight"])

@@ -5,7 +5,7 @@ import PrnNN
 
 /// Per-layer tables on a small MLP: which weights enter, densities, and the init comparison.
 final class StatsLayersTests: XCTestCase {
-    let architecture = Architecture(name: "mlp", inputShape: [20], classes: 3, hidden: [16])
+    let architecture = Architecture(name: .mlp, inputShape: [20], classes: 3, hidden: [16])
 
     /// A mask keeping entries where `keep(index)` holds.
     func mask(_ shape: [Int], _ keep: (Int) -> Bool) -> Tensor {
@@ -155,11 +155,11 @@ final class StatsLayersTests: XCTestCase {
 
     func testDifferentArchitecturesThrow() throws {
         let a = try Model(architecture, seed: 1)
-        let wider = try Model(Architecture(name: "mlp", inputShape: [20], classes: 3, hidden: [8]), seed: 1)
+        let wider = try Model(Architecture(name: .mlp, inputShape: [20], classes: 3, hidden: [8]), seed: 1)
         XCTAssertThrowsError(try LayerStats.compare(a, wider)) { error in
             XCTAssertTrue("\(error)".contains("shape"), "\(error)")
         }
-        let deeper = try Model(Architecture(name: "mlp", inputShape: [20], classes: 3, hidden: [16, 16]), seed: 1)
+        let deeper = try Model(Architecture(name: .mlp, inputShape: [20], classes: 3, hidden: [16, 16]), seed: 1)
         XCTAssertThrowsError(try LayerStats.compareToInit(a, initial: deeper)) { error in
             XCTAssertTrue("\(error)".contains("prunable layers"), "\(error)")
         }

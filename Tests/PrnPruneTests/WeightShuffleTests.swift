@@ -6,7 +6,7 @@ import PrnNN
 /// Su et al.'s weight shuffling: same masks, kept values permuted among kept positions.
 final class WeightShuffleTests: XCTestCase {
     func testMasksStayAndEachLayersKeptValuesArePermutedAmongKeptPositions() throws {
-        let m = try Model(Architecture(name: "lenet300", inputShape: [1, 28, 28], classes: 10), seed: 3)
+        let m = try Model(Architecture(name: .lenet300, inputShape: [1, 28, 28], classes: 10), seed: 3)
         let p = try Pruner.prune(m, method: .magnitude, target: .density(0.1), scope: .layer, seed: 9).model
         let s = try Ablation.shuffleWeights(p, seed: 4)
         XCTAssertEqual(s.masks, p.masks, "the mask is unchanged")

@@ -1,0 +1,152 @@
+import PrnKernel
+
+/// A Swift type a command parameter can have, as `ExpressibleByArgument` is for
+/// swift-argument-parser: the type says how its arguments are checked, shown in usage and
+/// completed (`parameterType`), and how a checked argument becomes a value, so a command reads
+/// `args[lr]` as a `Double`, never by name.
+public protocol ArgumentValue {
+    /// How an argument of this type is checked and shown; `name` is the parameter's (choices show
+    /// it as their type's name in help).
+    static func parameterType(named name: String) -> ParamType
+    /// The value of an argument that `parameterType` has checked and converted.
+    init(checked value: Value)
+    /// The value in the language, for defaults in usage and help.
+    var argumentValue: Value { get }
+}
+
+/// A closed set of names declared once, as a `CaseIterable` enum whose raw values are the names
+/// users type: usage lists them, completion offers them, and any other name is an error with a
+/// "did you mean". Conform an enum with `extension PruneScope: ChoiceArgument {}`.
+public protocol ChoiceArgument: ArgumentValue, CaseIterable, RawRepresentable where RawValue == String {
+    /// The type's name in help tables; nil (the default) shows the parameter's name.
+    static var choiceName: String? { get }
+}
+
+extension ChoiceArgument {
+    public static var choiceName: String? { nil }
+
+    public static func parameterType(named name: String) -> ParamType {
+        .symbol(allCases.map(\.rawValue), name: choiceName ?? name)
+    }
+
+    public init(checked value: Value) {
+        guard case .symbol(let name) = value, let choice = Self(rawValue: name) else {
+            preconditionFailure("ParamType.symbol let through \(value) for \(Self.self)")
+        }
+        self = choice
+    }
+
+    public var argumentValue: Value { .symbol(rawValue) }
+}
+
+/// A parameter that may be left out reads as nil.
+extension Optional: ArgumentValue where Wrapped: ArgumentValue {
+    public static func parameterType(named name: String) -> ParamType { Wrapped.parameterType(named: name) }
+    public init(checked value: Value) { self = Wrapped(checked: value) }
+    public var argumentValue: Value { self?.argumentValue ?? .none }
+}
+
+/// Marks the optional types, whose parameters default to absent rather than required.
+protocol OptionalArgument { static var absent: Self { get } }
+extension Optional: OptionalArgument { static var absent: Self { nil } }
+
+extension Int: ArgumentValue {
+    public static func parameterType(named name: String) -> ParamType { .int }
+    public init(checked value: Value) {
+        guard case .int(let i) = value else { preconditionFailure("not an int: \(value)") }
+        self = i
+    }
+    public var argumentValue: Value { .int(self) }
+}
+
+extension Double: ArgumentValue {
+    public static func parameterType(named name: String) -> ParamType { .number }
+    public init(checked value: Value) {
+        guard let x = value.number else { preconditionFailure("not a number: \(value)") }
+        self = x
+    }
+    public var argumentValue: Value { .float(self) }
+}
+
+extension String: ArgumentValue {
+    public static func parameterType(named name: String) -> ParamType { .string }
+    /// Strings, and the bare words or symbols of word-taking types (`del x`, `metric=acc`).
+    public init(checked value: Value) {
+        switch value {
+        case .string(let s), .symbol(let s): self = s
+        default: preconditionFailure("not a string: \(value)")
+        }
+    }
+    public var argumentValue: Value { .string(self) }
+}
+
+extension Bool: ArgumentValue {
+    public static func parameterType(named name: String) -> ParamType { .bool }
+    public init(checked value: Value) {
+        guard case .bool(let b) = value else { preconditionFailure("not a bool: \(value)") }
+        self = b
+    }
+    public var argumentValue: Value { .bool(self) }
+}
+
+extension Value: ArgumentValue {
+    public static func parameterType(named name: String) -> ParamType { .any }
+    public init(checked value: Value) { self = value }
+    public var argumentValue: Value { self }
+}
+
+extension Tensor: ArgumentValue {
+    public static func parameterType(named name: String) -> ParamType { .tensor }
+    public init(checked value: Value) {
+        guard case .tensor(let t) = value else { preconditionFailure("not a tensor: \(value)") }
+        self = t
+    }
+    public var argumentValue: Value { .tensor(self) }
+}
+
+/// A list of integers: a shape (`[2, 3]`, the default type) or sizes (`widths=[300, 100]`).
+extension Array: ArgumentValue where Element == Int {
+    public static func parameterType(named name: String) -> ParamType { .shape }
+    public init(checked value: Value) {
+        guard case .list(let items) = value else { preconditionFailure("not a list: \(value)") }
+        self = items.map { Int(checked: $0) }
+    }
+    public var argumentValue: Value { .list(map(Value.int)) }
+}
+
+/// A number in [0, 1]: a sparsity, a density, a momentum.
+public struct Fraction: ArgumentValue {
+    public var value: Double
+    public init(_ value: Double) { self.value = value }
+    public static func parameterType(named name: String) -> ParamType { .fraction }
+    public init(checked value: Value) { self.value = Double(checked: value) }
+    public var argumentValue: Value { .float(value) }
+}
+
+/// A finite number above 0: a learning rate, a compression.
+public struct Positive: ArgumentValue {
+    public var value: Double
+    public init(_ value: Double) { self.value = value }
+    public static func parameterType(named name: String) -> ParamType { .positive }
+    public init(checked value: Value) { self.value = Double(checked: value) }
+    public var argumentValue: Value { .float(value) }
+}
+
+/// A random seed given as `seed=N` (a non-negative integer).
+public struct Seed: ArgumentValue {
+    public var value: UInt64
+    public static func parameterType(named name: String) -> ParamType { .seed }
+    public init(checked value: Value) { self.value = UInt64(Int(checked: value)) }
+    public var argumentValue: Value { .int(Int(value)) }
+}
+
+extension LangObject {
+    public static func parameterType(named name: String) -> ParamType {
+        .object(Self.self, name: name, placeholder: name.uppercased())
+    }
+    public init(checked value: Value) {
+        guard case .object(let object) = value, let typed = object as? Self else { preconditionFailure("not a \(Self.typeName): \(value)") }
+        self = typed
+    }
+    public var argumentValue: Value { .object(self) }
+}
