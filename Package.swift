@@ -29,6 +29,9 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLibEdit", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // No pkgConfig: libzmq's .pc adds -isystem flags SwiftPM refuses (a warning on every build),
+        // and zmq.h is in /usr/include on Debian.
+        .systemLibrary(name: "CZmq", providers: [.apt(["libzmq3-dev"])]),
         .target(name: "PrnKernel", swiftSettings: speed),
         .target(name: "PrnAutograd", dependencies: ["PrnKernel"], swiftSettings: speed),
         .target(name: "PrnData", dependencies: ["PrnKernel", "CZlib"], swiftSettings: speed),
@@ -39,9 +42,10 @@ let package = Package(
         .target(name: "PrnLang", dependencies: ["PrnKernel", "PrnData", "PrnNN", "PrnPrune", "PrnNotebook"],
                 swiftSettings: speed),
         .target(name: "PrnBench", dependencies: ["PrnKernel", "PrnData", "PrnNN", "PrnPrune"], swiftSettings: speed),
+        .target(name: "PrnJupyter", dependencies: ["PrnLang", "PrnNotebook", "CZmq"]),
         .executableTarget(
             name: "prn",
-            dependencies: ["PrnNotebook", "PrnLang", "PrnBench", "CLibEdit",
+            dependencies: ["PrnNotebook", "PrnLang", "PrnBench", "PrnJupyter", "CLibEdit",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: speed),
         .target(name: "PrnTestSupport", dependencies: ["PrnKernel", "PrnAutograd"], path: "Tests/PrnTestSupport"),
@@ -59,6 +63,8 @@ let package = Package(
         // Runs the built `prn` executable (found beside the test bundle), so it needs no modules.
         .testTarget(name: "PrnCLITests", dependencies: ["PrnTestSupport"]),
         .testTarget(name: "PackageGraphTests"),
+        .testTarget(name: "PrnJupyterTests", dependencies: ["PrnNotebook", "PrnJupyter", "PrnTestSupport"],
+                    exclude: ["checks.py", "kernel_test.py", "notebook_test.py"]),
     ],
     swiftLanguageModes: [.v5]
 )

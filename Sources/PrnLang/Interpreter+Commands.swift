@@ -137,7 +137,7 @@ extension Interpreter {
     // MARK: - Help
 
     /// Help for a command, a statement keyword, or a workspace variable; nil if there is none.
-    func help(topic: String, form: String?) -> String? {
+    public func help(topic: String, form: String?) -> String? {
         if commands.isCommand(topic) { return commands.help(for: topic, form: form) }
         guard form == nil else { return nil }
         if let statement = CommandTable.statements.first(where: { $0.keyword == topic }) {

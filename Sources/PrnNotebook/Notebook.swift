@@ -54,14 +54,7 @@ public struct Notebook: Sendable {
 
     /// The notebook as Markdown. `link` maps a plot's path to the link written for it.
     public func markdown(link: (String) -> String = { $0 }) -> String {
-        var out = "# \(title)\n\n"
-        if !provenance.isEmpty {
-            out += "| | |\n| --- | --- |\n"
-            for (key, value) in provenance {
-                out += "| \(key) | \(value.replacingOccurrences(of: "|", with: "\\|")) |\n"
-            }
-            out += "\n"
-        }
+        var out = headerMarkdown
         for cell in cells {
             if let label = cell.label { out += "**\(label)**\n\n" }
             if !cell.code.isEmpty { out += Notebook.fenced(cell.code, info: "prn") }
@@ -90,10 +83,25 @@ public struct Notebook: Sendable {
         return out
     }
 
-    /// Writes the notebook to `path`. Plots already in the notebook's folder (or below it) are
+    /// The title and the provenance table, in Markdown.
+    var headerMarkdown: String {
+        var out = "# \(title)\n\n"
+        if !provenance.isEmpty {
+            out += "| | |\n| --- | --- |\n"
+            for (key, value) in provenance {
+                out += "| \(key) | \(value.replacingOccurrences(of: "|", with: "\\|")) |\n"
+            }
+            out += "\n"
+        }
+        return out
+    }
+
+    /// Writes the notebook to `path`: a Jupyter notebook when it ends in `.ipynb` (plots inline),
+    /// else Markdown. Plots already in the notebook's folder (or below it) are
     /// linked where they are; others are copied beside the notebook as `NAME-PLOT.svg`.
     public func write(to path: String) throws {
         let url = URL(fileURLWithPath: path).standardizedFileURL
+        if url.pathExtension.lowercased() == "ipynb" { return try writeIpynb(to: url) }
         let folder = url.deletingLastPathComponent()
         let stem = url.deletingPathExtension().lastPathComponent
         var links: [String: String] = [:]

@@ -15,12 +15,13 @@ extension Prn {
                 the file already has. `prn merge` combines the shards' files.
                 """)
 
-        @ArgumentParser.Argument(help: ArgumentHelp("The script to run.", valueName: "file.prn"),
-                  completion: .file(extensions: ["prn"]))
+        @ArgumentParser.Argument(help: ArgumentHelp("The script to run (or a Jupyter notebook: its code cells).", valueName: "file.prn"),
+                  completion: .file(extensions: ["prn", "ipynb"]))
         var file: String
 
-        @Option(help: ArgumentHelp("Also write the run as a Markdown notebook (code cells, outputs, tables, plots, provenance).",
-                                   valueName: "out.md"), completion: .file(extensions: ["md"]))
+        @Option(help: ArgumentHelp("Also write the run as a notebook (code cells, outputs, tables, plots, provenance): "
+                                   + "Markdown, or Jupyter's nbformat 4.5 when the name ends in .ipynb.",
+                                   valueName: "out.md"), completion: .file(extensions: ["md", "ipynb"]))
         var notebook: String?
 
         @Option(help: ArgumentHelp("Append every `row` to this JSON Lines file, tagged with its table and outermost-loop iteration.",
@@ -47,8 +48,11 @@ extension Prn {
         }
 
         func run() throws {
-            guard let data = FileManager.default.contents(atPath: file), let source = String(data: data, encoding: .utf8) else {
+            guard let data = FileManager.default.contents(atPath: file), var source = String(data: data, encoding: .utf8) else {
                 throw ValidationError("cannot read '\(file)' as UTF-8 text")
+            }
+            if file.lowercased().hasSuffix(".ipynb") {
+                do { source = try Notebook.codeSource(ipynb: source) } catch { throw ValidationError("\(file): \(error)") }
             }
             let values = try overrideValues(source)
             let interpreter = Interpreter()

@@ -12,7 +12,7 @@ struct Prn: ParsableCommand {
         abstract: "A notebook-style scripting REPL for pruning-at-initialization research.",
         discussion: "With no arguments, prn opens the REPL (or, when standard input is not a terminal, runs the lines it reads).",
         version: PrnVersion.current,
-        subcommands: [Run.self, Merge.self, Bench.self])
+        subcommands: [Run.self, Merge.self, Bench.self, KernelCommand.self])
 
     @Option(name: .customShort("e"),
             help: ArgumentHelp("Run these statements (separate several with newlines; repeat -e to add more) and exit.",

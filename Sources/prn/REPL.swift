@@ -157,7 +157,7 @@ enum ColonCommand: Equatable {
         ([":help"], .help, "this list; `help` lists the language's commands"),
         ([":vars"], .vars, "the workspace (the same as `vars`)"),
         ([":history"], .history, "the lines entered, oldest first (kept in ~/.prn_history)"),
-        ([":save"], .save(""), "`:save notebook.md` writes the session so far as a Markdown notebook"),
+        ([":save"], .save(""), "`:save notebook.md` writes the session so far as a Markdown notebook (`.ipynb`: Jupyter's)"),
     ]
 
     static var allNames: [String] { table.flatMap(\.names).map { String($0.dropFirst()) } }
