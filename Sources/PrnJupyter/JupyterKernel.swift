@@ -70,13 +70,21 @@ public final class JupyterKernel: @unchecked Sendable {
         if !signer.isSigning { log("warning: the connection file has no key, so messages are not authenticated") }
     }
 
-    /// Serves until a `shutdown_request` ends the process: heartbeat and control on their own
-    /// threads, shell on this one.
+    /// Serves until a `shutdown_request` ends the process (or the process that started the
+    /// kernel ends): heartbeat and control on their own threads, shell on this one.
     public func serve() {
         startThread(name: "prn-heartbeat") { [heartbeat] in
             while let frames = try? heartbeat.receive() { try? heartbeat.send(frames) }
         }
         startThread(name: "prn-control") { [self] in serveRequests(on: control, channel: .control) }
+        let parent = getppid()
+        startThread(name: "prn-parent") { [self] in
+            // Jupyter may die without sending shutdown_request: then this process is adopted
+            // by another, and a kernel nobody can reach should not linger.
+            while getppid() == parent { Thread.sleep(forTimeInterval: 1) }
+            log("the process that started the kernel has gone; exiting")
+            exit(0)
+        }
         publish("status", content: .object([("execution_state", .string("starting"))]), parent: nil)
         serveRequests(on: shell, channel: .shell)
     }
