@@ -20,7 +20,7 @@ final class KernelTests: XCTestCase {
     private static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 
     /// The `prn` built beside this test bundle (`swift test` builds every product), or `PRN_BINARY`.
-    private static var prnExecutable: URL? {
+    static var prnExecutable: URL? {
         if let path = ProcessInfo.processInfo.environment["PRN_BINARY"] { return URL(fileURLWithPath: path) }
         let bundle = Bundle(for: KernelTests.self).bundleURL
         let candidates = [bundle.deletingLastPathComponent(), bundle, bundle.deletingLastPathComponent().deletingLastPathComponent()]
