@@ -74,10 +74,21 @@ public struct Message {
 
     public static let protocolVersion = "5.3"
 
+    /// ISO 8601 in UTC with microseconds, as Jupyter writes dates: `2026-11-30T13:45:02.123456Z`.
+    /// Formatted by hand: a `DateFormatter` per message costs more than the rest of a reply.
     static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
+        let seconds = date.timeIntervalSince1970
+        let whole = seconds.rounded(.down)
+        var time = time_t(whole)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        let micro = min(999_999, Int((seconds - whole) * 1_000_000))
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        return pad(parts.tm_year + 1900, 4) + "-" + pad(parts.tm_mon + 1, 2) + "-" + pad(parts.tm_mday, 2) + "T"
+            + pad(parts.tm_hour, 2) + ":" + pad(parts.tm_min, 2) + ":" + pad(parts.tm_sec, 2) + "." + pad(Int32(micro), 6) + "Z"
     }
 }
 

@@ -150,6 +150,16 @@ final class SignatureTests: XCTestCase {
         XCTAssertNotEqual(reply.header["msg_id"], request.header["msg_id"])
     }
 
+    func testHeaderDatesAreISO8601InUTC() throws {
+        let date = Date(timeIntervalSince1970: 1_796_000_000.25)
+        let reference = try Python.run("""
+            import datetime
+            print(datetime.datetime.fromtimestamp(1796000000.25, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+            """, input: "")
+        XCTAssertEqual(Message.timestamp(date), reference.trimmingCharacters(in: .whitespacesAndNewlines))
+        XCTAssertEqual(Message.timestamp(Date(timeIntervalSince1970: 0)), "1970-01-01T00:00:00.000000Z")
+    }
+
     func testReplayGuardAcceptsASignatureOnce() {
         let guardian = ReplayGuard()
         XCTAssertTrue(guardian.isFirst([1, 2]))
