@@ -30,7 +30,10 @@ extension JupyterKernel {
             publish(type, content: content, parent: request)
         }
         Interrupt.clear()
-        let outcome = interpreter.run(source: code, file: "<kernel>", lineOffset: linesRun)
+        var outcome = interpreter.run(source: code, file: "<kernel>", lineOffset: linesRun)
+        // An interrupted `train` returns its result, so a cell it ends can finish "ok": it was
+        // still interrupted.
+        if Interrupt.requested { outcome = .interrupted }
         Interrupt.clear()
         interpreter.sink = { _ in }
         linesRun += code.split(separator: "\n", omittingEmptySubsequences: false).count

@@ -175,6 +175,20 @@ def test_interrupt(km, kc):
     check(time.time() - started < 15, "the interrupt stopped the loop")
     _, outputs = run(kc, "print kept + 1\nprint n > 0")
     check(stdout_of(outputs) == "42\ntrue\n", "the workspace is intact after an interrupt", outputs)
+
+    run(kc, "d = data synthetic classes=3 shape=[8] train=2000 test=30 seed=1\nm = model mlp widths=[16] data=d seed=3")
+    msg_id = kc.execute("r = train m data=d epochs=100000")
+    time.sleep(1.5)
+    km.interrupt_kernel()
+    while True:
+        reply = kc.get_shell_msg(timeout=20)
+        if reply["parent_header"].get("msg_id") == msg_id:
+            break
+    check(reply["content"]["status"] == "error" and reply["content"]["ename"] == "Interrupted",
+          "an interrupted train ends its cell with an error reply", reply["content"])
+    _, outputs = run(kc, "print r.interrupted\nprint kept")
+    check(stdout_of(outputs) == "true\n41\n", "an interrupted train keeps its result and the workspace", outputs)
+
     km.interrupt_kernel()   # an interrupt while idle must not kill the kernel or the next cell
     time.sleep(0.3)
     reply, outputs = run(kc, "print kept")
