@@ -160,32 +160,31 @@ def test_history_and_comms(kc):
     check(content["status"] == "ok" and content["comms"] == {}, "comm_info", content)
 
 
-def test_interrupt(km, kc):
-    run(kc, "kept = 41")
-    msg_id = kc.execute("n = 0\nfor i in range(100000000) { n = n + 1 }\nprint \"finished\"")
-    time.sleep(1.0)
+def interrupted(km, kc, code, after):
+    """Starts code, interrupts the kernel `after` seconds later; returns the execute reply's
+    content and how long the cell went on after the interrupt."""
+    msg_id = kc.execute(code)
+    time.sleep(after)
     started = time.time()
     km.interrupt_kernel()
     while True:
         reply = kc.get_shell_msg(timeout=20)
         if reply["parent_header"].get("msg_id") == msg_id:
-            break
-    check(reply["content"]["status"] == "error" and reply["content"]["ename"] == "Interrupted",
-          "an interrupted cell ends with an error reply", reply["content"])
-    check(time.time() - started < 15, "the interrupt stopped the loop")
+            return reply["content"], time.time() - started
+
+
+def test_interrupt(km, kc):
+    run(kc, "kept = 41")
+    reply, lag = interrupted(km, kc, "n = 0\nfor i in range(100000000) { n = n + 1 }\nprint \"finished\"", after=1.0)
+    check(reply["status"] == "error" and reply["ename"] == "Interrupted", "an interrupted cell ends with an error reply", reply)
+    check(lag < 15, "the interrupt stopped the loop", lag)
     _, outputs = run(kc, "print kept + 1\nprint n > 0")
     check(stdout_of(outputs) == "42\ntrue\n", "the workspace is intact after an interrupt", outputs)
 
     run(kc, "d = data synthetic classes=3 shape=[8] train=2000 test=30 seed=1\nm = model mlp widths=[16] data=d seed=3")
-    msg_id = kc.execute("r = train m data=d epochs=100000")
-    time.sleep(1.5)
-    km.interrupt_kernel()
-    while True:
-        reply = kc.get_shell_msg(timeout=20)
-        if reply["parent_header"].get("msg_id") == msg_id:
-            break
-    check(reply["content"]["status"] == "error" and reply["content"]["ename"] == "Interrupted",
-          "an interrupted train ends its cell with an error reply", reply["content"])
+    reply, lag = interrupted(km, kc, "r = train m data=d epochs=100000", after=1.5)
+    check(reply["status"] == "error" and reply["ename"] == "Interrupted", "an interrupted train ends its cell with an error reply", reply)
+    check(lag < 15, "the interrupt stopped training", lag)
     _, outputs = run(kc, "print r.interrupted\nprint kept")
     check(stdout_of(outputs) == "true\n41\n", "an interrupted train keeps its result and the workspace", outputs)
 
