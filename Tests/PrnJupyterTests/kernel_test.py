@@ -26,6 +26,7 @@ from jupyter_client.session import Session
 
 PRN = sys.argv[1]
 work = tempfile.mkdtemp(prefix="prn-kernel-test-")
+os.environ["JUPYTER_RUNTIME_DIR"] = os.path.join(work, "runtime")   # connection files: not in $HOME
 
 
 def install_kernelspec():

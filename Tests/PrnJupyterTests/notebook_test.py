@@ -21,6 +21,7 @@ from nbclient import NotebookClient
 
 PRN = sys.argv[1]
 work = tempfile.mkdtemp(prefix="prn-notebook-test-")
+os.environ["JUPYTER_RUNTIME_DIR"] = os.path.join(work, "runtime")   # connection files: not in $HOME
 
 SCRIPT = """\
 # Text, a table, a plot, values, then an error.
