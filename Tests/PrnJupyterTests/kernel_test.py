@@ -161,13 +161,14 @@ def test_history_and_comms(kc):
     check(content["status"] == "ok" and content["comms"] == {}, "comm_info", content)
 
 
-def interrupted(km, kc, code, after):
-    """Starts code, interrupts the kernel `after` seconds later; returns the execute reply's
-    content and how long the cell went on after the interrupt."""
+def interrupted(km, kc, code, after, interrupt=None):
+    """Starts code, interrupts the kernel `after` seconds later (with SIGINT, as the kernelspec's
+    interrupt_mode says, unless `interrupt` is given); returns the execute reply's content and
+    how long the cell went on after the interrupt."""
     msg_id = kc.execute(code)
     time.sleep(after)
     started = time.time()
-    km.interrupt_kernel()
+    (interrupt or km.interrupt_kernel)()
     while True:
         reply = kc.get_shell_msg(timeout=20)
         if reply["parent_header"].get("msg_id") == msg_id:
@@ -188,6 +189,15 @@ def test_interrupt(km, kc):
     check(lag < 15, "the interrupt stopped training", lag)
     _, outputs = run(kc, "print r.interrupted\nprint kept")
     check(stdout_of(outputs) == "true\n41\n", "an interrupted train keeps its result and the workspace", outputs)
+
+    # interrupt_request on the control channel, as clients of interrupt_mode "message" send it.
+    request = kc.session.msg("interrupt_request", {})
+    reply, lag = interrupted(km, kc, "for i in range(100000000) { n = n + 1 }", after=0.5,
+                             interrupt=lambda: kc.control_channel.send(request))
+    check(reply["status"] == "error" and reply["ename"] == "Interrupted", "interrupt_request stops a cell", reply)
+    answer = kc.control_channel.get_msg(timeout=10)
+    check(answer["msg_type"] == "interrupt_reply" and answer["parent_header"]["msg_id"] == request["header"]["msg_id"],
+          "interrupt_request is answered on control", answer)
 
     km.interrupt_kernel()   # an interrupt while idle must not kill the kernel or the next cell
     time.sleep(0.3)
