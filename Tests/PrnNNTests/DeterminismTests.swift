@@ -54,7 +54,7 @@ final class DeterminismTests: XCTestCase {
 
     /// A residual conv net with batch norm (ResNet-20 at half width on 16×16 images), batch 64.
     func testConvNetWithBatchNormIsBitIdenticalOnOneAndTwoThreads() throws {
-        let data = try Dataset.load(.synthetic(SyntheticSpec(classes: 10, shape: [3, 16, 16], train: 640, test: 64, seed: 3)))
+        let data = try Dataset.load(.synthetic(SyntheticSpec(classes: 10, shape: [3, 16, 16], train: 384, test: 64, seed: 3)))
         let model = try Model(Architecture(name: .resnet20, inputShape: [3, 16, 16], classes: 10, width: 0.5), seed: 4)
         XCTAssertTrue(model.state.keys.contains { $0.hasSuffix("running_mean") }, "the model has batch norm")
         // The first convolution's batch splits into several groups, which run on both threads.
