@@ -52,6 +52,26 @@ final class DeterminismTests: XCTestCase {
         XCTAssertEqual(one.history.map(\.testLoss), two.history.map(\.testLoss))
     }
 
+    /// LeNet-300-100 with random masks at density 0.25 on the sparse kernels (`SparseMode.on`):
+    /// fc1's sparse products have enough multiply-adds to split across threads.
+    func testMaskedLeNet300OnSparseKernelsIsBitIdenticalOnOneAndTwoThreads() throws {
+        let data = try Dataset.load(.synthetic(SyntheticSpec(classes: 10, shape: [1, 28, 28], train: 3200, test: 100, seed: 1)))
+        let dense = try Model(Architecture(name: "lenet300", inputShape: [1, 28, 28], classes: 10), seed: 2)
+        var rng = RNG(seed: 9)
+        var masks: [String: Tensor] = [:]
+        for path in dense.prunablePaths {
+            let shape = dense.state[path]!.shape
+            masks[path] = Tensor(shape: shape, scalars: rng.bernoulli(0.25, count: Shape.count(shape)))
+        }
+        let model = dense.withMasks(masks)
+        XCTAssertGreaterThanOrEqual(64 * Int(masks["fc1.weight"]!.sum().item), GEMM.parallelThreshold,
+                                    "fc1's sparse product is below the threshold for threads")
+        let (one, two) = try SparseMode.with(.on) { try trainOnOneAndTwoThreads(model, data: data, epochs: 3, batch: 64) }
+        assertBitIdentical(one.model, two.model, model)
+        XCTAssertEqual(one.model.masks, model.masks, "training keeps the masks")
+        XCTAssertEqual(one.history.map(\.testLoss), two.history.map(\.testLoss))
+    }
+
     /// A residual conv net with batch norm (ResNet-20 at half width on 16×16 images), batch 64.
     func testConvNetWithBatchNormIsBitIdenticalOnOneAndTwoThreads() throws {
         let data = try Dataset.load(.synthetic(SyntheticSpec(classes: 10, shape: [3, 16, 16], train: 384, test: 64, seed: 3)))
