@@ -56,7 +56,7 @@ final class DeterminismTests: XCTestCase {
     /// fc1's sparse products have enough multiply-adds to split across threads.
     func testMaskedLeNet300OnSparseKernelsIsBitIdenticalOnOneAndTwoThreads() throws {
         let data = try Dataset.load(.synthetic(SyntheticSpec(classes: 10, shape: [1, 28, 28], train: 3200, test: 100, seed: 1)))
-        let dense = try Model(Architecture(name: "lenet300", inputShape: [1, 28, 28], classes: 10), seed: 2)
+        let dense = try Model(Architecture(name: .lenet300, inputShape: [1, 28, 28], classes: 10), seed: 2)
         var rng = RNG(seed: 9)
         var masks: [String: Tensor] = [:]
         for path in dense.prunablePaths {
