@@ -23,28 +23,34 @@ extension SparseKernels {
                                rows: Range<Int>, depth: Int, dense: UnsafePointer<Float>, ldd: Int, n: Int,
                                out: UnsafeMutablePointer<Float>, ldo: Int) {
         let blocks = kBlocks(depth)
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: blocks.count + 1) { cuts in
-            for r in rows {
-                cut(entries: Int(start[r])..<Int(start[r + 1]), index: index, blocks: blocks, into: cuts.baseAddress!)
-                let target = out + r * ldo
-                var j = 0
-                while j + 64 <= n {
-                    strip(MicroPair<SIMD16Pair>.self, cuts: cuts.baseAddress!, blocks: blocks.count, index: index,
-                          values: values, dense: dense + j, ldd: ldd, out: target + j)
-                    j += 64
-                }
-                while j + 16 <= n {
-                    strip(SIMD16<Float>.self, cuts: cuts.baseAddress!, blocks: blocks.count, index: index,
-                          values: values, dense: dense + j, ldd: ldd, out: target + j)
-                    j += 16
-                }
-                while j < n {
-                    for b in 0..<blocks.count {
-                        var acc: Float = 0
-                        for e in cuts[b]..<cuts[b + 1] { acc = acc.addingProduct(values[e], dense[Int(index[e]) &* ldd &+ j]) }
-                        target[j] = b == 0 ? acc : acc + target[j]
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: blocks.count + 1) { buffer in
+            let cuts = buffer.baseAddress!
+            // Strips of 64 columns outermost: the dense rows' strips (depth × 256 bytes) stay in
+            // L2 while every output row of the range reads them.
+            for j0 in stride(from: 0, to: n, by: 64) {
+                let width = Swift.min(64, n - j0)
+                for r in rows {
+                    cut(entries: Int(start[r])..<Int(start[r + 1]), index: index, blocks: blocks, into: cuts)
+                    let target = out + r * ldo
+                    var j = j0
+                    if width == 64 {
+                        strip(MicroPair<SIMD16Pair>.self, cuts: cuts, blocks: blocks.count, index: index,
+                              values: values, dense: dense + j, ldd: ldd, out: target + j)
+                        continue
                     }
-                    j += 1
+                    while j + 16 <= j0 + width {
+                        strip(SIMD16<Float>.self, cuts: cuts, blocks: blocks.count, index: index,
+                              values: values, dense: dense + j, ldd: ldd, out: target + j)
+                        j += 16
+                    }
+                    while j < j0 + width {
+                        for b in 0..<blocks.count {
+                            var acc: Float = 0
+                            for e in cuts[b]..<cuts[b + 1] { acc = acc.addingProduct(values[e], dense[Int(index[e]) &* ldd &+ j]) }
+                            target[j] = b == 0 ? acc : acc + target[j]
+                        }
+                        j += 1
+                    }
                 }
             }
         }

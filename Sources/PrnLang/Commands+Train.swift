@@ -23,6 +23,8 @@ extension Commands {
             let every = p.keyword("every", default: 30, type: .int(1...100_000), help: "step: epochs between drops")
             let gamma = p.keyword("gamma", default: Positive(0.1), help: "step/multistep: factor per drop")
             let augment = p.keyword("augment", default: true, help: "use the data set's augmentation (CIFAR: crop + flip)")
+            let sparse = p.keyword("sparse", SparseMode?.self,
+                                   help: "masked layers on sparse kernels: auto (by density), on or off; same numbers either way (default: set sparse)")
             let seed = p.seed()
             return { args, interpreter in
                 let model = args[model].model, data = args[data].dataset
@@ -49,8 +51,9 @@ extension Commands {
                 case .cosine: config.schedule = .cosine(epochs: config.epochs)
                 }
                 let bar = ProgressBar(interpreter: interpreter)
-                let result = try Trainer.train(model, data: data, config: config,
-                                               shouldStop: { Interrupt.requested }, progress: bar.update)
+                let result = try SparseMode.with(args[sparse] ?? SparseMode.current) {
+                    try Trainer.train(model, data: data, config: config, shouldStop: { Interrupt.requested }, progress: bar.update)
+                }
                 bar.finish(interrupted: result.interrupted)
                 return .object(TrainResultValue(result: result))
             }
@@ -107,6 +110,7 @@ enum Switch: String, ChoiceArgument { case on, off }
 
 extension TrainConfig.OptimizerKind: ChoiceArgument {}
 extension Schedule.Kind: ChoiceArgument {}
+extension SparseMode: ChoiceArgument {}
 
 /// Training progress: a live bar on a terminal (epoch, batch, loss, accuracy, samples/s, ETA),
 /// rewritten in place on standard error; one plain line per finished epoch through the

@@ -1,4 +1,5 @@
 import PrnKernel
+import PrnNN
 
 extension Commands {
     /// Session commands: help, the workspace, and settings.
@@ -63,6 +64,14 @@ extension Commands {
             let n = p.positional("n", Int.self, type: .int(1...256), help: "threads, from 1 to 256")
             return { args, _ in
                 Parallel.threads = args[n]
+                return .none
+            }
+        },
+        Command("set sparse", summary: "Choose how masked layers compute: auto (sparse kernels below a density), on or off.",
+                example: "set sparse off") { p in
+            let mode = p.positional("mode", SparseMode.self, help: "auto (default), on or off; results are the same, only the time differs")
+            return { args, _ in
+                SparseMode.current = args[mode]
                 return .none
             }
         },

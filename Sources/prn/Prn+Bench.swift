@@ -12,6 +12,7 @@ extension Prn {
             case gemm
             case train
             case synflow
+            case sparse
         }
 
         @Argument(help: ArgumentHelp("What to measure.", valueName: "what"))
@@ -22,6 +23,7 @@ extension Prn {
             case .gemm: Benchmarks.gemm(report: { print($0) })
             case .train: try TrainBenchmarks.run(report: { print($0); fflush(stdout) })
             case .synflow: try SynFlowBenchmark.run(report: { print($0); fflush(stdout) })
+            case .sparse: try SparseBenchmark.run(report: { print($0); fflush(stdout) })
             }
         }
     }

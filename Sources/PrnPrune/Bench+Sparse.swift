@@ -1,0 +1,105 @@
+import Foundation
+import PrnKernel
+import PrnAutograd
+import PrnData
+import PrnNN
+
+/// What sparse compute buys, printed by `prn bench sparse`: training throughput of pruned
+/// networks on the dense path (`sparse=off`) and with `sparse=auto`, in one run.
+///
+/// - `lenet300`: batch 64, Adam, 30 steps; `vgg16`: CIFAR shape, batch 128, SGD with momentum,
+///   2 steps; each run twice per path. Both pruned at initialization by global SynFlow (10 rounds, so the benchmark stays
+///   short; the layer densities come out uneven, as with 100) at densities 0.1, 0.02 and 0.005.
+///   The first step (topology building, cold caches) is not timed.
+/// - `crossover`: one training step of a single layer (forward, input and weight gradients) at
+///   falling densities; the first density where the sparse step wins, next to the rule `auto`
+///   uses (`SparseSelection`).
+public enum SparseBenchmark {
+    public static func run(threads: Int = Parallel.threads, report: (String) -> Void) throws {
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        Parallel.threads = threads
+        crossover(threads: threads, report: report)
+        let cases: [(name: String, shape: [Int], batch: Int, steps: Int, optimizer: TrainConfig.OptimizerKind)] = [
+            ("lenet300", [1, 28, 28], 64, 30, .adam),
+            ("vgg16", [3, 32, 32], 128, 2, .sgd),
+        ]
+        for c in cases {
+            let data = try Dataset.load(.synthetic(SyntheticSpec(classes: 10, shape: c.shape, train: c.batch * (c.steps + 1),
+                                                                 test: c.batch, seed: 0)))
+            let model = try Model(Architecture(name: c.name, inputShape: c.shape, classes: 10), seed: 1)
+            var config = TrainConfig()
+            config.epochs = 1
+            config.batchSize = c.batch
+            config.optimizer = c.optimizer
+            config.learningRate = c.optimizer == .adam ? 1e-3 : 0.01
+            config.momentum = c.optimizer == .sgd ? 0.9 : 0
+            config.augment = false
+            for density in [0.1, 0.02, 0.005] {
+                let pruned = try Pruner.prune(model, method: .synflow, target: .density(density), rounds: 10).model
+                let (dense, sparse) = try samplesPerSecond(pruned, data, config)
+                report("sparse model=\(c.name) density=\(density) threads=\(threads) dense_samples_per_s=\(format(dense)) "
+                       + "sparse_samples_per_s=\(format(sparse)) speedup=\(String(format: "%.2f", sparse / dense))")
+            }
+        }
+    }
+
+    /// Training throughput of the fastest step, dense (`off`) and sparse (`auto`), over two
+    /// alternating runs of each: on a machine shared with other work, the fastest step is the
+    /// one least disturbed, and alternating exposes both paths to the same load.
+    static func samplesPerSecond(_ model: Model, _ data: Dataset, _ config: TrainConfig) throws -> (dense: Double, sparse: Double) {
+        var fastest: [SparseMode: Double] = [:]
+        for mode in [SparseMode.off, .auto, .off, .auto] {
+            var previous = 0.0
+            _ = try SparseMode.with(mode) {
+                try Trainer.train(model, data: data, config: config, progress: { p in
+                    guard p.finishedEpoch == nil else { return }
+                    // The first step builds the topologies and warms the caches.
+                    if p.batch > 1 { fastest[mode] = Swift.min(fastest[mode] ?? .infinity, p.elapsed - previous) }
+                    previous = p.elapsed
+                })
+            }
+        }
+        let batch = Double(config.batchSize)
+        return (batch / fastest[.off]!, batch / fastest[.auto]!)
+    }
+
+    /// Per layer kind, one step of a representative layer on each path at falling densities.
+    static func crossover(threads: Int, report: (String) -> Void) {
+        let layers: [(kind: String, x: [Int], w: [Int], rule: Double)] = [
+            ("linear", [64, 784], [300, 784], SparseSelection.linearCrossover),
+            ("conv", [32, 64, 16, 16], [64, 64, 3, 3], SparseSelection.convCrossover),
+        ]
+        for layer in layers {
+            var wins: [String] = []
+            for density in [0.5, 0.3, 0.2, 0.1, 0.05, 0.02] {
+                var rng = RNG(seed: 7)
+                let mask = Tensor(shape: layer.w, scalars: rng.uniform(count: Shape.count(layer.w)).map { Double($0) < density ? 1 : 0 })
+                let weight = Variable(Tensor.randn(layer.w, seed: 2), requiresGrad: true)
+                let x = Variable(Tensor.randn(layer.x, seed: 3), requiresGrad: true)
+                let topology = SparseTopology(mask: mask)
+                func step(_ sparse: Bool) {
+                    let y = layer.w.count == 4
+                        ? (sparse ? x.sparseConv2d(weight, topology, padding: 1) : x.conv2d(weight * Variable(mask), padding: 1))
+                        : (sparse ? x.sparseLinear(weight, topology) : x.matmul(weight * Variable(mask), transB: true))
+                    _ = grad(of: y.sum(), wrt: [x, weight])
+                }
+                let ratio = fastest(of: 5) { step(false) } / fastest(of: 5) { step(true) }
+                wins.append("\(density):\(String(format: "%.2f", ratio))")
+            }
+            report("sparse crossover kind=\(layer.kind) x=\(layer.x) w=\(layer.w) threads=\(threads) "
+                   + "speedup_by_density=\(wins.joined(separator: ",")) auto_below=\(layer.rule)")
+        }
+    }
+
+    /// The shortest of `runs` timings of `body`, in seconds.
+    static func fastest(of runs: Int, _ body: () -> Void) -> Double {
+        (0..<runs).map { _ in
+            let start = Date()
+            body()
+            return Date().timeIntervalSince(start)
+        }.min()!
+    }
+
+    static func format(_ x: Double) -> String { String(Int(x.rounded())) }
+}
