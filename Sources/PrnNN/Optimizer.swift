@@ -2,7 +2,9 @@ import Foundation
 import PrnKernel
 
 /// Updates parameters from their gradients. An optimizer defines only the per-parameter rule
-/// `update(_:gradient:moments:learningRate:)`; `step` maps it over the model's parameters by path.
+/// `update(_:gradient:moments:learningRate:only:)`; `step` maps it over the model's parameters by
+/// path. Masked weights are updated at their kept positions only: a pruned weight and its
+/// optimizer state are never touched (and cost nothing at high sparsity).
 public protocol Optimizer {
     /// Per-parameter state (momentum buffers, moments), by path.
     var state: [String: Moments] { get set }
@@ -10,8 +12,9 @@ public protocol Optimizer {
     var steps: Int { get set }
     /// How many running buffers per parameter.
     static var bufferCount: Int { get }
-    /// One parameter's update, in place, with `moments` updated in place too.
-    func update(_ parameter: inout Tensor, gradient: Tensor, moments: Moments, learningRate: Float)
+    /// One parameter's update, in place, with `moments` updated in place too; with `positions`,
+    /// only at those flat indices.
+    func update(_ parameter: inout Tensor, gradient: Tensor, moments: Moments, learningRate: Float, only positions: [Int32]?)
 }
 
 /// An optimizer's running buffers for one parameter. A class, so the buffers are updated in place
@@ -22,8 +25,10 @@ public final class Moments {
 }
 
 extension Optimizer {
-    /// Applies one step to every parameter that has a gradient.
-    public mutating func step(_ parameters: inout [String: Tensor], gradients: [String: Tensor], learningRate: Float) {
+    /// Applies one step to every parameter that has a gradient; a parameter listed in `kept` is
+    /// updated at those flat positions only (`Model.keptPositions`).
+    public mutating func step(_ parameters: inout [String: Tensor], gradients: [String: Tensor], learningRate: Float,
+                              kept: [String: [Int32]] = [:]) {
         steps += 1
         for path in gradients.keys.sorted() {
             // Taken out of the dictionary, the tensor is uniquely referenced (once the tape is
@@ -31,7 +36,7 @@ extension Optimizer {
             guard let g = gradients[path], var p = parameters.removeValue(forKey: path) else { continue }
             let moments = state[path] ?? Moments(count: Self.bufferCount, size: p.count)
             state[path] = moments
-            update(&p, gradient: g, moments: moments, learningRate: learningRate)
+            update(&p, gradient: g, moments: moments, learningRate: learningRate, only: kept[path])
             parameters[path] = p
         }
     }
@@ -56,21 +61,22 @@ public struct SGD: Optimizer {
 
     public static var bufferCount: Int { 1 }
 
-    public func update(_ parameter: inout Tensor, gradient: Tensor, moments: Moments, learningRate: Float) {
+    public func update(_ parameter: inout Tensor, gradient: Tensor, moments: Moments, learningRate: Float, only positions: [Int32]?) {
         let (mu, wd, lr, nesterov) = (momentum, weightDecay, learningRate, self.nesterov)
         var velocity = moments.buffers[0]
         moments.buffers = []  // so the buffer below is uniquely referenced and updated in place
         parameter.scalars.withUnsafeMutableBufferPointer { w in
             velocity.withUnsafeMutableBufferPointer { v in
                 gradient.scalars.withUnsafeBufferPointer { g in
-                    Parallel.forEach(w.count, grain: 1 << 15) { range in
-                        for i in range {
-                            let gi = g[i] + wd * w[i]
-                            if mu == 0 { w[i] -= lr * gi; continue }
-                            v[i] = mu * v[i] + gi
-                            w[i] -= lr * (nesterov ? gi + mu * v[i] : v[i])
-                        }
+                    @inline(__always) func rule(_ i: Int) {
+                        let gi = g[i] + wd * w[i]
+                        if mu == 0 { w[i] -= lr * gi; return }
+                        v[i] = mu * v[i] + gi
+                        w[i] -= lr * (nesterov ? gi + mu * v[i] : v[i])
                     }
+                    forEachPosition(count: w.count, only: positions, grain: 1 << 15) { range in
+                        for i in range { rule(i) }
+                    } each: { rule($0) }
                 }
             }
         }
@@ -92,7 +98,7 @@ public struct Adam: Optimizer {
 
     public static var bufferCount: Int { 2 }
 
-    public func update(_ parameter: inout Tensor, gradient: Tensor, moments: Moments, learningRate: Float) {
+    public func update(_ parameter: inout Tensor, gradient: Tensor, moments: Moments, learningRate: Float, only positions: [Int32]?) {
         let (b1, b2, eps, wd) = (beta1, beta2, epsilon, weightDecay)
         let t = Float(Swift.max(steps, 1))
         let stepSize = learningRate / (1 - Foundation.pow(b1, t))
@@ -105,6 +111,17 @@ public struct Adam: Optimizer {
                 second.withUnsafeMutableBufferPointer { v in
                     gradient.scalars.withUnsafeBufferPointer { g in
                         let (wp, mp, vp, gp) = (w.baseAddress!, m.baseAddress!, v.baseAddress!, g.baseAddress!)
+                        // The scalar rule, lane for lane the vector one below (same operations, no fusion).
+                        @inline(__always) func rule(_ i: Int) {
+                            let gi = g[i] + wd * w[i]
+                            m[i] = b1 * m[i] + (1 - b1) * gi
+                            v[i] = b2 * v[i] + (1 - b2) * gi * gi
+                            w[i] -= stepSize * m[i] / (v[i].squareRoot() / root2 + eps)
+                        }
+                        if let positions {
+                            for i in positions { rule(Int(i)) }
+                            return
+                        }
                         Parallel.forEach(count / 8, grain: 1 << 12) { range in
                             // Eight lanes at a time: the scalar loop does not vectorize (sqrt and divide).
                             for block in range {
@@ -117,12 +134,7 @@ public struct Adam: Optimizer {
                                 store8(load8(wp + i) - stepSize * mi / (vi.squareRoot() / root2 + eps), wp + i)
                             }
                         }
-                        for i in (count / 8 * 8)..<count {
-                            let gi = g[i] + wd * w[i]
-                            m[i] = b1 * m[i] + (1 - b1) * gi
-                            v[i] = b2 * v[i] + (1 - b2) * gi * gi
-                            w[i] -= stepSize * m[i] / (v[i].squareRoot() / root2 + eps)
-                        }
+                        for i in (count / 8 * 8)..<count { rule(i) }
                     }
                 }
             }
@@ -167,5 +179,16 @@ public enum Schedule: Equatable, Sendable {
             let progress = Double(epoch) / Double(Swift.max(epochs, 1))
             return base * Float(0.5 * (1 + Foundation.cos(Double.pi * progress)))
         }
+    }
+}
+
+/// Runs `whole` over `0..<count` in parallel chunks, or `each` on the listed positions in order.
+@inline(__always)
+private func forEachPosition(count: Int, only positions: [Int32]?, grain: Int, _ whole: (Range<Int>) -> Void,
+                             each: (Int) -> Void) {
+    if let positions {
+        for i in positions { each(Int(i)) }
+    } else {
+        Parallel.forEach(count, grain: grain, whole)
     }
 }

@@ -58,10 +58,24 @@ final class SparseForms: @unchecked Sendable {
     func chosen(_ path: String, mask: Tensor) -> SparseTopology? {
         let mode = SparseMode.current
         guard mode != .off else { return nil }
+        let topology = self.topology(path, mask: mask)
+        return SparseSelection.runsSparse(shape: mask.shape, density: topology.density, mode: mode) ? topology : nil
+    }
+
+    /// The topology of the mask of `path`.
+    func topology(_ path: String, mask: Tensor) -> SparseTopology {
         lock.lock()
         defer { lock.unlock() }
         let topology = topologies[path] ?? SparseTopology(mask: mask)
         topologies[path] = topology
-        return SparseSelection.runsSparse(shape: mask.shape, density: topology.density, mode: mode) ? topology : nil
+        return topology
+    }
+}
+
+extension Model {
+    /// The flat indices of the kept entries of each masked weight: the optimizer updates those
+    /// only, so pruned weights and their optimizer state are never touched, on either path.
+    public var keptPositions: [String: [Int32]] {
+        masks.reduce(into: [:]) { kept, entry in kept[entry.key] = sparseForms.topology(entry.key, mask: entry.value).positions }
     }
 }

@@ -114,7 +114,7 @@ public enum Trainer {
                 let step = gradientStep(current, batch: batch, parameterPaths: parameterPaths)
                 let lossValue = step.loss
                 guard lossValue.isFinite else { throw DivergenceError(epoch: epoch + 1, batch: b + 1, loss: lossValue) }
-                optimizer.step(&current.state, gradients: step.gradients, learningRate: rate)
+                optimizer.step(&current.state, gradients: step.gradients, learningRate: rate, kept: current.keptPositions)
                 for (path, t) in step.bufferUpdates { current.state[path] = t }
 
                 lossSum += Double(lossValue) * Double(batch.labels.count)

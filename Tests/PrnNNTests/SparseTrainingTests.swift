@@ -70,12 +70,36 @@ final class SparseTrainingTests: XCTestCase {
         XCTAssertTrue(SparseMode.with(.off) { model.forward(Variable(batch.images), training: false).context.sparse.isEmpty })
     }
 
+    /// With kept positions, both optimizers update exactly those entries as a full update would,
+    /// and leave every pruned weight and its state as they were.
+    func testOptimizersUpdateKeptEntriesOnly() throws {
+        let (model, batch) = try models(density: 0.3)[0]
+        let gradients = Trainer.gradientStep(model, batch: batch, parameterPaths: model.parameterPaths).gradients
+        let optimizers: [() -> Optimizer] = [{ SGD(momentum: 0.9, weightDecay: 0.01) }, { Adam(weightDecay: 0.01) }]
+        for make in optimizers {
+            var full = make(), kept = make()
+            var fullState = model.state, keptState = model.state
+            for _ in 0..<2 {
+                full.step(&fullState, gradients: gradients, learningRate: 0.1)
+                kept.step(&keptState, gradients: gradients, learningRate: 0.1, kept: model.keptPositions)
+            }
+            for path in model.parameterPaths {
+                let mask = model.masks[path]?.scalars ?? [Float](repeating: 1, count: model.state[path]!.count)
+                for (i, m) in mask.enumerated() {
+                    let want = m != 0 ? fullState[path]!.scalars[i] : model.state[path]!.scalars[i]
+                    XCTAssertEqual(keptState[path]!.scalars[i].bitPattern, want.bitPattern, "\(type(of: full)) \(path)[\(i)]")
+                    if m == 0 { XCTAssertTrue(kept.state[path]!.buffers.allSatisfy { $0[i] == 0 }, "state of pruned \(path)[\(i)]") }
+                }
+            }
+        }
+    }
+
     /// Loss, gradients, and the parameters after one SGD step with momentum and weight decay.
     func step(_ model: Model, _ batch: Batch) -> (loss: Float, gradients: [String: Tensor], stepped: [String: Tensor]) {
         let result = Trainer.gradientStep(model, batch: batch, parameterPaths: model.parameterPaths)
         var state = model.state
         var sgd = SGD(momentum: 0.9, weightDecay: 1e-3)
-        sgd.step(&state, gradients: result.gradients, learningRate: 0.1)
+        sgd.step(&state, gradients: result.gradients, learningRate: 0.1, kept: model.keptPositions)
         return (result.loss, result.gradients, state)
     }
 
