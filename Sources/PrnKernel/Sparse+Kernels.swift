@@ -83,26 +83,38 @@ extension SparseKernels {
             let aRowBase = a + r * aRow
             var e = Int(start[r])
             let end = Int(start[r + 1])
-            // Four entries at a time: four independent chains keep the FMA unit busy.
-            while e + 4 <= end {
+            // Eight entries at a time: eight independent chains keep both FMA pipes busy (each
+            // chain waits 4 cycles for its previous FMA).
+            while e + 8 <= end {
                 let b0 = b + Int(index[e]) &* bRow, b1 = b + Int(index[e + 1]) &* bRow
                 let b2 = b + Int(index[e + 2]) &* bRow, b3 = b + Int(index[e + 3]) &* bRow
+                let b4 = b + Int(index[e + 4]) &* bRow, b5 = b + Int(index[e + 5]) &* bRow
+                let b6 = b + Int(index[e + 6]) &* bRow, b7 = b + Int(index[e + 7]) &* bRow
                 for (k, block) in blocks.enumerated() {
                     var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+                    var s4: Float = 0, s5: Float = 0, s6: Float = 0, s7: Float = 0
                     for t in block {
                         let x = aRowBase[t &* aStep], o = t &* bStep
                         s0 = s0.addingProduct(x, b0[o])
                         s1 = s1.addingProduct(x, b1[o])
                         s2 = s2.addingProduct(x, b2[o])
                         s3 = s3.addingProduct(x, b3[o])
+                        s4 = s4.addingProduct(x, b4[o])
+                        s5 = s5.addingProduct(x, b5[o])
+                        s6 = s6.addingProduct(x, b6[o])
+                        s7 = s7.addingProduct(x, b7[o])
                     }
                     let first = k == 0
                     out[e] = first ? s0 : s0 + out[e]
                     out[e + 1] = first ? s1 : s1 + out[e + 1]
                     out[e + 2] = first ? s2 : s2 + out[e + 2]
                     out[e + 3] = first ? s3 : s3 + out[e + 3]
+                    out[e + 4] = first ? s4 : s4 + out[e + 4]
+                    out[e + 5] = first ? s5 : s5 + out[e + 5]
+                    out[e + 6] = first ? s6 : s6 + out[e + 6]
+                    out[e + 7] = first ? s7 : s7 + out[e + 7]
                 }
-                e += 4
+                e += 8
             }
             while e < end {
                 let b0 = b + Int(index[e]) &* bRow

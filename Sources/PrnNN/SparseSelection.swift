@@ -33,9 +33,9 @@ public enum SparseMode: String, CaseIterable, Sendable {
 /// sparser the layer.
 public enum SparseSelection {
     /// Kept fraction at or below which a fully connected layer runs sparse.
-    public static let linearCrossover = 0.2
+    public static let linearCrossover = 0.1
     /// Kept fraction at or below which a convolution runs sparse.
-    public static let convCrossover = 0.1
+    public static let convCrossover = 0.05
 
     /// Whether a masked weight of `shape` (rank 2: linear, rank 4: convolution) with kept
     /// fraction `density` runs sparse under `mode`.
