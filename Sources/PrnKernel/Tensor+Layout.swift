@@ -20,7 +20,22 @@ extension Tensor {
     /// The transpose of a matrix.
     public func transposed() -> Tensor {
         precondition(rank == 2, "transposed() needs a matrix")
-        return permuted([1, 0])
+        let (rows, columns) = (shape[0], shape[1])
+        // Bands of 16 source rows: each output row gets 16 consecutive floats per band, read from
+        // 16 source rows advancing together (the sparse kernels transpose every layer's
+        // activations, so this is on the training path).
+        return Tensor.build([columns, rows]) { out in
+            scalars.withUnsafeBufferPointer { x in
+                for i0 in stride(from: 0, to: rows, by: 16) {
+                    let band = Swift.min(16, rows - i0)
+                    for j in 0..<columns {
+                        let target = out.baseAddress! + j * rows + i0
+                        let source = x.baseAddress! + i0 * columns + j
+                        for i in 0..<band { target[i] = source[i * columns] }
+                    }
+                }
+            }
+        }
     }
 
     /// `op(self) @ op(other)` for matrices, with `op` a transpose when the flag is set. The
