@@ -1,8 +1,8 @@
 import Foundation
 import PrnKernel
-import PrnAutograd
 import PrnData
 import PrnNN
+import PrnPrune
 
 /// What sparse compute buys, printed by `prn bench sparse`: training throughput of pruned
 /// networks on the dense path (`sparse=off`) and with `sparse=auto`, in one run.
@@ -20,9 +20,9 @@ public enum SparseBenchmark {
         defer { Parallel.threads = saved }
         Parallel.threads = threads
         crossover(threads: threads, report: report)
-        let cases: [(name: String, shape: [Int], batch: Int, steps: Int, optimizer: TrainConfig.OptimizerKind)] = [
-            ("lenet300", [1, 28, 28], 64, 30, .adam),
-            ("vgg16", [3, 32, 32], 128, 2, .sgd),
+        let cases: [(name: Zoo, shape: [Int], batch: Int, steps: Int, optimizer: TrainConfig.OptimizerKind)] = [
+            (.lenet300, [1, 28, 28], 64, 30, .adam),
+            (.vgg16, [3, 32, 32], 128, 2, .sgd),
         ]
         for c in cases {
             let data = try Dataset.load(.synthetic(SyntheticSpec(classes: 10, shape: c.shape, train: c.batch * (c.steps + 1),
@@ -75,14 +75,22 @@ public enum SparseBenchmark {
             for density in [0.5, 0.3, 0.2, 0.1, 0.05, 0.02] {
                 var rng = RNG(seed: 7)
                 let mask = Tensor(shape: layer.w, scalars: rng.uniform(count: Shape.count(layer.w)).map { Double($0) < density ? 1 : 0 })
-                let weight = Variable(Tensor.randn(layer.w, seed: 2), requiresGrad: true)
-                let x = Variable(Tensor.randn(layer.x, seed: 3), requiresGrad: true)
+                let weight = Tensor.randn(layer.w, seed: 2), x = Tensor.randn(layer.x, seed: 3)
                 let topology = SparseTopology(mask: mask)
+                // The three products of a training step, dense on `mask ⊙ w` or sparse.
                 func step(_ sparse: Bool) {
-                    let y = layer.w.count == 4
-                        ? (sparse ? x.sparseConv2d(weight, topology, padding: 1) : x.conv2d(weight * Variable(mask), padding: 1))
-                        : (sparse ? x.sparseLinear(weight, topology) : x.matmul(weight * Variable(mask), transB: true))
-                    _ = grad(of: y.sum(), wrt: [x, weight])
+                    if layer.w.count == 4 {
+                        let y = sparse ? x.sparseConv2d(weight, topology, padding: 1) : x.conv2d(weight * mask, padding: 1)
+                        _ = sparse ? Tensor.sparseConv2dInputGrad(y, weight, topology, inputShape: layer.x, padding: 1)
+                                   : Tensor.conv2dInputGrad(y, weight * mask, inputShape: layer.x, padding: 1)
+                        _ = sparse ? Tensor.sparseConv2dWeightGrad(x, y, topology, weightShape: layer.w, padding: 1)
+                                   : Tensor.conv2dWeightGrad(x, y, weightShape: layer.w, padding: 1) * mask
+                    } else {
+                        let y = sparse ? x.sparseLinear(weight, topology) : x.matmul(weight * mask, transB: true)
+                        _ = sparse ? Tensor.sparseLinearInputGrad(y, weight, topology) : y.matmul(weight * mask)
+                        _ = sparse ? Tensor.sparseLinearWeightGrad(x, y, topology, weightShape: layer.w)
+                                   : y.matmul(x, transA: true) * mask
+                    }
                 }
                 let ratio = fastest(of: 5) { step(false) } / fastest(of: 5) { step(true) }
                 wins.append("\(density):\(String(format: "%.2f", ratio))")
