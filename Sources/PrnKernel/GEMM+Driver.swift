@@ -134,13 +134,19 @@ extension GEMM {
                 for (index, block) in layout.blocks.enumerated() {
                     // The first k-block applies beta (and must not read C when beta is 0).
                     let factor: Float? = firstRound && index == 0 ? (beta == 0 ? nil : beta) : 1
-                    for s in rowSlivers {
-                        let (i, h) = grid.rows(of: s)
-                        let aSliver = layout.a(block: index, sliver: s)
+                    // Row slivers in groups whose packed A stays in L2; each group meets every
+                    // column sliver, so a B sliver comes from L3 once per group, not per row sliver.
+                    let group = Swift.max(1, rowGroupFloats / (tileRows * block.count))
+                    for first in stride(from: rowSlivers.lowerBound, to: rowSlivers.upperBound, by: group) {
+                        let rowGroup = first..<Swift.min(first + group, rowSlivers.upperBound)
                         for t in columnSlivers {
                             let (j, w) = grid.columns(of: t)
-                            multiplyTile(h: h, w: w, kc: block.count, a: aSliver, b: layout.b(block: index, sliver: t),
-                                         c: c + i * ldc + j, ldc: ldc, factor: factor, scratch: scratch.baseAddress!)
+                            let bSliver = layout.b(block: index, sliver: t)
+                            for s in rowGroup {
+                                let (i, h) = grid.rows(of: s)
+                                multiplyTile(h: h, w: w, kc: block.count, a: layout.a(block: index, sliver: s), b: bSliver,
+                                             c: c + i * ldc + j, ldc: ldc, factor: factor, scratch: scratch.baseAddress!)
+                            }
                         }
                     }
                 }

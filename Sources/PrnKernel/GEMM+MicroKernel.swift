@@ -9,7 +9,8 @@ import Foundation
 // runs a 512-bit FMA as two 256-bit halves, so the peak is the same as with ymm, but the wider
 // registers halve the instruction count and 32 registers leave room for the large tile.
 // Smaller tiles (4 or 8 rows, 16 columns) cover the edges of C with the same code. Builds
-// without AVX-512 (e.g. PRN_MARCH=x86-64-v3) get a narrow 4 × 16 kernel instead (`wideTiles`).
+// without AVX-512 (e.g. PRN_MARCH=x86-64-v3) get narrow 6 × 16 and 4 × 16 kernels instead
+// (`wideTiles`), shaped for 16 ymm registers.
 //
 // Every element of C is one FMA chain over k in order, whichever tile shape computes it, so the
 // result does not depend on how C is cut into tiles (or across threads).
@@ -105,88 +106,95 @@ struct MicroPair<Half: MicroRow>: MicroRow {
 typealias SIMD16Pair = MicroPair<SIMD16<Float>>
 typealias SIMD8Pair = MicroPair<SIMD8<Float>>
 
-/// Four rows of accumulators; a tile has one, two or three of them.
-struct MicroQuad<Row: MicroRow> {
-    var r0 = Row(), r1 = Row(), r2 = Row(), r3 = Row()
+/// Up to six rows of accumulators; a tile has one or two of them. `rows` must be a literal at
+/// the call site (through the inlined kernel), so the rows past it fold away.
+struct MicroRows<Row: MicroRow> {
+    var r0 = Row(), r1 = Row(), r2 = Row(), r3 = Row(), r4 = Row(), r5 = Row()
 
     @inline(__always) init() {}
 
-    /// Adds `a[0..<4] ⊗ b`.
+    /// Adds `a[0..<rows] ⊗ b`.
     @inline(__always)
-    mutating func accumulate(_ a: UnsafePointer<Float>, _ b: Row) {
+    mutating func accumulate(_ a: UnsafePointer<Float>, _ b: Row, rows: Int) {
         r0.accumulate(a[0], b)
-        r1.accumulate(a[1], b)
-        r2.accumulate(a[2], b)
-        r3.accumulate(a[3], b)
+        if rows > 1 { r1.accumulate(a[1], b) }
+        if rows > 2 { r2.accumulate(a[2], b) }
+        if rows > 3 { r3.accumulate(a[3], b) }
+        if rows > 4 { r4.accumulate(a[4], b) }
+        if rows > 5 { r5.accumulate(a[5], b) }
     }
 
-    /// Writes the four rows to `c` (row stride `rowBytes`); `factor == nil` means overwrite.
+    /// Writes the rows to `c` (row stride `rowBytes`); `factor == nil` means overwrite.
     @inline(__always)
-    func store(to c: UnsafeMutableRawPointer, rowBytes: Int, factor: Float?) {
-        if let f = factor {
-            r0.store(to: c, addingScaled: f)
-            r1.store(to: c + rowBytes, addingScaled: f)
-            r2.store(to: c + 2 &* rowBytes, addingScaled: f)
-            r3.store(to: c + 3 &* rowBytes, addingScaled: f)
-        } else {
-            r0.store(to: c)
-            r1.store(to: c + rowBytes)
-            r2.store(to: c + 2 &* rowBytes)
-            r3.store(to: c + 3 &* rowBytes)
+    func store(to c: UnsafeMutableRawPointer, rowBytes: Int, rows: Int, factor: Float?) {
+        @inline(__always) func put(_ row: Row, _ i: Int) {
+            if let f = factor { row.store(to: c + i &* rowBytes, addingScaled: f) } else { row.store(to: c + i &* rowBytes) }
         }
+        put(r0, 0)
+        if rows > 1 { put(r1, 1) }
+        if rows > 2 { put(r2, 2) }
+        if rows > 3 { put(r3, 3) }
+        if rows > 4 { put(r4, 4) }
+        if rows > 5 { put(r5, 5) }
     }
 }
 
-/// `C[4·quads × Row.width] (=|+=) A·B` over `kc` steps; packed A advances `aStride` floats per
-/// step and packed B `bStride` (by default, the tile's own size). `quads` must be a literal at
-/// the call site so that the unused quads and branches fold away.
+/// `C[rows × Row.width] (=|+=) A·B` over `kc` steps, `rows` ≤ 12; packed A advances `aStride`
+/// floats per step and packed B `bStride` (by default, the tile's own size). `rows` must be a
+/// literal at the call site so that the unused rows and branches fold away.
+///
+/// Each element of C is the chain `acc = 0; acc = fma(a[p], b[p], acc)` for p in order, then
+/// one fused `C = acc + factor · C` (or `C = acc`): the reduction-order contract of `GEMM`.
 @inline(__always)
 private func microKernel<Row: MicroRow>(
-    _: Row.Type, quads: Int, kc: Int, a: UnsafePointer<Float>, aStride: Int? = nil,
+    _: Row.Type, rows: Int, kc: Int, a: UnsafePointer<Float>, aStride: Int? = nil,
     b: UnsafePointer<Float>, bStride: Int? = nil, c: UnsafeMutablePointer<Float>, ldc: Int, factor: Float?
 ) {
-    var q0 = MicroQuad<Row>(), q1 = MicroQuad<Row>(), q2 = MicroQuad<Row>()
+    let low = min(rows, 6), high = rows - low
+    var h0 = MicroRows<Row>(), h1 = MicroRows<Row>()
     var a = a, b = UnsafeRawPointer(b)
-    let aStep = aStride ?? 4 * quads, bStep = 4 * (bStride ?? Row.width)
+    let aStep = aStride ?? rows, bStep = 4 * (bStride ?? Row.width)
     for _ in 0..<kc {
         let x = Row.load(b)
-        q0.accumulate(a, x)
-        if quads > 1 { q1.accumulate(a + 4, x) }
-        if quads > 2 { q2.accumulate(a + 8, x) }
+        h0.accumulate(a, x, rows: low)
+        if high > 0 { h1.accumulate(a + 6, x, rows: high) }
         a += aStep
         b += bStep
     }
     let c = UnsafeMutableRawPointer(c), rowBytes = 4 &* ldc
-    q0.store(to: c, rowBytes: rowBytes, factor: factor)
-    if quads > 1 { q1.store(to: c + 4 &* rowBytes, rowBytes: rowBytes, factor: factor) }
-    if quads > 2 { q2.store(to: c + 8 &* rowBytes, rowBytes: rowBytes, factor: factor) }
+    h0.store(to: c, rowBytes: rowBytes, rows: low, factor: factor)
+    if high > 0 { h1.store(to: c + 6 &* rowBytes, rowBytes: rowBytes, rows: high, factor: factor) }
 }
 
 // One out-of-line copy per tile shape, so each gets its own register allocation.
 @inline(never) private func kernel12x32(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?) {
-    microKernel(SIMD16Pair.self, quads: 3, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f)
+    microKernel(SIMD16Pair.self, rows: 12, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f)
 }
 @inline(never) private func kernel8x32(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?) {
-    microKernel(SIMD16Pair.self, quads: 2, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f)
+    microKernel(SIMD16Pair.self, rows: 8, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f)
 }
 @inline(never) private func kernel4x32(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?) {
-    microKernel(SIMD16Pair.self, quads: 1, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f)
+    microKernel(SIMD16Pair.self, rows: 4, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f)
 }
 @inline(never) private func kernel12x16(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?) {
-    microKernel(SIMD16<Float>.self, quads: 3, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f)
+    microKernel(SIMD16<Float>.self, rows: 12, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f)
 }
 @inline(never) private func kernel8x16(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?) {
-    microKernel(SIMD16<Float>.self, quads: 2, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f)
+    microKernel(SIMD16<Float>.self, rows: 8, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f)
 }
 @inline(never) private func kernel4x16(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?) {
-    microKernel(SIMD16<Float>.self, quads: 1, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f)
+    microKernel(SIMD16<Float>.self, rows: 4, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f)
 }
 
-/// Without AVX-512 there are 16 vector registers and `SIMD16` takes two: the 12 × 32 tile's 24
-/// accumulators would spill. This kernel covers a 4 × 16 part of a packed tile (`rows` × `columns`)
-/// with 8 `SIMD8` accumulators; a tile takes `rows/4 · columns/16` calls.
+// Without AVX-512 there are 16 vector registers and `SIMD16` takes two: the 12 × 32 tile's 24
+// accumulators would spill. These kernels cover a 6 × 16 or 4 × 16 part of a packed tile
+// (`rows` × `columns` as packed) with 12 or 8 `SIMD8` accumulators, as BLIS's Haswell kernel:
+// two loads of B and six broadcasts of A per 12 FMAs, leaving 4 registers for the operands.
+@inline(never) private func kernel6x16Narrow(_ kc: Int, _ a: UnsafePointer<Float>, _ rows: Int, _ b: UnsafePointer<Float>, _ columns: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?) {
+    microKernel(SIMD8Pair.self, rows: 6, kc: kc, a: a, aStride: rows, b: b, bStride: columns, c: c, ldc: ldc, factor: f)
+}
 @inline(never) private func kernel4x16Narrow(_ kc: Int, _ a: UnsafePointer<Float>, _ rows: Int, _ b: UnsafePointer<Float>, _ columns: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?) {
-    microKernel(SIMD8Pair.self, quads: 1, kc: kc, a: a, aStride: rows, b: b, bStride: columns, c: c, ldc: ldc, factor: f)
+    microKernel(SIMD8Pair.self, rows: 4, kc: kc, a: a, aStride: rows, b: b, bStride: columns, c: c, ldc: ldc, factor: f)
 }
 
 extension GEMM {
@@ -231,11 +239,7 @@ extension GEMM {
         c: UnsafeMutablePointer<Float>, ldc: Int, factor: Float?
     ) {
         guard wideTiles else {
-            for i in stride(from: 0, to: rows, by: 4) {
-                for j in stride(from: 0, to: columns, by: 16) {
-                    kernel4x16Narrow(kc, a + i, rows, b + j, columns, c + i &* ldc + j, ldc, factor)
-                }
-            }
+            narrowKernels(rows: rows, columns: columns, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: factor)
             return
         }
         switch (rows, columns) {
@@ -248,6 +252,25 @@ extension GEMM {
         }
     }
 
+    /// A packed tile in 6 × 16 parts (12 rows) or 4 × 16 parts (4 or 8 rows), column strip by
+    /// column strip so that each strip of B is read while it is warm.
+    @inline(__always)
+    private static func narrowKernels(
+        rows: Int, columns: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+        c: UnsafeMutablePointer<Float>, ldc: Int, factor: Float?
+    ) {
+        for j in stride(from: 0, to: columns, by: 16) {
+            if rows == 12 {
+                kernel6x16Narrow(kc, a, rows, b + j, columns, c + j, ldc, factor)
+                kernel6x16Narrow(kc, a + 6, rows, b + j, columns, c + 6 &* ldc + j, ldc, factor)
+            } else {
+                for i in stride(from: 0, to: rows, by: 4) {
+                    kernel4x16Narrow(kc, a + i, rows, b + j, columns, c + i &* ldc + j, ldc, factor)
+                }
+            }
+        }
+    }
+
     /// Whether the whole-tile kernels are used; otherwise each tile is done in 4 × 16 parts.
     ///
     /// This depends on how the module was compiled (`-march`), which Swift code cannot test, so
@@ -255,8 +278,8 @@ extension GEMM {
     /// Zen 4 with AVX-512 the wide one is faster in the full multiply even where they tie in L1;
     /// built for x86-64-v3 the wide one spills and runs at half speed). Either choice gives
     /// the same bits: each element of C is the same FMA chain. `PRN_GEMM_TILES=wide|narrow`
-    /// overrides the measurement (for tests and benchmarks).
-    static let wideTiles: Bool = {
+    /// overrides the measurement (for benchmarks); tests set it to run both paths in one build.
+    nonisolated(unsafe) static var wideTiles: Bool = {
         switch ProcessInfo.processInfo.environment["PRN_GEMM_TILES"] {
         case "wide": return true
         case "narrow": return false
@@ -280,11 +303,7 @@ extension GEMM {
         }
         let wide = best { kernel12x32(kc, a, b, c, tileColumns, nil) }
         let narrow = best {
-            for i in stride(from: 0, to: tileRows, by: 4) {
-                for j in stride(from: 0, to: tileColumns, by: 16) {
-                    kernel4x16Narrow(kc, a + i, tileRows, b + j, tileColumns, c + i * tileColumns + j, tileColumns, nil)
-                }
-            }
+            narrowKernels(rows: tileRows, columns: tileColumns, kc: kc, a: a, b: b, c: c, ldc: tileColumns, factor: nil)
         }
         return Double(narrow) * 1.25 > Double(wide)
     }()

@@ -11,10 +11,17 @@
 /// tile of C is updated by a register-blocked FMA kernel (`GEMM+MicroKernel.swift`).
 /// Transposition happens only while packing.
 ///
-/// Determinism: every element of C is the same chain of fused multiply-adds over k, in the same
-/// order and with the same k-blocks, however C is split into tiles and across threads — the
-/// k-blocking depends only on k, and k is never split across threads. So the result is
-/// bit-identical for any thread count.
+/// Reduction-order contract (other kernels that must match `sgemm` bit for bit replicate it):
+///  1. k is cut into `⌈k / kcMax⌉` blocks as equal as possible, block `b` being
+///     `k·b/count ..< k·(b+1)/count`. The partition is a function of k alone, the same on the
+///     AVX-512 and the AVX2 paths and for any thread count; k is never split across threads.
+///  2. Within a block, each element of C is one sequential chain starting from 0:
+///     `acc = fma(alpha·a[i,p], b[p,j], acc)` for p in order (`alpha·a` is rounded once, when
+///     A is packed).
+///  3. The blocks' sums reach C in block order: the first as `C = fma(beta, C, acc)` (or
+///     `C = acc` when beta is 0, without reading C), each later one as `C = fma(1, C, acc)`.
+/// So the result is bit-identical for any thread count, tile shape and ISA path;
+/// `GEMMChainTests` checks it against a scalar transcription of these three rules.
 public enum GEMM {
     /// `C[m×n] = alpha · op(A) · op(B) + beta · C`, row-major, `op(X) = Xᵀ` when the flag is set.
     ///
@@ -56,6 +63,9 @@ public enum GEMM {
     /// keep up with. Measured on Zen 4: 1024 beats 384 by 3–5 %, and blocking the columns of B
     /// for L2 did not help.
     static let kcMax = 1024
+    /// Packed floats of A per group of row slivers (256 KB): half of Zen 3's L2, so the group
+    /// and the B sliver being applied to it stay there (`GEMM+Driver.swift`).
+    static let rowGroupFloats = 1 << 16
     /// Rows and columns of C per panel.
     static let panelSize = 2048
     /// Packed floats per round of packing (16 MB); more k-blocks wait for the next round.

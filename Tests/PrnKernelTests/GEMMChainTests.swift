@@ -1,0 +1,87 @@
+import XCTest
+@testable import PrnKernel
+
+/// The reduction-order contract of `GEMM.sgemm`, bit for bit: each element of C is, per k-block,
+/// one FMA chain over k in order starting from 0, and the blocks' sums are added to C in order.
+/// Both kernel paths (the AVX-512 12 × 32 tiles and the 16-register 6 × 16 / 4 × 16 parts) run in
+/// this one build, so a kernel that reorders a chain fails here whichever ISA the build targets.
+final class GEMMChainTests: XCTestCase {
+    func testEveryElementIsTheContractChain() {
+        let saved = GEMM.wideTiles
+        defer { GEMM.wideTiles = saved }
+        let depth = GEMM.kcMax
+        // Edge rows (5, 13, 29 are not multiples of 4, 6 or 12), edge columns, one and three
+        // k-blocks, and shapes large enough to run on two threads.
+        let shapes = [(5, 7, 3), (13, 33, 40), (29, 50, 2 * depth + 5), (12, 32, depth), (70, 90, 300), (40, 300, 260)]
+        for wide in [true, false] {
+            GEMM.wideTiles = wide
+            for (transA, transB) in [(false, false), (true, false), (false, true), (true, true)] {
+                for (m, n, k) in shapes {
+                    for (alpha, beta): (Float, Float) in [(1, 0), (-0.75, 0.5), (1, 1)] {
+                        for threads in [1, 2] {
+                            check(ChainCase(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta),
+                                  threads: threads, wide: wide)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The contract's k-blocks: `k` cut into `⌈k / kcMax⌉` parts as equal as possible, in order.
+    private func kBlocks(_ k: Int) -> [Range<Int>] {
+        let count = (k + GEMM.kcMax - 1) / GEMM.kcMax
+        return (0..<count).map { k * $0 / count ..< k * ($0 + 1) / count }
+    }
+
+    private func check(_ g: ChainCase, threads: Int, wide: Bool, file: StaticString = #filePath, line: UInt = #line) {
+        var got = g.c
+        GEMM.sgemm(transA: g.transA, transB: g.transB, m: g.m, n: g.n, k: g.k, alpha: g.alpha, a: g.a, lda: g.lda,
+                   b: g.b, ldb: g.ldb, beta: g.beta, c: &got, ldc: g.n, threads: threads)
+        let blocks = kBlocks(g.k)
+        for i in 0..<g.m {
+            for j in 0..<g.n {
+                var c = g.c[i * g.n + j]
+                for (index, block) in blocks.enumerated() {
+                    var chain: Float = 0
+                    // alpha scales A once, before the products (it is applied while packing).
+                    for p in block { chain = chain.addingProduct(g.alpha * g.opA(i, p), g.opB(p, j)) }
+                    if index == 0 {
+                        c = g.beta == 0 ? chain : chain.addingProduct(g.beta, c)
+                    } else {
+                        c = chain.addingProduct(1, c)
+                    }
+                }
+                if got[i * g.n + j].bitPattern != c.bitPattern {
+                    XCTFail("C[\(i), \(j)] = \(got[i * g.n + j]), contract chain gives \(c) for \(g), "
+                            + "threads \(threads), \(wide ? "wide" : "narrow") tiles", file: file, line: line)
+                    return
+                }
+            }
+        }
+    }
+}
+
+/// One product with random operands; C is prefilled (NaN when beta is 0, which must not be read).
+private struct ChainCase: CustomStringConvertible {
+    let transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, beta: Float
+    let lda: Int, ldb: Int
+    let a: [Float], b: [Float], c: [Float]
+
+    init(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, beta: Float) {
+        (self.transA, self.transB, self.m, self.n, self.k, self.alpha, self.beta) = (transA, transB, m, n, k, alpha, beta)
+        lda = (transA ? m : k) + 1
+        ldb = (transB ? k : n) + 2
+        var rng = RNG(seed: UInt64(m * 7919 + n * 31 + k))
+        a = rng.normal(count: (transA ? k : m) * lda)
+        b = rng.normal(count: (transB ? n : k) * ldb)
+        c = beta == 0 ? [Float](repeating: .nan, count: m * n) : rng.normal(count: m * n)
+    }
+
+    func opA(_ i: Int, _ p: Int) -> Float { transA ? a[p * lda + i] : a[i * lda + p] }
+    func opB(_ p: Int, _ j: Int) -> Float { transB ? b[j * ldb + p] : b[p * ldb + j] }
+
+    var description: String {
+        "\(transA ? "Aᵀ" : "A")·\(transB ? "Bᵀ" : "B") m=\(m) n=\(n) k=\(k) alpha=\(alpha) beta=\(beta)"
+    }
+}
