@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 
 /// Data parallelism over the machine's cores.
@@ -18,7 +17,10 @@ public enum Parallel {
     }()
 
     /// Runs `body` over contiguous sub-ranges of `0..<count` on up to `threads` workers.
-    @inlinable
+    ///
+    /// The chunks depend only on `count`, `grain` and `threads`; they run on the persistent
+    /// `WorkerPool` (a nested call, made from inside a chunk, runs its chunks in order on its own
+    /// thread, with the same boundaries).
     public static func forEach(_ count: Int, grain: Int = 1, threads: Int? = nil, _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }
         let workers = min(threads ?? Parallel.threads, max(1, count / max(grain, 1)))
@@ -26,9 +28,8 @@ public enum Parallel {
             body(0..<count)
             return
         }
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            let lo = count * w / workers, hi = count * (w + 1) / workers
-            if lo < hi { body(lo..<hi) }
+        WorkerPool.shared.run(chunks: workers, threads: workers) { w in
+            body(count * w / workers ..< count * (w + 1) / workers)
         }
     }
 }

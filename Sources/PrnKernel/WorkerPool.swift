@@ -1,0 +1,137 @@
+import Foundation
+import Synchronization
+
+/// The persistent threads behind `Parallel.forEach`.
+///
+/// `DispatchQueue.concurrentPerform` costs 10–40 µs per call on these VMs to wake its threads, and
+/// a training step makes thousands of parallel calls. Here the workers stay alive: after a job
+/// they spin on an atomic generation counter for a short while (`spinNanoseconds`), so the next
+/// job of a training step reaches them in well under a microsecond, and only then sleep on a
+/// condition variable, so an idle prn uses no CPU.
+///
+/// A job is `chunks` calls of `body(chunk)`; the caller and the workers claim chunk indices from
+/// one atomic counter. Which thread runs a chunk never changes what the chunk computes, so results
+/// do not depend on scheduling. One job runs at a time: a call made while the pool is busy (a
+/// nested `forEach`, or a second caller thread) runs its chunks on its own thread, in order.
+final class WorkerPool: @unchecked Sendable {
+    static let shared = WorkerPool()
+
+    /// How long an idle worker polls for the next job before it sleeps.
+    static let spinNanoseconds: UInt64 = 200_000
+
+    private let busy = Atomic<Bool>(false)
+    /// The current job's number times 256 plus how many workers take part in it (read as one
+    /// word, so a worker never pairs one job's number with another's participant count).
+    private let job = Atomic<Int>(0)
+    private let nextChunk = Atomic<Int>(0)
+    /// Participating workers that have not yet finished the current job. The caller waits for
+    /// zero, so no worker can still hold a job's closure after `run` returns.
+    private let pending = Atomic<Int>(0)
+    private let sleepers = Atomic<Int>(0)
+    private let condition = NSCondition()
+    /// The current job's closure and chunk count: written by the caller before `job` is bumped
+    /// (release), read by workers after they see the new value (acquire), and left alone until
+    /// `pending` is back to zero.
+    private nonisolated(unsafe) var body: ((Int) -> Void)?
+    private nonisolated(unsafe) var chunks = 0
+    /// Workers started so far (only grows; guarded by `condition`).
+    private var started = 0
+
+    /// Runs `body(0) … body(chunks - 1)` on up to `threads` threads (the caller included) and
+    /// returns when all have finished.
+    func run(chunks: Int, threads: Int, _ body: (Int) -> Void) {
+        let participants = min(threads, chunks, 256) - 1
+        guard participants > 0, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            for chunk in 0..<chunks { body(chunk) }
+            return
+        }
+        defer { busy.store(false, ordering: .releasing) }
+        ensureWorkers(participants)
+        withoutActuallyEscaping(body) { body in
+            self.body = body
+            self.chunks = chunks
+            nextChunk.store(0, ordering: .relaxed)
+            pending.store(participants, ordering: .relaxed)
+            let number = job.load(ordering: .relaxed) >> 8 + 1
+            job.store(number << 8 | participants, ordering: .sequentiallyConsistent)
+            if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+                condition.lock()
+                condition.broadcast()
+                condition.unlock()
+            }
+            claimChunks(body, chunks)
+            var polls = 0
+            while pending.load(ordering: .acquiring) > 0 {
+                polls += 1
+                if polls > 1000 { sched_yield() }   // a worker was asleep or descheduled
+            }
+            self.body = nil
+        }
+    }
+
+    /// Claims and runs chunks of the current job until none are left.
+    private func claimChunks(_ body: (Int) -> Void, _ chunks: Int) {
+        while true {
+            let chunk = nextChunk.wrappingAdd(1, ordering: .relaxed).oldValue
+            guard chunk < chunks else { return }
+            body(chunk)
+        }
+    }
+
+    private func ensureWorkers(_ count: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        // A new worker must wait for the job about to be posted, not for the one after: it
+        // starts from the current value, read here, before the caller bumps it.
+        let current = job.load(ordering: .acquiring)
+        while started < count {
+            let index = started
+            let thread = Thread { [unowned self] in self.workerLoop(index, seen: current) }
+            thread.stackSize = 8 << 20
+            thread.name = "prn-worker-\(index)"
+            thread.start()
+            started += 1
+        }
+    }
+
+    /// Worker `index` takes part in the jobs that ask for more than `index` workers.
+    private func workerLoop(_ index: Int, seen start: Int) {
+        var seen = start
+        while true {
+            seen = waitForJob(after: seen)
+            guard seen & 255 > index else { continue }
+            participate()
+            pending.wrappingAdd(-1, ordering: .releasing)
+        }
+    }
+
+    /// A worker's part of the current job. Out of line, so the worker's reference to the job's
+    /// closure is released when this returns, before `pending` tells the caller it may go on
+    /// (`withoutActuallyEscaping` checks that nothing kept the closure).
+    @inline(never)
+    private func participate() {
+        claimChunks(body!, chunks)
+    }
+
+    /// Spins, then sleeps, until `job` differs from `seen`; returns the new value.
+    private func waitForJob(after seen: Int) -> Int {
+        let deadline = DispatchTime.now().uptimeNanoseconds + Self.spinNanoseconds
+        var polls = 0
+        while true {
+            let now = job.load(ordering: .acquiring)
+            if now != seen { return now }
+            polls += 1
+            if polls & 255 == 0 && DispatchTime.now().uptimeNanoseconds > deadline { break }
+        }
+        condition.lock()
+        defer { condition.unlock() }
+        sleepers.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        var now = job.load(ordering: .sequentiallyConsistent)
+        while now == seen {
+            condition.wait()
+            now = job.load(ordering: .acquiring)
+        }
+        sleepers.wrappingAdd(-1, ordering: .relaxed)
+        return now
+    }
+}
