@@ -7,10 +7,17 @@ extension Tensor {
     public func map(_ f: (Float) -> Float) -> Tensor {
         Tensor.build(shape) { out in
             scalars.withUnsafeBufferPointer { x in
-                for i in 0..<x.count { out[i] = f(x[i]) }
+                Parallel.forEach(x.count, grain: Tensor.elementwiseGrain) { range in
+                    for i in range { out[i] = f(x[i]) }
+                }
             }
         }
     }
+
+    /// Elements per chunk of a parallel elementwise pass: below this a second thread costs more
+    /// than it saves. Elementwise results do not depend on the chunking.
+    @usableFromInline
+    static let elementwiseGrain = 1 << 15
 
     /// Combines two tensors elementwise after broadcasting them to a common shape.
     @inlinable
@@ -19,7 +26,9 @@ extension Tensor {
             return Tensor.build(a.shape) { out in
                 a.scalars.withUnsafeBufferPointer { x in
                     b.scalars.withUnsafeBufferPointer { y in
-                        for i in 0..<x.count { out[i] = f(x[i], y[i]) }
+                        Parallel.forEach(x.count, grain: elementwiseGrain) { range in
+                            for i in range { out[i] = f(x[i], y[i]) }
+                        }
                     }
                 }
             }
@@ -37,7 +46,7 @@ extension Tensor {
         return Tensor.build(shape) { out in
             a.scalars.withUnsafeBufferPointer { x in
                 b.scalars.withUnsafeBufferPointer { y in
-                    forEachRow(shape, sa, sb) { row, offA, offB, inner, strideA, strideB in
+                    forEachRowInParallel(shape, sa, sb) { row, offA, offB, inner, strideA, strideB in
                         let o = row * inner
                         for j in 0..<inner { out[o + j] = f(x[offA + j * strideA], y[offB + j * strideB]) }
                     }
@@ -63,10 +72,39 @@ extension Tensor {
         let rank = shape.count
         let inner = rank == 0 ? 1 : shape[rank - 1]
         let rows = inner == 0 ? 0 : Shape.count(shape) / inner
+        forEachRow(shape, sa, sb, rows: 0..<rows, body)
+    }
+
+    /// `forEachRow` with the rows split across threads (each row is written by one thread).
+    @usableFromInline
+    static func forEachRowInParallel(_ shape: [Int], _ sa: [Int], _ sb: [Int],
+                                     _ body: (_ row: Int, _ offA: Int, _ offB: Int, _ inner: Int, _ strideA: Int, _ strideB: Int) -> Void) {
+        let rank = shape.count
+        let inner = rank == 0 ? 1 : shape[rank - 1]
+        let rows = inner == 0 ? 0 : Shape.count(shape) / inner
+        Parallel.forEach(rows, grain: Swift.max(1, elementwiseGrain / Swift.max(inner, 1))) { range in
+            forEachRow(shape, sa, sb, rows: range, body)
+        }
+    }
+
+    /// Visits the rows in `rows`, starting from the offsets of the first.
+    @usableFromInline
+    static func forEachRow(_ shape: [Int], _ sa: [Int], _ sb: [Int], rows: Range<Int>,
+                           _ body: (_ row: Int, _ offA: Int, _ offB: Int, _ inner: Int, _ strideA: Int, _ strideB: Int) -> Void) {
+        let rank = shape.count
+        let inner = rank == 0 ? 1 : shape[rank - 1]
+        guard !rows.isEmpty else { return }
         let innerA = rank == 0 ? 0 : sa[rank - 1], innerB = rank == 0 ? 0 : sb[rank - 1]
         var index = [Int](repeating: 0, count: Swift.max(rank - 1, 0))
         var offA = 0, offB = 0
-        for row in 0..<rows {
+        var rest = rows.lowerBound
+        for axis in stride(from: rank - 2, through: 0, by: -1) {
+            index[axis] = rest % shape[axis]
+            rest /= shape[axis]
+            offA += index[axis] * sa[axis]
+            offB += index[axis] * sb[axis]
+        }
+        for row in rows {
             body(row, offA, offB, inner, innerA, innerB)
             var axis = rank - 2
             while axis >= 0 {
@@ -90,7 +128,7 @@ extension Tensor {
         let sa = Tensor.broadcastStrides(shape, to: target)
         return Tensor.build(target) { out in
             scalars.withUnsafeBufferPointer { x in
-                Tensor.forEachRow(target, sa, sa) { row, off, _, inner, stride, _ in
+                Tensor.forEachRowInParallel(target, sa, sa) { row, off, _, inner, stride, _ in
                     let o = row * inner
                     for j in 0..<inner { out[o + j] = x[off + j * stride] }
                 }

@@ -51,6 +51,7 @@ public struct Tensor: Sendable, Equatable {
     /// Creates a tensor by filling a fresh buffer of `count` elements.
     @inlinable
     public static func build(_ shape: [Int], _ fill: (UnsafeMutableBufferPointer<Float>) -> Void) -> Tensor {
+        _ = HeapReuse.enabled
         let n = Shape.count(shape)
         let values = [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
             fill(buffer)
