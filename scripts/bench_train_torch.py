@@ -29,15 +29,42 @@ def conv2():
                          nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10))
 
 
-def vgg11(width=0.25):
+VGG_PLANS = {"vgg11": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512],
+             "vgg16": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512]}
+
+
+def vgg(name, width):
     layers, c = [], 3
-    for v in [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512]:
+    for v in VGG_PLANS[name]:
         if v == "M":
             layers.append(nn.MaxPool2d(2))
         else:
             v = round(v * width)
             layers += [nn.Conv2d(c, v, 3, padding=1, bias=False), nn.BatchNorm2d(v), nn.ReLU()]
             c = v
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, 10))
+
+
+class ResidualBlock(nn.Module):
+    """prn's ResidualBlock: conv-bn-relu-conv-bn plus a 1×1 conv-bn shortcut when the shape changes."""
+
+    def __init__(self, inputs, outputs, stride):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(inputs, outputs, 3, stride, 1, bias=False), nn.BatchNorm2d(outputs),
+                                  nn.ReLU(), nn.Conv2d(outputs, outputs, 3, 1, 1, bias=False), nn.BatchNorm2d(outputs))
+        self.shortcut = nn.Sequential(nn.Conv2d(inputs, outputs, 1, stride, 0, bias=False), nn.BatchNorm2d(outputs)) \
+            if stride != 1 or inputs != outputs else nn.Identity()
+
+    def forward(self, x):
+        return torch.relu(self.body(x) + self.shortcut(x))
+
+
+def resnet20():
+    layers, c = [nn.Conv2d(3, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU()], 16
+    for stage, width in enumerate([16, 32, 64]):
+        for b in range(3):
+            layers.append(ResidualBlock(c, width, 2 if stage > 0 and b == 0 else 1))
+            c = width
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, 10))
 
 
@@ -72,9 +99,15 @@ def main():
     fx, fy = fashion_images()
     g = torch.Generator().manual_seed(0)
     cx, cy = torch.randn(128 * 20, 3, 32, 32, generator=g), torch.randint(0, 10, (128 * 20,), generator=g)
-    for name, make, x, y, batch, steps, opt in [("lenet300", lenet300, fx, fy, 64, None, "adam"),
-                                                ("conv2", conv2, fx, fy, 64, 50, "adam"),
-                                                ("vgg11", vgg11, cx, cy, 128, 20, "sgd")]:
+    cases = [("lenet300", lenet300, fx, fy, 64, None, "adam"),
+             ("conv2", conv2, fx, fy, 64, 50, "adam"),
+             ("vgg11", lambda: vgg("vgg11", 0.25), cx, cy, 128, 20, "sgd"),
+             ("vgg16", lambda: vgg("vgg16", 1), cx, cy, 128, 5, "sgd"),
+             ("resnet20", resnet20, cx, cy, 128, 10, "sgd")]
+    only = os.environ.get("BENCH_MODELS")
+    for name, make, x, y, batch, steps, opt in cases:
+        if only and name not in only.split(","):
+            continue
         for t in threads:
             torch.set_num_threads(t)
             torch.manual_seed(1)
