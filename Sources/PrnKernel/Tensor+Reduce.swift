@@ -19,6 +19,26 @@ extension Tensor {
         let keptShape = Tensor.reducedShape(shape, axes: axes, keepDims: true)
         let outStrides = Tensor.broadcastStrides(keptShape, to: shape)
         var out = [Float](repeating: initial, count: Shape.count(keptShape))
+        let inner = rank == 0 ? 1 : shape[rank - 1]
+        if rank > 0, outStrides[rank - 1] == 0, out.count > 1, count >= 2 * Tensor.elementwiseGrain {
+            // The last axis is reduced: each output is one sequential fold over whole rows. Split
+            // the outputs across threads; each thread walks every row's offset and folds only the
+            // rows of its outputs, in row order, so every output sees the same sequence.
+            out.withUnsafeMutableBufferPointer { o in
+                scalars.withUnsafeBufferPointer { x in
+                    Parallel.forEach(o.count, grain: Swift.max(1, o.count * Tensor.elementwiseGrain / count)) { mine in
+                        Tensor.forEachRow(shape, outStrides, outStrides) { row, off, _, _, _, _ in
+                            guard mine.contains(off) else { return }
+                            let base = row * inner
+                            var acc = o[off]
+                            for j in 0..<inner { acc = combine(acc, x[base + j]) }
+                            o[off] = acc
+                        }
+                    }
+                }
+            }
+            return Tensor(shape: Tensor.reducedShape(shape, axes: axes, keepDims: keepDims), scalars: out)
+        }
         out.withUnsafeMutableBufferPointer { o in
             scalars.withUnsafeBufferPointer { x in
                 Tensor.forEachRow(shape, outStrides, outStrides) { row, off, _, inner, stride, _ in
