@@ -7,7 +7,8 @@ import Synchronization
 /// a training step makes thousands of parallel calls. Here the workers stay alive: after a job
 /// they spin on an atomic generation counter for a short while (`spinNanoseconds`), so the next
 /// job of a training step reaches them in well under a microsecond, and only then sleep on a
-/// condition variable, so an idle prn uses no CPU.
+/// condition variable, so an idle prn uses no CPU. The caller, likewise, spins a little for the
+/// workers to finish, then sleeps.
 ///
 /// A job is `chunks` calls of `body(chunk)`; the caller and the workers claim chunk indices from
 /// one atomic counter. Which thread runs a chunk never changes what the chunk computes, so results
@@ -17,7 +18,10 @@ final class WorkerPool: @unchecked Sendable {
     static let shared = WorkerPool()
 
     /// How long an idle worker polls for the next job before it sleeps.
-    static let spinNanoseconds: UInt64 = 200_000
+    static let spinNanoseconds: UInt64 = 100_000
+    /// Polls (a few µs) before a waiting thread yields its core between polls: on a machine
+    /// with more runnable threads than cores, the thread it waits for may need that core.
+    static let pollsBeforeYield = 2000
 
     private let busy = Atomic<Bool>(false)
     /// The current job's number times 256 plus how many workers take part in it (read as one
@@ -29,6 +33,9 @@ final class WorkerPool: @unchecked Sendable {
     private let pending = Atomic<Int>(0)
     private let sleepers = Atomic<Int>(0)
     private let condition = NSCondition()
+    /// Where a caller sleeps until the last worker of its job is done (`callerSleeps` set).
+    private let finished = NSCondition()
+    private let callerSleeps = Atomic<Bool>(false)
     /// The current job's closure and chunk count: written by the caller before `job` is bumped
     /// (release), read by workers after they see the new value (acquire), and left alone until
     /// `pending` is back to zero.
@@ -60,12 +67,38 @@ final class WorkerPool: @unchecked Sendable {
                 condition.unlock()
             }
             claimChunks(body, chunks)
-            var polls = 0
-            while pending.load(ordering: .acquiring) > 0 {
-                polls += 1
-                if polls > 1000 { sched_yield() }   // a worker was asleep or descheduled
-            }
+            waitForWorkers()
             self.body = nil
+        }
+    }
+
+    /// Returns when every participating worker has finished: spins briefly (the workers are
+    /// usually a chunk behind at most), then sleeps until the last one signals, so a caller whose
+    /// worker was descheduled on a busy machine does not burn the core that worker needs.
+    private func waitForWorkers() {
+        let deadline = DispatchTime.now().uptimeNanoseconds + Self.spinNanoseconds / 4
+        var polls = 0
+        while pending.load(ordering: .acquiring) > 0 {
+            polls += 1
+            if polls > Self.pollsBeforeYield { sched_yield() }
+            guard polls & 255 != 0 || DispatchTime.now().uptimeNanoseconds < deadline else {
+                finished.lock()
+                callerSleeps.store(true, ordering: .sequentiallyConsistent)
+                while pending.load(ordering: .sequentiallyConsistent) > 0 { finished.wait() }
+                callerSleeps.store(false, ordering: .relaxed)
+                finished.unlock()
+                return
+            }
+        }
+    }
+
+    /// Tells the caller this worker is done with the job; the last one wakes a sleeping caller.
+    private func leaveJob() {
+        let left = pending.wrappingAdd(-1, ordering: .sequentiallyConsistent).newValue
+        if left == 0 && callerSleeps.load(ordering: .sequentiallyConsistent) {
+            finished.lock()
+            finished.broadcast()
+            finished.unlock()
         }
     }
 
@@ -101,7 +134,7 @@ final class WorkerPool: @unchecked Sendable {
             seen = waitForJob(after: seen)
             guard seen & 255 > index else { continue }
             participate()
-            pending.wrappingAdd(-1, ordering: .releasing)
+            leaveJob()
         }
     }
 
@@ -121,6 +154,7 @@ final class WorkerPool: @unchecked Sendable {
             let now = job.load(ordering: .acquiring)
             if now != seen { return now }
             polls += 1
+            if polls > Self.pollsBeforeYield { sched_yield() }
             if polls & 255 == 0 && DispatchTime.now().uptimeNanoseconds > deadline { break }
         }
         condition.lock()
