@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Training throughput of prn against PyTorch CPU on the same machine, in the same run:
 # LeNet-300-100 (one Fashion-MNIST epoch, Adam, batch 64), Conv-2 (50 steps), VGG-11 width 0.25
-# (20 steps, CIFAR shapes) on 1 and 2 threads. PyTorch is skipped when not installed
+# (20 steps, CIFAR shapes), VGG-16 width 1 (5 steps) and ResNet-20 (10 steps), both CIFAR shapes,
+# SGD, batch 128, on 1 and 2 threads. PyTorch is skipped when not installed
 # (`pip install torch==2.13.0` takes a CPU wheel).
 set -euo pipefail
 cd "$(dirname "$0")/.."
