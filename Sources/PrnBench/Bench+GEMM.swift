@@ -8,7 +8,9 @@ public enum Benchmarks {
     ///
     /// Each configuration runs once to warm up, then repeats until at least 0.5 s has passed; the
     /// best rate is reported (the machine is shared, so the best is the least disturbed run).
-    /// A product is `2·n³` floating-point operations.
+    /// A product is `2·n³` floating-point operations. Then the same for the products a training
+    /// step makes (`GEMMShape.training`): `gemm shape=vgg16.conv2.forward m=… n=… k=… transA=0
+    /// transB=0 threads=1 gflops=…`.
     public static func gemm(sizes: [Int] = [256, 512, 1024, 2048], threads: [Int] = [1, 2],
                             report: (String) -> Void) {
         for n in sizes where n > 0 {
@@ -29,6 +31,32 @@ public enum Benchmarks {
                 }
                 let gflops = 2 * Double(n) * Double(n) * Double(n) / seconds / 1e9
                 report("gemm n=\(n) threads=\(t) gflops=\(formatted(gflops))")
+            }
+        }
+        for shape in GEMMShape.training {
+            for t in threads where t > 0 {
+                let gflops = 2 * Double(shape.m) * Double(shape.n) * Double(shape.k) / time(shape, threads: t) / 1e9
+                report("gemm shape=\(shape.name) m=\(shape.m) n=\(shape.n) k=\(shape.k) transA=\(shape.transA ? 1 : 0) "
+                       + "transB=\(shape.transB ? 1 : 0) threads=\(t) gflops=\(formatted(gflops))")
+            }
+        }
+    }
+
+    /// The best time of one product of `shape`, operands stored as the autograd stores them.
+    static func time(_ shape: GEMMShape, threads: Int) -> Double {
+        let (m, n, k) = (shape.m, shape.n, shape.k)
+        var rng = RNG(seed: UInt64(m * n + k))
+        let a = rng.normal(count: m * k), b = rng.normal(count: k * n)
+        var c = [Float](repeating: 0, count: m * n)
+        return a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                c.withUnsafeMutableBufferPointer { c in
+                    bestTime(minimumTotal: 0.5) {
+                        GEMM.sgemm(transA: shape.transA, transB: shape.transB, m: m, n: n, k: k, alpha: 1,
+                                   a: a.baseAddress!, lda: shape.transA ? m : k, b: b.baseAddress!, ldb: shape.transB ? k : n,
+                                   beta: 0, c: c.baseAddress!, ldc: n, threads: threads)
+                    }
+                }
             }
         }
     }
@@ -53,4 +81,34 @@ public enum Benchmarks {
         let fraction = hundredths % 100
         return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
     }
+}
+
+/// A product a training step makes: its name, sizes and transposes.
+public struct GEMMShape: Sendable {
+    public let name: String, m: Int, n: Int, k: Int, transA: Bool, transB: Bool
+
+    /// The three products of one layer: forward `y = op(A)·op(B)` and the two gradients.
+    static func layer(_ name: String, forward m: Int, _ n: Int, _ k: Int, transA: Bool, transB: Bool) -> [GEMMShape] {
+        // y[m×n] = op(A)[m×k]·op(B)[k×n]; dA = dy·op(B)ᵀ, dB = op(A)ᵀ·dy, written with the
+        // operands as stored (as the autograd does: transposes are flags, never copies).
+        [GEMMShape(name: name + ".forward", m: m, n: n, k: k, transA: transA, transB: transB),
+         transA ? GEMMShape(name: name + ".grad_a", m: k, n: m, k: n, transA: transB, transB: true)
+                : GEMMShape(name: name + ".grad_a", m: m, n: k, k: n, transA: false, transB: !transB),
+         transB ? GEMMShape(name: name + ".grad_b", m: n, n: k, k: m, transA: true, transB: transA)
+                : GEMMShape(name: name + ".grad_b", m: k, n: n, k: m, transA: !transA, transB: false)]
+    }
+
+    /// LeNet-300-100's first layer at batch 64 and 128 (`x · Wᵀ`), and the im2col products of
+    /// VGG-16 and ResNet-20 layers on CIFAR (`W[O×K] · col[K×N]`, N the columns of a group of
+    /// samples, about 512; `Conv.swift`).
+    public static let training: [GEMMShape] =
+        layer("lenet300.fc1.b64", forward: 64, 300, 784, transA: false, transB: true)
+        + layer("lenet300.fc1.b128", forward: 128, 300, 784, transA: false, transB: true)
+        + layer("vgg16.conv2", forward: 64, 1024, 576, transA: false, transB: false)
+        + layer("vgg16.conv4", forward: 128, 512, 1152, transA: false, transB: false)
+        + layer("vgg16.conv6", forward: 256, 512, 2304, transA: false, transB: false)
+        + layer("vgg16.conv9", forward: 512, 512, 4608, transA: false, transB: false)
+        + layer("resnet20.stage1", forward: 16, 1024, 144, transA: false, transB: false)
+        + layer("resnet20.stage2", forward: 32, 512, 288, transA: false, transB: false)
+        + layer("resnet20.stage3", forward: 64, 512, 576, transA: false, transB: false)
 }

@@ -11,6 +11,7 @@ public enum TrainBenchmarks {
     ///   package is absent), Adam, batch 64 — the whole loop, data batching included.
     /// - `conv2`: 50 steps on Fashion-MNIST shapes, Adam, batch 64, width 1.
     /// - `vgg11`: 20 steps on CIFAR shapes [3, 32, 32], SGD momentum, batch 128, width 0.25.
+    /// - `vgg16` (5 steps, width 1) and `resnet20` (10 steps): the same setting, the papers' models.
     public static func run(threads: [Int] = [1, 2], report: (String) -> Void) throws {
         let fashion = try (try? Dataset.load(.fashion()))
             ?? Dataset.load(.synthetic(SyntheticSpec(classes: 10, shape: [1, 28, 28], train: 60000, test: 1000, seed: 0)))
@@ -19,6 +20,8 @@ public enum TrainBenchmarks {
             (.lenet300, fashion, 1, 64, nil, .adam),
             (.conv2, fashion, 1, 64, 50, .adam),
             (.vgg11, cifar, 0.25, 128, 20, .sgd),
+            (.vgg16, cifar, 1, 128, 5, .sgd),
+            (.resnet20, cifar, 1, 128, 10, .sgd),
         ]
         let saved = Parallel.threads
         defer { Parallel.threads = saved }
