@@ -1,6 +1,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <signal.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <editline/readline.h>
 
 /*
@@ -38,12 +41,23 @@ static inline const char *prn_history_line(int i) {
     return entry ? entry->line : NULL;
 }
 
-/* Installs `handler` for SIGINT without SA_RESTART, so a blocking read returns EINTR. */
-static inline int prn_install_sigint(void (*handler)(int)) {
+/* Installs `handler` for `signum` without SA_RESTART, so a blocking read returns EINTR. */
+static inline int prn_install_signal(int signum, void (*handler)(int)) {
     struct sigaction action;
     memset(&action, 0, sizeof action);
     action.sa_handler = handler;
     sigemptyset(&action.sa_mask);
     action.sa_flags = 0;
-    return sigaction(SIGINT, &action, NULL);
+    return sigaction(signum, &action, NULL);
+}
+
+/* Standard output flushed at every newline even when it is a file or a pipe (the C library
+ * block-buffers it there), so logs of long runs fill as they go. */
+static inline void prn_line_buffer_stdout(void) { setvbuf(stdout, NULL, _IOLBF, 0); }
+
+/* A worker process dies with the process that started it, even when that one is SIGKILLed. */
+static inline void prn_die_with_parent(void) {
+#ifdef __linux__
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
 }

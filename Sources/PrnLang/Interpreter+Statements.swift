@@ -81,29 +81,26 @@ extension Interpreter {
     }
 
     /// `for x in …`: binds `x` to each value in turn and runs the body; Ctrl-C is checked before
-    /// each iteration. The outermost loop is where shards split a grid and results files mark
-    /// finished iterations; the indices of all enclosing loops feed derived seeds.
+    /// each iteration. A top-level loop starts a nest whose innermost iterations are the work
+    /// units of scale-out (shards, jobs, results files); the indices of all enclosing loops feed
+    /// derived seeds.
     private func executeFor(_ loop: ForLoop) throws {
         let values = try loopValues(loop.iterable, loop: loop.keyword)
-        let outermost = loopIndices.isEmpty
-        if outermost { scaleOut?.enterLoop() }
-        defer { if outermost { scaleOut?.leaveLoop() } }
+        let enclosing = loopIndices.count
+        if enclosing == 0 { scaleOut?.enterNest(loop) }
+        defer { if enclosing == 0 { scaleOut?.leaveNest() } }
+        let units = scaleOut.flatMap { $0.isUnitLevel(enclosing: enclosing) ? $0 : nil }
         for k in 0..<values.count {
             try Interrupt.check()
-            if outermost, let scaleOut {
-                guard scaleOut.runs(iteration: k) else { continue }
-                if scaleOut.isFinished(iteration: k) {
-                    try replayRows(iteration: k)
-                    continue
-                }
-                scaleOut.beginIteration(k)
-            }
             try step(at: loop.keyword.location)
             workspace.bind(loop.variable.lexeme, values[k])
             loopIndices.append(k)
             defer { loopIndices.removeLast() }
-            try execute(loop.body)
-            if outermost { try scaleOut?.finishIteration(k) }
+            if let units {
+                try runUnit(units, loop: loop.keyword) { try execute(loop.body) }
+            } else {
+                try execute(loop.body)
+            }
         }
     }
 

@@ -3,8 +3,8 @@ import PrnKernel
 
 /// Where a row was made in a run, so shards can be merged back into the unsharded order.
 ///
-/// `phase` counts the outermost loops started and finished so far (0 before the first, 1 inside
-/// it, 2 after it, …), `iteration` is the outermost loop's index (nil outside loops), and `index`
+/// `phase` counts the top-level loop nests started and finished so far (0 before the first, 1
+/// inside it, 2 after it, …), `iteration` is the work unit (nil outside loops), and `index`
 /// numbers the rows made in that phase and iteration.
 public struct RowKey: Hashable, Comparable, Sendable, CustomStringConvertible {
     public let phase: Int
@@ -30,7 +30,7 @@ public enum ResultRecord: Equatable, Sendable {
     case header([String: String])
     /// A `row` statement's cells, tagged with its table and place in the run.
     case row(table: String, title: String?, key: RowKey, cells: [(String, TableCell)])
-    /// An outermost-loop iteration finished: `--resume` skips it.
+    /// A work unit finished: `--resume` skips it.
     case done(phase: Int, iteration: Int)
 
     public static func == (a: ResultRecord, b: ResultRecord) -> Bool {
@@ -134,11 +134,13 @@ public enum Results {
     }
 }
 
-/// Appends records to a results file as they happen.
-public final class ResultsWriter {
+/// Appends records to a results file as they happen; safe to call from several threads (the
+/// coordinator of `prn run --jobs` writes rows as its workers report them).
+public final class ResultsWriter: @unchecked Sendable {
     public let path: String
     private let handle: FileHandle
-    /// Outermost iterations the file already holds, as `phase`/`iteration` pairs.
+    private let lock = NSLock()
+    /// Units the file held when opened (finished by an earlier run), as `phase`/`iteration` pairs.
     public private(set) var finished: Set<[Int]> = []
     /// Rows the file already holds, by table and key: a resumed run does not write them again.
     private var written = Set<String>()
@@ -195,13 +197,16 @@ public final class ResultsWriter {
         }
     }
 
-    /// Whether an outermost iteration is already in the file.
-    public func isFinished(phase: Int, iteration: Int) -> Bool { finished.contains([phase, iteration]) }
+    /// Whether a unit was finished by an earlier run.
+    public func isFinished(phase: Int, iteration: Int) -> Bool {
+        lock.withLock { finished.contains([phase, iteration]) }
+    }
 
     /// Appends a record; a row the file already holds is not written twice.
     public func append(_ record: ResultRecord) throws {
+        lock.lock()
+        defer { lock.unlock() }
         if case .row(let table, _, let key, _) = record, !written.insert("\(table)\u{1F}\(key)").inserted { return }
-        if case .done(let phase, let iteration) = record { finished.insert([phase, iteration]) }
         try handle.write(contentsOf: Data((record.line + "\n").utf8))
     }
 }

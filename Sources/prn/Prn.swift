@@ -1,10 +1,12 @@
 import ArgumentParser
+import CLibEdit
 import Foundation
 import PrnLang
 import PrnNotebook
 
 /// The `prn` command line: the REPL by default, `-e` for statements, `run` for scripts and
-/// `bench` for throughput. Exit status: 0 ok, 1 error, 2 usage, 130 interrupted.
+/// `bench` for throughput. Exit status: 0 ok, 1 error, 2 usage, 128 + the signal's number when a
+/// signal stopped a run (130 SIGINT, 143 SIGTERM, 129 SIGHUP).
 @main
 struct Prn: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,6 +41,7 @@ struct Prn: ParsableCommand {
 
     /// Parses and runs, mapping ArgumentParser's usage errors to exit status 2.
     static func main() {
+        prn_line_buffer_stdout()
         Signals.install()
         var command: ParsableCommand
         do {
@@ -61,17 +64,21 @@ struct Prn: ParsableCommand {
 /// Runs a whole script: stop at the first error.
 enum Script {
     static func run(source: String, file: String) throws {
+        Signals.installForRuns()
         try exit(Interpreter().run(source: source, file: file), file: file)
     }
 
-    /// Maps a run's outcome to the exit status: 0, 1 (error) or 130 (interrupted).
+    /// Maps a run's outcome to the exit status: 0, 1 (error) or 128 + the signal that stopped it.
     static func exit(_ outcome: Interpreter.Outcome, file: String) throws {
         switch outcome {
         case .ok: return
         case .failed: throw ExitCode(1)
         case .interrupted:
-            Interpreter.writeStandardError("\(file): interrupted")
-            throw ExitCode(130)
+            Interpreter.writeStandardError("\(file): \(interruption)")
+            throw ExitCode(Signals.exitStatus(Interrupt.signal))
         }
     }
+
+    /// What stopped the run, for messages and the notebook: "interrupted by SIGTERM".
+    static var interruption: String { "interrupted by \(Signals.name(Interrupt.signal))" }
 }

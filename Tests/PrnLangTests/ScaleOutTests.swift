@@ -118,4 +118,38 @@ final class ScaleOutTests: XCTestCase {
         let fullRows = table(full, "t")?.rows ?? []
         XCTAssertEqual(table(odd, "t")?.rows, [fullRows[1], fullRows[3]])
     }
+
+    /// A loop whose body is exactly one loop counts with it: `a × b` units, numbered in serial order.
+    func testIterationsOfALoopNestAreTheUnits() throws {
+        let source = """
+            t = table
+            for a in [1, 2] {
+              for b in range(3) {
+                for c in range(2) { x = c }
+                row t a=a b=b r="\\(tensor rand [1])"
+              }
+            }
+            for c in range(2) { row t c=c }
+            """
+        let full = try run(source, results: "full.jsonl")
+        let shard = try run(source, shard: (0, 2))
+        let rows = table(full, "t")?.rows ?? []
+        // Units 0, 2, 4 of the nest (a, b) = (1, 0), (1, 2), (2, 1), then unit 0 of the second loop.
+        XCTAssertEqual(table(shard, "t")?.rows, [rows[0], rows[2], rows[4], rows[6]])
+        let text = try String(contentsOfFile: folder.appendingPathComponent("full.jsonl").path, encoding: .utf8)
+        XCTAssertEqual(text.components(separatedBy: #""kind":"done","phase":1,"#).count - 1, 6)
+        XCTAssertTrue(text.contains(#""kind":"done","phase":3,"iteration":1"#))
+    }
+
+    func testTheQuickReproductionHasFortyFiveUnitsInItsGrid() throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scripts/reproduce/singh-liu-quick.prn")
+        var lexer = Lexer(try String(contentsOf: script, encoding: .utf8))
+        var parser = Parser(tokens: lexer.scan(), commands: .standard)
+        let loops = parser.parse().compactMap { statement -> ForLoop? in
+            if case .forLoop(let loop) = statement { return loop }
+            return nil
+        }
+        XCTAssertEqual(loops.map(ScaleOut.depth(of:)), [3, 1])
+    }
 }
