@@ -8,8 +8,10 @@ import Foundation
 /// try AtomicFile.write(Data(csv.utf8), to: "runs/results.csv")
 /// ```
 public enum AtomicFile {
-    /// Writes `data` to `path`, creating the folder first when `createFolder` is set.
+    /// Writes `data` to `path`, creating the folder first when `createFolder` is set. Temporary
+    /// files that earlier interrupted writes to `path` left behind are removed first.
     public static func write(_ data: Data, to path: String, createFolder: Bool = false) throws {
+        StaleTemporaries.remove(besides: path)
         let url = URL(fileURLWithPath: path)
         if createFolder {
             try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
