@@ -25,6 +25,8 @@ extension Commands {
             let augment = p.keyword("augment", default: true, help: "use the data set's augmentation (CIFAR: crop + flip)")
             let sparse = p.keyword("sparse", SparseMode?.self,
                                    help: "masked layers on sparse kernels: auto (by density), on or off; same numbers either way (default: set sparse)")
+            let checkpoint = p.keyword("checkpoint", String?.self,
+                                       help: "a folder: save the state after each epoch; run again, resume after the last one")
             let seed = p.seed()
             return { args, interpreter in
                 let model = args[model].model, data = args[data].dataset
@@ -50,9 +52,14 @@ extension Commands {
                     config.schedule = .multiStep(milestones: milestones, gamma: gamma)
                 case .cosine: config.schedule = .cosine(epochs: config.epochs)
                 }
+                let saving = interpreter.trainCheckpoint(folder: args[checkpoint].map(expandTilde), at: args.call,
+                                                         model: model, data: data, config: config)
+                let saved = try saving?.load()
+                if let saved, let saving { interpreter.emit("resuming from \(saving.directory) after epoch \(saved.epochsDone)") }
                 let bar = ProgressBar(interpreter: interpreter)
                 let result = try SparseMode.with(args[sparse] ?? SparseMode.current) {
-                    try Trainer.train(model, data: data, config: config, shouldStop: { Interrupt.requested }, progress: bar.update)
+                    try Trainer.train(model, data: data, config: config, checkpoint: saving, resumeFrom: saved,
+                                      shouldStop: { Interrupt.requested }, progress: bar.update)
                 }
                 bar.finish(interrupted: result.interrupted)
                 return .object(TrainResultValue(result: result))

@@ -1,4 +1,7 @@
+import Foundation
 import PrnNotebook
+import PrnData
+import PrnNN
 
 /// Running a grid's work units in shards, in worker processes, or resumed from a results file
 /// (`prn run --shard i/n --jobs N --results out.jsonl [--resume]`).
@@ -28,6 +31,9 @@ public final class ScaleOut {
     public var onRecord: ((ResultRecord) -> Void)?
     /// Coordinator: waits for what a worker's run of a unit left, to replay it here.
     public var remote: ((_ phase: Int, _ unit: Int) throws -> UnitOutcome)?
+    /// Where trainings inside units save their epochs (beside the results file), so a resumed
+    /// unit's training goes on mid-way; a unit's folder is removed when it finishes.
+    public var checkpoints: String?
 
     /// Top-level loop nests started and finished so far (0 before the first, 1 inside it, …).
     public private(set) var phase = 0
@@ -94,9 +100,21 @@ public final class ScaleOut {
 
     func finishUnit(_ u: Int) throws {
         try writer?.append(.done(phase: phase, iteration: u))
+        if let folder = unitCheckpoints(u) { try? FileManager.default.removeItem(atPath: folder) }
         onRecord?(.done(phase: phase, iteration: u))
         unit = nil
         rowIndex = 0
+    }
+
+    /// The folder of unit `u`'s training checkpoints.
+    private func unitCheckpoints(_ u: Int) -> String? {
+        checkpoints.map { ($0 as NSString).appendingPathComponent("\(phase)-\(u)") }
+    }
+
+    /// The checkpoint folder for a training at `place` in the running unit; nil outside units.
+    func checkpointFolder(_ place: String) -> String? {
+        guard let u = unit, let folder = unitCheckpoints(u) else { return nil }
+        return (folder as NSString).appendingPathComponent(place)
     }
 
     /// Records a row made now; returns its key.
@@ -121,6 +139,16 @@ public final class ScaleOut {
 }
 
 extension Interpreter {
+    /// The checkpoints of the `train` at `call`: its `checkpoint=` folder, else, inside a unit of
+    /// a run with a results file, one for its place in the unit (position, `run` call sites, loop indices).
+    func trainCheckpoint(folder explicit: String?, at call: Token, model: Model, data: Dataset, config: TrainConfig) -> TrainCheckpoint? {
+        let at = call.location
+        let place = ([at.line + (frames.last?.lineOffset ?? 0), at.column] + frames.compactMap(\.callSite).map(\.line) + loopIndices)
+            .map(String.init).joined(separator: "-")
+        guard let folder = explicit ?? scaleOut?.checkpointFolder(place) else { return nil }
+        return TrainCheckpoint(directory: folder, model: model, data: data, config: config)
+    }
+
     /// Records a row appended to the table bound to `table` (`row t …`), for the results file.
     func recordRow(table: String, title: String?, cells: [(String, TableCell)]) throws {
         try scaleOut?.record(table: table, title: title, cells: cells)

@@ -84,20 +84,29 @@ public struct DivergenceError: Error, CustomStringConvertible {
 /// Mini-batch training with cross-entropy.
 public enum Trainer {
     /// Trains a copy of `model`; the input value is unchanged. `shouldStop` is polled before each
-    /// batch (Ctrl-C); `progress` is called after each batch.
+    /// batch (Ctrl-C); `progress` is called after each batch. With a `checkpoint`, the state is
+    /// saved after each epoch; `resumeFrom` (a checkpoint's state) continues after its last epoch.
     public static func train(_ model: Model, data: Dataset, config: TrainConfig,
+                             checkpoint: TrainCheckpoint? = nil, resumeFrom saved: TrainState? = nil,
                              shouldStop: () -> Bool = { false },
                              progress: (TrainProgress) -> Void = { _ in }) throws -> TrainResult {
         var current = model
         var optimizer = config.makeOptimizer()
         let parameterPaths = current.parameterPaths
         var history: [EpochRecord] = []
+        if let saved {
+            current.state = saved.state
+            optimizer.restore(saved.optimizerState, steps: saved.optimizerSteps)
+            history = saved.history
+        }
         let start = Date()
         var samples = 0
         let batchesPerEpoch = (data.train.count + config.batchSize - 1) / config.batchSize
-        let first = Swift.min(config.startEpoch, config.epochs)
+        // A resumed training goes on after the epochs its checkpoint holds (snapshots of those
+        // epochs are not kept again).
+        let first = Swift.min(config.startEpoch + history.count, config.epochs)
         let totalBatches = batchesPerEpoch * (config.epochs - first)
-        var snapshots: [Int: Model] = config.keep.contains(first) ? [first: model] : [:]
+        var snapshots: [Int: Model] = config.keep.contains(first) ? [first: current] : [:]
 
         for epoch in first..<config.epochs {
             let epochStart = Date()
@@ -138,6 +147,8 @@ public enum Trainer {
                 }
                 progress(report)
             }
+            try checkpoint?.save(TrainState(state: current.state, optimizerState: optimizer.savedState,
+                                            optimizerSteps: optimizer.steps, history: history))
         }
         let seconds = Date().timeIntervalSince(start)
         return TrainResult(model: current, history: history, interrupted: false, seconds: seconds,

@@ -41,8 +41,9 @@ final class JobPool: @unchecked Sendable {
         folder.appendingPathComponent("\(phase)-\(unit)").path
     }
 
-    /// Starts `count` workers, `prn arguments…`, each with `threads` threads.
-    func start(count: Int, arguments: [String], threads: Int) throws {
+    /// Starts `count` workers, `prn arguments…`, each with `threads` threads, their trainings
+    /// saving epochs under `checkpoints`.
+    func start(count: Int, arguments: [String], threads: Int, checkpoints: String?) throws {
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
         for index in 0..<count {
             let process = Process()
@@ -51,6 +52,7 @@ final class JobPool: @unchecked Sendable {
             var environment = ProcessInfo.processInfo.environment
             environment["PRN_THREADS"] = String(threads)
             environment["PRN_PARENT_PID"] = String(getpid())
+            environment["PRN_UNIT_CHECKPOINTS"] = checkpoints
             process.environment = environment
             let output = Pipe(), errors = Pipe()
             process.standardOutput = output
@@ -194,6 +196,7 @@ enum Worker {
             return 1   // the coordinator died before this worker could tie itself to it
         }
         let scaleOut = ScaleOut(shardIndex: shard?.index ?? 0, shardCount: shard?.count ?? 1)
+        scaleOut.checkpoints = ProcessInfo.processInfo.environment["PRN_UNIT_CHECKPOINTS"]
         scaleOut.claim = { phase, unit in
             let fd = open(JobPool.claimPath(folder, phase, unit), O_CREAT | O_EXCL | O_WRONLY, 0o644)
             if fd < 0 { return false }

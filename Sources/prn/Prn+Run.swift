@@ -96,18 +96,25 @@ extension Prn {
                     }
                 }
                 let scaleOut = ScaleOut(shardIndex: shard?.index ?? 0, shardCount: shard?.count ?? 1, results: writer)
+                scaleOut.checkpoints = results.map { $0 + ".checkpoints" }
+                if let folder = scaleOut.checkpoints, !resume { try? FileManager.default.removeItem(atPath: folder) }
                 interpreter.scaleOut = scaleOut
                 if jobs > 1 {
                     let jobPool = try JobPool(writer: writer, finished: writer?.finished ?? [])
                     scaleOut.remote = { phase, unit in
                         try jobPool.outcome(phase: phase, unit: unit, live: { interpreter.sink($0) })
                     }
-                    try jobPool.start(count: jobs, arguments: workerArguments(jobPool.claims), threads: max(1, Parallel.threads / jobs))
+                    try jobPool.start(count: jobs, arguments: workerArguments(jobPool.claims), threads: max(1, Parallel.threads / jobs),
+                                      checkpoints: scaleOut.checkpoints)
                     pool = jobPool
                 }
             }
             let outcome = interpreter.run(source: source, file: file, overrides: values)
             pool?.stop()
+            // Every unit's checkpoints go when it finishes; the folder goes when it is empty.
+            if let folder = interpreter.scaleOut?.checkpoints, (try? FileManager.default.contentsOfDirectory(atPath: folder))?.isEmpty == true {
+                try? FileManager.default.removeItem(atPath: folder)
+            }
             // The cell a signal stopped says so, and the notebook holds everything up to it.
             if outcome == .interrupted { recorder.record(.error(Script.interruption)) }
             if let notebook {

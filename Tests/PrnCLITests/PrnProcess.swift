@@ -29,10 +29,10 @@ final class PrnProcess {
     /// passed first (a guard against a hung test, not a timing assertion).
     func nextLine(timeout: TimeInterval = 120) -> String? { lines.next(timeout: timeout) }
 
-    /// Reads lines until one equals `line`; false when the output ended without it.
-    func waitForLine(_ line: String, timeout: TimeInterval = 120) -> Bool {
+    /// Reads lines until one starts with `prefix`; false when the output ended without it.
+    func waitForLine(prefix: String, timeout: TimeInterval = 120) -> Bool {
         while let next = nextLine(timeout: timeout) {
-            if next == line { return true }
+            if next.hasPrefix(prefix) { return true }
         }
         return false
     }
