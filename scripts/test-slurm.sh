@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Runs a tiny synthetic grid through a real one-node Slurm on this machine (slurmctld + slurmd on
+# localhost, munge authentication, no cgroups), as an array job of scripts/slurm-grid.sh, and
+# through GNU parallel as README shows; merges each and compares with the serial run's tables.
+# Installs Debian's slurm-wlm, munge and parallel when missing and starts the daemons when they
+# are not running (needs root or sudo). Usage: scripts/test-slurm.sh [path/to/prn]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+prn=$(realpath "${1:-.build/release/prn}")
+as_root=()
+if [ "$(id -u)" -ne 0 ]; then as_root=(sudo); fi
+
+if ! command -v sbatch >/dev/null || ! command -v munged >/dev/null || ! command -v parallel >/dev/null; then
+  export DEBIAN_FRONTEND=noninteractive
+  "${as_root[@]}" apt-get update -qq
+  "${as_root[@]}" apt-get install -y -qq --no-install-recommends slurm-wlm munge parallel >/dev/null
+fi
+
+host=$(hostname -s)
+cpus=$(nproc)
+if ! pgrep -x munged >/dev/null; then
+  [ -s /etc/munge/munge.key ] || "${as_root[@]}" mungekey -c
+  "${as_root[@]}" mkdir -p /run/munge /var/log/munge /var/lib/munge
+  "${as_root[@]}" chown -R munge:munge /etc/munge /run/munge /var/log/munge /var/lib/munge
+  "${as_root[@]}" chmod 0700 /etc/munge
+  "${as_root[@]}" -u munge /usr/sbin/munged 2>/dev/null || "${as_root[@]}" su -s /bin/sh munge -c /usr/sbin/munged
+fi
+if ! pgrep -x slurmctld >/dev/null; then
+  "${as_root[@]}" mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
+  "${as_root[@]}" tee /etc/slurm/slurm.conf >/dev/null <<CONF
+ClusterName=prn
+SlurmctldHost=$host
+SlurmUser=root
+AuthType=auth/munge
+StateSaveLocation=/var/spool/slurmctld
+SlurmdSpoolDir=/var/spool/slurmd
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU
+ReturnToService=2
+SlurmctldLogFile=/var/log/slurm/slurmctld.log
+SlurmdLogFile=/var/log/slurm/slurmd.log
+NodeName=$host CPUs=$cpus State=UNKNOWN
+PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
+CONF
+  "${as_root[@]}" slurmctld
+  "${as_root[@]}" slurmd
+fi
+for _ in $(seq 1 50); do
+  sinfo -h -o '%T' 2>/dev/null | grep -qE '^(idle|mixed|allocated)' && break
+  sleep 0.2
+done
+sinfo
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cat > "$work/grid.prn" <<'PRN'
+set timing off
+d = data synthetic classes=3 shape=[8] train=300 test=60 seed=1
+t = table
+for a in [1, 2] {
+  for b in range(3) {
+    r = train (model mlp widths=[16] data=d) data=d epochs=2
+    row t a=a b=b acc=r.test_acc loss=r.test_loss
+  }
+}
+PRN
+cd "$work"
+"$prn" run grid.prn --jobs 1 --results serial.jsonl >/dev/null
+"$prn" merge serial.jsonl > serial.txt
+
+# Slurm: a 2-task array job of the generic script, waited for.
+PRN="$prn" sbatch --wait --array=0-1 --cpus-per-task=1 --output="$work/slurm-%a.out" \
+  "$root/scripts/slurm-grid.sh" grid.prn slurm >/dev/null
+"$prn" merge slurm/shard-*.jsonl > slurm.txt
+diff serial.txt slurm.txt
+echo "slurm: the array job's merged tables equal the serial run's"
+
+# GNU parallel, as README shows it.
+parallel -j2 "$prn" run grid.prn --jobs 1 --shard {}/2 --results shard-{}.jsonl ::: 0 1 >/dev/null
+"$prn" merge shard-*.jsonl > parallel.txt
+diff serial.txt parallel.txt
+echo "parallel: the merged tables equal the serial run's"
