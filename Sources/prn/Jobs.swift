@@ -84,10 +84,14 @@ final class JobPool: @unchecked Sendable {
             }
             condition.unlock()
             if let current {
-                for event in current.events.dropFirst(shown) where !Self.isFinalError(event, in: current, done: done) {
+                // An error may be the unit's last word, which the coordinator reports itself: hold
+                // it back until the unit's ending says.
+                var showable = current.events.count
+                if !done, case .error? = current.events.last { showable -= 1 }
+                for event in current.events[min(shown, showable)..<showable] where !Self.isFinalError(event, in: current, done: done) {
                     live(event)
                 }
-                shown = current.events.count
+                shown = max(shown, showable)
                 if done {
                     var rest = current
                     rest.events = []

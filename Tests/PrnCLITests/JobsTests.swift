@@ -66,4 +66,26 @@ final class JobsTests: FolderTestCase {
         let merged = try PrnBinary.run(["merge", "r.jsonl"], in: folder)
         XCTAssertEqual(merged.stdout.split(separator: "\n").suffix(9), serial.stdout.split(separator: "\n").suffix(9))
     }
+
+    /// A unit that fails in a worker stops the run where the serial run stops, with its error.
+    func testAFailingUnitStopsTheRunAsInTheSerialRun() throws {
+        try write("fail.prn", """
+            t = table
+            for a in [1, 2, 3] {
+              for b in [1, 2] {
+                print "unit \\(a) \\(b)"
+                if a == 2 { if b == 1 { x = nope } }
+                row t a=a b=b
+              }
+            }
+            print "never"
+            """)
+        let serial = try PrnBinary.run(["run", "fail.prn", "--jobs", "1"], in: folder)
+        let jobs = try PrnBinary.run(["run", "fail.prn", "--jobs", "2"], in: folder)
+        XCTAssertEqual(serial.status, 1)
+        XCTAssertEqual(jobs.status, 1)
+        XCTAssertEqual(jobs.stdout, serial.stdout)
+        XCTAssertEqual(jobs.stderr, serial.stderr)
+        XCTAssertEqual(serial.stdoutLines, ["unit 1 1", "unit 1 2", "unit 2 1"])
+    }
 }
