@@ -8,7 +8,7 @@ extension Prn {
     struct Merge: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Combine the results files of shards into their tables and show them.",
-            discussion: "Rows are ordered as the unsharded run makes them (by outermost-loop iteration, then as written); "
+            discussion: "Rows are ordered as the unsharded run makes them (by unit, then as written); "
                 + "rows made outside loops, which every shard writes, appear once.")
 
         @ArgumentParser.Argument(help: ArgumentHelp("Results files written by `prn run --results`.", valueName: "file.jsonl"),

@@ -31,7 +31,7 @@ extension Prn {
                                    valueName: "out.md"), completion: .file(extensions: ["md", "ipynb"]))
         var notebook: String?
 
-        @Option(help: ArgumentHelp("Append every `row` to this JSON Lines file, tagged with its table and outermost-loop iteration.",
+        @Option(help: ArgumentHelp("Append every `row` to this JSON Lines file, tagged with its table and unit, as units finish.",
                                    valueName: "out.jsonl"), completion: .file(extensions: ["jsonl"]))
         var results: String?
 
