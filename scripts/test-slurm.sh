@@ -19,14 +19,14 @@ fi
 
 host=$(hostname -s)
 cpus=$(nproc)
-if ! pgrep -x munged >/dev/null; then
+if ! munge -n >/dev/null 2>&1; then   # no munged answering yet
   [ -s /etc/munge/munge.key ] || "${as_root[@]}" mungekey -c
   "${as_root[@]}" mkdir -p /run/munge /var/log/munge /var/lib/munge
   "${as_root[@]}" chown -R munge:munge /etc/munge /run/munge /var/log/munge /var/lib/munge
   "${as_root[@]}" chmod 0700 /etc/munge
-  "${as_root[@]}" -u munge /usr/sbin/munged 2>/dev/null || "${as_root[@]}" su -s /bin/sh munge -c /usr/sbin/munged
+  if [ ${#as_root[@]} -eq 0 ]; then runuser -u munge -- /usr/sbin/munged; else sudo -u munge /usr/sbin/munged; fi
 fi
-if ! pgrep -x slurmctld >/dev/null; then
+if ! scontrol ping 2>/dev/null | grep -q "is UP"; then   # no slurmctld answering yet
   "${as_root[@]}" mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
   "${as_root[@]}" tee /etc/slurm/slurm.conf >/dev/null <<CONF
 ClusterName=prn
