@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "PrnJupyter", dependencies: ["PrnLang", "PrnNotebook", "CZmq"]),
         .executableTarget(
             name: "prn",
-            dependencies: ["PrnNotebook", "PrnLang", "PrnBench", "PrnJupyter", "CLibEdit",
+            dependencies: ["PrnKernel", "PrnNotebook", "PrnLang", "PrnBench", "PrnJupyter", "CLibEdit",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: speed),
         .target(name: "PrnTestSupport", dependencies: ["PrnKernel", "PrnAutograd"], path: "Tests/PrnTestSupport"),

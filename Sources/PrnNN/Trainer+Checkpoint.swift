@@ -77,7 +77,7 @@ public struct TrainCheckpoint {
         let metadata = ["format": "prn-train-checkpoint", "fingerprint": fingerprint,
                         "optimizer_steps": String(training.optimizerSteps),
                         "history": training.history.map(Self.line).joined(separator: "\n")]
-        try SafeTensors.write(try SafeTensors.encode(entries, metadata: metadata), to: path)
+        try AtomicFile.write(try SafeTensors.encode(entries, metadata: metadata), to: path)
     }
 
     /// An epoch's record as hexadecimal bit patterns, so it reads back exactly.
