@@ -25,7 +25,7 @@ extension Prn {
             }
             // Jupyter interrupts a cell with SIGINT: set the flag the interpreter polls, and never
             // exit for it as the REPL does on a second Ctrl-C.
-            _ = prn_install_sigint { _ in Interrupt.request() }
+            _ = prn_install_signal(SIGINT) { _ in Interrupt.request() }
             do {
                 try JupyterKernel(connection: ConnectionInfo.read(path: connectionFile)).serve()
             } catch {
