@@ -139,9 +139,14 @@ extension Model {
 
     public static func load(from path: String) throws -> Model {
         let (entries, metadata) = try SafeTensors.decode(try SafeTensors.read(path), path: path)
-        guard let archText = metadata["architecture"],
-              let architecture = try? JSONDecoder().decode(Architecture.self, from: Data(archText.utf8)) else {
+        guard let archText = metadata["architecture"] else {
             throw SafeTensors.FormatError(path, "no prn architecture in __metadata__ (not a prn checkpoint?)")
+        }
+        let architecture: Architecture
+        do {
+            architecture = try JSONDecoder().decode(Architecture.self, from: Data(archText.utf8))
+        } catch let error as DecodingError {
+            throw SafeTensors.FormatError(path, "architecture \(archText): \(error.reason)")
         }
         let provenance = metadata["provenance"].flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) } ?? [:]
         var state: [String: Tensor] = [:], masks: [String: Tensor] = [:]
@@ -158,6 +163,19 @@ extension Model {
             return try Model(architecture, state: state, masks: masks, provenance: provenance)
         } catch {
             throw SafeTensors.FormatError(path, "\(error)")
+        }
+    }
+}
+
+extension DecodingError {
+    /// What is wrong, without the coding-path dump (`Cannot initialize Zoo from invalid String value lenet7`).
+    var reason: String {
+        switch self {
+        case .dataCorrupted(let context), .keyNotFound(_, let context), .typeMismatch(_, let context),
+             .valueNotFound(_, let context):
+            return context.debugDescription
+        @unknown default:
+            return "\(self)"
         }
     }
 }

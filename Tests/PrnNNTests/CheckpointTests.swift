@@ -41,6 +41,30 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["m.safetensors"])
     }
 
+    /// A checkpoint written by prn 0.1, whose architecture held the zoo name and initializer as
+    /// plain strings, loads into the typed architecture; an initializer prn does not know is an
+    /// error, not Kaiming.
+    func testCheckpointOfPrn01Loads() throws {
+        let fresh = try Model(Architecture(name: .lenet300, inputShape: [1, 28, 28], classes: 10, initializer: .xavier), seed: 3)
+        func write(initializer: String, to file: String) throws {
+            let architecture = #"{"classes":10,"hidden":[],"initializer":"\#(initializer)","inputShape":[1,28,28],"name":"lenet300","width":1}"#
+            let metadata = ["format": "prn", "architecture": architecture,
+                            "provenance": #"{"ablation":"none","init_seed":"3","method":"magnitude"}"#]
+            try AtomicFile.write(try SafeTensors.encode(fresh.state.mapValues { .f32($0) }, metadata: metadata), to: path(file))
+        }
+        try write(initializer: "xavier", to: "old.safetensors")
+        let old = try Model.load(from: path("old.safetensors"))
+        XCTAssertEqual(old.architecture, fresh.architecture)
+        XCTAssertEqual(old.architecture.name, .lenet300)
+        XCTAssertEqual(old.architecture.initializer, .xavier)
+        XCTAssertEqual(old.state, fresh.state)
+        XCTAssertEqual(old.provenance["method"], "magnitude")
+        try write(initializer: "orthogonal", to: "unknown.safetensors")
+        XCTAssertThrowsError(try Model.load(from: path("unknown.safetensors"))) { error in
+            XCTAssertTrue("\(error)".contains("orthogonal"), "\(error)")
+        }
+    }
+
     /// An independent reader in Python (struct + json + numpy) sees the same tensors.
     func testPythonReadsTheCheckpoint() throws {
         let m = try prunedConvNet()
