@@ -50,22 +50,10 @@ extension Commands {
                 return .object(ModelValue(result.model))
             }
         },
-        Command("shuffle", summary: "Layerwise shuffle: a copy whose every layer's mask is randomly permuted (same count, new positions).",
-                example: "shuffle (prune (model lenet300 seed=1) method=magnitude sparsity=0.9)") { p in
-            let model = p.positional("model", ModelValue.self, type: .modelOrResult, help: "a pruned model")
-            let seed = p.seed()
-            return { args, interpreter in
-                .object(ModelValue(try Ablation.shuffle(args[model].model, seed: interpreter.seed(args[seed], at: args.call))))
-            }
-        },
-        Command("reinit", summary: "Reinitialize: a copy with fresh weights from the model's own initializer and the same masks.",
-                example: "reinit (prune (model lenet300 seed=1) method=magnitude sparsity=0.9)") { p in
-            let model = p.positional("model", ModelValue.self, type: .modelOrResult, help: "a pruned model")
-            let seed = p.seed()
-            return { args, interpreter in
-                .object(ModelValue(try Ablation.reinit(args[model].model, seed: interpreter.seed(args[seed], at: args.call))))
-            }
-        },
+        ablation("shuffle", summary: "Layerwise shuffle: a copy whose every layer's mask is randomly permuted (same count, new positions).",
+                 Ablation.shuffle),
+        ablation("reinit", summary: "Reinitialize: a copy with fresh weights from the model's own initializer and the same masks.",
+                 Ablation.reinit),
         Command("scores", summary: "The per-layer score tensors a method assigns (for cross-checks; `save s to \"x.safetensors\"`).",
                 example: "s = scores (model lenet300 seed=1) method=synflow") { p in
             let model = p.positional("model", ModelValue.self, type: .modelOrResult, help: "the model to score")
@@ -83,6 +71,17 @@ extension Commands {
             }
         },
     ]
+
+    /// An ablation of a pruned model: `NAME MODEL [seed=INT]`.
+    private static func ablation(_ name: String, summary: String, _ apply: @escaping (Model, UInt64) throws -> Model) -> Command {
+        Command(name, summary: summary, example: "\(name) (prune (model lenet300 seed=1) method=magnitude sparsity=0.9)") { p in
+            let model = p.positional("model", ModelValue.self, type: .modelOrResult, help: "a pruned model")
+            let seed = p.seed()
+            return { args, interpreter in
+                .object(ModelValue(try apply(args[model].model, interpreter.seed(args[seed], at: args.call))))
+            }
+        }
+    }
 
     /// `fc1.weight` → `fc1`.
     static func shortName(_ path: String) -> String { path.hasSuffix(".weight") ? String(path.dropLast(7)) : path }

@@ -23,11 +23,7 @@ extension Interpreter {
         let note = "run from \(frame.file):\(call.location.line + frame.lineOffset):\(call.location.column)"
         let renderer = DiagnosticRenderer(file: file, source: source)
 
-        var lexer = Lexer(source)
-        let tokens = lexer.scan()
-        var parser = Parser(tokens: tokens, commands: commands)
-        let statements = lexer.diagnostics.isEmpty ? parser.parse() : []
-        let syntaxErrors = lexer.diagnostics + parser.diagnostics
+        let (statements, _, syntaxErrors) = Parser.program(source, commands: commands)
         guard syntaxErrors.isEmpty else {
             throw NestedFailure(errors: syntaxErrors.map(renderer.render), notes: [note])
         }

@@ -120,19 +120,12 @@ public final class Interpreter {
 
     /// Lexes and parses, reporting every error; nil when there were any.
     private func parse(_ source: String, renderer: DiagnosticRenderer) -> ([Stmt], [ClosedRange<Int>])? {
-        var lexer = Lexer(source)
-        let tokens = lexer.scan()
-        guard lexer.diagnostics.isEmpty else {
-            lexer.diagnostics.forEach { sink(.error(renderer.render($0))) }
+        let program = Parser.program(source, commands: commands)
+        guard program.errors.isEmpty else {
+            program.errors.forEach { sink(.error(renderer.render($0))) }
             return nil
         }
-        var parser = Parser(tokens: tokens, commands: commands)
-        let statements = parser.parse()
-        guard parser.diagnostics.isEmpty else {
-            parser.diagnostics.forEach { sink(.error(renderer.render($0))) }
-            return nil
-        }
-        return (statements, parser.spans)
+        return (program.statements, program.spans)
     }
 
     /// The seed for a random command: its `seed=` argument, else one derived from the global
@@ -154,9 +147,7 @@ public final class Interpreter {
 
     /// The names a script assigns at its top level, for checking `--set` before running.
     public static func topLevelAssignments(in source: String, commands: CommandTable = .standard) -> [String] {
-        var lexer = Lexer(source)
-        var parser = Parser(tokens: lexer.scan(), commands: commands)
-        return parser.parse().compactMap { statement in
+        Parser.program(source, commands: commands).statements.compactMap { statement in
             if case .assign(let name, _) = statement { return name.lexeme }
             return nil
         }

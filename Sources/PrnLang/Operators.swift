@@ -43,15 +43,17 @@ enum Operators {
             return .tensor(try tensors(op, a, b))
         case (.tensor(let a), _):
             guard let b = right.number else { throw mismatch(op, left, right) }
-            return .tensor(tensorScalar(op, a, Float(b)))
+            let f: (Float, Float) -> Float = operation(op.kind)
+            return .tensor(a.map { f($0, Float(b)) })
         case (_, .tensor(let b)):
             guard let a = left.number else { throw mismatch(op, left, right) }
-            return .tensor(scalarTensor(op, Float(a), b))
+            let f: (Float, Float) -> Float = operation(op.kind)
+            return .tensor(b.map { f(Float(a), $0) })
         case (.string, _) where op.kind == .plus, (_, .string) where op.kind == .plus:
             return try join(op, left, right)
         default:
             guard let a = left.number, let b = right.number else { throw mismatch(op, left, right) }
-            return .float(apply(op.kind, a, b))
+            return .float(operation(op.kind)(a, b))
         }
     }
 
@@ -81,12 +83,14 @@ enum Operators {
         return .string(a + b)
     }
 
-    private static func apply(_ kind: TokenKind, _ a: Double, _ b: Double) -> Double {
+    /// `+ − * /` for a token, on any floating-point type: the one place the four are told apart
+    /// (integers, which check for overflow, aside).
+    private static func operation<T: FloatingPoint>(_ kind: TokenKind) -> (T, T) -> T {
         switch kind {
-        case .plus: return a + b
-        case .minus: return a - b
-        case .star: return a * b
-        default: return a / b
+        case .plus: return (+)
+        case .minus: return (-)
+        case .star: return (*)
+        default: return (/)
         }
     }
 
@@ -96,30 +100,7 @@ enum Operators {
         } catch let error as ShapeError {
             throw Diagnostic("cannot apply \(op.display) to tensors: \(error.description)", at: op)
         }
-        switch op.kind {
-        case .plus: return a + b
-        case .minus: return a - b
-        case .star: return a * b
-        default: return a / b
-        }
-    }
-
-    private static func tensorScalar(_ op: Token, _ a: Tensor, _ b: Float) -> Tensor {
-        switch op.kind {
-        case .plus: return a + b
-        case .minus: return a - b
-        case .star: return a * b
-        default: return a / b
-        }
-    }
-
-    private static func scalarTensor(_ op: Token, _ a: Float, _ b: Tensor) -> Tensor {
-        switch op.kind {
-        case .plus: return b + a
-        case .minus: return b.map { a - $0 }
-        case .star: return a * b
-        default: return b.map { a / $0 }
-        }
+        return Tensor.zip(a, b, operation(op.kind))
     }
 
     private static func matmul(_ op: Token, _ left: Value, _ right: Value) throws -> Value {

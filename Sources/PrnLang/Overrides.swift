@@ -4,14 +4,8 @@ extension Interpreter {
     /// workspace, where a bare word is a symbol (`method=snip`, `methods=[random, snip]`).
     /// Throws the diagnostic of a malformed or failing expression.
     public static func overrideValue(_ text: String, commands: CommandTable = .standard) throws -> Value {
-        var lexer = Lexer(text)
-        let tokens = lexer.scan()
-        if let error = lexer.diagnostics.first { throw error }
-        var parser = Parser(tokens: tokens, commands: commands)
-        guard !parser.check(.eof) else { throw Diagnostic("expected a value after '='", at: parser.peek) }
-        let expr = try parser.rhs()
-        guard parser.check(.eof) else {
-            throw Diagnostic("expected one value, found \(parser.peek.display) after it", at: parser.peek)
+        let expr = try Parser.expression(text, commands: commands, empty: "expected a value after '='") {
+            "expected one value, found \($0.display) after it"
         }
         let scratch = Interpreter(commands: commands) { _ in }
         scratch.frames = [Frame(file: "<--set>", directory: ".", lineOffset: 0, callSite: nil)]

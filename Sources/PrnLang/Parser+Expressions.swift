@@ -273,16 +273,9 @@ extension Parser {
             case .text(let text):
                 pieces.append(.text(text))
             case .code(let code, let location):
-                var lexer = Lexer(code, start: location)
-                let tokens = lexer.scan()
-                if let first = lexer.diagnostics.first { throw first }
-                var parser = Parser(tokens: tokens, commands: commands, depth: depth)
-                guard !parser.check(.eof) else {
-                    throw Diagnostic("expected an expression inside '\\(…)'", at: location)
-                }
-                let expr = try parser.rhs()
-                guard parser.check(.eof) else {
-                    throw Diagnostic("expected ')' to end the interpolation, found \(parser.peek.display)", at: parser.peek)
+                let expr = try Parser.expression(code, start: location, commands: commands, depth: depth,
+                                                 empty: "expected an expression inside '\\(…)'") {
+                    "expected ')' to end the interpolation, found \($0.display)"
                 }
                 pieces.append(.expr(expr))
             }

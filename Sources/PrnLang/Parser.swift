@@ -69,6 +69,33 @@ public struct Parser {
         return statements
     }
 
+    /// A whole script, lexed then parsed: the statements and their line spans, or, when either
+    /// phase reported errors, no statements and the errors (lexing errors stop before parsing).
+    public static func program(_ source: String, commands: CommandTable = .standard)
+        -> (statements: [Stmt], spans: [ClosedRange<Int>], errors: [Diagnostic]) {
+        var lexer = Lexer(source)
+        let tokens = lexer.scan()
+        guard lexer.diagnostics.isEmpty else { return ([], [], lexer.diagnostics) }
+        var parser = Parser(tokens: tokens, commands: commands)
+        let statements = parser.parse()
+        return parser.diagnostics.isEmpty ? (statements, parser.spans, []) : ([], [], parser.diagnostics)
+    }
+
+    /// One expression and nothing after it (`--set lr=TEXT`, an interpolation's `\(…)`), lexed
+    /// from `start`; throws the first error, or `empty` / `trailing` when there is no expression
+    /// or more than one.
+    static func expression(_ source: String, start: SourceLocation? = nil, commands: CommandTable, depth: Int = 0,
+                           empty: String, trailing: (Token) -> String) throws -> Expr {
+        var lexer = Lexer(source, start: start ?? SourceLocation(line: 1, column: 1))
+        let tokens = lexer.scan()
+        if let first = lexer.diagnostics.first { throw first }
+        var parser = Parser(tokens: tokens, commands: commands, depth: depth)
+        guard !parser.check(.eof) else { throw Diagnostic(empty, at: start ?? parser.peek.location) }
+        let expr = try parser.rhs()
+        guard parser.check(.eof) else { throw Diagnostic(trailing(parser.peek), at: parser.peek) }
+        return expr
+    }
+
     // MARK: - Statements
 
     private mutating func statement() throws -> Stmt {
