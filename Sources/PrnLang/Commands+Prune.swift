@@ -2,6 +2,7 @@ import Foundation
 import PrnKernel
 import PrnNN
 import PrnPrune
+import PrnData
 import PrnNotebook
 
 extension Commands {
@@ -16,9 +17,21 @@ extension Commands {
             let sparsity = p.keyword("sparsity", Fraction?.self, help: "fraction of prunable weights to remove")
             let density = p.keyword("density", Fraction?.self, help: "fraction of prunable weights to keep")
             let compression = p.keyword("compression", Positive?.self, help: "keep 10^-c of the weights (c=2 keeps 1%)")
+            let remove = p.keyword("remove", Fraction?.self,
+                                   help: "remove ceil(f·kept) of the weights the pooled layers still keep (open_lth's lottery levels)")
             let data = p.keyword("data", DatasetValue?.self, help: "scoring data (snip, grasp need it)")
+            let corrupt = p.keyword("corrupt", Corruption.Kind?.self,
+                                    help: "score on corrupted data (Su et al.): wrong labels, or one pixel permutation; training data stays clean")
+            let fraction = p.keyword("fraction", default: Fraction(1),
+                                     help: "corrupt=labels: the fraction of examples given a wrong label (uniform over the other classes)")
             let scope = p.keyword("scope", default: PruneScope.global,
-                                  help: "global: one threshold over all layers; layer: each layer keeps its density")
+                                  help: "global: one threshold; layer: each layer keeps d; erk, er: RigL's Erdős–Rényi(-Kernel) densities "
+                                  + "(kept counts round, RigL floors); smart: Su et al.'s smart ratios")
+            let denseFirst = p.keyword("dense_first", default: false, help: "keep the first layer dense; it leaves the budget, the others share d")
+            let last = p.keyword("last", Fraction?.self,
+                                 help: "the last layer's density (1 = dense); it leaves the budget. With remove=, default 1 for "
+                                 + "lenet300 and vgg (open_lth ignores fc.weight)")
+            let linearKeep = p.keyword("linear_keep", default: Fraction(0.3), help: "scope=smart: every linear layer's density")
             let rounds = p.keyword("rounds", Int?.self, type: .int(1...10_000),
                                    help: "prune iteratively, density d^(e/E) after round e (synflow: 100)")
             let samples = p.keyword("samples", Int?.self, type: .int(1...1_000_000),
@@ -26,22 +39,37 @@ extension Commands {
             let invert = p.keyword("invert", default: false, help: "keep the lowest scores instead")
             let seed = p.seed()
             return { args, interpreter in
-                let model = args[model].model, method = args[method]
+                let model = args[model].model, method = args[method], scope = args[scope]
+                var allocation = AllocationOptions(denseFirst: args[denseFirst], last: args[last]?.value,
+                                                   linearKeep: args[linearKeep].value)
+                if args[remove] != nil && args[last] == nil { allocation.last = Lottery.defaultLast(model.architecture) }
+                let removing = try args[remove].map { f -> PruneTarget in
+                    guard scope == .global else { throw args.error("remove= ranks one global pool; leave scope= out", at: "scope") }
+                    return .density(try Lottery.density(removing: f.value, from: model, allocation: allocation))
+                }
                 let targets: [(name: String, target: PruneTarget?)] = [
                     ("sparsity", args[sparsity].map { .sparsity($0.value) }),
                     ("density", args[density].map { .density($0.value) }),
                     ("compression", args[compression].map { .compression($0.value) }),
+                    ("remove", removing),
                 ]
                 let given = targets.filter { $0.target != nil }
                 guard given.count == 1, let target = given[0].target else {
-                    throw args.error(given.isEmpty ? "give one of sparsity=, density= or compression="
-                                     : "give only one of sparsity=, density= or compression=", at: given.last?.name ?? "model")
+                    throw args.error(given.isEmpty ? "give one of sparsity=, density=, compression= or remove="
+                                     : "give only one of sparsity=, density=, compression= or remove=", at: given.last?.name ?? "model")
                 }
-                let data = args[data]?.dataset
+                var data = args[data]?.dataset
                 if let data, method.needsData { try checkFits(model, data, args) }
-                let result = try Pruner.prune(model, method: method, target: target, scope: args[scope],
+                let seed = try interpreter.seed(args[seed], at: args.call)
+                if let kind = args[corrupt] {
+                    guard let clean = data, method.needsData else {
+                        throw args.error("corrupt= changes scoring data; only snip and grasp score with data=", at: "corrupt")
+                    }
+                    data = try clean.corrupted(kind == .pixels ? .pixels : .labels(fraction: args[fraction].value), seed: seed)
+                }
+                let result = try Pruner.prune(model, method: method, target: target, scope: scope, allocation: allocation,
                                               data: data, rounds: args[rounds], samples: args[samples],
-                                              seed: interpreter.seed(args[seed], at: args.call), invert: args[invert],
+                                              seed: seed, invert: args[invert],
                                               shouldStop: { Interrupt.requested })
                 let layers = result.layers.map { "\(shortName($0.path)) \(String(format: "%.4f", $0.density))" }.joined(separator: ", ")
                 interpreter.emit("pruned \(method.rawValue) to density \(String(format: "%.4f", result.density)) "
@@ -52,6 +80,35 @@ extension Commands {
         },
         ablation("shuffle", summary: "Layerwise shuffle: a copy whose every layer's mask is randomly permuted (same count, new positions).",
                  Ablation.shuffle),
+        ablation("shuffle_weights", summary: "Weight shuffle (Su et al.): a copy with the same masks whose kept weights' values are "
+                 + "permuted among each layer's kept positions (each layer's multiset of kept values unchanged).",
+                 Ablation.shuffleWeights),
+        Command("rewind", summary: "Lottery-ticket rewinding: a copy of a pruned model with its masks over the weights of another "
+                + "model, or of a training result at a kept epoch (`train … keep=[K]`).",
+                example: "rewind (prune r.model method=magnitude remove=0.2) to=m") { p in
+            let model = p.positional("model", ModelValue.self, type: .modelOrResult, help: "the pruned model whose masks are kept")
+            let to = p.keyword("to", Value.self, help: "a model (e.g. the initial one), or a training result with epoch=")
+            let epoch = p.keyword("epoch", Int?.self, type: .int(0...1_000_000), help: "the kept epoch of the result given as to=")
+            return { args, _ in
+                let weights: Model
+                switch (args[to], args[epoch]) {
+                case (.object(let result as TrainResultValue), let epoch?):
+                    guard let snapshot = result.result.snapshots[epoch] else {
+                        let kept = result.result.snapshots.keys.sorted().map(String.init).joined(separator: ", ")
+                        throw args.error("the result kept no weights at epoch \(epoch)"
+                                         + (kept.isEmpty ? "; train with keep=[\(epoch)]" : " (kept: \(kept))"), at: "epoch")
+                    }
+                    weights = snapshot
+                case (.object(let model as ModelValue), nil):
+                    weights = model.model
+                case (.object(is TrainResultValue), nil):
+                    throw args.error("rewinding to a training result needs epoch= (one of the epochs its keep= recorded)", at: "to")
+                default:
+                    throw args.error("'to' expects a model, or a training result with epoch=", at: "to")
+                }
+                return .object(ModelValue(try Lottery.rewind(args[model].model, to: weights)))
+            }
+        },
         ablation("reinit", summary: "Reinitialize: a copy with fresh weights from the model's own initializer and the same masks.",
                  Ablation.reinit),
         Command("scores", summary: "The per-layer score tensors a method assigns (for cross-checks; `save s to \"x.safetensors\"`).",
@@ -109,6 +166,11 @@ public struct ScoresValue: LangObject {
 
 extension PruneMethod: ChoiceArgument {}
 extension PruneScope: ChoiceArgument {}
+
+extension Corruption {
+    /// What `corrupt=` names: the labels or the pixels.
+    enum Kind: String, CaseIterable, ChoiceArgument { case labels, pixels }
+}
 
 extension ModelValue {
     /// Per-layer achieved and effective density (weights still on an input–output path).

@@ -131,7 +131,8 @@ public enum DensityAllocation {
         }
         let budget = d * free.reduce(0) { $0 + sizes[$1] } - linears.reduce(0) { $0 + linearKeep * sizes[$1] }
         guard budget >= 0 else {
-            throw PruneError("scope=smart: the linear layers at linear_keep=\(linearKeep) alone keep more than density=\(d) allows; "
+            throw PruneError("scope=smart: the linear layers at linear_keep=\(PruneTarget.format(linearKeep)) alone keep more than "
+                             + "density=\(PruneTarget.format(d)) allows; "
                              + "lower linear_keep")
         }
         let k = budget / convs.reduce(0) { $0 + ratio($1) * sizes[$1] }
