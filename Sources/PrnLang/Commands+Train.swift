@@ -27,6 +27,10 @@ extension Commands {
                                    help: "masked layers on sparse kernels: auto (by density), on or off; same numbers either way (default: set sparse)")
             let checkpoint = p.keyword("checkpoint", String?.self,
                                        help: "a folder: save the state after each epoch; run again, resume after the last one")
+            let keep = p.keyword("keep", [Int]?.self, type: .epochs,
+                                 help: "epochs whose weights the result keeps for `rewind … to=r epoch=K` (0: before training)")
+            let from = p.keyword("from", default: 0, type: .int(0...100_000),
+                                 help: "start at this epoch: schedule and data order resume there (a rewound ticket retrains from K)")
             let seed = p.seed()
             return { args, interpreter in
                 let model = args[model].model, data = args[data].dataset
@@ -41,6 +45,11 @@ extension Commands {
                 config.weightDecay = Float(args[wd])
                 config.augment = args[augment]
                 config.seed = interpreter.seed(args[seed], at: args.call)
+                config.keep = Set(args[keep] ?? [])
+                config.startEpoch = args[from]
+                guard config.startEpoch <= config.epochs else {
+                    throw args.error("from=\(config.startEpoch) is after the last epoch (epochs=\(config.epochs))", at: from)
+                }
                 let gamma = Float(args[gamma].value)
                 switch args[schedule] {
                 case .constant: config.schedule = .constant
@@ -168,5 +177,16 @@ final class ProgressBar {
         guard seconds.isFinite, seconds >= 0 else { return "--:--" }
         let s = Int(seconds.rounded())
         return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+    }
+}
+
+extension ParamType {
+    /// Epoch numbers, `[0, 1, 160]`: 0 is before training.
+    static let epochs = ParamType("epochs", "[INT, …]") { value in
+        guard case .list(let items) = value, !items.isEmpty,
+              items.allSatisfy({ if case .int(let i) = $0 { return i >= 0 } else { return false } }) else {
+            throw mismatch("a list of epoch numbers (integers ≥ 0)", value)
+        }
+        return value
     }
 }
