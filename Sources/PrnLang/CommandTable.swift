@@ -50,6 +50,6 @@ public struct CommandTable {
 public enum Commands {
     /// Every command, in the order help and grammar.md list them.
     public static var all: [Command] {
-        tensor + workspace + data + model + training + timing + pruning + stats + plot + tables + results
+        tensor + workspace + data + model + training + timing + pruning + stats + plot + figures + tables + results
     }
 }
