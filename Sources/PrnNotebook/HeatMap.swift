@@ -52,10 +52,11 @@ public struct HeatMap: Sendable {
     public func svg(title: String) -> String {
         let longestRow = Double(rows.map(\.count).max() ?? 1), longestColumn = Double(columns.map(\.count).max() ?? 1)
         let cell = (w: Swift.max(46.0, 7 * longestColumn / 1.6), h: 26.0)
-        let left = 30 + 7 * longestRow, top = 40.0
+        let left = 30 + 7 * longestRow, top = 56.0
         let gridW = cell.w * Double(columns.count), gridH = cell.h * Double(rows.count)
         let bottomLabels = 7 * longestColumn * 0.75 + 40
-        let width = left + gridW + 120, height = top + gridH + bottomLabels
+        // Wide enough for the title (about 7.5 px per character at 14 px).
+        let width = Swift.max(left + gridW + 120, 7.5 * Double(title.count) + 40), height = top + gridH + bottomLabels
         let present = values.flatMap { $0.compactMap { $0 } }
         var scale = PlotAxis(covering: present)
         (scale.start, scale.end) = (top + gridH, top)
