@@ -8,17 +8,14 @@ extension Commands {
         Command("plot line", summary: "Curves of a table: y against x, one per series value, a panel per facet value; "
                 + "mean= averages replicates into mean ± std bands (sample std).",
                 parameters: [
-                    .positional("table", .table, help: "the table"),
+                    figureTable,
                     .keyword("x", .column, default: .required, help: "the x column (numbers)"),
                     .keyword("y", .column, default: .required, help: "the y column (numbers)"),
                     .keyword("series", .column, default: .absent, help: "one curve per value of this column"),
                     .keyword("facet", .column, default: .absent, help: "one panel per value of this column"),
                     .keyword("mean", .column, default: .absent, help: "the replicate column to average over (e.g. seed)"),
                     .keyword("logx", .bool, default: .value(.bool(false)), help: "log-scaled x axis (e.g. x=density)"),
-                    .positional("to", .symbol(["to"], name: "word"), default: .required, help: "the word `to`"),
-                    .positional("path", .string, help: "the .svg file to write"),
-                    .keyword("title", .string, default: .absent, help: "the figure's title (default: y vs x)"),
-                ],
+                ] + figureFile,
                 example: "plot line t x=seed y=acc series=method mean=ablation to \"acc.svg\"") { args, interpreter in
             let table = try args.object(TableValue.self, "table").table
             let (x, y) = (try args.symbol("x"), try args.symbol("y"))
@@ -37,15 +34,12 @@ extension Commands {
         Command("plot heat", summary: "A heat map of a table: value coloured by y (rows) × x (columns), e.g. KS D by method × layer; "
                 + "mean= averages replicates.",
                 parameters: [
-                    .positional("table", .table, help: "the table"),
+                    figureTable,
                     .keyword("x", .column, default: .required, help: "the column whose values are the map's columns"),
                     .keyword("y", .column, default: .required, help: "the column whose values are the map's rows"),
                     .keyword("value", .column, default: .required, help: "the column of numbers to colour"),
                     .keyword("mean", .column, default: .absent, help: "the replicate column to average over"),
-                    .positional("to", .symbol(["to"], name: "word"), default: .required, help: "the word `to`"),
-                    .positional("path", .string, help: "the .svg file to write"),
-                    .keyword("title", .string, default: .absent, help: "the figure's title (default: the value column)"),
-                ],
+                ] + figureFile,
                 example: "plot heat t x=ablation y=method value=acc to \"acc-heat.svg\"") { args, interpreter in
             let table = try args.object(TableValue.self, "table").table
             let heat: HeatMap
@@ -59,6 +53,15 @@ extension Commands {
             try writeFigure(heat.svg(title: title), args, interpreter, caption: title)
             return .none
         },
+    ]
+
+    private static let figureTable = Parameter.positional("table", .table, help: "the table")
+
+    /// Where a figure goes and what it is called.
+    private static let figureFile: [Parameter] = [
+        .positional("to", .symbol(["to"], name: "word"), default: .required, help: "the word `to`"),
+        .positional("path", .string, help: "the .svg file to write"),
+        .keyword("title", .string, default: .absent, help: "the figure's title (default: y vs x, or the value column)"),
     ]
 
     /// Writes an SVG figure to the `path` argument and shows it in the notebook.
