@@ -68,22 +68,17 @@ extension Tensor {
                                               stride: Int = 1, padding: Int = 0) -> Tensor {
         let geo = ConvGeometry.validated(input: x.shape, weight: weightShape, stride: stride, padding: padding)
         precondition(gy.shape == geo.outputShape, "sparseConv2dWeightGrad: gradient \(gy.shape), expected \(geo.outputShape)")
-        let o = geo.outChannels, k = geo.image.patch, p = geo.image.outputPlane
+        let o = geo.outChannels, k = geo.image.patch
         precondition(topology.rows == o && topology.columns == k, "sparseConv2dWeightGrad: topology does not fit \(weightShape)")
-        let sampleIn = geo.image.channels * geo.image.inputPlane, sampleOut = o * p
         let perSlot = (k + o) * geo.groupColumns + topology.count
         var kept = [Float](repeating: 0, count: topology.count)
         kept.withUnsafeMutableBufferPointer { total in
             x.scalars.withUnsafeBufferPointer { xs in
                 gy.scalars.withUnsafeBufferPointer { g in
                     geo.forEachGroup(scratch: perSlot, { samples, scratch, threads in
-                        let cols = samples.count * p
-                        let col = scratch, partial = scratch + (k + o) * geo.groupColumns
-                        for (b, n) in samples.enumerated() {
-                            geo.image.im2col(xs.baseAddress! + n * sampleIn, into: col + b * p, ld: cols)
-                        }
-                        let gGroup = geo.channelMajor(g.baseAddress! + samples.lowerBound * sampleOut,
-                                                      samples: samples.count, scratch: scratch + k * cols)
+                        let (col, gGroup, cols) = geo.weightGradientOperands(xs.baseAddress!, g.baseAddress!,
+                                                                             samples: samples, scratch: scratch)
+                        let partial = scratch + (k + o) * geo.groupColumns
                         topology.sample(a: gGroup, aRow: cols, aStep: 1, b: col, bRow: cols, bStep: 1, depth: cols,
                                         into: partial, threads: threads)
                     }, afterWave: { slotScratch in

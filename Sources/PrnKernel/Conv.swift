@@ -90,21 +90,16 @@ extension Tensor {
                                         stride: Int = 1, padding: Int = 0) -> Tensor {
         let geo = ConvGeometry.validated(input: x.shape, weight: weightShape, stride: stride, padding: padding)
         precondition(gy.shape == geo.outputShape, "conv2dWeightGrad: gradient \(gy.shape), expected \(geo.outputShape)")
-        let o = geo.outChannels, k = geo.image.patch, p = geo.image.outputPlane
-        let sampleIn = geo.image.channels * geo.image.inputPlane, sampleOut = o * p
+        let o = geo.outChannels, k = geo.image.patch
         let perSlot = (k + o) * geo.groupColumns + o * k
         return Tensor.build(weightShape) { dw in
             dw.update(repeating: 0)
             x.scalars.withUnsafeBufferPointer { xs in
                 gy.scalars.withUnsafeBufferPointer { g in
                     geo.forEachGroup(scratch: perSlot, { samples, scratch, threads in
-                        let cols = samples.count * p
-                        let col = scratch, partial = scratch + (k + o) * geo.groupColumns
-                        for (b, n) in samples.enumerated() {
-                            geo.image.im2col(xs.baseAddress! + n * sampleIn, into: col + b * p, ld: cols)
-                        }
-                        let gGroup = geo.channelMajor(g.baseAddress! + samples.lowerBound * sampleOut,
-                                                      samples: samples.count, scratch: scratch + k * cols)
+                        let (col, gGroup, cols) = geo.weightGradientOperands(xs.baseAddress!, g.baseAddress!,
+                                                                             samples: samples, scratch: scratch)
+                        let partial = scratch + (k + o) * geo.groupColumns
                         GEMM.sgemm(transA: false, transB: true, m: o, n: k, k: cols, alpha: 1,
                                    a: gGroup, lda: cols, b: col, ldb: cols,
                                    beta: 0, c: partial, ldc: k, threads: threads)
@@ -207,6 +202,21 @@ struct ConvGeometry {
             afterWave((0..<width).map { scratch + $0 * count })
             first += width
         }
+    }
+
+    /// The operands of a group's weight gradient: the im2col of its samples at the start of
+    /// `scratch` (`patch × cols`, row stride `cols`) and its output gradient channel-major after
+    /// them. Shared by the dense and the sparse weight gradients, so both read the same columns.
+    func weightGradientOperands(_ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>, samples: Range<Int>,
+                                scratch: UnsafeMutablePointer<Float>) -> (col: UnsafePointer<Float>, gradient: UnsafePointer<Float>, cols: Int) {
+        let cols = samples.count * image.outputPlane
+        let sampleIn = image.channels * image.inputPlane, sampleOut = outChannels * image.outputPlane
+        for (b, n) in samples.enumerated() {
+            image.im2col(x + n * sampleIn, into: scratch + b * image.outputPlane, ld: cols)
+        }
+        let gradient = channelMajor(gy + samples.lowerBound * sampleOut, samples: samples.count,
+                                    scratch: scratch + image.patch * cols)
+        return (UnsafePointer(scratch), gradient, cols)
     }
 
     /// A group's slice of a `[N, O, P]` tensor as the `[O, G·P]` matrix the GEMMs use: the slice
