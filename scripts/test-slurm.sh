@@ -17,6 +17,18 @@ if ! command -v sbatch >/dev/null || ! command -v munged >/dev/null || ! command
   "${as_root[@]}" apt-get install -y -qq --no-install-recommends slurm-wlm munge parallel >/dev/null
 fi
 
+# A daemon must not keep this script's descriptors: whoever waits for the script's output or exit
+# (a pipe, Foundation's exit socket) would wait as long as the daemon lives.
+detached() {
+  (
+    for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}
+      if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    exec "$@"
+  ) </dev/null >/dev/null 2>&1
+}
+
 host=$(hostname -s)
 cpus=$(nproc)
 if ! munge -n >/dev/null 2>&1; then   # no munged answering yet
@@ -24,7 +36,7 @@ if ! munge -n >/dev/null 2>&1; then   # no munged answering yet
   "${as_root[@]}" mkdir -p /run/munge /var/log/munge /var/lib/munge
   "${as_root[@]}" chown -R munge:munge /etc/munge /run/munge /var/log/munge /var/lib/munge
   "${as_root[@]}" chmod 0700 /etc/munge
-  if [ ${#as_root[@]} -eq 0 ]; then runuser -u munge -- /usr/sbin/munged; else sudo -u munge /usr/sbin/munged; fi
+  if [ ${#as_root[@]} -eq 0 ]; then detached runuser -u munge -- /usr/sbin/munged; else detached sudo -u munge /usr/sbin/munged; fi
 fi
 if ! scontrol ping 2>/dev/null | grep -q "is UP"; then   # no slurmctld answering yet
   "${as_root[@]}" mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
@@ -46,8 +58,8 @@ SlurmdLogFile=/var/log/slurm/slurmd.log
 NodeName=$host CPUs=$cpus State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
-  "${as_root[@]}" slurmctld
-  "${as_root[@]}" slurmd
+  detached "${as_root[@]}" slurmctld
+  detached "${as_root[@]}" slurmd
 fi
 for _ in $(seq 1 50); do
   sinfo -h -o '%T' 2>/dev/null | grep -qE '^(idle|mixed|allocated)' && break
@@ -73,14 +85,20 @@ cd "$work"
 "$prn" merge serial.jsonl > serial.txt
 
 # Slurm: a 2-task array job of the generic script, waited for.
-PRN="$prn" sbatch --wait --array=0-1 --cpus-per-task=1 --output="$work/slurm-%a.out" \
-  "$root/scripts/slurm-grid.sh" grid.prn slurm >/dev/null
+# Bounded: a job that never starts (a drained node, a stale state) fails here instead of hanging.
+if ! PRN="$prn" timeout 300 sbatch --wait --array=0-1 --cpus-per-task=1 --output="$work/slurm-%a.out" \
+  "$root/scripts/slurm-grid.sh" grid.prn slurm >/dev/null; then
+  echo "the array job did not finish within 5 minutes, or failed:" >&2
+  sinfo -N -l >&2 || true; squeue >&2 || true; cat "$work"/slurm-*.out >&2 2>/dev/null || true
+  tail -20 /var/log/slurm/slurmctld.log >&2 2>/dev/null || true
+  exit 1
+fi
 "$prn" merge slurm/shard-*.jsonl > slurm.txt
 diff serial.txt slurm.txt
 echo "slurm: the array job's merged tables equal the serial run's"
 
 # GNU parallel, as README shows it.
-parallel -j2 "$prn" run grid.prn --jobs 1 --shard {}/2 --results shard-{}.jsonl ::: 0 1 >/dev/null
+timeout 300 parallel -j2 "$prn" run grid.prn --jobs 1 --shard {}/2 --results shard-{}.jsonl ::: 0 1 >/dev/null
 "$prn" merge shard-*.jsonl > parallel.txt
 diff serial.txt parallel.txt
 echo "parallel: the merged tables equal the serial run's"

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import PrnTestSupport
 
 /// The scale-out recipes README gives, run for real: a Slurm array job on a one-node Slurm
 /// started on this machine, and GNU parallel (`scripts/test-slurm.sh`). Skipped on a developer
@@ -10,16 +11,13 @@ final class SlurmTests: XCTestCase {
         let inCI = ProcessInfo.processInfo.environment["CI"] == "true"
         let canInstall = getuid() == 0 || FileManager.default.isExecutableFile(atPath: "/usr/bin/sudo")
         if !inCI && !canInstall { throw XCTSkip("needs root or sudo to install and start Slurm") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [root.appendingPathComponent("scripts/test-slurm.sh").path, PrnBinary.url.path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, text)
+        // Slurm's daemons outlive the script, so its end is waited for without Foundation's
+        // Process (see BoundedRun); ten minutes is several times what it takes.
+        let run = try BoundedRun.run(["bash", root.appendingPathComponent("scripts/test-slurm.sh").path, PrnBinary.url.path],
+                                     seconds: 600)
+        let text = run.output
+        XCTAssertFalse(run.timedOut, "scripts/test-slurm.sh did not end within ten minutes:\n\(text)")
+        XCTAssertEqual(run.status, 0, text)
         XCTAssertTrue(text.contains("slurm: the array job's merged tables equal the serial run's"), text)
         XCTAssertTrue(text.contains("parallel: the merged tables equal the serial run's"), text)
     }

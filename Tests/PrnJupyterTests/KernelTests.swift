@@ -51,17 +51,13 @@ final class KernelTests: XCTestCase {
     private func runScript(_ name: String) throws {
         guard try dependenciesPresent() else { return }
         guard let prn = Self.prnExecutable else { return XCTFail("no prn executable beside the test bundle") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.folder.appendingPathComponent(name).path, prn.path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        // Bounded, and not through Foundation's Process: a kernel the client failed to stop would
+        // otherwise hold the test forever (see BoundedRun).
+        let run = try BoundedRun.run(["python3", Self.folder.appendingPathComponent(name).path, prn.path], seconds: 600)
+        let text = run.output
+        XCTAssertFalse(run.timedOut, "\(name) did not end within ten minutes:\n\(text)")
         let summary = text.split(separator: "\n").last.map(String.init) ?? ""
-        XCTAssertEqual(process.terminationStatus, 0, "\(name) failed:\n\(text)")
+        XCTAssertEqual(run.status, 0, "\(name) failed:\n\(text)")
         XCTAssertTrue(summary.hasSuffix(" 0 failed") && !summary.hasPrefix("0 passed"), "\(name): \(summary)\n\(text)")
     }
 }
