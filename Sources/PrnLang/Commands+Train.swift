@@ -26,7 +26,7 @@ extension Commands {
             let sparse = p.keyword("sparse", SparseMode?.self,
                                    help: "masked layers on sparse kernels: auto (by density), on or off; same numbers either way (default: set sparse)")
             let checkpoint = p.keyword("checkpoint", String?.self,
-                                       help: "a folder: save the state after each epoch; run again, resume after the last one")
+                                       help: "a folder: save the state and keep= snapshots after each epoch; run again, resume after the last one")
             let keep = p.keyword("keep", [Int]?.self, type: .epochs,
                                  help: "epochs whose weights the result keeps for `rewind … to=r epoch=K` (0: before training)")
             let from = p.keyword("from", default: 0, type: .int(0...100_000),

@@ -5,12 +5,15 @@ import PrnData
 /// Where training is at the end of an epoch: everything needed to go on exactly as if it had
 /// never stopped — the parameters and buffers, the optimizer's moments and step count, and the
 /// epochs done (the data order of epoch e depends only on the seed and e, so that is the whole
-/// position in the data).
+/// position in the data), and the `keep=` snapshots taken so far, which a resumed training could
+/// not take again.
 public struct TrainState {
     public var state: [String: Tensor]
     public var optimizerState: [String: [[Float]]]
     public var optimizerSteps: Int
     public var history: [EpochRecord]
+    /// The parameters and buffers at each kept epoch reached so far.
+    public var snapshots: [Int: [String: Tensor]] = [:]
     public var epochsDone: Int { history.count }
 }
 
@@ -50,10 +53,13 @@ public struct TrainCheckpoint {
               let history = metadata["history"].flatMap(Self.history) else { return nil }
         var state: [String: Tensor] = [:]
         var moments: [String: [(Int, [Float])]] = [:]
+        var snapshots: [Int: [String: Tensor]] = [:]
         for (name, entry) in entries {
             guard case .f32(let tensor) = entry else { continue }
             if name.hasPrefix("model.") {
                 state[String(name.dropFirst(6))] = tensor
+            } else if let (epoch, path) = Self.snapshotEntry(name) {
+                snapshots[epoch, default: [:]][path] = tensor
             } else if name.hasPrefix("optimizer."), let dot = name.lastIndex(of: "."), let index = Int(name[name.index(after: dot)...]) {
                 let parameter = String(name[name.index(name.startIndex, offsetBy: 10)..<dot])
                 moments[parameter, default: []].append((index, tensor.scalars))
@@ -61,7 +67,14 @@ public struct TrainCheckpoint {
         }
         return TrainState(state: state,
                           optimizerState: moments.mapValues { $0.sorted { $0.0 < $1.0 }.map(\.1) },
-                          optimizerSteps: steps, history: history)
+                          optimizerSteps: steps, history: history, snapshots: snapshots)
+    }
+
+    /// "snapshot.EPOCH.PATH" split into its epoch and parameter path.
+    private static func snapshotEntry(_ name: String) -> (Int, String)? {
+        let parts = name.split(separator: ".", maxSplits: 2)
+        guard parts.count == 3, parts[0] == "snapshot", let epoch = Int(parts[1]) else { return nil }
+        return (epoch, String(parts[2]))
     }
 
     /// Saves the state at the end of an epoch, atomically.
@@ -69,6 +82,9 @@ public struct TrainCheckpoint {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var entries: [String: SafeTensors.Entry] = [:]
         for (name, tensor) in training.state { entries["model." + name] = .f32(tensor) }
+        for (epoch, state) in training.snapshots {
+            for (name, tensor) in state { entries["snapshot.\(epoch).\(name)"] = .f32(tensor) }
+        }
         for (parameter, buffers) in training.optimizerState {
             for (index, buffer) in buffers.enumerated() {
                 entries["optimizer.\(parameter).\(index)"] = .f32(Tensor(shape: [buffer.count], scalars: buffer))

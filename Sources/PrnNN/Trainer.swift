@@ -94,19 +94,25 @@ public enum Trainer {
         var optimizer = config.makeOptimizer()
         let parameterPaths = current.parameterPaths
         var history: [EpochRecord] = []
+        var snapshots: [Int: Model] = [:]
         if let saved {
             current.state = saved.state
             optimizer.restore(saved.optimizerState, steps: saved.optimizerSteps)
             history = saved.history
+            for (epoch, state) in saved.snapshots {
+                var snapshot = current
+                snapshot.state = state
+                snapshots[epoch] = snapshot
+            }
         }
         let start = Date()
         var samples = 0
         let batchesPerEpoch = (data.train.count + config.batchSize - 1) / config.batchSize
-        // A resumed training goes on after the epochs its checkpoint holds (snapshots of those
-        // epochs are not kept again).
+        // A resumed training goes on after the epochs its checkpoint holds, whose snapshots
+        // came back with it.
         let first = Swift.min(config.startEpoch + history.count, config.epochs)
         let totalBatches = batchesPerEpoch * (config.epochs - first)
-        var snapshots: [Int: Model] = config.keep.contains(first) ? [first: current] : [:]
+        if config.keep.contains(first) && snapshots[first] == nil { snapshots[first] = current }
 
         for epoch in first..<config.epochs {
             let epochStart = Date()
@@ -148,7 +154,8 @@ public enum Trainer {
                 progress(report)
             }
             try checkpoint?.save(TrainState(state: current.state, optimizerState: optimizer.savedState,
-                                            optimizerSteps: optimizer.steps, history: history))
+                                            optimizerSteps: optimizer.steps, history: history,
+                                            snapshots: snapshots.mapValues(\.state)))
         }
         let seconds = Date().timeIntervalSince(start)
         return TrainResult(model: current, history: history, interrupted: false, seconds: seconds,

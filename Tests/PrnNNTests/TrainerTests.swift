@@ -51,4 +51,40 @@ final class TrainerTests: XCTestCase {
             XCTAssertGreaterThan(e.batch, 1)
         }
     }
+
+    /// A training that starts at epoch 1 (`from=`), keeps snapshots (`keep=`) and is stopped in
+    /// its third epoch, then resumed from its checkpoint, ends with the same bits as one run
+    /// straight through: the model, every epoch's numbers and every snapshot, including those
+    /// taken before the stop.
+    func testResumedTrainingWithFromAndKeepEqualsAnUninterruptedOne() throws {
+        let (d, m) = (try data(), try model())
+        var c = config(epochs: 5)
+        c.startEpoch = 1
+        c.keep = [1, 2, 3, 5]
+        let straight = try Trainer.train(m, data: d, config: c)
+        XCTAssertEqual(straight.history.map(\.epoch), [2, 3, 4, 5])
+        XCTAssertEqual(Set(straight.snapshots.keys), [1, 2, 3, 5])
+
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("prn-resume-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let checkpoint = TrainCheckpoint(directory: folder.path, model: m, data: d, config: c)
+        let batchesPerEpoch = (d.train.count + c.batchSize - 1) / c.batchSize
+        var polls = 0
+        let stopped = try Trainer.train(m, data: d, config: c, checkpoint: checkpoint,
+                                        shouldStop: { polls += 1; return polls > 2 * batchesPerEpoch + 1 })
+        XCTAssertTrue(stopped.interrupted)
+        XCTAssertEqual(stopped.history.count, 2, "stopped in the third epoch run")
+
+        let saved = try XCTUnwrap(try checkpoint.load())
+        XCTAssertEqual(saved.epochsDone, 2)
+        XCTAssertEqual(Set(saved.snapshots.keys), [1, 2, 3], "the snapshots taken before the stop were saved")
+        let resumed = try Trainer.train(m, data: d, config: c, checkpoint: checkpoint, resumeFrom: saved)
+        XCTAssertEqual(resumed.history.map(\.epoch), straight.history.map(\.epoch))
+        XCTAssertEqual(resumed.history.map(\.testLoss.bitPattern), straight.history.map(\.testLoss.bitPattern))
+        XCTAssertEqual(resumed.model.state, straight.model.state)
+        XCTAssertEqual(Set(resumed.snapshots.keys), Set(straight.snapshots.keys))
+        for (epoch, snapshot) in straight.snapshots {
+            XCTAssertEqual(resumed.snapshots[epoch]?.state, snapshot.state, "snapshot of epoch \(epoch)")
+        }
+    }
 }
