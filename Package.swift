@@ -24,35 +24,39 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     // Each target lists every target it imports (the PackageGraphTests check it), lowest first:
-    // the kernel, autograd and data; the network layer; notebooks and tables; pruning and
-    // statistics; the language; benchmarks and the executable.
+    // whole-file writes; the kernel, autograd and data; the network layer; notebooks and tables;
+    // pruning and statistics; the language; benchmarks and the executable.
     targets: [
         .systemLibrary(name: "CLibEdit", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // No pkgConfig: libzmq's .pc adds -isystem flags SwiftPM refuses (a warning on every build),
         // and zmq.h is in /usr/include on Debian.
         .systemLibrary(name: "CZmq", providers: [.apt(["libzmq3-dev"])]),
+        // Atomic whole-file writes, Foundation only: checkpoints (PrnNN) and notebooks and tables
+        // (PrnNotebook) both write files, and neither needs the other or the compute kernel for it.
+        .target(name: "PrnFiles"),
         .target(name: "PrnKernel", swiftSettings: speed),
         .target(name: "PrnAutograd", dependencies: ["PrnKernel"], swiftSettings: speed),
         .target(name: "PrnData", dependencies: ["PrnKernel", "CZlib"], swiftSettings: speed),
-        .target(name: "PrnNN", dependencies: ["PrnKernel", "PrnAutograd", "PrnData"], swiftSettings: speed),
-        .target(name: "PrnNotebook", dependencies: ["PrnKernel"]),
+        .target(name: "PrnNN", dependencies: ["PrnFiles", "PrnKernel", "PrnAutograd", "PrnData"], swiftSettings: speed),
+        .target(name: "PrnNotebook", dependencies: ["PrnFiles"]),
         .target(name: "PrnPrune", dependencies: ["PrnKernel", "PrnAutograd", "PrnData", "PrnNN", "PrnNotebook"],
                 swiftSettings: speed),
-        .target(name: "PrnLang", dependencies: ["PrnKernel", "PrnData", "PrnNN", "PrnPrune", "PrnNotebook"],
+        .target(name: "PrnLang", dependencies: ["PrnFiles", "PrnKernel", "PrnData", "PrnNN", "PrnPrune", "PrnNotebook"],
                 swiftSettings: speed),
         .target(name: "PrnBench", dependencies: ["PrnKernel", "PrnData", "PrnNN", "PrnPrune"], swiftSettings: speed),
-        .target(name: "PrnJupyter", dependencies: ["PrnLang", "PrnNotebook", "CZmq"]),
+        .target(name: "PrnJupyter", dependencies: ["PrnFiles", "PrnLang", "PrnNotebook", "CZmq"]),
         .executableTarget(
             name: "prn",
             dependencies: ["PrnKernel", "PrnNotebook", "PrnLang", "PrnBench", "PrnJupyter", "CLibEdit",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: speed),
         .target(name: "PrnTestSupport", dependencies: ["PrnKernel", "PrnAutograd"], path: "Tests/PrnTestSupport"),
+        .testTarget(name: "PrnFilesTests", dependencies: ["PrnFiles"]),
         .testTarget(name: "PrnKernelTests", dependencies: ["PrnKernel", "PrnTestSupport"], swiftSettings: speed),
         .testTarget(name: "PrnAutogradTests", dependencies: ["PrnKernel", "PrnAutograd", "PrnTestSupport"],
                     swiftSettings: speed),
-        .testTarget(name: "PrnNNTests", dependencies: ["PrnKernel", "PrnAutograd", "PrnData", "PrnNN", "PrnTestSupport"],
+        .testTarget(name: "PrnNNTests", dependencies: ["PrnFiles", "PrnKernel", "PrnAutograd", "PrnData", "PrnNN", "PrnTestSupport"],
                     swiftSettings: speed),
         .testTarget(name: "PrnPruneTests",
                     dependencies: ["PrnKernel", "PrnAutograd", "PrnData", "PrnNN", "PrnNotebook", "PrnPrune", "PrnTestSupport"],

@@ -1,4 +1,5 @@
 import Foundation
+import PrnFiles
 import PrnNotebook
 
 /// The kernelspec Jupyter finds prn by: a folder `kernels/prn` holding `kernel.json`.
@@ -29,7 +30,7 @@ public struct KernelSpec {
     public func install(in dataDirectory: String) throws -> String {
         let folder = URL(fileURLWithPath: dataDirectory).appendingPathComponent("kernels/prn")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try Data((json.indented + "\n").utf8).write(to: folder.appendingPathComponent("kernel.json"), options: .atomic)
+        try AtomicFile.write(json.indented + "\n", to: folder.appendingPathComponent("kernel.json").path)
         return folder.path
     }
 

@@ -1,5 +1,5 @@
 import Foundation
-import PrnKernel
+import PrnFiles
 import PrnNN
 import PrnNotebook
 

@@ -1,5 +1,6 @@
 import Foundation
 import PrnKernel
+import PrnFiles
 import PrnNN
 import PrnPrune
 import PrnData

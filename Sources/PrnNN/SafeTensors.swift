@@ -1,5 +1,6 @@
 import Foundation
 import PrnKernel
+import PrnFiles
 
 /// The safetensors file format: an 8-byte little-endian header length, a JSON header mapping
 /// each tensor name to `{dtype, shape, data_offsets}` (plus a flat string→string `__metadata__`),

@@ -1,5 +1,6 @@
 import Foundation
 import PrnKernel
+import PrnFiles
 import PrnData
 
 /// Where training is at the end of an epoch: everything needed to go on exactly as if it had

@@ -1,4 +1,5 @@
 import Foundation
+import PrnFiles
 
 /// Jupyter notebooks (nbformat 4.5): `prn run --notebook x.ipynb` and `:save x.ipynb` write one,
 /// `prn run x.ipynb` runs the code cells of one.
@@ -95,7 +96,7 @@ extension Notebook {
 
     /// Writes `ipynb` to `url`, indented one space per level as Jupyter writes notebooks.
     func writeIpynb(to url: URL) throws {
-        try Data((ipynb.indented + "\n").utf8).write(to: url, options: .atomic)
+        try AtomicFile.write(ipynb.indented + "\n", to: url.path)
     }
 
     /// The code cells of a Jupyter notebook's text, in order and separated by blank lines: what

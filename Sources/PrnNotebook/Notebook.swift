@@ -1,5 +1,5 @@
 import Foundation
-import PrnKernel
+import PrnFiles
 
 /// prn's version, written into notebooks and results files.
 public enum PrnVersion {

@@ -1,5 +1,5 @@
 import Foundation
-import PrnKernel
+import PrnFiles
 
 /// Where a row was made in a run, so shards can be merged back into the unsharded order.
 ///

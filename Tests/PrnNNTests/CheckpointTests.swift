@@ -1,6 +1,7 @@
 import XCTest
 import Foundation
 import PrnKernel
+import PrnFiles
 import PrnTestSupport
 @testable import PrnNN
 

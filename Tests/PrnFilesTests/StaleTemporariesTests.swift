@@ -1,6 +1,6 @@
 import XCTest
 import Foundation
-import PrnKernel
+import PrnFiles
 
 /// The next save to a path removes the `.NAME.tmp-PID` files interrupted saves to it left.
 final class StaleTemporariesTests: XCTestCase {
