@@ -43,11 +43,10 @@ extension Commands {
         },
     ]
 
-    /// A model's label in plots: its method and ablation.
+    /// A model's label in plots: its method, then its ablation unless it is the original.
     static func label(_ model: Model) -> String {
-        let method = model.provenance["method"] ?? "dense"
-        let ablation = model.provenance["ablation"].flatMap { $0 == "original" || $0 == "none" ? nil : $0 }
-        return ablation.map { "\(method) \($0)" } ?? method
+        let provenance = model.provenance
+        return provenance.ablations.isEmpty ? provenance.methodName : "\(provenance.methodName) \(provenance.ablationName)"
     }
 }
 

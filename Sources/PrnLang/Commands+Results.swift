@@ -1,4 +1,5 @@
 import Foundation
+import PrnNN
 import PrnPrune
 import PrnNotebook
 
@@ -32,7 +33,7 @@ extension Commands {
             let table = p.positional("table", TableValue.self, help: "results with one row per run")
             let metric = p.keyword("metric", default: Column("acc"), help: "the column compared")
             let variant = p.keyword("variant", default: Column("ablation"), help: "the column naming each variant")
-            let baseline = p.keyword("baseline", default: Value.symbol("original"), type: .cell, help: "the variant the others are compared with")
+            let baseline = p.keyword("baseline", default: Value.symbol(ModelProvenance.original), type: .cell, help: "the variant the others are compared with")
             let over = p.keyword("over", default: Column("seed"), help: "the column of repetitions, ignored when grouping")
             return { args, _ in
                 let table = args[table].table

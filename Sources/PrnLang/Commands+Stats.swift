@@ -44,7 +44,7 @@ extension Commands {
 
     /// The model's weights at initialization, regenerated from its init seed, without masks.
     static func initialModel(of model: Model) throws -> Model {
-        guard let seed = model.provenance["init_seed"].flatMap(UInt64.init) else {
+        guard let seed = model.provenance.initSeed else {
             throw ArgumentError("the model records no init seed, so its initial weights cannot be regenerated")
         }
         return try Model(model.architecture, seed: seed)

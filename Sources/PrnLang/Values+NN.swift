@@ -21,12 +21,6 @@ public struct DatasetValue: LangObject {
     public var description: String { dataset.description }
 }
 
-/// `original` for a model no ablation touched, else the ablation (`shuffle`, `reinit`, …).
-func ablationName(_ model: Model) -> String {
-    let a = model.provenance["ablation"] ?? "none"
-    return a == "none" ? "original" : a
-}
-
 /// A network with its masks and provenance.
 public struct ModelValue: LangObject {
     public static let typeName = "model"
@@ -38,11 +32,13 @@ public struct ModelValue: LangObject {
         .of(ModelValue.self, "density", "fraction of prunable weights kept") { .float($0.density) },
         .of(ModelValue.self, "sparsity", "fraction of prunable weights pruned") { .float(1 - $0.density) },
         .of(ModelValue.self, "layers", "paths of the prunable weights") { .list($0.model.prunablePaths.map(Value.string)) },
-        .of(ModelValue.self, "method", "pruning method, or none") { .symbol($0.model.provenance["method"] ?? "none") },
-        .of(ModelValue.self, "ablation", "original, shuffle or reinit") { .symbol(ablationName($0.model)) },
+        .of(ModelValue.self, "method", "pruning method, or dense") { .symbol($0.model.provenance.methodName) },
+        .of(ModelValue.self, "ablation", "original, or its ablations joined by + (shuffle, shuffle_weights, reinit)") {
+            .symbol($0.model.provenance.ablationName)
+        },
         .of(ModelValue.self, "init", "the initializer") { .symbol($0.model.architecture.initializer.rawValue) },
         .of(ModelValue.self, "densities", "per layer: kept, density and effective density") { .object(TableValue($0.densityTable)) },
-        .of(ModelValue.self, "seed", "the seed of its current weights") { .int(Int($0.model.provenance["init_seed"] ?? "0") ?? 0) },
+        .of(ModelValue.self, "seed", "the seed of its current weights") { .int($0.model.provenance.initSeed.flatMap { Int(exactly: $0) } ?? 0) },
     ]
     public let model: Model
 
@@ -57,8 +53,8 @@ public struct ModelValue: LangObject {
     public var description: String {
         let a = model.architecture
         var parts = ["\(a.name)", "\(model.parameterCount) params", String(format: "density %.4f", density)]
-        if let method = model.provenance["method"] { parts.append("method \(method)") }
-        if ablationName(model) != "original" { parts.append(ablationName(model)) }
+        if let pruning = model.provenance.pruning { parts.append("method \(pruning.method.rawValue)") }
+        if !model.provenance.ablations.isEmpty { parts.append(model.provenance.ablationName) }
         return "model " + parts.joined(separator: ", ")
     }
 }
@@ -77,8 +73,8 @@ public struct TrainResultValue: LangObject {
         .of(TrainResultValue.self, "samples_per_s", "training throughput") { .float($0.result.samplesPerSecond) },
         .of(TrainResultValue.self, "interrupted", "stopped early by Ctrl-C") { .bool($0.result.interrupted) },
         .of(TrainResultValue.self, "history", "one row per epoch") { .object(TableValue($0.history)) },
-        .of(TrainResultValue.self, "ablation", "the trained model's ablation") { .symbol(ablationName($0.result.model)) },
-        .of(TrainResultValue.self, "method", "the trained model's pruning method") { .symbol($0.result.model.provenance["method"] ?? "none") },
+        .of(TrainResultValue.self, "ablation", "the trained model's ablation") { .symbol($0.result.model.provenance.ablationName) },
+        .of(TrainResultValue.self, "method", "the trained model's pruning method") { .symbol($0.result.model.provenance.methodName) },
     ]
     public let result: TrainResult
     public var size: String { "\(result.history.count) epochs" }

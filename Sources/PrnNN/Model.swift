@@ -41,8 +41,8 @@ public struct Model {
     public internal(set) var masks: [String: Tensor] { didSet { sparseForms = SparseForms() } }
     /// The masks' sparse topologies, built when a forward pass first runs a layer sparse.
     var sparseForms = SparseForms()
-    /// Where this value came from: `method`, `ablation`, seeds, …, for tables and checkpoints.
-    public var provenance: [String: String]
+    /// Where this value came from: its seeds, pruning and ablations, for tables and checkpoints.
+    public var provenance: ModelProvenance
 
     /// A freshly initialized model.
     public init(_ architecture: Architecture, seed: UInt64) throws {
@@ -52,13 +52,13 @@ public struct Model {
         self.slots = network.namedSlots()
         self.state = [:]
         self.masks = [:]
-        self.provenance = ["init_seed": String(seed)]
+        self.provenance = ModelProvenance(initSeed: seed)
         self.state = freshState(seed: seed)
     }
 
     /// A model from existing tensors (checkpoints); every slot must be present with its shape.
     public init(_ architecture: Architecture, state: [String: Tensor], masks: [String: Tensor],
-                provenance: [String: String]) throws {
+                provenance: ModelProvenance) throws {
         self.architecture = architecture
         self.network = try architecture.name.build(architecture)
         self.slots = network.namedSlots()
@@ -92,11 +92,12 @@ public struct Model {
         return result
     }
 
-    /// The same masks over fresh weights from the model's own initializer (the `reinit` ablation).
+    /// The same masks over fresh weights from the model's own initializer (the `reinit` ablation);
+    /// the provenance's init seed becomes `seed`, the seed of the weights it now has.
     public func reinitialized(seed: UInt64) -> Model {
         var copy = self
         copy.state = freshState(seed: seed)
-        copy.provenance["init_seed"] = String(seed)
+        copy.provenance.initSeed = seed
         return copy
     }
 

@@ -149,7 +149,14 @@ extension Model {
         } catch let error as DecodingError {
             throw SafeTensors.FormatError(path, "architecture \(archText): \(error.reason)")
         }
-        let provenance = metadata["provenance"].flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) } ?? [:]
+        var provenance = ModelProvenance()
+        if let text = metadata["provenance"] {
+            do {
+                provenance = try JSONDecoder().decode(ModelProvenance.self, from: Data(text.utf8))
+            } catch let error as DecodingError {
+                throw SafeTensors.FormatError(path, "provenance: \(error.reason)")
+            }
+        }
         var state: [String: Tensor] = [:], masks: [String: Tensor] = [:]
         for (name, entry) in entries {
             switch entry {

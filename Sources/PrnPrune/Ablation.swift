@@ -2,8 +2,8 @@ import PrnKernel
 import PrnNN
 
 /// The sanity-check ablations of a pruned model (Frankle et al. 2021; METHODS.md, Ablations).
-/// Each returns a new model value and records itself in the provenance (`ablation`,
-/// `ablation_seed`), keeping `method`, `density` and the rest. `invert` is not here: it needs the
+/// Each returns a new model value and appends itself, with its seed, to the provenance's
+/// `ablations`, keeping the pruning record. `invert` is not here: it needs the
 /// scores, so it is an option of `Pruner.prune`.
 public enum Ablation {
     /// Layerwise shuffle: every masked tensor's mask is permuted uniformly at random, each layer
@@ -15,7 +15,7 @@ public enum Ablation {
     /// mask'[j] = mask[π(j)],   π uniform on permutations of 0..<N_l
     /// ```
     public static func shuffle(_ model: Model, seed: UInt64) throws -> Model {
-        try requireMasks(model, "shuffle")
+        try requireMasks(model, .shuffle)
         let base = RNG(seed: seed, purpose: .maskShuffle)
         var masks = model.masks
         for (i, path) in model.prunablePaths.enumerated() {
@@ -28,7 +28,7 @@ public enum Ablation {
                 }
             }
         }
-        return record(model.withMasks(masks), "shuffle", seed: seed)
+        return record(model.withMasks(masks), .shuffle, seed: seed)
     }
 
     /// Weight shuffle (Su et al. 2020): the masks stay, and within every masked tensor the kept
@@ -40,7 +40,7 @@ public enum Ablation {
     /// w'[k_j] = w[k_π(j)],   k_0 < k_1 < … the kept positions, π uniform on 0..<kept_l
     /// ```
     public static func shuffleWeights(_ model: Model, seed: UInt64) throws -> Model {
-        try requireMasks(model, "shuffle_weights")
+        try requireMasks(model, .shuffleWeights)
         let base = RNG(seed: seed, purpose: .weightShuffle)
         var tensors: [String: Tensor] = [:]
         for (i, path) in model.prunablePaths.enumerated() {
@@ -52,27 +52,25 @@ public enum Ablation {
             for (j, source) in permutation.enumerated() { values[kept[j]] = w.scalars[kept[source]] }
             tensors[path] = Tensor(shape: w.shape, scalars: values)
         }
-        return record(model.updating(tensors), "shuffle_weights", seed: seed)
+        return record(model.updating(tensors), .shuffleWeights, seed: seed)
     }
 
     /// Reinitialization: fresh weights (and biases, batch norm) from the model's own initializer,
-    /// drawn with `seed`; the masks stay. `init_seed` keeps naming the original initialization.
+    /// drawn with `seed`; the masks stay. The provenance's init seed becomes `seed`, so `vs init`
+    /// regenerates the new weights' full initial distribution.
     public static func reinit(_ model: Model, seed: UInt64) throws -> Model {
-        try requireMasks(model, "reinit")
-        return record(model.reinitialized(seed: seed), "reinit", seed: seed)
+        try requireMasks(model, .reinit)
+        return record(model.reinitialized(seed: seed), .reinit, seed: seed)
     }
 
-    private static func requireMasks(_ model: Model, _ name: String) throws {
-        guard !model.masks.isEmpty else { throw PruneError("\(name) needs a pruned model; this one has no masks (prune it first)") }
+    private static func requireMasks(_ model: Model, _ kind: AblationKind) throws {
+        guard !model.masks.isEmpty else { throw PruneError("\(kind.rawValue) needs a pruned model; this one has no masks (prune it first)") }
     }
 
-    /// Sets `ablation` (chained with `+` after an earlier ablation) and `ablation_seed`.
-    private static func record(_ model: Model, _ name: String, seed: UInt64) -> Model {
+    /// Appends the ablation and its seed to the provenance.
+    private static func record(_ model: Model, _ kind: AblationKind, seed: UInt64) -> Model {
         var copy = model
-        let previous = model.provenance["ablation"]
-        copy.provenance["ablation"] = previous == nil || previous == "none" ? name : previous! + "+" + name
-        let previousSeed = model.provenance["ablation_seed"]
-        copy.provenance["ablation_seed"] = previousSeed.map { $0 + "+" + String(seed) } ?? String(seed)
+        copy.provenance.ablations.append(ModelProvenance.AppliedAblation(kind, seed: seed))
         return copy
     }
 }

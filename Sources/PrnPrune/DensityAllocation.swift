@@ -1,4 +1,5 @@
 import Foundation
+import PrnNN
 
 /// The options of a density allocation that the references hard-code and users vary
 /// (METHODS.md, Density allocation across layers).

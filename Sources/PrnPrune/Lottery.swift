@@ -50,7 +50,7 @@ public enum Lottery {
         }
         var result = weights.withMasks(pruned.masks)
         result.provenance = pruned.provenance
-        result.provenance["rewound"] = "true"
+        result.provenance.rewound = true
         return result
     }
 }

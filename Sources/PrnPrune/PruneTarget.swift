@@ -31,6 +31,12 @@ public enum PruneTarget: Equatable, Sendable, CustomStringConvertible {
         return 1 - density
     }
 
+    /// The compression asked for, when the target is one.
+    public var compression: Double? {
+        if case .compression(let c) = self { return c }
+        return nil
+    }
+
     /// Checks a target the user may have typed.
     public func validate() throws {
         switch self {
@@ -72,18 +78,4 @@ public enum PruneTarget: Equatable, Sendable, CustomStringConvertible {
         let text = String(format: "%.10g", x)
         return text
     }
-}
-
-/// How the kept weights are shared among the prunable layers (`DensityAllocation`).
-public enum PruneScope: String, CaseIterable, Sendable {
-    /// Pool the scores of every prunable tensor and remove the `k` lowest overall.
-    case global
-    /// Uniform: rank inside each tensor, each keeping `round(d·N_l)` of its own.
-    case layer
-    /// Erdős–Rényi–Kernel densities (RigL), ranked inside each tensor.
-    case erk
-    /// Erdős–Rényi densities (RigL), ranked inside each tensor.
-    case er
-    /// Su et al.'s smart ratios (quadratically decreasing with depth), ranked inside each tensor.
-    case smart
 }

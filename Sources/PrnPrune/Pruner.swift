@@ -107,20 +107,12 @@ public enum Pruner {
         }
 
         var provenance = model.provenance
-        provenance["method"] = method.rawValue
-        provenance["density"] = PruneTarget.format(target.density)
-        provenance["sparsity"] = PruneTarget.format(target.sparsity)
-        if case .compression(let c) = target { provenance["compression"] = PruneTarget.format(c) }
-        provenance["scope"] = scope.rawValue
-        if allocation.denseFirst { provenance["dense_first"] = "true" }
-        if let last = allocation.last { provenance["last"] = PruneTarget.format(last) }
-        if scope == .smart { provenance["linear_keep"] = PruneTarget.format(allocation.linearKeep) }
-        provenance["prune_seed"] = String(seed)
-        provenance["rounds"] = String(rounds)
-        provenance["invert"] = String(invert)
-        if method.needsData { provenance["samples"] = String(scorer.batches.reduce(0) { $0 + $1.labels.count }) }
-        provenance["ablation"] = "none"
-        provenance["ablation_seed"] = nil
+        provenance.pruning = ModelProvenance.Pruning(
+            method: method, density: target.density, sparsity: target.sparsity, compression: target.compression,
+            scope: scope, denseFirst: allocation.denseFirst, last: allocation.last,
+            linearKeep: scope == .smart ? allocation.linearKeep : nil, seed: seed, rounds: rounds, invert: invert,
+            samples: method.needsData ? scorer.batches.reduce(0, { $0 + $1.labels.count }) : nil)
+        provenance.ablations = []
         current.provenance = provenance
         return PruneResult(model: current, layers: LayerDensity.of(current), rounds: rounds, notes: notes)
     }

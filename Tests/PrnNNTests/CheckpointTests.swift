@@ -24,7 +24,9 @@ final class CheckpointTests: XCTestCase {
             masks[p] = Tensor.rand(m.state[p]!.shape, seed: UInt64(i)).map { $0 < 0.3 ? 1 : 0 }
         }
         m = m.withMasks(masks)
-        m.provenance["method"] = "snip"
+        m.provenance.pruning = .init(method: .snip, density: 0.3, sparsity: 0.7, scope: .layer, last: 1, seed: 5, rounds: 1,
+                                     samples: 100)
+        m.provenance.ablations = [.init(.shuffle, seed: 1), .init(.reinit, seed: 2)]
         return m
     }
 
@@ -35,7 +37,7 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(back.architecture, m.architecture)
         XCTAssertEqual(back.state, m.state)
         XCTAssertEqual(back.masks, m.masks)
-        XCTAssertEqual(back.provenance["method"], "snip")
+        XCTAssertEqual(back.provenance, m.provenance)
         let x = Tensor.randn([2, 3, 16, 16], seed: 3)
         XCTAssertEqual(back.predict(x), m.predict(x))
         // No temporary file is left behind.
@@ -47,23 +49,61 @@ final class CheckpointTests: XCTestCase {
     /// error, not Kaiming.
     func testCheckpointOfPrn01Loads() throws {
         let fresh = try Model(Architecture(name: .lenet300, inputShape: [1, 28, 28], classes: 10, initializer: .xavier), seed: 3)
-        func write(initializer: String, to file: String) throws {
-            let architecture = #"{"classes":10,"hidden":[],"initializer":"\#(initializer)","inputShape":[1,28,28],"name":"lenet300","width":1}"#
-            let metadata = ["format": "prn", "architecture": architecture,
-                            "provenance": #"{"ablation":"none","init_seed":"3","method":"magnitude"}"#]
-            try AtomicFile.write(try SafeTensors.encode(fresh.state.mapValues { .f32($0) }, metadata: metadata), to: path(file))
-        }
-        try write(initializer: "xavier", to: "old.safetensors")
+        try writeOld(fresh, initializer: "xavier", to: "old.safetensors")
         let old = try Model.load(from: path("old.safetensors"))
         XCTAssertEqual(old.architecture, fresh.architecture)
         XCTAssertEqual(old.architecture.name, .lenet300)
         XCTAssertEqual(old.architecture.initializer, .xavier)
         XCTAssertEqual(old.state, fresh.state)
-        XCTAssertEqual(old.provenance["method"], "magnitude")
-        try write(initializer: "orthogonal", to: "unknown.safetensors")
+        XCTAssertEqual(old.provenance.methodName, "magnitude")
+        try writeOld(fresh, initializer: "orthogonal", to: "unknown.safetensors")
         XCTAssertThrowsError(try Model.load(from: path("unknown.safetensors"))) { error in
             XCTAssertTrue("\(error)".contains("orthogonal"), "\(error)")
         }
+    }
+
+    /// prn 0.1's provenance strings — `none` for no ablation, no `method` for a dense model,
+    /// chains joined by `+` — load into the typed provenance and print in today's vocabulary;
+    /// a value prn does not know, or a pruned model missing its record, is an error.
+    func testProvenanceOfPrn01Loads() throws {
+        let fresh = try Model(Architecture(name: .lenet300, inputShape: [1, 28, 28], classes: 10, initializer: .xavier), seed: 3)
+        let pruned = #""density":"0.1","init_seed":"3","invert":"false","method":"magnitude","prune_seed":"1","rounds":"1","scope":"global","sparsity":"0.9""#
+        func load(_ provenance: String) throws -> ModelProvenance {
+            try writeOld(fresh, initializer: "xavier", provenance: provenance, to: "p.safetensors")
+            return try Model.load(from: path("p.safetensors")).provenance
+        }
+        let dense = try load(#"{"init_seed":"3"}"#)
+        XCTAssertEqual(dense, ModelProvenance(initSeed: 3))
+        XCTAssertEqual([dense.methodName, dense.ablationName], ["dense", "original"])
+        let original = try load("{\(pruned),\"ablation\":\"none\"}")
+        XCTAssertEqual(original, ModelProvenance(initSeed: 3, pruning: .init(method: .magnitude, density: 0.1, sparsity: 0.9,
+                                                                              scope: .global, seed: 1, rounds: 1)))
+        XCTAssertEqual([original.methodName, original.ablationName], ["magnitude", "original"])
+        let chained = try load("{\(pruned),\"ablation\":\"shuffle+reinit\",\"ablation_seed\":\"4+5\",\"rewound\":\"true\"}")
+        XCTAssertEqual(chained.ablations, [.init(.shuffle, seed: 4), .init(.reinit, seed: 5)])
+        XCTAssertEqual(chained.ablationName, "shuffle+reinit")
+        XCTAssertTrue(chained.rewound)
+        // Written back, the same strings (less the `none`), so prn 0.1 reads today's files too.
+        let written = try JSONSerialization.jsonObject(with: JSONEncoder().encode(chained)) as? [String: String]
+        let read = try JSONSerialization.jsonObject(
+            with: Data("{\(pruned),\"ablation\":\"shuffle+reinit\",\"ablation_seed\":\"4+5\",\"rewound\":\"true\"}".utf8)) as? [String: String]
+        XCTAssertEqual(written, read)
+        for (bad, named) in [("{\(pruned.replacingOccurrences(of: "magnitude", with: "hessian"))}", "hessian"),
+                             (#"{"method":"snip","init_seed":"3"}"#, "density"),
+                             ("{\(pruned),\"ablation\":\"shuffle+reinit\",\"ablation_seed\":\"4\"}", "ablation_seed")] {
+            XCTAssertThrowsError(try load(bad), bad) { error in
+                XCTAssertTrue("\(error)".contains("provenance") && "\(error)".contains(named), "\(error)")
+            }
+        }
+    }
+
+    /// A checkpoint as prn 0.1 wrote it: architecture and provenance strings of that version.
+    private func writeOld(_ model: Model, initializer: String,
+                          provenance: String = #"{"ablation":"none","density":"0.1","init_seed":"3","invert":"false","method":"magnitude","prune_seed":"1","rounds":"1","scope":"global","sparsity":"0.9"}"#,
+                          to file: String) throws {
+        let architecture = #"{"classes":10,"hidden":[],"initializer":"\#(initializer)","inputShape":[1,28,28],"name":"lenet300","width":1}"#
+        let metadata = ["format": "prn", "architecture": architecture, "provenance": provenance]
+        try AtomicFile.write(try SafeTensors.encode(model.state.mapValues { .f32($0) }, metadata: metadata), to: path(file))
     }
 
     /// An independent reader in Python (struct + json + numpy) sees the same tensors.

@@ -27,10 +27,10 @@ final class AblationTests: XCTestCase {
         }
         XCTAssertEqual(try Ablation.shuffle(p, seed: 4).masks, s.masks)
         XCTAssertNotEqual(try Ablation.shuffle(p, seed: 5).masks, s.masks)
-        XCTAssertEqual(s.provenance["ablation"], "shuffle")
-        XCTAssertEqual(s.provenance["ablation_seed"], "4")
-        XCTAssertEqual(s.provenance["method"], "magnitude")
-        XCTAssertEqual(s.provenance["density"], "0.1")
+        XCTAssertEqual(s.provenance.ablations, [.init(.shuffle, seed: 4)])
+        XCTAssertEqual(s.provenance.ablationName, "shuffle")
+        XCTAssertEqual(s.provenance.pruning, p.provenance.pruning, "the pruning record stays")
+        XCTAssertEqual(s.provenance.methodName, "magnitude")
     }
 
     func testReinitKeepsMasksAndDrawsFromTheSameDistribution() throws {
@@ -40,9 +40,9 @@ final class AblationTests: XCTestCase {
             let r = try Ablation.reinit(p, seed: 77)
             XCTAssertEqual(p.state, state)
             XCTAssertEqual(r.masks, masks)
-            XCTAssertEqual(r.provenance["ablation"], "reinit")
-            XCTAssertEqual(r.provenance["ablation_seed"], "77")
-            XCTAssertEqual(r.provenance["method"], "magnitude")
+            XCTAssertEqual(r.provenance.ablations, [.init(.reinit, seed: 77)])
+            XCTAssertEqual(r.provenance.pruning?.method, .magnitude)
+            XCTAssertEqual(r.provenance.initSeed, 77, "the seed of the weights it now has")
             let fresh = try Model(p.architecture, seed: 12_345)
             var samples: [[Double]] = []
             for path in ["fc2.weight", "fc3.weight"] {
@@ -71,7 +71,10 @@ final class AblationTests: XCTestCase {
     func testAblationsChainInTheProvenance() throws {
         let p = try pruned()
         let both = try Ablation.reinit(try Ablation.shuffle(p, seed: 1), seed: 2)
-        XCTAssertEqual(both.provenance["ablation"], "shuffle+reinit")
-        XCTAssertEqual(both.provenance["ablation_seed"], "1+2")
+        XCTAssertEqual(both.provenance.ablations, [.init(.shuffle, seed: 1), .init(.reinit, seed: 2)])
+        XCTAssertEqual(both.provenance.ablationName, "shuffle+reinit")
+        XCTAssertEqual(p.provenance.ablationName, "original")
+        let again = try Pruner.prune(both, method: .magnitude, target: .density(0.05), seed: 3).model
+        XCTAssertEqual(again.provenance.ablations, [], "pruning again starts a new original")
     }
 }

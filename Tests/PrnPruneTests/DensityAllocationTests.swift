@@ -152,7 +152,7 @@ final class DensityAllocationTests: XCTestCase {
             let p = try Pruner.prune(m, method: .random, target: .density(0.1), scope: scope,
                                      allocation: AllocationOptions(denseFirst: true), seed: 4)
             XCTAssertEqual(p.layers.map(\.kept), e.kept, scope.rawValue)
-            XCTAssertEqual(p.model.provenance["dense_first"], "true")
+            XCTAssertEqual(p.model.provenance.pruning?.denseFirst, true)
         }
         // Global with a dense first layer and a half-dense last one: the others pool round(D·ΣN).
         let p = try Pruner.prune(m, method: .magnitude, target: .density(0.1),

@@ -53,7 +53,8 @@ final class LotteryTests: XCTestCase {
             XCTAssertEqual(v.state, rewindPoint.state)
             XCTAssertEqual(v.masks, p.masks)
             for path in pool { XCTAssertEqual(v.effectiveWeight(path), rewindPoint.state[path]! * p.masks[path]!) }
-            XCTAssertEqual(v.provenance["rewound"], "true")
+            XCTAssertTrue(v.provenance.rewound)
+            XCTAssertEqual(v.provenance.pruning, p.provenance.pruning)
             // Retraining runs from the rewind epoch to the end, the schedule advanced to it.
             var resume = config
             resume.startEpoch = 1

@@ -78,7 +78,7 @@ final class PrunerTests: XCTestCase {
         let removedValues = zip(w, keep).filter { $0.1 == 0 }.map(\.0)
         XCTAssertEqual(keptValues.count, 26_620)
         XCTAssertLessThanOrEqual(keptValues.max()!, removedValues.min()!)
-        XCTAssertEqual(p.model.provenance["invert"], "true")
+        XCTAssertEqual(p.model.provenance.pruning?.invert, true)
     }
 
     func testInputModelIsUnchangedAndProvenanceIsRecorded() throws {
@@ -93,16 +93,19 @@ final class PrunerTests: XCTestCase {
             XCTAssertEqual(m.provenance, provenance, method.rawValue)
             XCTAssertEqual(p.model.state, state, "prune changes masks only")
             XCTAssertEqual(Set(p.model.masks.keys), Set(m.prunablePaths))
-            let info = p.model.provenance
-            XCTAssertEqual(info["method"], method.rawValue)
-            XCTAssertEqual(info["sparsity"], "0.8")
-            XCTAssertEqual(info["density"], "0.2")
-            XCTAssertEqual(info["scope"], "layer")
-            XCTAssertEqual(info["prune_seed"], "42")
-            XCTAssertEqual(info["ablation"], "none")
-            XCTAssertEqual(info["init_seed"], "1")
-            XCTAssertEqual(info["rounds"], method == .synflow ? "5" : "1")
-            XCTAssertEqual(info["samples"], method.needsData ? "20" : nil)
+            let info = try XCTUnwrap(p.model.provenance.pruning)
+            XCTAssertEqual(info.method, method)
+            XCTAssertEqual(info.sparsity, 0.8)
+            XCTAssertEqual(info.density, 0.2, accuracy: 1e-12)
+            XCTAssertNil(info.compression)
+            XCTAssertEqual(info.scope, .layer)
+            XCTAssertEqual(info.seed, 42)
+            XCTAssertEqual(info.invert, false)
+            XCTAssertEqual(info.rounds, method == .synflow ? 5 : 1)
+            XCTAssertEqual(info.samples, method.needsData ? 20 : nil)
+            XCTAssertEqual(p.model.provenance.ablations, [])
+            XCTAssertEqual(p.model.provenance.initSeed, 1)
+            XCTAssertEqual(p.model.provenance.methodName, method.rawValue)
         }
     }
 

@@ -24,8 +24,8 @@ final class WeightShuffleTests: XCTestCase {
         }
         XCTAssertEqual(try Ablation.shuffleWeights(p, seed: 4).state, s.state)
         XCTAssertNotEqual(try Ablation.shuffleWeights(p, seed: 5).state, s.state)
-        XCTAssertEqual(s.provenance["ablation"], "shuffle_weights")
-        XCTAssertEqual(s.provenance["ablation_seed"], "4")
+        XCTAssertEqual(s.provenance.ablations, [.init(.shuffleWeights, seed: 4)])
+        XCTAssertEqual(s.provenance.ablationName, "shuffle_weights")
         XCTAssertThrowsError(try Ablation.shuffleWeights(m, seed: 1)) {
             XCTAssertTrue("\($0)".contains("shuffle_weights needs a pruned model"), "\($0)")
         }
