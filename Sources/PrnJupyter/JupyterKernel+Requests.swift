@@ -66,11 +66,7 @@ extension JupyterKernel {
             }
             return .object([("status", .string("incomplete")), ("indent", .string(String(repeating: "  ", count: max(1, depth))))])
         }
-        var lexer = Lexer(code)
-        let tokens = lexer.scan()
-        var parser = Parser(tokens: tokens, commands: interpreter.commands)
-        _ = parser.parse()
-        let valid = lexer.diagnostics.isEmpty && parser.diagnostics.isEmpty
+        let valid = Parser.program(code, commands: interpreter.commands).errors.isEmpty
         return .object([("status", .string(valid ? "complete" : "invalid"))])
     }
 

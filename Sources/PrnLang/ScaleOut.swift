@@ -208,12 +208,11 @@ extension Interpreter {
         !topLevelLoopLines(source, commands: commands).isEmpty
     }
 
-    /// The lines (1-based) of each top-level loop.
+    /// The lines (1-based) of each top-level loop; none when the script does not parse (running
+    /// it then reports the errors).
     private static func topLevelLoopLines(_ source: String, commands: CommandTable) -> [ClosedRange<Int>] {
-        var lexer = Lexer(source)
-        var parser = Parser(tokens: lexer.scan(), commands: commands)
-        let statements = parser.parse()
-        return zip(statements, parser.spans).compactMap { statement, lines in
+        let program = Parser.program(source, commands: commands)
+        return zip(program.statements, program.spans).compactMap { statement, lines in
             if case .forLoop = statement { return lines }
             return nil
         }
