@@ -30,10 +30,7 @@ extension ChoiceArgument {
     }
 
     public init(checked value: Value) {
-        guard case .symbol(let name) = value, let choice = Self(rawValue: name) else {
-            preconditionFailure("ParamType.symbol let through \(value) for \(Self.self)")
-        }
-        self = choice
+        self = value.checked { (value: Value) -> Self? in if case .symbol(let name) = value { Self(rawValue: name) } else { nil } }
     }
 
     public var argumentValue: Value { .symbol(rawValue) }
@@ -50,42 +47,52 @@ extension Optional: ArgumentValue where Wrapped: ArgumentValue {
 protocol OptionalArgument { static var absent: Self { get } }
 extension Optional: OptionalArgument { static var absent: Self { nil } }
 
+/// The payloads of the cases the basic argument types are, read by one accessor both when a
+/// `ParamType` checks an argument and when `init(checked:)` takes it.
+extension Value {
+    var intValue: Int? { if case .int(let i) = self { i } else { nil } }
+    var boolValue: Bool? { if case .bool(let b) = self { b } else { nil } }
+    var stringValue: String? { if case .string(let s) = self { s } else { nil } }
+    var tensorValue: Tensor? { if case .tensor(let t) = self { t } else { nil } }
+    var listValue: [Value]? { if case .list(let items) = self { items } else { nil } }
+    /// A string's or a symbol's text.
+    var symbolText: String? {
+        switch self {
+        case .symbol(let s), .string(let s): return s
+        default: return nil
+        }
+    }
+
+    /// What `payload` reads from an argument a parameter type has checked; a nil there is a bug
+    /// in that type.
+    func checked<T>(_ payload: (Value) -> T?) -> T {
+        guard let result = payload(self) else { preconditionFailure("the parameter type let through \(self) for \(T.self)") }
+        return result
+    }
+}
+
 extension Int: ArgumentValue {
     public static func parameterType(named name: String) -> ParamType { .int }
-    public init(checked value: Value) {
-        guard case .int(let i) = value else { preconditionFailure("not an int: \(value)") }
-        self = i
-    }
+    public init(checked value: Value) { self = value.checked(\.intValue) }
     public var argumentValue: Value { .int(self) }
 }
 
 extension Double: ArgumentValue {
     public static func parameterType(named name: String) -> ParamType { .number }
-    public init(checked value: Value) {
-        guard let x = value.number else { preconditionFailure("not a number: \(value)") }
-        self = x
-    }
+    public init(checked value: Value) { self = value.checked(\.number) }
     public var argumentValue: Value { .float(self) }
 }
 
 extension String: ArgumentValue {
     public static func parameterType(named name: String) -> ParamType { .string }
     /// Strings, and the bare words or symbols of word-taking types (`del x`, `metric=acc`).
-    public init(checked value: Value) {
-        switch value {
-        case .string(let s), .symbol(let s): self = s
-        default: preconditionFailure("not a string: \(value)")
-        }
-    }
+    public init(checked value: Value) { self = value.checked(\.symbolText) }
     public var argumentValue: Value { .string(self) }
 }
 
 extension Bool: ArgumentValue {
     public static func parameterType(named name: String) -> ParamType { .bool }
-    public init(checked value: Value) {
-        guard case .bool(let b) = value else { preconditionFailure("not a bool: \(value)") }
-        self = b
-    }
+    public init(checked value: Value) { self = value.checked(\.boolValue) }
     public var argumentValue: Value { .bool(self) }
 }
 
@@ -97,20 +104,14 @@ extension Value: ArgumentValue {
 
 extension Tensor: ArgumentValue {
     public static func parameterType(named name: String) -> ParamType { .tensor }
-    public init(checked value: Value) {
-        guard case .tensor(let t) = value else { preconditionFailure("not a tensor: \(value)") }
-        self = t
-    }
+    public init(checked value: Value) { self = value.checked(\.tensorValue) }
     public var argumentValue: Value { .tensor(self) }
 }
 
 /// A list of integers: a shape (`[2, 3]`, the default type) or sizes (`widths=[300, 100]`).
 extension Array: ArgumentValue where Element == Int {
     public static func parameterType(named name: String) -> ParamType { .shape }
-    public init(checked value: Value) {
-        guard case .list(let items) = value else { preconditionFailure("not a list: \(value)") }
-        self = items.map { Int(checked: $0) }
-    }
+    public init(checked value: Value) { self = value.checked(\.listValue).map { Int(checked: $0) } }
     public var argumentValue: Value { .list(map(Value.int)) }
 }
 
@@ -145,8 +146,7 @@ extension LangObject {
         .object(Self.self, name: name, placeholder: name.uppercased())
     }
     public init(checked value: Value) {
-        guard case .object(let object) = value, let typed = object as? Self else { preconditionFailure("not a \(Self.typeName): \(value)") }
-        self = typed
+        self = value.checked { (value: Value) -> Self? in if case .object(let object) = value { object as? Self } else { nil } }
     }
     public var argumentValue: Value { .object(self) }
 }

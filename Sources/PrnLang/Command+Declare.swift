@@ -19,28 +19,18 @@ public struct Arg<T> {
 public final class ParameterList {
     private(set) var parameters: [Parameter] = []
 
-    /// A parameter given by position (or as `name=value`); an optional type may be left out.
-    public func positional<T: ArgumentValue>(_ name: String, _: T.Type = T.self, type: ParamType? = nil,
+    /// A parameter given by position (or as `name=value`): required unless it has a default or
+    /// its type is optional (then absent reads nil).
+    public func positional<T: ArgumentValue>(_ name: String, _: T.Type = T.self, default value: T? = nil, type: ParamType? = nil,
                                              help: String) -> Arg<T> {
-        declare(name, T.self, .positional, T.self is OptionalArgument.Type ? .absent : .required, type, help)
+        declare(name, .positional, value, type, help)
     }
 
-    /// A positional parameter with a default.
-    public func positional<T: ArgumentValue>(_ name: String, default value: T, type: ParamType? = nil,
-                                             help: String) -> Arg<T> {
-        declare(name, T.self, .positional, .value(value.argumentValue), type, help)
-    }
-
-    /// A `name=value` parameter; required unless its type is optional (then absent reads nil).
-    public func keyword<T: ArgumentValue>(_ name: String, _: T.Type = T.self, type: ParamType? = nil,
+    /// A `name=value` parameter: required unless it has a default or its type is optional (then
+    /// absent reads nil).
+    public func keyword<T: ArgumentValue>(_ name: String, _: T.Type = T.self, default value: T? = nil, type: ParamType? = nil,
                                           help: String) -> Arg<T> {
-        declare(name, T.self, .keyword, T.self is OptionalArgument.Type ? .absent : .required, type, help)
-    }
-
-    /// A `name=value` parameter with a default.
-    public func keyword<T: ArgumentValue>(_ name: String, default value: T, type: ParamType? = nil,
-                                          help: String) -> Arg<T> {
-        declare(name, T.self, .keyword, .value(value.argumentValue), type, help)
+        declare(name, .keyword, value, type, help)
     }
 
     /// The `seed=` every random command takes (see `Interpreter.seed`).
@@ -56,9 +46,11 @@ public final class ParameterList {
         return Arg(name: name) { args in args.rest.map { ($0.name, T(checked: $0.value)) } }
     }
 
-    private func declare<T: ArgumentValue>(_ name: String, _: T.Type, _ kind: Parameter.Kind, _ defaultValue: Parameter.Default,
-                                           _ type: ParamType?, _ help: String) -> Arg<T> {
-        parameters.append(Parameter(name, type ?? T.parameterType(named: name), kind: kind, default: defaultValue, help: help))
+    private func declare<T: ArgumentValue>(_ name: String, _ kind: Parameter.Kind, _ value: T?, _ type: ParamType?,
+                                           _ help: String) -> Arg<T> {
+        let absent: Parameter.Default = T.self is OptionalArgument.Type ? .absent : .required
+        parameters.append(Parameter(name, type ?? T.parameterType(named: name), kind: kind,
+                                    default: value.map { .value($0.argumentValue) } ?? absent, help: help))
         return Arg(name: name) { args in
             if let value = args.value(name) { return T(checked: value) }
             guard let absent = T.self as? OptionalArgument.Type else { preconditionFailure("required '\(name)' is absent") }

@@ -59,12 +59,3 @@ extension ParamType {
         }
     }
 }
-
-extension Value {
-    var symbolText: String? {
-        switch self {
-        case .symbol(let s), .string(let s): return s
-        default: return nil
-        }
-    }
-}

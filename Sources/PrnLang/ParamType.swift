@@ -85,16 +85,21 @@ extension ParamType {
     /// Any value.
     public static let any = ParamType("any", "VALUE") { $0 }
 
-    /// An integer.
-    public static let int = ParamType("int", "INT") { value in
-        guard case .int = value else { throw mismatch("an integer", value) }
-        return value
+    /// A type whose arguments are the values `payload` reads (`Value.intValue`, …), unchanged.
+    static func holding<T>(_ name: String, _ placeholder: String, expects: String, _ payload: @escaping (Value) -> T?) -> ParamType {
+        ParamType(name, placeholder) { value in
+            guard payload(value) != nil else { throw mismatch(expects, value) }
+            return value
+        }
     }
+
+    /// An integer.
+    public static let int = holding("int", "INT", expects: "an integer", \.intValue)
 
     /// An integer in `range`.
     public static func int(_ range: ClosedRange<Int>) -> ParamType {
         ParamType("int", "INT") { value in
-            guard case .int(let i) = value else { throw mismatch("an integer", value) }
+            guard let i = value.intValue else { throw mismatch("an integer", value) }
             guard range.contains(i) else {
                 throw ArgumentError(range.upperBound == Int.max
                     ? "expects an integer ≥ \(range.lowerBound), got \(i)"
@@ -106,7 +111,7 @@ extension ParamType {
 
     /// A seed: a non-negative integer.
     public static let seed = ParamType("int", "INT") { value in
-        guard case .int(let i) = value else { throw mismatch("an integer seed", value) }
+        guard let i = value.intValue else { throw mismatch("an integer seed", value) }
         guard i >= 0 else { throw ArgumentError("expects a non-negative seed, got \(i)", style: .predicate) }
         return value
     }
@@ -118,16 +123,10 @@ extension ParamType {
     }
 
     /// A string.
-    public static let string = ParamType("string", "STRING") { value in
-        guard case .string = value else { throw mismatch("a string", value) }
-        return value
-    }
+    public static let string = holding("string", "STRING", expects: "a string", \.stringValue)
 
     /// `true` or `false`.
-    public static let bool = ParamType("bool", "BOOL") { value in
-        guard case .bool = value else { throw mismatch("true or false", value) }
-        return value
-    }
+    public static let bool = holding("bool", "BOOL", expects: "true or false", \.boolValue)
 
     /// A tensor shape: a list of non-negative ints, or one int for a vector. The element count
     /// is checked against `Tensor.maxElements`.
@@ -152,16 +151,10 @@ extension ParamType {
     }
 
     /// A tensor.
-    public static let tensor = ParamType("tensor", "TENSOR") { value in
-        guard case .tensor = value else { throw mismatch("a tensor", value) }
-        return value
-    }
+    public static let tensor = holding("tensor", "TENSOR", expects: "a tensor", \.tensorValue)
 
     /// A list of any values.
-    public static let list = ParamType("list", "LIST") { value in
-        guard case .list = value else { throw mismatch("a list", value) }
-        return value
-    }
+    public static let list = holding("list", "LIST", expects: "a list", \.listValue)
 
     /// A bare word, not evaluated: a workspace name or a help topic.
     public static let word = ParamType("name", "NAME", symbols: [], takesWord: true) { $0 }
@@ -169,11 +162,7 @@ extension ParamType {
     /// One of a fixed set of names, given bare (`method=snip`) or as a bound symbol or string.
     public static func symbol(_ choices: [String], name: String = "symbol") -> ParamType {
         ParamType(name, choices.joined(separator: "|"), symbols: choices) { value in
-            let text: String
-            switch value {
-            case .symbol(let s), .string(let s): text = s
-            default: throw mismatch("one of \(choices.joined(separator: ", "))", value)
-            }
+            guard let text = value.symbolText else { throw mismatch("one of \(choices.joined(separator: ", "))", value) }
             guard choices.contains(text) else {
                 throw ArgumentError(Suggest.message("expects one of \(choices.joined(separator: ", ")), got '\(text)'",
                                                     for: text, in: choices), style: .predicate)
