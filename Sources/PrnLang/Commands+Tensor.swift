@@ -20,28 +20,14 @@ extension Commands {
             let shape = shapeParameter(p)
             return { args, _ in .tensor(Tensor.ones(args[shape])) }
         },
-        Command("tensor rand", summary: "Uniform random numbers in [low, high).", example: "tensor rand [2, 3] seed=1") { p in
-            let shape = shapeParameter(p)
-            let low = p.keyword("low", default: 0.0, help: "lower bound")
-            let high = p.keyword("high", default: 1.0, help: "upper bound")
-            let seed = p.seed()
-            return { args, interpreter in
-                guard args[low] <= args[high] else { throw args.error("'low' (\(args[low])) is above 'high' (\(args[high]))", at: low) }
-                return .tensor(Tensor.rand(args[shape], low: Float(args[low]), high: Float(args[high]),
-                                           seed: interpreter.seed(args[seed], at: args.call)))
-            }
-        },
-        Command("tensor randn", summary: "Normal random numbers.", example: "tensor randn [64, 32] seed=1") { p in
-            let shape = shapeParameter(p)
-            let mean = p.keyword("mean", default: 0.0, help: "mean")
-            let std = p.keyword("std", default: 1.0, help: "standard deviation (≥ 0)")
-            let seed = p.seed()
-            return { args, interpreter in
-                guard args[std] >= 0 else { throw args.error("'std' must be non-negative, got \(args[std])", at: std) }
-                return .tensor(Tensor.randn(args[shape], mean: Float(args[mean]), std: Float(args[std]),
-                                            seed: interpreter.seed(args[seed], at: args.call)))
-            }
-        },
+        random("tensor rand", summary: "Uniform random numbers in [low, high).", example: "tensor rand [2, 3] seed=1",
+               ("low", 0, "lower bound"), ("high", 1, "upper bound"),
+               problem: { low, high in low <= high ? nil : ("'low' (\(low)) is above 'high' (\(high))", "low") },
+               draw: { Tensor.rand($0, low: $1, high: $2, seed: $3) }),
+        random("tensor randn", summary: "Normal random numbers.", example: "tensor randn [64, 32] seed=1",
+               ("mean", 0, "mean"), ("std", 1, "standard deviation (≥ 0)"),
+               problem: { _, std in std >= 0 ? nil : ("'std' must be non-negative, got \(std)", "std") },
+               draw: { Tensor.randn($0, mean: $1, std: $2, seed: $3) }),
         Command("tensor arange", summary: "The vector 0, 1, …, n-1.", example: "tensor arange 10") { p in
             let n = p.positional("n", Int.self, type: .int(0...Int.max), help: "the number of elements")
             return { args, _ in
@@ -52,6 +38,25 @@ extension Commands {
             }
         },
     ]
+
+    /// A random `tensor` form: a shape, the distribution's two parameters (name, default, help),
+    /// and a seed. `problem` says what is wrong with the parameters, and at which, or nil.
+    private static func random(_ name: String, summary: String, example: String,
+                               _ first: (name: String, value: Double, help: String),
+                               _ second: (name: String, value: Double, help: String),
+                               problem: @escaping (Double, Double) -> (message: String, at: String)?,
+                               draw: @escaping ([Int], Float, Float, UInt64) -> Tensor) -> Command {
+        Command(name, summary: summary, example: example) { p in
+            let shape = shapeParameter(p)
+            let a = p.keyword(first.name, default: first.value, help: first.help)
+            let b = p.keyword(second.name, default: second.value, help: second.help)
+            let seed = p.seed()
+            return { args, interpreter in
+                if let problem = problem(args[a], args[b]) { throw args.error(problem.message, at: problem.at) }
+                return .tensor(draw(args[shape], Float(args[a]), Float(args[b]), interpreter.seed(args[seed], at: args.call)))
+            }
+        }
+    }
 
     /// The shape every `tensor` form but the literal takes first.
     private static func shapeParameter(_ p: ParameterList) -> Arg<[Int]> {

@@ -101,29 +101,9 @@ extension Parser {
         try or()
     }
 
-    private mutating func or() throws -> Expr {
-        var expr = try and()
-        let outer = depth
-        defer { depth = outer }
-        while match(.or) {
-            let op = previous
-            try deepen()
-            expr = .binary(expr, op, try and())
-        }
-        return expr
-    }
+    private mutating func or() throws -> Expr { try leftAssociative([.or]) { try $0.and() } }
 
-    private mutating func and() throws -> Expr {
-        var expr = try not()
-        let outer = depth
-        defer { depth = outer }
-        while match(.and) {
-            let op = previous
-            try deepen()
-            expr = .binary(expr, op, try not())
-        }
-        return expr
-    }
+    private mutating func and() throws -> Expr { try leftAssociative([.and]) { try $0.not() } }
 
     private mutating func not() throws -> Expr {
         if match(.not) {
@@ -150,26 +130,20 @@ extension Parser {
         }
     }
 
-    private mutating func term() throws -> Expr {
-        var expr = try factor()
-        let outer = depth
-        defer { depth = outer }
-        while match(.plus) || match(.minus) {
-            let op = previous
-            try deepen()
-            expr = .binary(expr, op, try factor())
-        }
-        return expr
-    }
+    private mutating func term() throws -> Expr { try leftAssociative([.plus, .minus]) { try $0.factor() } }
 
-    private mutating func factor() throws -> Expr {
-        var expr = try unary()
+    private mutating func factor() throws -> Expr { try leftAssociative([.star, .slash, .at]) { try $0.unary() } }
+
+    /// One left-associative level of binary operators: `operand (op operand)*`, each operator one
+    /// nesting level deeper.
+    private mutating func leftAssociative(_ operators: [TokenKind], operand: (inout Parser) throws -> Expr) throws -> Expr {
+        var expr = try operand(&self)
         let outer = depth
         defer { depth = outer }
-        while match(.star) || match(.slash) || match(.at) {
-            let op = previous
+        while operators.contains(peek.kind) {
+            let op = advance()
             try deepen()
-            expr = .binary(expr, op, try unary())
+            expr = .binary(expr, op, try operand(&self))
         }
         return expr
     }
