@@ -12,12 +12,8 @@
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE so OpenBLAS picks its own kernel for this CPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-prn=${PRN:-}
-if [[ -z $prn ]]; then
-    swift build -c release >&2
-    prn=.build/release/prn
-fi
+source scripts/bench-common.sh
+prn=$(prn_binary)
 
 # prn prints lines like: gemm n=1024 threads=1 gflops=88.12
 prn_out=$("$prn" bench gemm)

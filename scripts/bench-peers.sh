@@ -16,7 +16,8 @@ echo
 echo "== SynFlow, 100 rounds on VGG-16 (seconds) vs PyTorch"
 prn_out=$("$PRN" bench synflow)
 echo "$prn_out"
-if python3 -c "import torch" 2>/dev/null; then
+source scripts/bench-common.sh
+if have_torch; then
   torch_out=$(python3 scripts/bench_synflow_torch.py)
   echo "torch: $torch_out"
   python3 - "$prn_out" "$torch_out" <<'PY'
@@ -25,6 +26,4 @@ seconds = lambda line: float(dict(kv.split("=") for kv in line.split()[1:])["sec
 p, t = seconds(sys.argv[1]), seconds(sys.argv[2])
 print(f"prn {p:.1f} s, PyTorch {t:.1f} s: prn is {t / p:.2f}x as fast")
 PY
-else
-  echo "PyTorch not installed: skipping the comparison (pip install torch==2.13.0)"
 fi

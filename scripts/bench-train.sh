@@ -6,19 +6,12 @@
 # (`pip install torch==2.13.0` takes a CPU wheel).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-prn=${PRN:-}
-if [[ -z $prn ]]; then
-  swift build -c release >/dev/null
-  prn=.build/release/prn
-fi
+source scripts/bench-common.sh
+prn=$(prn_binary)
 prn_out=$("$prn" bench train)
 echo "$prn_out"
-if python3 -c "import torch" 2>/dev/null; then
-  torch_out=$(python3 scripts/bench_train_torch.py 1 2)
-else
-  echo "PyTorch not installed: skipping the comparison (pip install torch==2.13.0)"
-  exit 0
-fi
+have_torch || exit 0
+torch_out=$(python3 scripts/bench_train_torch.py 1 2)
 echo "$torch_out" | sed 's/^/torch: /'
 python3 - "$prn_out" "$torch_out" <<'PY'
 import sys
