@@ -1,4 +1,5 @@
 import XCTest
+import Foundation
 @testable import PrnKernel
 
 final class RNGTests: XCTestCase {
@@ -89,5 +90,3 @@ final class RNGTests: XCTestCase {
         XCTAssertEqual(Double(b.reduce(0, +)) / 200_000, 0.3, accuracy: 5e-3)
     }
 }
-
-import Foundation

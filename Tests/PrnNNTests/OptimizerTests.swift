@@ -1,4 +1,5 @@
 import XCTest
+import Foundation
 import PrnKernel
 @testable import PrnNN
 
@@ -62,5 +63,3 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(Schedule.cosine(epochs: 10).rate(base: 1, epoch: 0), 1)
     }
 }
-
-import Foundation
