@@ -21,6 +21,8 @@ final class PackageGraphTests: XCTestCase {
         XCTAssertGreaterThan(sources.count, 50, "the sources were not found beside Package.swift")
         let problems = PackageManifest.undeclaredImports(targets: targets, sources: sources)
         XCTAssertEqual(problems, [], "declare these in Package.swift")
+        XCTAssertEqual(PackageManifest.unusedDependencies(targets: targets, sources: sources), [],
+                       "remove these from Package.swift, or import them where they are used")
     }
 
     /// The checker itself: an import of a package module the target does not list is reported,
@@ -49,6 +51,12 @@ final class PackageGraphTests: XCTestCase {
             "Sources/app/Main.swift:3: app imports Low, which its dependencies do not list",
             "Tests/MiddleTests/T.swift:3: MiddleTests imports Low, which its dependencies do not list",
         ])
+        // Every target of the fixture imports each one it lists; a commented-out import does not count.
+        XCTAssertEqual(PackageManifest.unusedDependencies(targets: targets, sources: sources), [])
+        var unused = sources
+        unused["Sources/Middle/A.swift"] = "import Foundation\n// import Low\n"
+        XCTAssertEqual(PackageManifest.unusedDependencies(targets: targets, sources: unused),
+                       ["Middle lists Low, which none of its files imports"])
     }
 }
 
@@ -92,6 +100,23 @@ enum PackageManifest {
                 guard let module = importedModule(line), modules.contains(module), module != target.name,
                       !target.dependencies.contains(module) else { continue }
                 problems.append("\(file):\(number + 1): \(target.name) imports \(module), which its dependencies do not list")
+            }
+        }
+        return problems
+    }
+
+    /// `target lists M, …` for each dependency that no file of the target imports (the manifest
+    /// says more than the code does). Targets without sources here are skipped.
+    static func unusedDependencies(targets: [Target], sources: [String: String]) -> [String] {
+        var problems: [String] = []
+        for target in targets {
+            let files = sources.filter { $0.key.hasPrefix(target.path + "/") }
+            guard !files.isEmpty else { continue }
+            let imported = Set(files.values.flatMap { text in
+                text.split(separator: "\n", omittingEmptySubsequences: false).compactMap(importedModule)
+            })
+            for module in target.dependencies where !imported.contains(module) {
+                problems.append("\(target.name) lists \(module), which none of its files imports")
             }
         }
         return problems
