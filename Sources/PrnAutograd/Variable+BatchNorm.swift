@@ -1,0 +1,91 @@
+import PrnKernel
+
+/// Batch normalization as one recorded primitive, over the channel axis (1) of `[N, C, …]`:
+///
+///     x̂ = (x − μ) · (σ² + ε)^(−1/2),    y = x̂ · γ + β        (μ, σ², γ, β per channel)
+///
+/// With the batch's statistics (training), μ and σ² depend on x and the input gradient is
+///
+///     dx = ((g − mean(g)) − x̂ · mean(g·x̂)) · γ(σ² + ε)^(−1/2),   dγ = Σ g·x̂,   dβ = Σ g
+///
+/// (means and sums over every axis but 1); with fixed running statistics (eval), `dx = g·γ(σ² + ε)^(−1/2)`.
+///
+/// The forward and, when no graph is being recorded, the backward run as fused kernels
+/// (`Tensor+BatchNorm.swift`): a few sweeps of memory and no temporaries. When the backward is
+/// itself recorded (`createGraph`, as GraSP's Hessian–vector product needs), the same formulas
+/// are built from differentiable ops — μ, σ² and x̂ recomputed from x — so every higher derivative
+/// is exact. The kernels perform exactly the floating-point operations of that composition, in
+/// the same order, so both routes give the same bits.
+extension Variable {
+    /// Batch norm with the batch's own statistics; returns the output and the batch's mean and
+    /// biased variance (shape `[C]`) for the running estimates. `scale` (γ) and `shift` (β) have
+    /// shape `[C]`.
+    public func batchNorm(scale: Variable, shift: Variable, epsilon: Float) -> (output: Variable, mean: Tensor, variance: Tensor) {
+        let x = self
+        let (mean, variance) = x.value.channelMeanAndVariance()
+        let invStd = (variance + epsilon).pow(-0.5)
+        let y = x.value.batchNormalized(mean: mean, invStd: invStd, scale: scale.value, shift: shift.value)
+        let output = Variable.record(y, [x, scale, shift]) { g in
+            if GradMode.isEnabled {
+                return Variable.batchNormBackward(g, x, scale, statistics: nil, epsilon: epsilon)
+            }
+            let sums = Tensor.batchNormGradientSums(g.value, x.value, mean: mean, invStd: invStd)
+            let dx = x.requiresGrad
+                ? Tensor.batchNormInputGradient(g.value, x.value, mean: mean, invStd: invStd, scale: scale.value, sums: sums)
+                : nil
+            return [dx.map { Variable($0) }, Variable(sums.projection), Variable(sums.gradient)]
+        }
+        return (output, mean, variance)
+    }
+
+    /// Batch norm with fixed statistics `mean` and `variance` (shape `[C]`, constants: no
+    /// gradient reaches them).
+    public func batchNorm(scale: Variable, shift: Variable, mean: Tensor, variance: Tensor, epsilon: Float) -> Variable {
+        let x = self
+        let invStd = (variance + epsilon).pow(-0.5)
+        let y = x.value.batchNormalized(mean: mean, invStd: invStd, scale: scale.value, shift: shift.value)
+        return Variable.record(y, [x, scale, shift]) { g in
+            if GradMode.isEnabled {
+                return Variable.batchNormBackward(g, x, scale, statistics: (mean, variance), epsilon: epsilon)
+            }
+            let sums = Tensor.batchNormGradientSums(g.value, x.value, mean: mean, invStd: invStd)
+            let dx = x.requiresGrad
+                ? Tensor.batchNormInputGradient(g.value, x.value, mean: mean, invStd: invStd, scale: scale.value, sums: nil)
+                : nil
+            return [dx.map { Variable($0) }, Variable(sums.projection), Variable(sums.gradient)]
+        }
+    }
+
+    /// `[dx, dγ, dβ]` from differentiable ops: the formulas above with μ, σ² and x̂ recomputed
+    /// from `x` (batch statistics, `statistics` nil) or taken as constants. Each step is the
+    /// `Tensor` op the fused kernels replicate, in their order.
+    static func batchNormBackward(_ g: Variable, _ x: Variable, _ scale: Variable,
+                                  statistics: (mean: Tensor, variance: Tensor)?, epsilon: Float) -> [Variable?] {
+        let axes = [0] + Array(2..<x.shape.count)
+        let channels = x.shape[1]
+        let perChannel = [1, channels] + [Int](repeating: 1, count: x.shape.count - 2)
+        let normalized: Variable, invStd: Variable
+        if let statistics {
+            invStd = Variable((statistics.variance + epsilon).pow(-0.5).reshaped(perChannel))
+            normalized = (x - Variable(statistics.mean.reshaped(perChannel))) * invStd
+        } else {
+            let mean = x.mean(axes: axes, keepDims: true)
+            let centered = x - mean
+            invStd = ((centered * centered).mean(axes: axes, keepDims: true) + epsilon).pow(-0.5)
+            normalized = centered * invStd
+        }
+        let gradientSum = g.sum(axes: axes, keepDims: true)
+        let projectionSum = (g * normalized).sum(axes: axes, keepDims: true)
+        let k = scale.reshaped(perChannel) * invStd
+        var dx: Variable?
+        if x.requiresGrad {
+            if statistics == nil {
+                let invN = 1 / Float(Swift.max(axes.reduce(1) { $0 * x.shape[$1] }, 1))
+                dx = ((g - gradientSum * invN) - normalized * (projectionSum * invN)) * k
+            } else {
+                dx = g * k
+            }
+        }
+        return [dx, projectionSum.reshaped([channels]), gradientSum.reshaped([channels])]
+    }
+}

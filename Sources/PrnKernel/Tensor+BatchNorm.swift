@@ -1,0 +1,169 @@
+import Foundation
+
+/// Batch normalization's passes over an `[N, C, …]` tensor, channel axis 1, each one sweep of
+/// memory instead of a chain of broadcast ops and temporaries.
+///
+/// With `x̂ = (x − mean_c) · invStd_c` and `k_c = scale_c · invStd_c` per channel:
+///
+///     forward:       y  = x̂ · scale_c + shift_c
+///     sums:          Σ g,  Σ g·x̂                       (over every axis but 1)
+///     input grad:    dx = ((g − Σg/n) − x̂ · Σg·x̂/n) · k_c   (batch statistics)
+///                    dx = g · k_c                         (fixed statistics)
+///
+/// Each scalar goes through the same floating-point operations, in the same order, as the
+/// composition of `Tensor` ops spelled out in `Variable.batchNorm`'s backward (a per-channel sum
+/// folds its elements sequentially in index order, as `sum(axes:)` does; a mean is the sum times
+/// `1/n`), so the fused and composed results are bit-identical. Channels or planes are split
+/// across threads; each output is computed by one thread in a fixed order, so results do not
+/// depend on the thread count.
+extension Tensor {
+    /// Per-channel mean and biased variance: `mean = Σx · (1/n)`, `variance = Σ(x − mean)² · (1/n)`,
+    /// both of shape `[C]`.
+    public func channelMeanAndVariance() -> (mean: Tensor, variance: Tensor) {
+        let layout = ChannelPlanes(shape)
+        let invN = layout.inverseCount
+        var mean = [Float](repeating: 0, count: layout.channels)
+        var variance = [Float](repeating: 0, count: layout.channels)
+        scalars.withUnsafeBufferPointer { x in
+            mean.withUnsafeMutableBufferPointer { m in
+                variance.withUnsafeMutableBufferPointer { v in
+                    layout.forEachChannel { c in
+                        var sum: Float = 0
+                        layout.forEachRun(of: c) { run in
+                            for i in run { sum += x[i] }
+                        }
+                        let mu = sum * invN
+                        var squares: Float = 0
+                        layout.forEachRun(of: c) { run in
+                            for i in run {
+                                let d = x[i] - mu
+                                squares += d * d
+                            }
+                        }
+                        m[c] = mu
+                        v[c] = squares * invN
+                    }
+                }
+            }
+        }
+        return (Tensor(shape: [layout.channels], scalars: mean), Tensor(shape: [layout.channels], scalars: variance))
+    }
+
+    /// `y = ((x − mean_c) · invStd_c) · scale_c + shift_c`; the per-channel tensors have shape `[C]`.
+    public func batchNormalized(mean: Tensor, invStd: Tensor, scale: Tensor, shift: Tensor) -> Tensor {
+        let layout = ChannelPlanes(shape)
+        return Tensor.build(shape) { y in
+            scalars.withUnsafeBufferPointer { x in
+                mean.scalars.withUnsafeBufferPointer { m in
+                    invStd.scalars.withUnsafeBufferPointer { s in
+                        scale.scalars.withUnsafeBufferPointer { a in
+                            shift.scalars.withUnsafeBufferPointer { b in
+                                layout.forEachPlane { run, c in
+                                    let (mu, inv, gamma, beta) = (m[c], s[c], a[c], b[c])
+                                    for i in run { y[i] = ((x[i] - mu) * inv) * gamma + beta }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Per channel, `Σ g` and `Σ g · x̂` with `x̂ = (x − mean_c) · invStd_c`, each of shape `[C]`,
+    /// folded in index order: the sums every batch-norm gradient needs.
+    public static func batchNormGradientSums(_ g: Tensor, _ x: Tensor, mean: Tensor,
+                                             invStd: Tensor) -> (gradient: Tensor, projection: Tensor) {
+        precondition(g.shape == x.shape, "batchNormGradientSums: gradient \(g.shape), input \(x.shape)")
+        let layout = ChannelPlanes(x.shape)
+        var sums = [Float](repeating: 0, count: layout.channels)
+        var projections = [Float](repeating: 0, count: layout.channels)
+        g.scalars.withUnsafeBufferPointer { gs in
+            x.scalars.withUnsafeBufferPointer { xs in
+                sums.withUnsafeMutableBufferPointer { sum in
+                    projections.withUnsafeMutableBufferPointer { projection in
+                        layout.forEachChannel { c in
+                            let (mu, inv) = (mean.scalars[c], invStd.scalars[c])
+                            var total: Float = 0, dot: Float = 0
+                            layout.forEachRun(of: c) { run in
+                                for i in run {
+                                    total += gs[i]
+                                    dot += gs[i] * ((xs[i] - mu) * inv)
+                                }
+                            }
+                            sum[c] = total
+                            projection[c] = dot
+                        }
+                    }
+                }
+            }
+        }
+        return (Tensor(shape: [layout.channels], scalars: sums), Tensor(shape: [layout.channels], scalars: projections))
+    }
+
+    /// Batch norm's input gradient. With the sums of `batchNormGradientSums` (batch statistics):
+    /// `dx = ((g − Σg · (1/n)) − x̂ · (Σg·x̂ · (1/n))) · k_c`; without them (fixed statistics):
+    /// `dx = g · k_c`, where `k_c = scale_c · invStd_c`.
+    public static func batchNormInputGradient(_ g: Tensor, _ x: Tensor, mean: Tensor, invStd: Tensor, scale: Tensor,
+                                              sums: (gradient: Tensor, projection: Tensor)?) -> Tensor {
+        let layout = ChannelPlanes(x.shape)
+        let invN = layout.inverseCount
+        return Tensor.build(x.shape) { dx in
+            g.scalars.withUnsafeBufferPointer { gs in
+                x.scalars.withUnsafeBufferPointer { xs in
+                    layout.forEachPlane { run, c in
+                        let k = scale.scalars[c] * invStd.scalars[c]
+                        guard let sums else {
+                            for i in run { dx[i] = gs[i] * k }
+                            return
+                        }
+                        let (mu, inv) = (mean.scalars[c], invStd.scalars[c])
+                        let gMean = sums.gradient.scalars[c] * invN, projectionMean = sums.projection.scalars[c] * invN
+                        for i in run { dx[i] = ((gs[i] - gMean) - ((xs[i] - mu) * inv) * projectionMean) * k }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An `[N, C, …]` tensor as `N·C` planes of `plane` contiguous scalars, channel `c` owning planes
+/// `n·C + c`.
+struct ChannelPlanes {
+    let batch: Int, channels: Int, plane: Int
+
+    init(_ shape: [Int]) {
+        precondition(shape.count >= 2, "batch norm needs an input [batch, channels, …], got \(shape)")
+        batch = shape[0]
+        channels = shape[1]
+        plane = shape.dropFirst(2).reduce(1, *)
+    }
+
+    /// `1 / n` for the `n = N · plane` scalars of a channel, as `Tensor.mean` computes it.
+    var inverseCount: Float { 1 / Float(Swift.max(batch * plane, 1)) }
+
+    /// Runs `body(c)` for every channel, channels split across threads.
+    func forEachChannel(_ body: (Int) -> Void) {
+        let perChannel = Swift.max(batch * plane, 1)
+        Parallel.forEach(channels, grain: Swift.max(1, Tensor.elementwiseGrain / perChannel)) { range in
+            for c in range { body(c) }
+        }
+    }
+
+    /// Channel `c`'s scalars as index ranges, in index order.
+    @inline(__always)
+    func forEachRun(of c: Int, _ body: (Range<Int>) -> Void) {
+        for n in 0..<batch {
+            let start = (n * channels + c) * plane
+            body(start..<start + plane)
+        }
+    }
+
+    /// Runs `body(run, c)` for every plane with its channel, planes split across threads.
+    func forEachPlane(_ body: (Range<Int>, Int) -> Void) {
+        let plane = self.plane, channels = self.channels
+        Parallel.forEach(batch * channels, grain: Swift.max(1, Tensor.elementwiseGrain / Swift.max(plane, 1))) { range in
+            for q in range { body(q * plane..<(q + 1) * plane, q % channels) }
+        }
+    }
+}
