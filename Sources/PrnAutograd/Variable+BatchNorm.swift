@@ -9,6 +9,8 @@ import PrnKernel
 ///     dx = ((g − mean(g)) − x̂ · mean(g·x̂)) · γ(σ² + ε)^(−1/2),   dγ = Σ g·x̂,   dβ = Σ g
 ///
 /// (means and sums over every axis but 1); with fixed running statistics (eval), `dx = g·γ(σ² + ε)^(−1/2)`.
+/// With `relu`, the output is `max(y, 0)` and `g` is first gated by `y > 0`: one node instead of
+/// two, so the pre-activation `y` is never kept for the backward.
 ///
 /// The forward and, when no graph is being recorded, the backward run as fused kernels
 /// (`Tensor+BatchNorm.swift`): a few sweeps of memory and no temporaries. When the backward is
@@ -20,12 +22,14 @@ extension Variable {
     /// Batch norm with the batch's own statistics; returns the output and the batch's mean and
     /// biased variance (shape `[C]`) for the running estimates. `scale` (γ) and `shift` (β) have
     /// shape `[C]`.
-    public func batchNorm(scale: Variable, shift: Variable, epsilon: Float) -> (output: Variable, mean: Tensor, variance: Tensor) {
+    public func batchNorm(scale: Variable, shift: Variable, epsilon: Float,
+                          relu: Bool = false) -> (output: Variable, mean: Tensor, variance: Tensor) {
         let x = self
         let (mean, variance) = x.value.channelMeanAndVariance()
         let invStd = (variance + epsilon).pow(-0.5)
-        let y = x.value.batchNormalized(mean: mean, invStd: invStd, scale: scale.value, shift: shift.value)
-        let output = Variable.record(y, [x, scale, shift]) { g in
+        let y = x.value.batchNormalized(mean: mean, invStd: invStd, scale: scale.value, shift: shift.value, relu: relu)
+        let output = Variable.record(y, [x, scale, shift]) { upstream in
+            let g = relu ? Variable.reluGate(upstream, output: y) : upstream
             if GradMode.isEnabled {
                 return Variable.batchNormBackward(g, x, scale, statistics: nil, epsilon: epsilon)
             }
@@ -40,11 +44,13 @@ extension Variable {
 
     /// Batch norm with fixed statistics `mean` and `variance` (shape `[C]`, constants: no
     /// gradient reaches them).
-    public func batchNorm(scale: Variable, shift: Variable, mean: Tensor, variance: Tensor, epsilon: Float) -> Variable {
+    public func batchNorm(scale: Variable, shift: Variable, mean: Tensor, variance: Tensor, epsilon: Float,
+                          relu: Bool = false) -> Variable {
         let x = self
         let invStd = (variance + epsilon).pow(-0.5)
-        let y = x.value.batchNormalized(mean: mean, invStd: invStd, scale: scale.value, shift: shift.value)
-        return Variable.record(y, [x, scale, shift]) { g in
+        let y = x.value.batchNormalized(mean: mean, invStd: invStd, scale: scale.value, shift: shift.value, relu: relu)
+        return Variable.record(y, [x, scale, shift]) { upstream in
+            let g = relu ? Variable.reluGate(upstream, output: y) : upstream
             if GradMode.isEnabled {
                 return Variable.batchNormBackward(g, x, scale, statistics: (mean, variance), epsilon: epsilon)
             }
@@ -55,6 +61,10 @@ extension Variable {
             return [dx.map { Variable($0) }, Variable(sums.projection), Variable(sums.gradient)]
         }
     }
+
+    /// The gradient reaching the normalization through a ReLU: `g · step(y)`, as `relu()`'s
+    /// backward computes it (`y > 0` exactly where the ReLU's input is).
+    static func reluGate(_ g: Variable, output y: Tensor) -> Variable { g * Variable(y.step()) }
 
     /// `[dx, dγ, dβ]` from differentiable ops: the formulas above with μ, σ² and x̂ recomputed
     /// from `x` (batch statistics, `statistics` nil) or taken as constants. Each step is the

@@ -5,7 +5,7 @@ import Foundation
 ///
 /// With `x̂ = (x − mean_c) · invStd_c` and `k_c = scale_c · invStd_c` per channel:
 ///
-///     forward:       y  = x̂ · scale_c + shift_c
+///     forward:       y  = x̂ · scale_c + shift_c          (optionally max(y, 0))
 ///     sums:          Σ g,  Σ g·x̂                       (over every axis but 1)
 ///     input grad:    dx = ((g − Σg/n) − x̂ · Σg·x̂/n) · k_c   (batch statistics)
 ///                    dx = g · k_c                         (fixed statistics)
@@ -49,8 +49,9 @@ extension Tensor {
         return (Tensor(shape: [layout.channels], scalars: mean), Tensor(shape: [layout.channels], scalars: variance))
     }
 
-    /// `y = ((x − mean_c) · invStd_c) · scale_c + shift_c`; the per-channel tensors have shape `[C]`.
-    public func batchNormalized(mean: Tensor, invStd: Tensor, scale: Tensor, shift: Tensor) -> Tensor {
+    /// `y = ((x − mean_c) · invStd_c) · scale_c + shift_c`, then `max(y, 0)` with `relu` (as
+    /// `relu()` computes it); the per-channel tensors have shape `[C]`.
+    public func batchNormalized(mean: Tensor, invStd: Tensor, scale: Tensor, shift: Tensor, relu: Bool = false) -> Tensor {
         let layout = ChannelPlanes(shape)
         return Tensor.build(shape) { y in
             scalars.withUnsafeBufferPointer { x in
@@ -60,7 +61,14 @@ extension Tensor {
                             shift.scalars.withUnsafeBufferPointer { b in
                                 layout.forEachPlane { run, c in
                                     let (mu, inv, gamma, beta) = (m[c], s[c], a[c], b[c])
-                                    for i in run { y[i] = ((x[i] - mu) * inv) * gamma + beta }
+                                    if relu {
+                                        for i in run {
+                                            let v = ((x[i] - mu) * inv) * gamma + beta
+                                            y[i] = v > 0 ? v : 0
+                                        }
+                                    } else {
+                                        for i in run { y[i] = ((x[i] - mu) * inv) * gamma + beta }
+                                    }
                                 }
                             }
                         }

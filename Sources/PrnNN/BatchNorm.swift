@@ -26,13 +26,17 @@ public final class BatchNorm: Layer {
          Slot("running_var", [channels], .buffer, initializer: .runningVariance, fanIn: 1)]
     }
 
-    public func forward(_ x: Variable, _ scope: Scope) -> Variable {
+    public func forward(_ x: Variable, _ scope: Scope) -> Variable { forward(x, scope, relu: false) }
+
+    /// The forward, followed by a ReLU when `relu` (one fused node: `Sequential` and
+    /// `ResidualBlock` use it for a batch norm that a ReLU follows).
+    public func forward(_ x: Variable, _ scope: Scope, relu: Bool) -> Variable {
         let scale = scope["weight"], shift = scope["bias"]
         guard scope.training else {
             return x.batchNorm(scale: scale, shift: shift, mean: scope["running_mean"].value,
-                               variance: scope["running_var"].value, epsilon: epsilon)
+                               variance: scope["running_var"].value, epsilon: epsilon, relu: relu)
         }
-        let (y, mean, variance) = x.batchNorm(scale: scale, shift: shift, epsilon: epsilon)
+        let (y, mean, variance) = x.batchNorm(scale: scale, shift: shift, epsilon: epsilon, relu: relu)
         let n = Float(x.shape[0] * x.shape.dropFirst(2).reduce(1, *))
         let unbiased = variance * (n / Swift.max(n - 1, 1))
         scope.update("running_mean", scope["running_mean"].value * (1 - momentum) + mean * momentum)

@@ -125,4 +125,33 @@ final class BatchNormGradTests: XCTestCase {
             }
         }
     }
+
+    /// Batch norm with `relu` is the primitive followed by `relu()`, bit for bit: output and
+    /// gradients, with and without a recorded backward, batch and fixed statistics.
+    func testFusedReLUIsBitIdenticalToBatchNormThenReLU() {
+        let shape = [4, 3, 5, 6], channels = 3
+        let x = Self.input(shape, seed: 11), gamma = Self.scale(channels, seed: 12), beta = Self.shift(channels, seed: 13)
+        let seedGradient = Tensor.randn(shape, seed: 14)
+        let mean = Tensor.randn([channels], std: 0.3, seed: 15), variance = Self.variance(channels, seed: 16)
+        for batchStatistics in [true, false] {
+            for createGraph in [false, true] {
+                func run(fused: Bool) -> [Tensor] {
+                    let v = [x, gamma, beta].map { Variable($0, requiresGrad: true) }
+                    let norm = { (relu: Bool) in
+                        batchStatistics
+                            ? v[0].batchNorm(scale: v[1], shift: v[2], epsilon: Self.epsilon, relu: relu).output
+                            : v[0].batchNorm(scale: v[1], shift: v[2], mean: mean, variance: variance, epsilon: Self.epsilon, relu: relu)
+                    }
+                    let y = fused ? norm(true) : norm(false).relu()
+                    return [y.value] + grad(of: y, wrt: v, seed: Variable(seedGradient), createGraph: createGraph).map(\.value)
+                }
+                let fused = run(fused: true), unfused = run(fused: false)
+                XCTAssertTrue(fused[0].scalars.contains(0) && fused[0].scalars.contains { $0 > 0 }, "the ReLU should act")
+                for (i, (a, b)) in zip(fused, unfused).enumerated() {
+                    XCTAssertEqual(a.scalars.map(\.bitPattern), b.scalars.map(\.bitPattern),
+                                   "result \(i), batch statistics \(batchStatistics), createGraph \(createGraph)")
+                }
+            }
+        }
+    }
 }

@@ -54,6 +54,10 @@ final class LayerTests: XCTestCase {
         checkLayer(BatchNorm(3), input: [5, 3], training: true)
         checkLayer(BatchNorm(2), input: [3, 2, 3, 3], training: true)
         checkLayer(BatchNorm(2), input: [3, 2, 3, 3], training: false)
+        // A batch norm that a ReLU follows runs as one fused node.
+        for training in [true, false] {
+            checkLayer(Sequential([("bn", BatchNorm(2)), ("relu", ReLU())]), input: [3, 2, 3, 3], training: training)
+        }
     }
 
     func testPooling() {
