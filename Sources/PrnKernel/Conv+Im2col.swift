@@ -13,10 +13,12 @@ extension WindowGeometry {
     /// Rows of the column matrix: `C·KH·KW`.
     var patch: Int { channels * window.kernelH * window.kernelW }
 
-    /// Writes the `patch × outputPlane` column matrix of one sample into `col` (row stride `ld`).
-    func im2col(_ x: UnsafePointer<Float>, into col: UnsafeMutablePointer<Float>, ld: Int) {
+    /// Writes the `patch × outputPlane` column matrix of one sample into `col` (row stride `ld`);
+    /// with `channels`, only the rows of those input channels (`KH·KW` rows each), from `col`'s
+    /// first row.
+    func im2col(_ x: UnsafePointer<Float>, into col: UnsafeMutablePointer<Float>, ld: Int, channels: Range<Int>? = nil) {
         let ow = outWidth, sw = window.strideW
-        forEachColumnRow(ld: ld) { colOffset, inputOffset, valid in
+        forEachColumnRow(ld: ld, channels: channels ?? 0..<self.channels) { colOffset, inputOffset, valid in
             let dst = col + colOffset
             guard let inputOffset else {
                 dst.update(repeating: 0, count: ow)
@@ -37,7 +39,7 @@ extension WindowGeometry {
     func col2im(_ col: UnsafePointer<Float>, ld: Int, into dx: UnsafeMutablePointer<Float>) {
         dx.update(repeating: 0, count: channels * inputPlane)
         let sw = window.strideW
-        forEachColumnRow(ld: ld) { colOffset, inputOffset, valid in
+        forEachColumnRow(ld: ld, channels: 0..<channels) { colOffset, inputOffset, valid in
             guard let inputOffset else { return }
             let src = col + colOffset
             if sw == 1 {
@@ -50,18 +52,20 @@ extension WindowGeometry {
         }
     }
 
-    /// Visits each output row `i` of each column-matrix row `(c, u, v)`: `colOffset` is where that
-    /// run of `outWidth` entries starts in the column matrix; `inputOffset` is such that output
+    /// Visits each output row `i` of each column-matrix row `(c, u, v)` of the given channels:
+    /// `colOffset` is where that run of `outWidth` entries starts in the column matrix (rows
+    /// counted from the first channel's); `inputOffset` is such that output
     /// column `j` reads `x[inputOffset + j·sw]`, or nil when the whole run lies in the padding;
     /// `valid` is the range of `j` that reads inside the image.
     @inline(__always)
-    private func forEachColumnRow(ld: Int, _ body: (_ colOffset: Int, _ inputOffset: Int?, _ valid: Range<Int>) -> Void) {
+    private func forEachColumnRow(ld: Int, channels: Range<Int>,
+                                  _ body: (_ colOffset: Int, _ inputOffset: Int?, _ valid: Range<Int>) -> Void) {
         let w = window
-        for c in 0..<channels {
+        for c in channels {
             for u in 0..<w.kernelH {
                 let rows = Window2D.validOutputs(tap: u, n: height, outLength: outHeight, stride: w.strideH, pad: w.padH)
                 for v in 0..<w.kernelW {
-                    let r = (c * w.kernelH + u) * w.kernelW + v
+                    let r = ((c - channels.lowerBound) * w.kernelH + u) * w.kernelW + v
                     let cols = Window2D.validOutputs(tap: v, n: width, outLength: outWidth, stride: w.strideW, pad: w.padW)
                     for i in 0..<outHeight {
                         let colOffset = r * ld + i * outWidth

@@ -11,10 +11,11 @@
 ///     conv2dWeightGrad(x, gy) = ∂⟨y, gy⟩/∂w
 ///
 /// Samples are processed in groups whose column matrices sit side by side, so a group is one GEMM
-/// (`W · col`, `Wᵀ · gy`, `gy · colᵀ`, using the transpose flags, never a transposed copy). Groups
-/// run in parallel, each with its own scratch, so memory stays bounded by a few groups. The group
-/// size depends only on the shapes, and weight-gradient partials are summed in group order, so
-/// results are bit-identical for any thread count.
+/// (`W · col`, `Wᵀ · gy`, `gy · colᵀ`, using the transpose flags, never a transposed copy). The
+/// forward and the input gradient split the groups across threads (one fork per call), each
+/// thread with its own scratch, so memory stays bounded by one group per thread; the weight
+/// gradient splits its input channels instead and adds the groups in order. The group size
+/// depends only on the shapes, so results are bit-identical for any thread count.
 extension Tensor {
     /// `y = conv2d(x, w)` with the given stride and zero padding on both axes. Shapes must satisfy
     /// `Shape.conv2d` (validate user input with it first; here a mismatch traps).
@@ -85,30 +86,40 @@ extension Tensor {
     ///     dw[o, c, u, v] = Σ_{n,i,j} gy[n, o, i, j] · x[n, c, i·s − p + u, j·s − p + v]
     ///
     /// `weightShape` is the shape of `w` (the kernel size is not implied by `x` and `gy`). Computed
-    /// as `Σ_groups gy · colᵀ`, the group partials added in group order.
+    /// as `Σ_groups gy · colᵀ`, each group's product added to `dw` in group order (GEMM with beta
+    /// 1 on zeros: `dw = fma(1, dw, acc)`, one rounding per group, as adding a group's partial
+    /// product would give). The threads split dw's columns by input channel, each building only its
+    /// channels' rows of the column matrix: no partial sums to add, no duplicated im2col, and each
+    /// element's sum is the same whatever the split.
     public static func conv2dWeightGrad(_ x: Tensor, _ gy: Tensor, weightShape: [Int],
                                         stride: Int = 1, padding: Int = 0) -> Tensor {
         let geo = ConvGeometry.validated(input: x.shape, weight: weightShape, stride: stride, padding: padding)
         precondition(gy.shape == geo.outputShape, "conv2dWeightGrad: gradient \(gy.shape), expected \(geo.outputShape)")
-        let o = geo.outChannels, k = geo.image.patch
-        let perSlot = (k + o) * geo.groupColumns + o * k
+        let o = geo.outChannels, k = geo.image.patch, taps = k / geo.image.channels
+        let groups = geo.groupCount
+        let workers = Swift.max(1, Swift.min(Parallel.threads, geo.image.channels))
+        let perWorker = (k + o) * geo.groupColumns
         return Tensor.build(weightShape) { dw in
             dw.update(repeating: 0)
+            guard groups > 0 else { return }
             x.scalars.withUnsafeBufferPointer { xs in
                 gy.scalars.withUnsafeBufferPointer { g in
-                    geo.forEachGroup(scratch: perSlot, { samples, scratch, threads in
-                        let (col, gGroup, cols) = geo.weightGradientOperands(xs.baseAddress!, g.baseAddress!,
-                                                                             samples: samples, scratch: scratch)
-                        let partial = scratch + (k + o) * geo.groupColumns
-                        GEMM.sgemm(transA: false, transB: true, m: o, n: k, k: cols, alpha: 1,
-                                   a: gGroup, lda: cols, b: col, ldb: cols,
-                                   beta: 0, c: partial, ldc: k, threads: threads)
-                    }, afterWave: { slotScratch in
-                        for scratch in slotScratch {
-                            let partial = scratch + (k + o) * geo.groupColumns
-                            for i in 0..<(o * k) { dw[i] += partial[i] }
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * perWorker)
+                    defer { scratch.deallocate() }
+                    Parallel.forEach(workers, threads: workers) { range in
+                        for w in range {
+                            let channels = geo.image.channels * w / workers ..< geo.image.channels * (w + 1) / workers
+                            for group in 0..<groups {
+                                let (col, gGroup, cols) = geo.weightGradientOperands(xs.baseAddress!, g.baseAddress!,
+                                                                                    samples: geo.samples(ofGroup: group),
+                                                                                    channels: channels, scratch: scratch + w * perWorker)
+                                GEMM.sgemm(transA: false, transB: true, m: o, n: channels.count * taps, k: cols, alpha: 1,
+                                           a: gGroup, lda: cols, b: col, ldb: cols, beta: 1,
+                                           c: dw.baseAddress! + channels.lowerBound * taps, ldc: k,
+                                           threads: workers == 1 ? nil : 1)
+                            }
                         }
-                    })
+                    }
                 }
             }
         }
@@ -171,33 +182,45 @@ struct ConvGeometry {
     }
 
     var outputShape: [Int] { [image.batch, outChannels, image.outHeight, image.outWidth] }
+    /// Groups of the batch: all of `groupSize` samples but maybe the last.
+    var groupCount: Int { (image.batch + groupSize - 1) / groupSize }
+    /// The samples of group `g`.
+    func samples(ofGroup g: Int) -> Range<Int> { g * groupSize..<Swift.min((g + 1) * groupSize, image.batch) }
     /// Columns of the largest group's column matrix.
     var groupColumns: Int { groupSize * image.outputPlane }
 
-    /// Runs `body(samples, scratch, gemmThreads)` for each group of samples, up to
-    /// `Parallel.threads` groups at a time, each with its own `scratch` of `count` floats; after
-    /// each such wave, `afterWave` receives the scratch of the wave's groups in group order.
+    /// Runs `body(samples, scratch, gemmThreads)` for each group of samples, each with a `scratch`
+    /// of `count` floats of its thread's own.
     ///
+    /// Without `afterWave`, the threads take contiguous runs of groups in one fork. With it, up
+    /// to `Parallel.threads` groups run at a time, and after each such wave `afterWave` receives
+    /// the scratch of the wave's groups in group order (for sums that must be added in order).
     /// When groups run in parallel their GEMMs are single-threaded; a lone group gets all threads.
     /// Either way the GEMM's result does not depend on its thread count.
     func forEachGroup(scratch count: Int,
                       _ body: (_ samples: Range<Int>, _ scratch: UnsafeMutablePointer<Float>, _ gemmThreads: Int?) -> Void,
-                      afterWave: ([UnsafeMutablePointer<Float>]) -> Void = { _ in }) {
-        let batch = image.batch
-        let groups = (batch + groupSize - 1) / groupSize
+                      afterWave: (([UnsafeMutablePointer<Float>]) -> Void)? = nil) {
+        let groups = groupCount
         guard groups > 0 else { return }
         let slots = Swift.max(1, Swift.min(Parallel.threads, groups))
         let gemmThreads: Int? = slots == 1 ? nil : 1
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: slots * count)
         defer { scratch.deallocate() }
+        guard let afterWave else {
+            Parallel.forEach(slots, threads: slots) { range in
+                for slot in range {
+                    for g in groups * slot / slots ..< groups * (slot + 1) / slots {
+                        body(samples(ofGroup: g), scratch + slot * count, gemmThreads)
+                    }
+                }
+            }
+            return
+        }
         var first = 0
         while first < groups {
             let wave = first, width = Swift.min(slots, groups - first)
             Parallel.forEach(width, threads: width) { range in
-                for slot in range {
-                    let g = wave + slot
-                    body(g * groupSize..<Swift.min((g + 1) * groupSize, batch), scratch + slot * count, gemmThreads)
-                }
+                for slot in range { body(samples(ofGroup: wave + slot), scratch + slot * count, gemmThreads) }
             }
             afterWave((0..<width).map { scratch + $0 * count })
             first += width
@@ -205,17 +228,20 @@ struct ConvGeometry {
     }
 
     /// The operands of a group's weight gradient: the im2col of its samples at the start of
-    /// `scratch` (`patch × cols`, row stride `cols`) and its output gradient channel-major after
-    /// them. Shared by the dense and the sparse weight gradients, so both read the same columns.
+    /// `scratch` (`patch × cols`, row stride `cols`; with `channels`, only those input channels'
+    /// rows) and its output gradient channel-major after them. Shared by the dense and the sparse
+    /// weight gradients, so both read the same columns.
     func weightGradientOperands(_ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>, samples: Range<Int>,
+                                channels: Range<Int>? = nil,
                                 scratch: UnsafeMutablePointer<Float>) -> (col: UnsafePointer<Float>, gradient: UnsafePointer<Float>, cols: Int) {
         let cols = samples.count * image.outputPlane
         let sampleIn = image.channels * image.inputPlane, sampleOut = outChannels * image.outputPlane
+        let rows = (channels?.count ?? image.channels) * (image.patch / image.channels)
         for (b, n) in samples.enumerated() {
-            image.im2col(x + n * sampleIn, into: scratch + b * image.outputPlane, ld: cols)
+            image.im2col(x + n * sampleIn, into: scratch + b * image.outputPlane, ld: cols, channels: channels)
         }
         let gradient = channelMajor(gy + samples.lowerBound * sampleOut, samples: samples.count,
-                                    scratch: scratch + image.patch * cols)
+                                    scratch: scratch + rows * cols)
         return (UnsafePointer(scratch), gradient, cols)
     }
 
