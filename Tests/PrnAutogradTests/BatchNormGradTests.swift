@@ -117,10 +117,10 @@ final class BatchNormGradTests: XCTestCase {
             let one = run(threads: 1, batchStatistics: batchStatistics), two = run(threads: 2, batchStatistics: batchStatistics)
             let names = ["y", "dx", "dγ", "dβ", "dx (graph)", "dγ (graph)", "dβ (graph)", "y (composed)"]
             for (name, (a, b)) in zip(names, zip(one, two)) {
-                XCTAssertEqual(a.scalars, b.scalars, "\(name) differs between 1 and 2 threads (batch statistics: \(batchStatistics))")
+                XCTAssertEqual(a.scalars.map(\.bitPattern), b.scalars.map(\.bitPattern), "\(name) differs between 1 and 2 threads (batch statistics: \(batchStatistics))")
             }
             for (fused, composed) in [(0, 7), (1, 4), (2, 5), (3, 6)] {
-                XCTAssertEqual(one[fused].scalars, one[composed].scalars,
+                XCTAssertEqual(one[fused].scalars.map(\.bitPattern), one[composed].scalars.map(\.bitPattern),
                                "\(names[fused]) vs \(names[composed]) (batch statistics: \(batchStatistics))")
             }
         }
