@@ -89,11 +89,16 @@ public enum GradMode {
 public func grad(of output: Variable, wrt inputs: [Variable], seed: Variable? = nil,
                  createGraph: Bool = false) -> [Variable] {
     let order = topologicalOrder(from: output)
+    let wanted = Set(inputs.map(ObjectIdentifier.init))
     var grads: [ObjectIdentifier: Variable] = [:]
     grads[ObjectIdentifier(output)] = seed ?? Variable(Tensor.ones(output.shape))
     GradMode.with(enabled: createGraph) {
         for node in order.reversed() {
             guard let backward = node.backward, let upstream = grads[ObjectIdentifier(node)] else { continue }
+            // Every consumer of a node comes before it in this order, so its gradient is complete
+            // now; unless asked for, it is dropped once used, so the backward pass holds only the
+            // gradients still to be propagated rather than one per node.
+            if !wanted.contains(ObjectIdentifier(node)) { grads[ObjectIdentifier(node)] = nil }
             let local = backward(upstream)
             for (input, g) in zip(node.inputs, local) {
                 guard input.requiresGrad, let g else { continue }
