@@ -66,6 +66,12 @@ public final class Variable {
 
     /// The same value, cut from the graph.
     public func detached() -> Variable { Variable(value) }
+
+    /// Drops the edges to this node's inputs and its backward rule (with the tensors it holds).
+    func cutFromGraph() {
+        inputs = []
+        backward = nil
+    }
 }
 
 /// Whether ops record themselves on the tape.
@@ -86,14 +92,20 @@ public enum GradMode {
 /// `seed` is the gradient of the output (ones for a scalar output when nil). With `createGraph`,
 /// the backward rules are recorded, so the returned gradients can be differentiated again;
 /// without it, they are constants. Inputs the output does not depend on get zeros.
+///
+/// With `retainGraph: false` (and no `createGraph`), each node is cut from the graph once its
+/// backward has run, so activations are freed during the backward pass instead of after it (as
+/// PyTorch does by default); the graph cannot then be differentiated again.
 public func grad(of output: Variable, wrt inputs: [Variable], seed: Variable? = nil,
-                 createGraph: Bool = false) -> [Variable] {
-    let order = topologicalOrder(from: output)
+                 createGraph: Bool = false, retainGraph: Bool = true) -> [Variable] {
+    var order = topologicalOrder(from: output)
     let wanted = Set(inputs.map(ObjectIdentifier.init))
+    let release = !retainGraph && !createGraph
     var grads: [ObjectIdentifier: Variable] = [:]
     grads[ObjectIdentifier(output)] = seed ?? Variable(Tensor.ones(output.shape))
     GradMode.with(enabled: createGraph) {
-        for node in order.reversed() {
+        while let node = order.popLast() {
+            defer { if release { node.cutFromGraph() } }
             guard let backward = node.backward, let upstream = grads[ObjectIdentifier(node)] else { continue }
             // Every consumer of a node comes before it in this order, so its gradient is complete
             // now; unless asked for, it is dropped once used, so the backward pass holds only the

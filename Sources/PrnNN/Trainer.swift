@@ -172,7 +172,7 @@ public enum Trainer {
         let loss = crossEntropy(logits, labels: batch.labels)
         let correct = zip(logits.value.argmaxLastAxis(), batch.labels).filter { $0 == $1 }.count
         guard loss.value.item.isFinite else { return (loss.value.item, correct, [:], [:]) }
-        let grads = grad(of: loss, wrt: leaves)
+        let grads = grad(of: loss, wrt: leaves, retainGraph: false)
         return (loss.value.item, correct, Dictionary(uniqueKeysWithValues: zip(parameterPaths, grads.map(\.value))),
                 context.bufferUpdates)
     }

@@ -178,6 +178,26 @@ final class AutogradTests: XCTestCase {
         // And the product is not trivially zero.
         XCTAssertGreaterThan(hv[0].value.abs().sum().item, 1e-3)
     }
+
+    /// `retainGraph: false` gives the same gradients and cuts the graph as it goes, so an
+    /// activation nothing else holds is freed; by default the graph stays whole.
+    func testReleasingTheGraphGivesTheSameGradientsAndFreesActivations() {
+        let x = Variable(Tensor.randn([4, 3], seed: 1)), w = Variable(Tensor.randn([3, 5], seed: 2), requiresGrad: true)
+        weak var hidden: Variable?
+        func loss() -> Variable {
+            let h = x.matmul(w).relu()
+            hidden = h
+            return (h * h).sum()
+        }
+        let retained = loss()
+        let kept = grad(of: retained, wrt: [w])
+        XCTAssertNotNil(hidden, "the graph is kept by default")
+        let released = loss()
+        let freed = grad(of: released, wrt: [w], retainGraph: false)
+        XCTAssertNil(hidden, "the hidden activation outlived the backward pass")
+        XCTAssertEqual(kept[0].value.scalars.map(\.bitPattern), freed[0].value.scalars.map(\.bitPattern))
+        XCTAssertGreaterThan(freed[0].value.abs().sum().item, 0)
+    }
 }
 
 import Foundation
