@@ -135,6 +135,30 @@ extension Tensor {
     }
 }
 
+extension Tensor {
+    /// `x + bias_c` over channel axis 1 of an `[N, C, …]` tensor (`bias` of shape `[C]`), then
+    /// `max(·, 0)` with `relu`: the same operations as the broadcast `+` and `relu()`, in one pass.
+    public func addingChannelBias(_ bias: Tensor, relu: Bool) -> Tensor {
+        let layout = ChannelPlanes(shape)
+        precondition(bias.shape == [layout.channels], "addingChannelBias: bias \(bias.shape) for input \(shape)")
+        return Tensor.build(shape) { y in
+            scalars.withUnsafeBufferPointer { x in
+                layout.forEachPlane { run, c in
+                    let b = bias.scalars[c]
+                    if relu {
+                        for i in run {
+                            let v = x[i] + b
+                            y[i] = v > 0 ? v : 0
+                        }
+                    } else {
+                        for i in run { y[i] = x[i] + b }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// An `[N, C, …]` tensor as `N·C` planes of `plane` contiguous scalars, channel `c` owning planes
 /// `n·C + c`.
 struct ChannelPlanes {

@@ -12,7 +12,7 @@ import PrnAutograd
 /// estimate); in eval mode the running statistics are used. γ and β are parameters, never
 /// prunable; the running statistics are buffers (constants of the graph). Both modes are the
 /// fused primitive `Variable.batchNorm`.
-public final class BatchNorm: Layer {
+public final class BatchNorm: ReLUFusing {
     public let channels: Int
     public let epsilon: Float = 1e-5
     public let momentum: Float = 0.1
@@ -28,8 +28,7 @@ public final class BatchNorm: Layer {
 
     public func forward(_ x: Variable, _ scope: Scope) -> Variable { forward(x, scope, relu: false) }
 
-    /// The forward, followed by a ReLU when `relu` (one fused node: `Sequential` and
-    /// `ResidualBlock` use it for a batch norm that a ReLU follows).
+    /// The forward, followed by a ReLU when `relu` (one fused node; `ResidualBlock` uses it too).
     public func forward(_ x: Variable, _ scope: Scope, relu: Bool) -> Variable {
         let scale = scope["weight"], shift = scope["bias"]
         guard scope.training else {

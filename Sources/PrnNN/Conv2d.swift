@@ -4,7 +4,7 @@ import PrnAutograd
 /// A 2-D convolution over `[N, C, H, W]` inputs: `y = conv2d(x, W) + b` with `W` of shape
 /// `[out, in, k, k]` (PyTorch's layout), square kernel, stride and zero padding. The weight is
 /// prunable; the bias (absent when a batch norm follows) is not. `fan_in = in·k·k`.
-public final class Conv2d: Layer {
+public final class Conv2d: ReLUFusing {
     public let inputs: Int, outputs: Int, kernel: Int, stride: Int, padding: Int, hasBias: Bool
 
     public init(_ inputs: Int, _ outputs: Int, kernel: Int = 3, stride: Int = 1, padding: Int = 1, bias: Bool = true) {
@@ -24,10 +24,14 @@ public final class Conv2d: Layer {
         return s
     }
 
-    public func forward(_ x: Variable, _ scope: Scope) -> Variable {
+    public func forward(_ x: Variable, _ scope: Scope) -> Variable { forward(x, scope, relu: false) }
+
+    /// The forward, followed by a ReLU when `relu`; the bias and the ReLU are one fused node.
+    public func forward(_ x: Variable, _ scope: Scope, relu: Bool) -> Variable {
         let y = scope.sparse("weight").map { x.sparseConv2d($0.parameter, $0.topology, stride: stride, padding: padding) }
             ?? x.conv2d(scope["weight"], stride: stride, padding: padding)
-        return hasBias ? y + scope["bias"].reshaped([1, outputs, 1, 1]) : y
+        guard hasBias else { return relu ? y.relu() : y }
+        return y.addingChannelBias(scope["bias"], relu: relu)
     }
 }
 

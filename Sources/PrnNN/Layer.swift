@@ -29,6 +29,14 @@ extension Layer {
     }
 }
 
+/// A layer that can apply a ReLU following it itself, as one fused node with the same numbers
+/// as the layer and then `relu()` (`Sequential` uses it): one activation fewer kept for the
+/// backward and one pass fewer.
+public protocol ReLUFusing: Layer {
+    /// The forward, followed by a ReLU when `relu`.
+    func forward(_ x: Variable, _ scope: Scope, relu: Bool) -> Variable
+}
+
 /// A named tensor a layer owns: a trainable parameter (optionally prunable) or a buffer such as
 /// batch norm's running mean.
 public struct Slot {

@@ -39,8 +39,8 @@ public final class Flatten: Layer {
     }
 }
 
-/// Layers applied in order; children keep the names given (`fc1`, `conv1`, …). A batch norm
-/// followed by a ReLU runs as one fused node (the same numbers, one activation fewer kept).
+/// Layers applied in order; children keep the names given (`fc1`, `conv1`, …). A `ReLUFusing`
+/// layer followed by a ReLU runs as one fused node (the same numbers, one activation fewer kept).
 public final class Sequential: Layer {
     public let children: [(name: String, layer: Layer)]
 
@@ -52,8 +52,8 @@ public final class Sequential: Layer {
         var h = x, i = 0
         while i < children.count {
             let child = children[i]
-            if let norm = child.layer as? BatchNorm, i + 1 < children.count, children[i + 1].layer is ReLU {
-                h = norm.forward(h, scope.child(child.name), relu: true)
+            if let fusing = child.layer as? ReLUFusing, i + 1 < children.count, children[i + 1].layer is ReLU {
+                h = fusing.forward(h, scope.child(child.name), relu: true)
                 i += 2
             } else {
                 h = child.layer.forward(h, scope.child(child.name))
