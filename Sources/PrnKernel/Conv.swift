@@ -189,24 +189,13 @@ struct ConvGeometry {
     /// Columns of the largest group's column matrix.
     var groupColumns: Int { groupSize * image.outputPlane }
 
-    /// Runs `body(samples, scratch, gemmThreads)` for each group of samples, each with a `scratch`
-    /// of `count` floats of its thread's own.
-    ///
-    /// Without `afterWave`, the threads take contiguous runs of groups in one fork. With it, up
-    /// to `Parallel.threads` groups run at a time, and after each such wave `afterWave` receives
-    /// the scratch of the wave's groups in group order (for sums that must be added in order).
+    /// Runs `body(samples, scratch, gemmThreads)` for each group of samples, the threads taking
+    /// contiguous runs of groups in one fork, each with a `scratch` of `count` floats of its own.
     /// When groups run in parallel their GEMMs are single-threaded; a lone group gets all threads.
     /// Either way the GEMM's result does not depend on its thread count.
     func forEachGroup(scratch count: Int,
-                      _ body: (_ samples: Range<Int>, _ scratch: UnsafeMutablePointer<Float>, _ gemmThreads: Int?) -> Void,
-                      afterWave: (([UnsafeMutablePointer<Float>]) -> Void)? = nil) {
-        let groups = groupCount
-        guard groups > 0 else { return }
-        let slots = Swift.max(1, Swift.min(Parallel.threads, groups))
-        let gemmThreads: Int? = slots == 1 ? nil : 1
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: slots * count)
-        defer { scratch.deallocate() }
-        guard let afterWave else {
+                      _ body: (_ samples: Range<Int>, _ scratch: UnsafeMutablePointer<Float>, _ gemmThreads: Int?) -> Void) {
+        withGroupSlots(scratch: count) { groups, slots, scratch, gemmThreads in
             Parallel.forEach(slots, threads: slots) { range in
                 for slot in range {
                     for g in groups * slot / slots ..< groups * (slot + 1) / slots {
@@ -214,17 +203,38 @@ struct ConvGeometry {
                     }
                 }
             }
-            return
         }
-        var first = 0
-        while first < groups {
-            let wave = first, width = Swift.min(slots, groups - first)
-            Parallel.forEach(width, threads: width) { range in
-                for slot in range { body(samples(ofGroup: wave + slot), scratch + slot * count, gemmThreads) }
+    }
+
+    /// `forEachGroup` for sums that must be added in group order: up to `Parallel.threads` groups
+    /// run at a time, and after each such wave `afterWave` receives the scratch of the wave's
+    /// groups in group order.
+    func forEachGroup(scratch count: Int,
+                      _ body: (_ samples: Range<Int>, _ scratch: UnsafeMutablePointer<Float>, _ gemmThreads: Int?) -> Void,
+                      afterWave: ([UnsafeMutablePointer<Float>]) -> Void) {
+        withGroupSlots(scratch: count) { groups, slots, scratch, gemmThreads in
+            var first = 0
+            while first < groups {
+                let wave = first, width = Swift.min(slots, groups - first)
+                Parallel.forEach(width, threads: width) { range in
+                    for slot in range { body(samples(ofGroup: wave + slot), scratch + slot * count, gemmThreads) }
+                }
+                afterWave((0..<width).map { scratch + $0 * count })
+                first += width
             }
-            afterWave((0..<width).map { scratch + $0 * count })
-            first += width
         }
+    }
+
+    /// The group count, the parallel slots (at most `Parallel.threads`), `count` floats of scratch
+    /// per slot, and the GEMM thread count for a group (1 when groups run side by side).
+    private func withGroupSlots(scratch count: Int,
+                                _ body: (_ groups: Int, _ slots: Int, _ scratch: UnsafeMutablePointer<Float>, _ gemmThreads: Int?) -> Void) {
+        let groups = groupCount
+        guard groups > 0 else { return }
+        let slots = Swift.max(1, Swift.min(Parallel.threads, groups))
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: slots * count)
+        defer { scratch.deallocate() }
+        body(groups, slots, scratch, slots == 1 ? nil : 1)
     }
 
     /// The operands of a group's weight gradient: the im2col of its samples at the start of
