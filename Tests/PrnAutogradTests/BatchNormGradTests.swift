@@ -35,7 +35,7 @@ final class BatchNormGradTests: XCTestCase {
         for (k, shape) in Self.shapes.enumerated() {
             let c = shape[1], seed = UInt64(10 * k)
             GradCheck.check([Self.input(shape, seed: seed), Self.scale(c, seed: seed + 1), Self.shift(c, seed: seed + 2)],
-                            rtol: 3e-2, atol: 3e-3, h: 1e-3) { v in
+                            rtol: 3e-2, atol: 3e-3) { v in
                 Self.loss(v[0].batchNorm(scale: v[1], shift: v[2], epsilon: Self.epsilon).output, seed: 5)
             }
         }
@@ -46,7 +46,7 @@ final class BatchNormGradTests: XCTestCase {
             let c = shape[1], seed = UInt64(10 * k)
             let mean = Tensor.randn([c], std: 0.3, seed: seed + 3), variance = Self.variance(c, seed: seed + 4)
             GradCheck.check([Self.input(shape, seed: seed), Self.scale(c, seed: seed + 1), Self.shift(c, seed: seed + 2)],
-                            rtol: 3e-2, atol: 3e-3, h: 1e-3) { v in
+                            rtol: 3e-2, atol: 3e-3) { v in
                 Self.loss(v[0].batchNorm(scale: v[1], shift: v[2], mean: mean, variance: variance, epsilon: Self.epsilon), seed: 6)
             }
         }
