@@ -43,6 +43,21 @@ extension Tensor {
             return b.broadcast(to: shape).map { f(x, $0) }
         }
         let sa = broadcastStrides(a.shape, to: shape), sb = broadcastStrides(b.shape, to: shape)
+        if shape == a.shape, let inner = shape.last, inner == b.count, sb.dropLast().allSatisfy({ $0 == 0 }) {
+            // A row added to every row (a layer's bias): unit strides, so the loop vectorizes.
+            return Tensor.build(shape) { out in
+                a.scalars.withUnsafeBufferPointer { x in
+                    b.scalars.withUnsafeBufferPointer { y in
+                        Parallel.forEach(a.count / inner, grain: Swift.max(1, elementwiseGrain / inner)) { rows in
+                            for row in rows {
+                                let o = row * inner
+                                for j in 0..<inner { out[o + j] = f(x[o + j], y[j]) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         return Tensor.build(shape) { out in
             a.scalars.withUnsafeBufferPointer { x in
                 b.scalars.withUnsafeBufferPointer { y in

@@ -79,6 +79,20 @@ extension Tensor {
         let pad = rank - target.count
         var axes = Array(0..<pad)
         for i in 0..<target.count where target[i] == 1 && shape[pad + i] != 1 { axes.append(pad + i) }
+        let width = Shape.count(target)
+        if axes == Array(0..<axes.count) && width > 0 {
+            // Leading axes only (a layer's bias gradient): the rows added in order from 0, as the
+            // general fold does, with every column a lane.
+            return Tensor.build(target) { out in
+                out.update(repeating: 0)
+                scalars.withUnsafeBufferPointer { x in
+                    for row in 0..<count / width {
+                        let base = row * width
+                        for j in 0..<width { out[j] = out[j] + x[base + j] }
+                    }
+                }
+            }
+        }
         return sum(axes: axes, keepDims: true).reshaped(target)
     }
 
