@@ -19,7 +19,8 @@ import PrnKernel
 ///
 /// so double backward (GraSP's Hessian–vector products) stays exact and sparse. `w` is the dense
 /// parameter; entries outside `S` are never read and get zero gradient, the same as through
-/// `x.matmul(w * mask, transB: true)`.
+/// `x.matmul(w * mask, transB: true)`. `w` may instead be compact (`SparseTopology.compact`: the
+/// kept values only, as training binds it); its gradients are then compact too.
 extension Variable {
     /// `x · P_S(w)ᵀ` for an input `[B, I]` and a weight `[O, I]` with kept positions `topology`.
     public func sparseLinear(_ weight: Variable, _ topology: SparseTopology) -> Variable {

@@ -72,23 +72,25 @@ public enum SparseBenchmark {
         ]
         for layer in layers {
             var wins: [String] = []
-            for density in [0.5, 0.3, 0.2, 0.1, 0.05, 0.02] {
+            for density in [0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0.02] {
                 var rng = RNG(seed: 7)
                 let mask = Tensor(shape: layer.w, scalars: rng.uniform(count: Shape.count(layer.w)).map { Double($0) < density ? 1 : 0 })
                 let weight = Tensor.randn(layer.w, seed: 2), x = Tensor.randn(layer.x, seed: 3)
                 let topology = SparseTopology(mask: mask)
-                // The three products of a training step, dense on `mask ⊙ w` or sparse.
+                // The three products of a training step, dense on `mask ⊙ w` or sparse on the
+                // compact weight (as training binds it).
                 func step(_ sparse: Bool) {
+                    let compact = sparse ? topology.compact(weight) : weight
                     if layer.w.count == 4 {
-                        let y = sparse ? x.sparseConv2d(weight, topology, padding: 1) : x.conv2d(weight * mask, padding: 1)
-                        _ = sparse ? Tensor.sparseConv2dInputGrad(y, weight, topology, inputShape: layer.x, padding: 1)
+                        let y = sparse ? x.sparseConv2d(compact, topology, padding: 1) : x.conv2d(weight * mask, padding: 1)
+                        _ = sparse ? Tensor.sparseConv2dInputGrad(y, compact, topology, inputShape: layer.x, padding: 1)
                                    : Tensor.conv2dInputGrad(y, weight * mask, inputShape: layer.x, padding: 1)
-                        _ = sparse ? Tensor.sparseConv2dWeightGrad(x, y, topology, weightShape: layer.w, padding: 1)
+                        _ = sparse ? Tensor.sparseConv2dWeightGrad(x, y, topology, weightShape: compact.shape, padding: 1)
                                    : Tensor.conv2dWeightGrad(x, y, weightShape: layer.w, padding: 1) * mask
                     } else {
-                        let y = sparse ? x.sparseLinear(weight, topology) : x.matmul(weight * mask, transB: true)
-                        _ = sparse ? Tensor.sparseLinearInputGrad(y, weight, topology) : y.matmul(weight * mask)
-                        _ = sparse ? Tensor.sparseLinearWeightGrad(x, y, topology, weightShape: layer.w)
+                        let y = sparse ? x.sparseLinear(compact, topology) : x.matmul(weight * mask, transB: true)
+                        _ = sparse ? Tensor.sparseLinearInputGrad(y, compact, topology) : y.matmul(weight * mask)
+                        _ = sparse ? Tensor.sparseLinearWeightGrad(x, y, topology, weightShape: compact.shape)
                                    : y.matmul(x, transA: true) * mask
                     }
                 }

@@ -13,7 +13,7 @@
 extension Tensor {
     /// `conv2d(x, P_S(w))`.
     public func sparseConv2d(_ weight: Tensor, _ topology: SparseTopology, stride: Int = 1, padding: Int = 0) -> Tensor {
-        let geo = ConvGeometry.validated(input: shape, weight: weight.shape, stride: stride, padding: padding)
+        let geo = ConvGeometry.validated(input: shape, weight: topology.denseShape(weight.shape), stride: stride, padding: padding)
         let o = geo.outChannels, k = geo.image.patch, p = geo.image.outputPlane
         precondition(topology.rows == o && topology.columns == k, "sparseConv2d: topology does not fit \(weight.shape)")
         let sampleIn = geo.image.channels * geo.image.inputPlane, sampleOut = o * p
@@ -41,7 +41,7 @@ extension Tensor {
     /// `conv2dInputGrad(gy, P_S(w))`, the transposed convolution.
     public static func sparseConv2dInputGrad(_ gy: Tensor, _ weight: Tensor, _ topology: SparseTopology, inputShape: [Int],
                                              stride: Int = 1, padding: Int = 0) -> Tensor {
-        let geo = ConvGeometry.validated(input: inputShape, weight: weight.shape, stride: stride, padding: padding)
+        let geo = ConvGeometry.validated(input: inputShape, weight: topology.denseShape(weight.shape), stride: stride, padding: padding)
         precondition(gy.shape == geo.outputShape, "sparseConv2dInputGrad: gradient \(gy.shape), expected \(geo.outputShape)")
         let o = geo.outChannels, k = geo.image.patch, p = geo.image.outputPlane
         precondition(topology.rows == o && topology.columns == k, "sparseConv2dInputGrad: topology does not fit \(weight.shape)")
@@ -66,7 +66,7 @@ extension Tensor {
     /// `conv2dWeightGrad(x, gy)` at the kept positions of `topology`, 0 elsewhere.
     public static func sparseConv2dWeightGrad(_ x: Tensor, _ gy: Tensor, _ topology: SparseTopology, weightShape: [Int],
                                               stride: Int = 1, padding: Int = 0) -> Tensor {
-        let geo = ConvGeometry.validated(input: x.shape, weight: weightShape, stride: stride, padding: padding)
+        let geo = ConvGeometry.validated(input: x.shape, weight: topology.denseShape(weightShape), stride: stride, padding: padding)
         precondition(gy.shape == geo.outputShape, "sparseConv2dWeightGrad: gradient \(gy.shape), expected \(geo.outputShape)")
         let o = geo.outChannels, k = geo.image.patch
         precondition(topology.rows == o && topology.columns == k, "sparseConv2dWeightGrad: topology does not fit \(weightShape)")
@@ -91,7 +91,7 @@ extension Tensor {
                 }
             }
         }
-        return topology.scatter(kept, shape: weightShape)
+        return topology.gradient(kept, shape: weightShape)
     }
 }
 
@@ -104,7 +104,7 @@ extension SparseTopology {
         start.withUnsafeBufferPointer { st in
             index.withUnsafeBufferPointer { ix in
                 values.withUnsafeBufferPointer { vs in
-                    SparseKernels.forEachRows(outRows, work: count * columns, threads: threads) { range in
+                    SparseKernels.forEachPart(outRows, work: count * columns, threads: threads) { range in
                         SparseKernels.rowsTimesDense(start: st.baseAddress!, index: ix.baseAddress!, values: vs.baseAddress!,
                                                      rows: range, depth: depth, dense: dense, ldd: columns, n: columns,
                                                      out: out, ldo: columns)

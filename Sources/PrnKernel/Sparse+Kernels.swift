@@ -156,11 +156,12 @@ enum SparseKernels {
         return (0..<count).map { k * $0 / count ..< k * ($0 + 1) / count }
     }
 
-    /// Runs `body` over contiguous ranges of `rows` output rows, on several threads only when the
-    /// product has enough multiply-adds to pay for waking them (the GEMM's threshold). Each row
-    /// is computed by one thread from start to end, so the split never changes a result.
-    static func forEachRows(_ rows: Int, work: Int, threads: Int? = nil, _ body: (Range<Int>) -> Void) {
+    /// Runs `body` over contiguous ranges of `0..<parts` independent parts (output rows, tiles of
+    /// entries), on several threads only when the product has enough `work` (in the GEMM's
+    /// multiply-adds) to pay for waking them (the GEMM's threshold). Each part is computed by one
+    /// thread from start to end, so the split never changes a result.
+    static func forEachPart(_ parts: Int, work: Int, threads: Int? = nil, _ body: (Range<Int>) -> Void) {
         let workers = work >= GEMM.parallelThreshold ? (threads ?? Parallel.threads) : 1
-        Parallel.forEach(rows, threads: workers, body)
+        Parallel.forEach(parts, threads: workers, body)
     }
 }

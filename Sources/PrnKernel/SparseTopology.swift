@@ -17,6 +17,8 @@
 /// in row order, so the values of the transpose are a gather `values[cscEntry[q]]`.
 public final class SparseTopology: Sendable {
     public let rows: Int, columns: Int
+    /// The mask's shape: that of the dense weight.
+    public let shape: [Int]
     /// `rowStart[r] ..< rowStart[r + 1]` are the entries of row r (CSR `indptr`).
     public let rowStart: [Int32]
     /// Column of each entry (CSR `indices`).
@@ -37,6 +39,7 @@ public final class SparseTopology: Sendable {
         let rows = mask.shape[0], columns = rows == 0 ? 0 : mask.count / rows
         self.rows = rows
         self.columns = columns
+        self.shape = mask.shape
         var rowStart = [Int32](repeating: 0, count: rows + 1)
         var columnIndex: [Int32] = [], positions: [Int32] = []
         var perColumn = [Int32](repeating: 0, count: columns + 1)
@@ -79,25 +82,46 @@ public final class SparseTopology: Sendable {
     /// Kept fraction of the matrix.
     public var density: Double { rows * columns == 0 ? 0 : Double(count) / Double(rows * columns) }
 
-    /// The weights at the kept positions of `dense` (any shape with `rows · columns` elements),
-    /// in row order (`order == .rows`) or column order.
-    public func gather(_ dense: Tensor, order: EntryOrder = .rows) -> [Float] {
-        precondition(dense.count == rows * columns, "SparseTopology.gather: \(dense.shape) for \(rows)×\(columns)")
+    /// The weights at the kept positions of `weight`, in row order (`order == .rows`) or column
+    /// order. `weight` is dense (any shape with `rows · columns` elements) or compact.
+    public func gather(_ weight: Tensor, order: EntryOrder = .rows) -> [Float] {
+        let compact = isCompact(weight.shape)
+        precondition(compact || weight.count == rows * columns, "SparseTopology.gather: \(weight.shape) for \(rows)×\(columns)")
+        if compact && order == .rows { return weight.scalars }
         return [Float](unsafeUninitializedCapacity: count) { out, initialized in
-            dense.scalars.withUnsafeBufferPointer { w in
+            weight.scalars.withUnsafeBufferPointer { w in
                 positions.withUnsafeBufferPointer { at in
-                    switch order {
-                    case .rows:
-                        for e in 0..<at.count { out[e] = w[Int(at[e])] }
-                    case .columns:
-                        cscEntry.withUnsafeBufferPointer { entry in
+                    cscEntry.withUnsafeBufferPointer { entry in
+                        switch (order, compact) {
+                        case (.rows, _):
+                            for e in 0..<at.count { out[e] = w[Int(at[e])] }
+                        case (.columns, false):
                             for q in 0..<entry.count { out[q] = w[Int(at[Int(entry[q])])] }
+                        case (.columns, true):
+                            for q in 0..<entry.count { out[q] = w[Int(entry[q])] }
                         }
                     }
                 }
             }
             initialized = count
         }
+    }
+
+    /// The compact form of a weight: its kept values only, a rank-1 tensor of `count` in row
+    /// order. The sparse products take a weight in either form and give its gradient in the same
+    /// form; training binds compact weights, so no dense gradient is ever zero-filled.
+    public func compact(_ weight: Tensor) -> Tensor { Tensor(shape: [count], scalars: gather(weight)) }
+
+    /// Whether `shape` is that of a compact weight (a dense weight has rank 2 or more).
+    public func isCompact(_ shape: [Int]) -> Bool { shape == [count] }
+
+    /// The dense shape of a weight of `shape`, compact or dense.
+    public func denseShape(_ shape: [Int]) -> [Int] { isCompact(shape) ? self.shape : shape }
+
+    /// The gradient of a weight of `shape` from its values at the kept entries: compact, or
+    /// dense with zeros outside the topology.
+    public func gradient(_ kept: [Float], shape: [Int]) -> Tensor {
+        isCompact(shape) ? Tensor(shape: shape, scalars: kept) : scatter(kept, shape: shape)
     }
 
     /// The order of a gathered value list: row-major (CSR) or column-major (CSC).

@@ -21,17 +21,28 @@ extension Tensor {
     public func transposed() -> Tensor {
         precondition(rank == 2, "transposed() needs a matrix")
         let (rows, columns) = (shape[0], shape[1])
-        // Bands of 16 source rows: each output row gets 16 consecutive floats per band, read from
-        // 16 source rows advancing together (the sparse kernels transpose every layer's
-        // activations, so this is on the training path).
+        // Bands of 16 source rows, 16 × 16 blocks transposed in registers; the band's last
+        // columns and the last band's rows one by one (the sparse kernels transpose every
+        // layer's activations, so this is on the training path).
         return Tensor.build([columns, rows]) { out in
             scalars.withUnsafeBufferPointer { x in
+                let (x, out) = (x.baseAddress!, out.baseAddress!)
                 for i0 in stride(from: 0, to: rows, by: 16) {
                     let band = Swift.min(16, rows - i0)
-                    for j in 0..<columns {
-                        let target = out.baseAddress! + j * rows + i0
-                        let source = x.baseAddress! + i0 * columns + j
+                    var j = 0
+                    if band == 16 {
+                        while j + 16 <= columns {
+                            var block = Tile16(x + i0 * columns + j, stride: columns)
+                            block.transpose()
+                            block.store(out + j * rows + i0, stride: rows)
+                            j += 16
+                        }
+                    }
+                    while j < columns {
+                        let target = out + j * rows + i0
+                        let source = x + i0 * columns + j
                         for i in 0..<band { target[i] = source[i * columns] }
+                        j += 1
                     }
                 }
             }

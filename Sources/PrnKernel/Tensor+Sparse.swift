@@ -10,7 +10,9 @@
 ///
 /// Each equals the dense product of the masked weight (`x.matmul(mask ⊙ w, transB: true)`, and so
 /// on) bit for bit, up to the sign of a zero sum and inputs that are infinite or NaN (see
-/// `Sparse+Kernels.swift`). Only the kept weights are read; the others may hold anything.
+/// `Sparse+Kernels.swift`). Only the kept weights are read; the others may hold anything. The
+/// weight may also come compact (`SparseTopology.compact`, its kept values only); its gradient
+/// then comes compact too.
 ///
 /// The batch is the contiguous axis of the first two: `x` and `g` are transposed to
 /// feature-major `[features, B]` copies, so every kept weight costs one SIMD multiply-add per 16
@@ -18,7 +20,7 @@
 extension Tensor {
     /// `x[B, I] · P_S(w)ᵀ` for a weight `w[O, I]` with kept positions `topology` (O × I).
     public func sparseLinear(_ weight: Tensor, _ topology: SparseTopology) -> Tensor {
-        precondition(rank == 2 && shape[1] == topology.columns && weight.count == topology.rows * topology.columns,
+        precondition(rank == 2 && shape[1] == topology.columns,
                      "sparseLinear: input \(shape), weight \(weight.shape)")
         let values = topology.gather(weight)
         return topology.featureMajorProduct(values, order: .rows, transposed())
@@ -27,7 +29,7 @@ extension Tensor {
     /// `g[B, O] · P_S(w)` for a weight `w[O, I]` with kept positions `topology`: the gradient of
     /// `sparseLinear` with respect to its input.
     public static func sparseLinearInputGrad(_ g: Tensor, _ weight: Tensor, _ topology: SparseTopology) -> Tensor {
-        precondition(g.rank == 2 && g.shape[1] == topology.rows && weight.count == topology.rows * topology.columns,
+        precondition(g.rank == 2 && g.shape[1] == topology.rows,
                      "sparseLinearInputGrad: gradient \(g.shape), weight \(weight.shape)")
         let values = topology.gather(weight, order: .columns)
         return topology.featureMajorProduct(values, order: .columns, g.transposed())
@@ -39,20 +41,24 @@ extension Tensor {
                                               weightShape: [Int]) -> Tensor {
         let batch = x.shape[0]
         precondition(x.rank == 2 && g.rank == 2 && g.shape[0] == batch && x.shape[1] == topology.columns
-                     && g.shape[1] == topology.rows && Shape.count(weightShape) == topology.rows * topology.columns,
+                     && g.shape[1] == topology.rows && Shape.count(topology.denseShape(weightShape)) == topology.rows * topology.columns,
                      "sparseLinearWeightGrad: input \(x.shape), gradient \(g.shape), weight \(weightShape)")
         let (o, i) = (topology.rows, topology.columns)
+        // Entry (r, c) is Σ_b g[b, r] · x[b, c]. With enough entries, feature-major copies of g
+        // and x make every chain contiguous, and the entries go sixteen at a time.
+        let featureMajor = topology.count >= o + i
+        let (gOperand, xOperand) = featureMajor ? (g.transposed(), x.transposed()) : (g, x)
         var kept = [Float](repeating: 0, count: topology.count)
         kept.withUnsafeMutableBufferPointer { out in
-            x.scalars.withUnsafeBufferPointer { xs in
-                g.scalars.withUnsafeBufferPointer { gs in
-                    // Entry (r, c) is Σ_b g[b, r] · x[b, c].
-                    topology.sample(a: gs.baseAddress!, aRow: 1, aStep: o, b: xs.baseAddress!, bRow: 1, bStep: i,
+            xOperand.scalars.withUnsafeBufferPointer { xs in
+                gOperand.scalars.withUnsafeBufferPointer { gs in
+                    topology.sample(a: gs.baseAddress!, aRow: featureMajor ? batch : 1, aStep: featureMajor ? 1 : o,
+                                    b: xs.baseAddress!, bRow: featureMajor ? batch : 1, bStep: featureMajor ? 1 : i,
                                     depth: batch, into: out.baseAddress!)
                 }
             }
         }
-        return topology.scatter(kept, shape: weightShape)
+        return topology.gradient(kept, shape: weightShape)
     }
 }
 
@@ -63,7 +69,19 @@ extension SparseTopology {
                 depth: Int, into out: UnsafeMutablePointer<Float>, threads: Int? = nil) {
         rowStart.withUnsafeBufferPointer { start in
             columnIndex.withUnsafeBufferPointer { index in
-                SparseKernels.forEachRows(rows, work: count * depth, threads: threads) { range in
+                // A sampled multiply-add costs several of the GEMM's (a transposed or strided
+                // load each), so the threads pay off at a quarter of the GEMM's work.
+                let work = 4 * count * depth
+                guard aStep != 1 || bStep != 1 else {
+                    // Contiguous chains: sixteen entries at a time, the threads splitting the entries.
+                    SparseKernels.forEachPart((count + 15) / 16, work: work, threads: threads) { tiles in
+                        SparseKernels.sampledTiles(start: start.baseAddress!, rows: rows, index: index.baseAddress!,
+                                                   entries: tiles.lowerBound * 16 ..< Swift.min(tiles.upperBound * 16, count),
+                                                   depth: depth, a: a, aRow: aRow, b: b, bRow: bRow, out: out)
+                    }
+                    return
+                }
+                SparseKernels.forEachPart(rows, work: work, threads: threads) { range in
                     SparseKernels.sampledProduct(start: start.baseAddress!, index: index.baseAddress!, rows: range, depth: depth,
                                                  a: a, aRow: aRow, aStep: aStep, b: b, bRow: bRow, bStep: bStep,
                                                  out: out)

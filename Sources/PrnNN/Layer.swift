@@ -113,13 +113,16 @@ public struct Scope {
     public func update(_ name: String, _ tensor: Tensor) { context.update(prefix + name, tensor) }
 }
 
-/// A masked weight that runs sparse: the parameter as bound (unmasked), its mask, and the mask's
-/// topology.
+/// A masked weight that runs sparse: the parameter as bound (unmasked and dense, or compact:
+/// its kept values only), its mask, and the mask's topology.
 public struct SparseWeight {
     public let parameter: Variable
     public let mask: Tensor
     public let topology: SparseTopology
 
     /// `mask ⊙ parameter`, for code that needs the dense form.
-    public var masked: Variable { parameter * Variable(mask) }
+    public var masked: Variable {
+        precondition(parameter.shape == mask.shape, "a compact weight is read by the sparse products only")
+        return parameter * Variable(mask)
+    }
 }

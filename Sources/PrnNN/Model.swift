@@ -144,6 +144,12 @@ public struct Model {
         return (output, context)
     }
 
+    /// The topology of the masked weight at `path` when it runs sparse under the current mode
+    /// (`SparseMode`); `forward` then also accepts it bound compact (`SparseTopology.compact`).
+    func sparseTopology(_ path: String) -> SparseTopology? {
+        masks[path].flatMap { sparseForms.chosen(path, mask: $0) }
+    }
+
     /// Logits for a batch in eval mode, with no tape.
     public func predict(_ x: Tensor) -> Tensor {
         GradMode.with(enabled: false) { forward(Variable(x), training: false).output.value }

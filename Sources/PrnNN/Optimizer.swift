@@ -13,7 +13,8 @@ public protocol Optimizer {
     /// How many running buffers per parameter.
     static var bufferCount: Int { get }
     /// One parameter's update, in place, with `moments` updated in place too; with `positions`,
-    /// only at those flat indices.
+    /// only at those flat indices. The gradient is dense (the parameter's shape), or, with
+    /// `positions`, may be compact: one value per position, in order (`SparseTopology.compact`).
     func update(_ parameter: inout Tensor, gradient: Tensor, moments: Moments, learningRate: Float, only positions: [Int32]?)
 }
 
@@ -68,15 +69,15 @@ public struct SGD: Optimizer {
         parameter.scalars.withUnsafeMutableBufferPointer { w in
             velocity.withUnsafeMutableBufferPointer { v in
                 gradient.scalars.withUnsafeBufferPointer { g in
-                    @inline(__always) func rule(_ i: Int) {
-                        let gi = g[i] + wd * w[i]
+                    @inline(__always) func rule(_ i: Int, _ gradientIndex: Int) {
+                        let gi = g[gradientIndex] + wd * w[i]
                         if mu == 0 { w[i] -= lr * gi; return }
                         v[i] = mu * v[i] + gi
                         w[i] -= lr * (nesterov ? gi + mu * v[i] : v[i])
                     }
-                    forEachPosition(count: w.count, only: positions, grain: 1 << 15) { range in
-                        for i in range { rule(i) }
-                    } each: { rule($0) }
+                    forEachPosition(count: w.count, gradients: g.count, only: positions, grain: 1 << 15) { range in
+                        for i in range { rule(i, i) }
+                    } each: { rule($0, $1) }
                 }
             }
         }
@@ -112,29 +113,48 @@ public struct Adam: Optimizer {
                     gradient.scalars.withUnsafeBufferPointer { g in
                         let (wp, mp, vp, gp) = (w.baseAddress!, m.baseAddress!, v.baseAddress!, g.baseAddress!)
                         // The scalar rule, lane for lane the vector one below (same operations, no fusion).
-                        @inline(__always) func rule(_ i: Int) {
-                            let gi = g[i] + wd * w[i]
+                        @inline(__always) func rule(_ i: Int, _ gradientIndex: Int) {
+                            let gi = g[gradientIndex] + wd * w[i]
                             m[i] = b1 * m[i] + (1 - b1) * gi
                             v[i] = b2 * v[i] + (1 - b2) * gi * gi
                             w[i] -= stepSize * m[i] / (v[i].squareRoot() / root2 + eps)
                         }
+                        // Eight lanes at a time: the scalar loop does not vectorize (sqrt and divide).
+                        @inline(__always) func rule8(_ w: SIMD8<Float>, _ m: SIMD8<Float>, _ v: SIMD8<Float>, _ g: SIMD8<Float>)
+                            -> (w: SIMD8<Float>, m: SIMD8<Float>, v: SIMD8<Float>) {
+                            let gi = g + wd * w
+                            let mi = b1 * m + (1 - b1) * gi
+                            let vi = b2 * v + (1 - b2) * gi * gi
+                            return (w - stepSize * mi / (vi.squareRoot() / root2 + eps), mi, vi)
+                        }
                         if let positions {
-                            for i in positions { rule(Int(i)) }
+                            // Kept positions eight at a time (gathered and scattered back), the
+                            // gradient read by entry when it comes compact.
+                            let compact = isCompact(gradients: g.count, count: count, kept: positions.count)
+                            let vectorized = positions.count / 8 * 8
+                            positions.withUnsafeBufferPointer { at in
+                                for e in stride(from: 0, to: vectorized, by: 8) {
+                                    let i = UnsafeRawPointer(at.baseAddress! + e).loadUnaligned(as: SIMD8<Int32>.self)
+                                    let r = rule8(gather8(wp, i), gather8(mp, i), gather8(vp, i), compact ? load8(gp + e) : gather8(gp, i))
+                                    scatter8(r.w, wp, i)
+                                    scatter8(r.m, mp, i)
+                                    scatter8(r.v, vp, i)
+                                }
+                            }
+                            forEachKept(positions, count: count, gradients: g.count, from: vectorized) { rule($0, $1) }
                             return
                         }
+                        precondition(g.count == count, "Adam: gradient of \(g.count) for \(count)")
                         Parallel.forEach(count / 8, grain: 1 << 12) { range in
-                            // Eight lanes at a time: the scalar loop does not vectorize (sqrt and divide).
                             for block in range {
                                 let i = block * 8
-                                let gi = load8(gp + i) + wd * load8(wp + i)
-                                let mi = b1 * load8(mp + i) + (1 - b1) * gi
-                                let vi = b2 * load8(vp + i) + (1 - b2) * gi * gi
-                                store8(mi, mp + i)
-                                store8(vi, vp + i)
-                                store8(load8(wp + i) - stepSize * mi / (vi.squareRoot() / root2 + eps), wp + i)
+                                let r = rule8(load8(wp + i), load8(mp + i), load8(vp + i), load8(gp + i))
+                                store8(r.w, wp + i)
+                                store8(r.m, mp + i)
+                                store8(r.v, vp + i)
                             }
                         }
-                        for i in (count / 8 * 8)..<count { rule(i) }
+                        for i in (count / 8 * 8)..<count { rule(i, i) }
                     }
                 }
             }
@@ -148,6 +168,19 @@ public struct Adam: Optimizer {
 }
 
 @inline(__always) private func load8(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> { load8(UnsafePointer(p)) }
+
+@inline(__always) private func gather8(_ p: UnsafeMutablePointer<Float>, _ i: SIMD8<Int32>) -> SIMD8<Float> {
+    SIMD8(p[Int(i[0])], p[Int(i[1])], p[Int(i[2])], p[Int(i[3])], p[Int(i[4])], p[Int(i[5])], p[Int(i[6])], p[Int(i[7])])
+}
+
+@inline(__always) private func gather8(_ p: UnsafePointer<Float>, _ i: SIMD8<Int32>) -> SIMD8<Float> {
+    gather8(UnsafeMutablePointer(mutating: p), i)
+}
+
+/// Stores lane k at `p[i[k]]` (the indices are distinct).
+@inline(__always) private func scatter8(_ x: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ i: SIMD8<Int32>) {
+    for k in 0..<8 { p[Int(i[k])] = x[k] }
+}
 
 @inline(__always) private func store8(_ x: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(p).storeBytes(of: x, as: SIMD8<Float>.self)
@@ -182,13 +215,32 @@ public enum Schedule: Equatable, Sendable {
     }
 }
 
-/// Runs `whole` over `0..<count` in parallel chunks, or `each` on the listed positions in order.
+/// Runs `whole` over `0..<count` in parallel chunks, or `forEachKept` on the listed positions.
 @inline(__always)
-private func forEachPosition(count: Int, only positions: [Int32]?, grain: Int, _ whole: (Range<Int>) -> Void,
-                             each: (Int) -> Void) {
+private func forEachPosition(count: Int, gradients: Int, only positions: [Int32]?, grain: Int, _ whole: (Range<Int>) -> Void,
+                             each: (Int, Int) -> Void) {
     if let positions {
-        for i in positions { each(Int(i)) }
+        forEachKept(positions, count: count, gradients: gradients, each)
     } else {
+        precondition(gradients == count, "Optimizer: gradient of \(gradients) for \(count)")
         Parallel.forEach(count, grain: grain, whole)
     }
+}
+
+/// `each(position, gradientIndex)` for the kept positions of a parameter of `count` scalars, in
+/// order: a gradient of `count` scalars is read at the position, a compact one (one value per
+/// kept position) at the entry.
+@inline(__always)
+private func forEachKept(_ positions: [Int32], count: Int, gradients: Int, from first: Int = 0, _ each: (Int, Int) -> Void) {
+    let compact = isCompact(gradients: gradients, count: count, kept: positions.count)
+    for e in first..<positions.count { each(Int(positions[e]), compact ? e : Int(positions[e])) }
+}
+
+/// Whether the gradient of a parameter of `count` scalars with `kept` kept positions comes
+/// compact (one value per kept position) rather than dense.
+@inline(__always)
+private func isCompact(gradients: Int, count: Int, kept: Int) -> Bool {
+    let compact = gradients != count
+    precondition(!compact || gradients == kept, "Optimizer: gradient of \(gradients) for \(kept) kept of \(count)")
+    return compact
 }

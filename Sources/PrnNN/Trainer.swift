@@ -166,7 +166,12 @@ public enum Trainer {
     /// so the optimizer then owns the parameter buffers and updates them in place.
     static func gradientStep(_ model: Model, batch: Batch, parameterPaths: [String])
         -> (loss: Float, correct: Int, gradients: [String: Tensor], bufferUpdates: [String: Tensor]) {
-        let leaves = parameterPaths.map { Variable(model.state[$0]!, requiresGrad: true) }
+        // A weight that runs sparse is bound compact (its kept values only), so its gradient
+        // comes compact too and the optimizer reads it without a dense, zero-filled copy.
+        let leaves = parameterPaths.map { path in
+            let value = model.state[path]!
+            return Variable(model.sparseTopology(path)?.compact(value) ?? value, requiresGrad: true)
+        }
         let bound = Dictionary(uniqueKeysWithValues: zip(parameterPaths, leaves))
         let (logits, context) = model.forward(Variable(batch.images), parameters: bound, training: true)
         let loss = crossEntropy(logits, labels: batch.labels)

@@ -37,6 +37,21 @@ final class SparseGradTests: XCTestCase {
         }
     }
 
+    /// A compact weight (its kept values only, as training binds it) against finite differences,
+    /// through all three ops; the weight gradient comes compact.
+    func testCompactWeightGradients() {
+        let x = Tensor.randn([Self.batch, Self.inputs], seed: 1), g = Tensor.randn([Self.batch, Self.outputs], seed: 3)
+        let w = Self.topology.compact(Tensor.randn([Self.outputs, Self.inputs], seed: 2))
+        GradCheck.check([x, w]) { v in Self.probe(v[0].sparseLinear(v[1], Self.topology), seed: 7) }
+        GradCheck.check([g, w]) { v in Self.probe(Variable.sparseLinearInputGrad(v[0], v[1], Self.topology), seed: 8) }
+        GradCheck.check([x, g]) { v in
+            Self.probe(Variable.sparseLinearWeightGrad(v[0], v[1], Self.topology, weightShape: w.shape), seed: 9)
+        }
+        let convX = Tensor.randn(Self.convInput, seed: 4)
+        let convW = Self.convTopology.compact(Tensor.randn([3, 2, 3, 3], seed: 5))
+        GradCheck.check([convX, convW]) { v in Self.probe(v[0].sparseConv2d(v[1], Self.convTopology, stride: 2, padding: 1), seed: 10) }
+    }
+
     /// A two-layer net with a curved activation, `ce(softplus(x·P(w1)ᵀ)·P(w2)ᵀ)`: the
     /// Hessian–vector product by double backward through the sparse ops, against central
     /// differences of the gradient, and against the same product through the dense masked path.

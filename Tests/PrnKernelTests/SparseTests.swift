@@ -26,6 +26,58 @@ final class SparseTests: XCTestCase {
                            c.g.matmul(c.x, transA: true) * c.mask, "weight grad \(c)")
     }
 
+    /// The weight gradient's two layouts: strided chains over the operands as they are, and
+    /// sixteen entries at a time over feature-major copies (rows of 16 or more kept weights share
+    /// their factor; shorter rows mix within a tile). Both equal the dense GEMM's chains, for
+    /// depths with and without a tail of fewer than 16 and over more than one k-block.
+    func testSampledProductLayoutsMatchDense() {
+        let shapes = [(batch: 17, outputs: 30, inputs: 40), (64, 5, 300), (33, 70, 9), (2100, 6, 40), (1, 4, 20)]
+        for (batch, outputs, inputs) in shapes {
+            for density in [0.01, 0.2, 1] {
+                let c = LinearCase(batch: batch, outputs: outputs, inputs: inputs, density: density)
+                let want = c.topology.compact(c.g.matmul(c.x, transA: true))
+                let (gT, xT) = (c.g.transposed(), c.x.transposed())
+                var strided = [Float](repeating: .nan, count: c.topology.count), tiled = strided
+                c.g.scalars.withUnsafeBufferPointer { g in
+                    c.x.scalars.withUnsafeBufferPointer { x in
+                        c.topology.sample(a: g.baseAddress!, aRow: 1, aStep: outputs, b: x.baseAddress!, bRow: 1, bStep: inputs,
+                                          depth: batch, into: &strided)
+                    }
+                }
+                gT.scalars.withUnsafeBufferPointer { g in
+                    xT.scalars.withUnsafeBufferPointer { x in
+                        c.topology.sample(a: g.baseAddress!, aRow: batch, aStep: 1, b: x.baseAddress!, bRow: batch, bStep: 1,
+                                          depth: batch, into: &tiled)
+                    }
+                }
+                assertBitIdentical(Tensor(shape: [c.topology.count], scalars: strided), want, "strided \(c)")
+                assertBitIdentical(Tensor(shape: [c.topology.count], scalars: tiled), want, "tiled \(c)")
+            }
+        }
+    }
+
+    /// A compact weight (its kept values only) gives the dense weight's products, and a compact
+    /// weight gradient: the dense one's kept entries.
+    func testCompactWeightsMatchDenseWeights() {
+        for density in [0, 0.2, 1] {
+            let c = LinearCase(batch: 20, outputs: 33, inputs: 50, density: density)
+            let compact = c.topology.compact(c.w)
+            XCTAssertEqual(compact.shape, [c.topology.count])
+            assertBitIdentical(c.x.sparseLinear(compact, c.topology), c.x.matmul(c.masked, transB: true), "forward \(c)")
+            assertBitIdentical(Tensor.sparseLinearInputGrad(c.g, compact, c.topology), c.g.matmul(c.masked), "input grad \(c)")
+            assertBitIdentical(Tensor.sparseLinearWeightGrad(c.x, c.g, c.topology, weightShape: compact.shape),
+                               c.topology.compact(c.g.matmul(c.x, transA: true)), "weight grad \(c)")
+            let v = ConvCase(x: [3, 4, 5, 5], w: [6, 4, 3, 3], stride: 1, padding: 1, density: density)
+            let convCompact = v.topology.compact(v.w)
+            assertBitIdentical(v.x.sparseConv2d(convCompact, v.topology, padding: 1), v.x.conv2d(v.masked, padding: 1), "conv \(v)")
+            assertBitIdentical(Tensor.sparseConv2dInputGrad(v.g, convCompact, v.topology, inputShape: v.x.shape, padding: 1),
+                               Tensor.conv2dInputGrad(v.g, v.masked, inputShape: v.x.shape, padding: 1), "conv input grad \(v)")
+            assertBitIdentical(Tensor.sparseConv2dWeightGrad(v.x, v.g, v.topology, weightShape: convCompact.shape, padding: 1),
+                               v.topology.compact(Tensor.conv2dWeightGrad(v.x, v.g, weightShape: v.w.shape, padding: 1)),
+                               "conv weight grad \(v)")
+        }
+    }
+
     /// The forward product against an independent sum in Float64.
     func testForwardAgainstNaiveSum() {
         let c = LinearCase(batch: 19, outputs: 23, inputs: 31, density: 0.3)
@@ -55,11 +107,14 @@ final class SparseTests: XCTestCase {
     }
 
     /// Convolutions: one sample and groups of samples (small planes), stride and padding, a
-    /// patch over 1024 (two k-blocks) and more output channels than 1024 rows of the transpose.
+    /// patch over 1024 (two k-blocks), more output channels than 1024 rows of the transpose, and a
+    /// plane over 1024 (two k-blocks in the weight gradient of every sample).
     func testConvolutionsMatchDenseBitForBit() {
         let cases: [(x: [Int], w: [Int], s: Int, p: Int)] = [
             ([1, 2, 5, 5], [3, 2, 3, 3], 1, 1), ([5, 3, 4, 4], [4, 3, 3, 3], 2, 1), ([3, 120, 3, 3], [5, 120, 3, 3], 1, 1),
             ([2, 2, 3, 3], [1030, 2, 1, 1], 1, 0), ([40, 4, 2, 2], [6, 4, 2, 2], 1, 0),
+            // A plane over 1024: each sample's weight-gradient chain has two k-blocks.
+            ([2, 2, 33, 33], [3, 2, 1, 1], 1, 0),
         ]
         for t in cases {
             for density in [0, 0.05, 0.5, 1] {
@@ -149,7 +204,7 @@ struct ConvCase: CustomStringConvertible {
         w = flat.w.reshaped(weightShape)
         mask = flat.mask.reshaped(weightShape)
         masked = w * mask
-        topology = flat.topology
+        topology = SparseTopology(mask: mask)
     }
 
     var description: String { "x \(x.shape), w \(w.shape), stride \(stride), padding \(padding), density \(density)" }

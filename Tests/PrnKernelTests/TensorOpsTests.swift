@@ -36,6 +36,20 @@ final class TensorOpsTests: XCTestCase {
         assertMatchesNumpy(wide.sum(to: [3, 1, 2]), "np.broadcast_to(a, (4, 3, 5, 2)).sum(axis=(0, 2)).reshape(3, 1, 2)", ["a": a], rtol: 1e-5)
     }
 
+    /// A bias's broadcast and its gradient (leading axes summed away) take row-wise fast paths;
+    /// they must give the general paths' numbers bit for bit, since results may not depend on
+    /// which path ran.
+    func testRowBroadcastAndLeadingSumMatchTheGeneralPaths() throws {
+        for (shape, target) in [([64, 300], [300]), ([7, 5], [1, 5]), ([2, 3, 4], [4]), ([2, 3, 4], [3, 4]), ([0, 3], [3])] {
+            let a = Tensor.randn(shape, seed: 3) * 1000, b = Tensor.randn(target, seed: 4)
+            XCTAssertEqual((a + b).scalars.map(\.bitPattern), (a + b.broadcast(to: shape)).scalars.map(\.bitPattern), "\(shape) + \(target)")
+            let leading = Array(0..<(shape.count - target.count + (target.first == 1 ? 1 : 0)))
+            XCTAssertEqual(a.sum(to: target).scalars.map(\.bitPattern), a.sum(axes: leading).scalars.map(\.bitPattern),
+                           "\(shape) summed to \(target)")
+        }
+        assertMatchesNumpy(Tensor.randn([9, 6], seed: 5).sum(to: [6]), "a.sum(axis=0)", ["a": Tensor.randn([9, 6], seed: 5)], rtol: 1e-5)
+    }
+
     func testUnaryFunctions() throws {
         let a = Tensor.randn([4, 5], seed: 2), p = Tensor.rand([4, 5], low: 0.1, high: 3, seed: 3)
         assertMatchesNumpy(a.exp(), "np.exp(a)", ["a": a])
@@ -66,8 +80,11 @@ final class TensorOpsTests: XCTestCase {
     func testPermuteAndTranspose() throws {
         let a = Tensor.randn([2, 3, 4, 5], seed: 6)
         assertMatchesNumpy(a.permuted([3, 1, 0, 2]), "a.transpose(3, 1, 0, 2)", ["a": a])
-        let m = Tensor.randn([3, 7], seed: 7)
-        assertMatchesNumpy(m.transposed(), "m.T", ["m": m])
+        // Blocks of 16 × 16 move through registers; the edges around them element by element.
+        for shape in [[3, 7], [16, 16], [35, 50], [64, 784]] {
+            let m = Tensor.randn(shape, seed: 7)
+            assertMatchesNumpy(m.transposed(), "m.T", ["m": m])
+        }
     }
 
     func testSoftmax() throws {

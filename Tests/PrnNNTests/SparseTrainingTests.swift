@@ -38,7 +38,10 @@ final class SparseTrainingTests: XCTestCase {
                 let sparse = SparseMode.with(.on) { step(model, batch) }
                 XCTAssertEqual(sparse.loss.bitPattern, dense.loss.bitPattern, "loss, \(name)")
                 for path in model.parameterPaths {
-                    assertSameBits(sparse.gradients[path]!, dense.gradients[path]!, "gradient of \(path), \(name)")
+                    // A masked weight trains compact on the sparse path: its gradient is the
+                    // dense gradient's kept entries.
+                    let denseGradient = model.masks[path].map { SparseTopology(mask: $0).compact(dense.gradients[path]!) }
+                    assertSameBits(sparse.gradients[path]!, denseGradient ?? dense.gradients[path]!, "gradient of \(path), \(name)")
                     assertSameBits(sparse.stepped[path]!, dense.stepped[path]!, "\(path) after one SGD step, \(name)")
                 }
                 let evalDense = SparseMode.with(.off) { model.predict(batch.images) }
@@ -74,14 +77,22 @@ final class SparseTrainingTests: XCTestCase {
     /// and leave every pruned weight and its state as they were.
     func testOptimizersUpdateKeptEntriesOnly() throws {
         let (model, batch) = try models(density: 0.3)[0]
-        let gradients = Trainer.gradientStep(model, batch: batch, parameterPaths: model.parameterPaths).gradients
+        // Dense gradients (the sparse path hands over compact ones; see below).
+        let gradients = SparseMode.with(.off) { Trainer.gradientStep(model, batch: batch, parameterPaths: model.parameterPaths).gradients }
         let optimizers: [() -> Optimizer] = [{ SGD(momentum: 0.9, weightDecay: 0.01) }, { Adam(weightDecay: 0.01) }]
+        // The same gradients compact (kept entries only), as the sparse path hands them over.
+        var compactGradients = gradients
+        for (path, mask) in model.masks { compactGradients[path] = SparseTopology(mask: mask).compact(gradients[path]!) }
         for make in optimizers {
-            var full = make(), kept = make()
-            var fullState = model.state, keptState = model.state
+            var full = make(), kept = make(), compact = make()
+            var fullState = model.state, keptState = model.state, compactState = model.state
             for _ in 0..<2 {
                 full.step(&fullState, gradients: gradients, learningRate: 0.1)
                 kept.step(&keptState, gradients: gradients, learningRate: 0.1, kept: model.keptPositions)
+                compact.step(&compactState, gradients: compactGradients, learningRate: 0.1, kept: model.keptPositions)
+            }
+            for path in model.parameterPaths {
+                assertSameBits(compactState[path]!, keptState[path]!, "\(type(of: full)) \(path) from compact gradients")
             }
             for path in model.parameterPaths {
                 let mask = model.masks[path]?.scalars ?? [Float](repeating: 1, count: model.state[path]!.count)
