@@ -5,9 +5,9 @@
 ///
 ///     sparseConv2d:            y   = P_S(W) · col             (rows of the CSR arrays)
 ///     sparseConv2dInputGrad:   col = P_S(W)ᵀ · gy, col2im     (rows of the CSC arrays)
-///     sparseConv2dWeightGrad:  dW  = Σ_groups P_S(gy · colᵀ)  (SDDMM, group partials in order)
+///     sparseConv2dWeightGrad:  dW  = Σ_groups P_S(gy · colᵀ)  (SDDMM, group and k-block partials in order)
 ///
-/// Each chain and each sum of group partials runs in the dense path's order, so results equal the
+/// Each chain and each sum of partials runs in the dense path's order, so results equal the
 /// dense ones on `mask ⊙ w` bit for bit (up to the sign of a zero sum and non-finite inputs, as
 /// `Sparse+Kernels.swift` explains), on any thread count.
 extension Tensor {
@@ -70,22 +70,29 @@ extension Tensor {
         precondition(gy.shape == geo.outputShape, "sparseConv2dWeightGrad: gradient \(gy.shape), expected \(geo.outputShape)")
         let o = geo.outChannels, k = geo.image.patch
         precondition(topology.rows == o && topology.columns == k, "sparseConv2dWeightGrad: topology does not fit \(weightShape)")
-        let perSlot = (k + o) * geo.groupColumns + topology.count
+        // Each group's chains stop at the k-blocks of its columns, and the dense path adds every
+        // block's sum to dw in turn (group by group, `dw = fma(1, dw, acc)`); so a group leaves
+        // one partial per block, added in that order.
+        let blocksPerGroup = SparseKernels.kBlocks(geo.groupColumns).count
+        let perSlot = (k + o) * geo.groupColumns + blocksPerGroup * topology.count
         var kept = [Float](repeating: 0, count: topology.count)
+        var nextGroup = 0
         kept.withUnsafeMutableBufferPointer { total in
             x.scalars.withUnsafeBufferPointer { xs in
                 gy.scalars.withUnsafeBufferPointer { g in
                     geo.forEachGroup(scratch: perSlot, { samples, scratch, threads in
                         let (col, gGroup, cols) = geo.weightGradientOperands(xs.baseAddress!, g.baseAddress!,
                                                                              samples: samples, scratch: scratch)
-                        let partial = scratch + (k + o) * geo.groupColumns
                         topology.sample(a: gGroup, aRow: cols, aStep: 1, b: col, bRow: cols, bStep: 1, depth: cols,
-                                        into: partial, threads: threads)
+                                        into: scratch + (k + o) * geo.groupColumns, blockStride: topology.count, threads: threads)
                     }, afterWave: { slotScratch in
-                        // Group partials added in group order, as the dense path adds its GEMMs'.
                         for scratch in slotScratch {
-                            let partial = scratch + (k + o) * geo.groupColumns
-                            for e in 0..<total.count { total[e] += partial[e] }
+                            let blocks = SparseKernels.kBlocks(geo.samples(ofGroup: nextGroup).count * geo.image.outputPlane).count
+                            for b in 0..<blocks {
+                                let partial = scratch + (k + o) * geo.groupColumns + b * topology.count
+                                for e in 0..<total.count { total[e] += partial[e] }
+                            }
+                            nextGroup += 1
                         }
                     })
                 }

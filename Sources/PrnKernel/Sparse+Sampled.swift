@@ -12,10 +12,11 @@
 
 extension SparseKernels {
     /// `out[e]` for the entries `entries` (any range; sixteen at a time, the rest one by one) of
-    /// the topology `start`/`index`, `a` and `b` read along contiguous rows.
+    /// the topology `start`/`index`, `a` and `b` read along contiguous rows. With `blockStride`,
+    /// each k-block's sum goes to its own copy of `out`, `blockStride` floats further per block.
     static func sampledTiles(start: UnsafePointer<Int32>, rows: Int, index: UnsafePointer<Int32>, entries: Range<Int>,
                              depth: Int, a: UnsafePointer<Float>, aRow: Int, b: UnsafePointer<Float>, bRow: Int,
-                             out: UnsafeMutablePointer<Float>) {
+                             out: UnsafeMutablePointer<Float>, blockStride: Int? = nil) {
         guard !entries.isEmpty else { return }
         let blocks = kBlocks(depth)
         // The row of the first entry: the last row starting at or before it.
@@ -36,9 +37,10 @@ extension SparseKernels {
                     bRows[k] = b + Int(index[e + k]) &* bRow
                 }
                 if width == 16 {
-                    tile(aRows: aRows, bRows: bRows, shared: aRows[0] == aRows[15], blocks: blocks, out: out + e)
+                    tile(aRows: aRows, bRows: bRows, shared: aRows[0] == aRows[15], blocks: blocks, out: out + e,
+                         blockStride: blockStride)
                 } else {
-                    for k in 0..<width { chain(aRows[k], bRows[k], blocks: blocks, out: out + e + k) }
+                    for k in 0..<width { chain(aRows[k], bRows[k], blocks: blocks, out: out + e + k, blockStride: blockStride) }
                 }
                 e += width
             }
@@ -48,7 +50,7 @@ extension SparseKernels {
     /// Sixteen entries, lane k from rows `aRows[k]` and `bRows[k]`.
     @inline(__always)
     private static func tile(aRows: UnsafePointer<UnsafePointer<Float>>, bRows: UnsafePointer<UnsafePointer<Float>>,
-                             shared: Bool, blocks: [Range<Int>], out: UnsafeMutablePointer<Float>) {
+                             shared: Bool, blocks: [Range<Int>], out: UnsafeMutablePointer<Float>, blockStride: Int?) {
         for (k, block) in blocks.enumerated() {
             var acc = SIMD16<Float>()
             var t = block.lowerBound
@@ -73,6 +75,10 @@ extension SparseKernels {
                 acc.addProduct(x, y)
                 t += 1
             }
+            if let blockStride {
+                UnsafeMutableRawPointer(out + k * blockStride).storeBytes(of: acc, as: SIMD16<Float>.self)
+                continue
+            }
             let target = UnsafeMutableRawPointer(out)
             if k == 0 {
                 target.storeBytes(of: acc, as: SIMD16<Float>.self)
@@ -85,11 +91,11 @@ extension SparseKernels {
     /// One entry's chain, block by block.
     @inline(__always)
     private static func chain(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, blocks: [Range<Int>],
-                              out: UnsafeMutablePointer<Float>) {
+                              out: UnsafeMutablePointer<Float>, blockStride: Int?) {
         for (k, block) in blocks.enumerated() {
             var sum: Float = 0
             for t in block { sum = sum.addingProduct(a[t], b[t]) }
-            out.pointee = k == 0 ? sum : sum + out.pointee
+            if let blockStride { out[k * blockStride] = sum } else { out.pointee = k == 0 ? sum : sum + out.pointee }
         }
     }
 }

@@ -64,9 +64,11 @@ extension Tensor {
 
 extension SparseTopology {
     /// `out[e] = Σ_{t < depth} a[row(e)·aRow + t·aStep] · b[column(e)·bRow + t·bStep]` at every
-    /// kept entry e (in row order): `A · Bᵀ` sampled at the topology (SDDMM).
+    /// kept entry e (in row order): `A · Bᵀ` sampled at the topology (SDDMM). With `blockStride`
+    /// (contiguous operands only), the sum of k-block b is stored at `out + b · blockStride`
+    /// instead of being added to the previous blocks'.
     func sample(a: UnsafePointer<Float>, aRow: Int, aStep: Int, b: UnsafePointer<Float>, bRow: Int, bStep: Int,
-                depth: Int, into out: UnsafeMutablePointer<Float>, threads: Int? = nil) {
+                depth: Int, into out: UnsafeMutablePointer<Float>, blockStride: Int? = nil, threads: Int? = nil) {
         rowStart.withUnsafeBufferPointer { start in
             columnIndex.withUnsafeBufferPointer { index in
                 // A sampled multiply-add costs several of the GEMM's (a transposed or strided
@@ -77,10 +79,12 @@ extension SparseTopology {
                     SparseKernels.forEachPart((count + 15) / 16, work: work, threads: threads) { tiles in
                         SparseKernels.sampledTiles(start: start.baseAddress!, rows: rows, index: index.baseAddress!,
                                                    entries: tiles.lowerBound * 16 ..< Swift.min(tiles.upperBound * 16, count),
-                                                   depth: depth, a: a, aRow: aRow, b: b, bRow: bRow, out: out)
+                                                   depth: depth, a: a, aRow: aRow, b: b, bRow: bRow, out: out,
+                                                   blockStride: blockStride)
                     }
                     return
                 }
+                precondition(blockStride == nil, "SparseTopology.sample: block partials need contiguous operands")
                 SparseKernels.forEachPart(rows, work: work, threads: threads) { range in
                     SparseKernels.sampledProduct(start: start.baseAddress!, index: index.baseAddress!, rows: range, depth: depth,
                                                  a: a, aRow: aRow, aStep: aStep, b: b, bRow: bRow, bStep: bStep,
