@@ -62,6 +62,14 @@ extension Variable {
         }
     }
 
+    /// Σ over every axis but 1 of an `[N, C, …]` input, shaped `[1, C, 1, …]`, in
+    /// `Tensor.channelSums`' order (the order of batch norm's fused kernels); backward broadcasts.
+    public func channelSum() -> Variable {
+        let shape = self.shape
+        let kept = [1, shape[1]] + [Int](repeating: 1, count: shape.count - 2)
+        return Variable.record(value.channelSums().reshaped(kept), [self]) { g in [g.broadcast(to: shape)] }
+    }
+
     /// The gradient reaching the normalization through a ReLU: `g · step(y)`, as `relu()`'s
     /// backward computes it (`y > 0` exactly where the ReLU's input is).
     static func reluGate(_ g: Variable, output y: Tensor) -> Variable { g * Variable(y.step()) }
@@ -75,22 +83,22 @@ extension Variable {
         let channels = x.shape[1]
         let perChannel = [1, channels] + [Int](repeating: 1, count: x.shape.count - 2)
         let normalized: Variable, invStd: Variable
+        let invN = 1 / Float(Swift.max(axes.reduce(1) { $0 * x.shape[$1] }, 1))
         if let statistics {
             invStd = Variable((statistics.variance + epsilon).pow(-0.5).reshaped(perChannel))
             normalized = (x - Variable(statistics.mean.reshaped(perChannel))) * invStd
         } else {
-            let mean = x.mean(axes: axes, keepDims: true)
+            let mean = x.channelSum() * invN
             let centered = x - mean
-            invStd = ((centered * centered).mean(axes: axes, keepDims: true) + epsilon).pow(-0.5)
+            invStd = ((centered * centered).channelSum() * invN + epsilon).pow(-0.5)
             normalized = centered * invStd
         }
-        let gradientSum = g.sum(axes: axes, keepDims: true)
-        let projectionSum = (g * normalized).sum(axes: axes, keepDims: true)
+        let gradientSum = g.channelSum()
+        let projectionSum = (g * normalized).channelSum()
         let k = scale.reshaped(perChannel) * invStd
         var dx: Variable?
         if x.requiresGrad {
             if statistics == nil {
-                let invN = 1 / Float(Swift.max(axes.reduce(1) { $0 * x.shape[$1] }, 1))
                 dx = ((g - gradientSum * invN) - normalized * (projectionSum * invN)) * k
             } else {
                 dx = g * k

@@ -11,12 +11,25 @@ import Foundation
 ///                    dx = g · k_c                         (fixed statistics)
 ///
 /// Each scalar goes through the same floating-point operations, in the same order, as the
-/// composition of `Tensor` ops spelled out in `Variable.batchNorm`'s backward (a per-channel sum
-/// folds its elements sequentially in index order, as `sum(axes:)` does; a mean is the sum times
-/// `1/n`), so the fused and composed results are bit-identical. Channels or planes are split
-/// across threads; each output is computed by one thread in a fixed order, so results do not
-/// depend on the thread count.
+/// composition of ops spelled out in `Variable.batchNorm`'s backward: a per-channel sum is
+/// `channelSums`' (eight lanes, below), a mean is that sum times `1/n`, so the fused and composed
+/// results are bit-identical. Channels or planes are split across threads; each output is
+/// computed by one thread in a fixed order, so results do not depend on the thread count.
 extension Tensor {
+    /// Σ over every axis but 1, shape `[C]`, in `ChannelPlanes.laneSum`'s order.
+    public func channelSums() -> Tensor {
+        let layout = ChannelPlanes(shape)
+        var sums = [Float](repeating: 0, count: layout.channels)
+        scalars.withUnsafeBufferPointer { x in
+            sums.withUnsafeMutableBufferPointer { out in
+                layout.forEachChannel { c in
+                    out[c] = layout.laneSum(of: c, { x.block($0) }, { x[$0] })
+                }
+            }
+        }
+        return Tensor(shape: [layout.channels], scalars: sums)
+    }
+
     /// Per-channel mean and biased variance: `mean = Σx · (1/n)`, `variance = Σ(x − mean)² · (1/n)`,
     /// both of shape `[C]`.
     public func channelMeanAndVariance() -> (mean: Tensor, variance: Tensor) {
@@ -28,18 +41,15 @@ extension Tensor {
             mean.withUnsafeMutableBufferPointer { m in
                 variance.withUnsafeMutableBufferPointer { v in
                     layout.forEachChannel { c in
-                        var sum: Float = 0
-                        layout.forEachRun(of: c) { run in
-                            for i in run { sum += x[i] }
-                        }
-                        let mu = sum * invN
-                        var squares: Float = 0
-                        layout.forEachRun(of: c) { run in
-                            for i in run {
-                                let d = x[i] - mu
-                                squares += d * d
-                            }
-                        }
+                        let mu = layout.laneSum(of: c, { x.block($0) }, { x[$0] }) * invN
+                        let centre = SIMD8<Float>(repeating: mu)
+                        let squares = layout.laneSum(of: c, { i in
+                            let d = x.block(i) - centre
+                            return d * d
+                        }, { i in
+                            let d = x[i] - mu
+                            return d * d
+                        })
                         m[c] = mu
                         v[c] = squares * invN
                     }
@@ -79,7 +89,7 @@ extension Tensor {
     }
 
     /// Per channel, `Σ g` and `Σ g · x̂` with `x̂ = (x − mean_c) · invStd_c`, each of shape `[C]`,
-    /// folded in index order: the sums every batch-norm gradient needs.
+    /// in `channelSums`' order: the sums every batch-norm gradient needs.
     public static func batchNormGradientSums(_ g: Tensor, _ x: Tensor, mean: Tensor,
                                              invStd: Tensor) -> (gradient: Tensor, projection: Tensor) {
         precondition(g.shape == x.shape, "batchNormGradientSums: gradient \(g.shape), input \(x.shape)")
@@ -92,15 +102,10 @@ extension Tensor {
                     projections.withUnsafeMutableBufferPointer { projection in
                         layout.forEachChannel { c in
                             let (mu, inv) = (mean.scalars[c], invStd.scalars[c])
-                            var total: Float = 0, dot: Float = 0
-                            layout.forEachRun(of: c) { run in
-                                for i in run {
-                                    total += gs[i]
-                                    dot += gs[i] * ((xs[i] - mu) * inv)
-                                }
-                            }
-                            sum[c] = total
-                            projection[c] = dot
+                            let (muBlock, invBlock) = (SIMD8<Float>(repeating: mu), SIMD8<Float>(repeating: inv))
+                            sum[c] = layout.laneSum(of: c, { gs.block($0) }, { gs[$0] })
+                            projection[c] = layout.laneSum(of: c, { i in gs.block(i) * ((xs.block(i) - muBlock) * invBlock) },
+                                                           { i in gs[i] * ((xs[i] - mu) * inv) })
                         }
                     }
                 }
@@ -182,13 +187,28 @@ struct ChannelPlanes {
         }
     }
 
-    /// Channel `c`'s scalars as index ranges, in index order.
+    /// The sum of `term(i)` over channel `c`'s scalars in a fixed order that vectorizes: eight
+    /// lanes, scalar `j` of each plane going to lane `j mod 8` (`block(i)` gives the terms of
+    /// scalars `i..<i+8` at once, `single(i)` one term), planes in batch order, then the lanes
+    /// added pairwise. The order depends on the shape alone.
     @inline(__always)
-    func forEachRun(of c: Int, _ body: (Range<Int>) -> Void) {
+    func laneSum(of c: Int, _ block: (Int) -> SIMD8<Float>, _ single: (Int) -> Float) -> Float {
+        var lanes = SIMD8<Float>()
         for n in 0..<batch {
-            let start = (n * channels + c) * plane
-            body(start..<start + plane)
+            let start = (n * channels + c) * plane, end = start + plane
+            var i = start
+            while i + 8 <= end {
+                lanes += block(i)
+                i += 8
+            }
+            var lane = 0
+            while i < end {
+                lanes[lane] += single(i)
+                i += 1
+                lane += 1
+            }
         }
+        return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
     }
 
     /// Runs `body(run, c)` for every plane with its channel, planes split across threads.
@@ -198,4 +218,10 @@ struct ChannelPlanes {
             for q in range { body(q * plane..<(q + 1) * plane, q % channels) }
         }
     }
+}
+
+extension UnsafeBufferPointer where Element == Float {
+    /// Scalars `i..<i+8` as one vector.
+    @inline(__always)
+    func block(_ i: Int) -> SIMD8<Float> { UnsafeRawPointer(baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self) }
 }

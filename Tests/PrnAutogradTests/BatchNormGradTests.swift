@@ -31,6 +31,20 @@ final class BatchNormGradTests: XCTestCase {
 
     static let shapes: [[Int]] = [[6, 3], [3, 2, 3, 4]]
 
+    /// Channel sums (eight lanes, planes whose size is and is not a multiple of 8) against
+    /// sums in Double, and their gradient.
+    func testChannelSumsMatchDoubleSums() {
+        for shape in [[5, 3], [4, 3, 5, 7], [2, 2, 4, 4]] {
+            let x = Tensor.randn(shape, seed: 1)
+            let channels = shape[1], plane = shape.dropFirst(2).reduce(1, *)
+            var reference = [Double](repeating: 0, count: channels)
+            for (i, v) in x.scalars.enumerated() { reference[(i / plane) % channels] += Double(v) }
+            assertClose(x.channelSums().scalars.map(Double.init), reference, rtol: 1e-5, atol: 1e-5, "\(shape)")
+            let perChannel = [1, channels] + [Int](repeating: 1, count: shape.count - 2)
+            GradCheck.check([x]) { v in (v[0].channelSum() * Variable(Tensor.randn(perChannel, seed: 2))).sum() }
+        }
+    }
+
     func testTrainingGradientsMatchFiniteDifferences() {
         for (k, shape) in Self.shapes.enumerated() {
             let c = shape[1], seed = UInt64(10 * k)
@@ -104,10 +118,11 @@ final class BatchNormGradTests: XCTestCase {
                 if !createGraph { results.append(y.value) }
                 results += grad(of: y, wrt: leaves, seed: Variable(seedGradient), createGraph: createGraph).map(\.value)
             }
-            // The reference forward, from plain tensor ops.
-            let mean = batchStatistics ? x.mean(axes: [0, 2, 3], keepDims: true) : runningMean.reshaped(perChannel)
+            // The reference forward, from plain tensor ops and channel sums.
+            let invN = 1 / Float(shape[0] * shape[2] * shape[3])
+            let mean = batchStatistics ? (x.channelSums() * invN).reshaped(perChannel) : runningMean.reshaped(perChannel)
             let centered = x - mean
-            let variance = batchStatistics ? (centered * centered).mean(axes: [0, 2, 3], keepDims: true)
+            let variance = batchStatistics ? ((centered * centered).channelSums() * invN).reshaped(perChannel)
                                            : runningVariance.reshaped(perChannel)
             results.append(centered * (variance + Self.epsilon).pow(-0.5) * gamma.reshaped(perChannel) + beta.reshaped(perChannel))
             return results
