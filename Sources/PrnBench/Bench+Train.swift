@@ -12,23 +12,26 @@ public enum TrainBenchmarks {
     /// - `conv2`: 50 steps on Fashion-MNIST shapes, Adam, batch 64, width 1.
     /// - `vgg11`: 20 steps on CIFAR shapes [3, 32, 32], SGD momentum, batch 128, width 0.25.
     /// - `vgg16` (5 steps, width 1) and `resnet20` (10 steps): the same setting, the papers' models.
-    public static func run(threads: [Int] = [1, 2], report: (String) -> Void) throws {
-        let fashion = try (try? Dataset.load(.fashion()))
-            ?? Dataset.load(.synthetic(SyntheticSpec(classes: 10, shape: [1, 28, 28], train: 60000, test: 1000, seed: 0)))
-        let cifar = try Dataset.load(.synthetic(SyntheticSpec(classes: 10, shape: [3, 32, 32], train: 128 * 20, test: 128, seed: 0)))
-        let cases: [(name: Zoo, data: Dataset, width: Double, batch: Int, steps: Int?, optimizer: TrainConfig.OptimizerKind)] = [
-            (.lenet300, fashion, 1, 64, nil, .adam),
-            (.conv2, fashion, 1, 64, 50, .adam),
-            (.vgg11, cifar, 0.25, 128, 20, .sgd),
-            (.vgg16, cifar, 1, 128, 5, .sgd),
-            (.resnet20, cifar, 1, 128, 10, .sgd),
+    ///
+    /// `models` (names, as `BENCH_MODELS=vgg16,resnet20` gives them) runs only those, and loads
+    /// only their data, so a process's peak memory is theirs.
+    public static func run(threads: [Int] = [1, 2], models: Set<String>? = nil, report: (String) -> Void) throws {
+        let cases: [(name: Zoo, data: BenchData, width: Double, batch: Int, steps: Int?, optimizer: TrainConfig.OptimizerKind)] = [
+            (.lenet300, .fashion, 1, 64, nil, .adam),
+            (.conv2, .fashion, 1, 64, 50, .adam),
+            (.vgg11, .cifar, 0.25, 128, 20, .sgd),
+            (.vgg16, .cifar, 1, 128, 5, .sgd),
+            (.resnet20, .cifar, 1, 128, 10, .sgd),
         ]
         let saved = Parallel.threads
         defer { Parallel.threads = saved }
-        for c in cases {
-            let architecture = Architecture(name: c.name, inputShape: c.data.inputShape, classes: c.data.classes, width: c.width)
+        var loaded: [BenchData: Dataset] = [:]
+        for c in cases where models?.contains(c.name.rawValue) ?? true {
+            let dataset = try loaded[c.data] ?? c.data.load()
+            loaded[c.data] = dataset
+            let architecture = Architecture(name: c.name, inputShape: dataset.inputShape, classes: dataset.classes, width: c.width)
             let model = try Model(architecture, seed: 1)
-            let data = c.steps.map { c.data.truncated(train: $0 * c.batch) } ?? c.data
+            let data = c.steps.map { dataset.truncated(train: $0 * c.batch) } ?? dataset
             for t in threads {
                 Parallel.threads = t
                 var config = TrainConfig()
@@ -45,6 +48,24 @@ public enum TrainBenchmarks {
                 let samples = Double(data.train.count - (data.train.count % c.batch == 0 ? c.batch : data.train.count % c.batch))
                 report("train model=\(c.name) threads=\(t) samples_per_s=\(Int(samples / Swift.max(trainSeconds, 1e-9)))")
             }
+        }
+    }
+}
+
+/// The data a training benchmark runs on, loaded only when a chosen case needs it.
+enum BenchData {
+    /// Fashion-MNIST, or synthetic data of its shape when the package is absent.
+    case fashion
+    /// Synthetic data of CIFAR's shape, 20 batches of 128.
+    case cifar
+
+    func load() throws -> Dataset {
+        switch self {
+        case .fashion:
+            return try (try? Dataset.load(.fashion()))
+                ?? Dataset.load(.synthetic(SyntheticSpec(classes: 10, shape: [1, 28, 28], train: 60000, test: 1000, seed: 0)))
+        case .cifar:
+            return try Dataset.load(.synthetic(SyntheticSpec(classes: 10, shape: [3, 32, 32], train: 128 * 20, test: 128, seed: 0)))
         }
     }
 }
