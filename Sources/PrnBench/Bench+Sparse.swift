@@ -28,12 +28,7 @@ public enum SparseBenchmark {
             let data = try Dataset.load(.synthetic(SyntheticSpec(classes: 10, shape: c.shape, train: c.batch * (c.steps + 1),
                                                                  test: c.batch, seed: 0)))
             let model = try Model(Architecture(name: c.name, inputShape: c.shape, classes: 10), seed: 1)
-            var config = TrainConfig()
-            config.epochs = 1
-            config.batchSize = c.batch
-            config.optimizer = c.optimizer
-            config.learningRate = c.optimizer == .adam ? 1e-3 : 0.01
-            config.momentum = c.optimizer == .sgd ? 0.9 : 0
+            var config = TrainConfig.benchmark(batch: c.batch, optimizer: c.optimizer)
             config.augment = false
             for density in [0.1, 0.02, 0.005] {
                 let pruned = try Pruner.prune(model, method: .synflow, target: .density(density), rounds: 10).model

@@ -34,12 +34,7 @@ public enum TrainBenchmarks {
             let data = c.steps.map { dataset.truncated(train: $0 * c.batch) } ?? dataset
             for t in threads {
                 Parallel.threads = t
-                var config = TrainConfig()
-                config.epochs = 1
-                config.batchSize = c.batch
-                config.optimizer = c.optimizer
-                config.learningRate = c.optimizer == .adam ? 1e-3 : 0.01
-                config.momentum = c.optimizer == .sgd ? 0.9 : 0
+                let config = TrainConfig.benchmark(batch: c.batch, optimizer: c.optimizer)
                 var trainSeconds = 0.0
                 _ = try Trainer.train(model, data: data, config: config, progress: { p in
                     if p.finishedEpoch == nil { trainSeconds = p.elapsed }
@@ -49,6 +44,21 @@ public enum TrainBenchmarks {
                 report("train model=\(c.name) threads=\(t) samples_per_s=\(Int(samples / Swift.max(trainSeconds, 1e-9)))")
             }
         }
+    }
+}
+
+extension TrainConfig {
+    /// One epoch of `batch`-sized steps with the benchmarks' optimizer settings (Adam at 1e-3, SGD
+    /// at 0.01 with momentum 0.9), those of the PyTorch twins (`scripts/bench_*_torch.py`);
+    /// shared so `bench train` and `bench sparse` train alike.
+    static func benchmark(batch: Int, optimizer: OptimizerKind) -> TrainConfig {
+        var config = TrainConfig()
+        config.epochs = 1
+        config.batchSize = batch
+        config.optimizer = optimizer
+        config.learningRate = optimizer == .adam ? 1e-3 : 0.01
+        config.momentum = optimizer == .sgd ? 0.9 : 0
+        return config
     }
 }
 

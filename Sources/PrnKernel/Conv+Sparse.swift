@@ -1,6 +1,6 @@
 /// The convolution and its two adjoints (`Conv.swift`) with a masked weight, computed over its
-/// kept weights only: the same im2col column matrices and sample groups as the dense path, with
-/// the sparse products of `Sparse+Kernels.swift` in place of each GEMM. The weight `[O, C, KH, KW]`
+/// kept weights only: the dense path's per-group steps (`Conv+Groups.swift`), with the sparse
+/// products of `Sparse+Kernels.swift` in place of each GEMM. The weight `[O, C, KH, KW]`
 /// is the sparse matrix `[O, C·KH·KW]` of its topology.
 ///
 ///     sparseConv2d:            y   = P_S(W) · col             (rows of the CSR arrays)
@@ -14,25 +14,13 @@ extension Tensor {
     /// `conv2d(x, P_S(w))`.
     public func sparseConv2d(_ weight: Tensor, _ topology: SparseTopology, stride: Int = 1, padding: Int = 0) -> Tensor {
         let geo = ConvGeometry.validated(input: shape, weight: topology.denseShape(weight.shape), stride: stride, padding: padding)
-        let o = geo.outChannels, k = geo.image.patch, p = geo.image.outputPlane
+        let o = geo.outChannels, k = geo.image.patch
         precondition(topology.rows == o && topology.columns == k, "sparseConv2d: topology does not fit \(weight.shape)")
-        let sampleIn = geo.image.channels * geo.image.inputPlane, sampleOut = o * p
         let values = topology.gather(weight)
         return Tensor.build(geo.outputShape) { y in
             scalars.withUnsafeBufferPointer { x in
-                geo.forEachGroup(scratch: (k + o) * geo.groupColumns) { samples, scratch, threads in
-                    let cols = samples.count * p
-                    let col = scratch, product = scratch + k * cols
-                    for (b, n) in samples.enumerated() {
-                        geo.image.im2col(x.baseAddress! + n * sampleIn, into: col + b * p, ld: cols)
-                    }
-                    let direct = samples.count == 1
-                    let target = y.baseAddress! + samples.lowerBound * sampleOut
-                    topology.multiply(values, order: .rows, dense: col, columns: cols, depth: k,
-                                      into: direct ? target : product, threads: threads)
-                    if !direct {
-                        ConvGeometry.regroup(product, target, toChannelMajor: false, samples: samples.count, channels: o, plane: p)
-                    }
+                geo.forward(x: x, y: y) { col, cols, out, threads in
+                    topology.multiply(values, order: .rows, dense: col, columns: cols, depth: k, into: out, threads: threads)
                 }
             }
         }
@@ -43,21 +31,13 @@ extension Tensor {
                                              stride: Int = 1, padding: Int = 0) -> Tensor {
         let geo = ConvGeometry.validated(input: inputShape, weight: topology.denseShape(weight.shape), stride: stride, padding: padding)
         precondition(gy.shape == geo.outputShape, "sparseConv2dInputGrad: gradient \(gy.shape), expected \(geo.outputShape)")
-        let o = geo.outChannels, k = geo.image.patch, p = geo.image.outputPlane
+        let o = geo.outChannels, k = geo.image.patch
         precondition(topology.rows == o && topology.columns == k, "sparseConv2dInputGrad: topology does not fit \(weight.shape)")
-        let sampleIn = geo.image.channels * geo.image.inputPlane, sampleOut = o * p
         let values = topology.gather(weight, order: .columns)
         return Tensor.build(inputShape) { dx in
             gy.scalars.withUnsafeBufferPointer { g in
-                geo.forEachGroup(scratch: (k + o) * geo.groupColumns) { samples, scratch, threads in
-                    let cols = samples.count * p
-                    let col = scratch
-                    let gGroup = geo.channelMajor(g.baseAddress! + samples.lowerBound * sampleOut,
-                                                  samples: samples.count, scratch: scratch + k * cols)
+                geo.inputGradient(gy: g, dx: dx) { gGroup, cols, col, threads in
                     topology.multiply(values, order: .columns, dense: gGroup, columns: cols, depth: o, into: col, threads: threads)
-                    for (b, n) in samples.enumerated() {
-                        geo.image.col2im(col + b * p, ld: cols, into: dx.baseAddress! + n * sampleIn)
-                    }
                 }
             }
         }

@@ -21,28 +21,14 @@ extension Tensor {
     /// `Shape.conv2d` (validate user input with it first; here a mismatch traps).
     public func conv2d(_ weight: Tensor, stride: Int = 1, padding: Int = 0) -> Tensor {
         let geo = ConvGeometry.validated(input: shape, weight: weight.shape, stride: stride, padding: padding)
-        let o = geo.outChannels, k = geo.image.patch, p = geo.image.outputPlane
-        let sampleIn = geo.image.channels * geo.image.inputPlane, sampleOut = o * p
+        let o = geo.outChannels, k = geo.image.patch
         return Tensor.build(geo.outputShape) { y in
             scalars.withUnsafeBufferPointer { x in
                 weight.scalars.withUnsafeBufferPointer { w in
-                    geo.forEachGroup(scratch: (k + o) * geo.groupColumns) { samples, scratch, threads in
-                        let cols = samples.count * p
-                        let col = scratch, product = scratch + k * cols
-                        for (b, n) in samples.enumerated() {
-                            geo.image.im2col(x.baseAddress! + n * sampleIn, into: col + b * p, ld: cols)
-                        }
-                        // One sample's product is already in the tensor's layout; a group's is
-                        // [O, G·P] and is regrouped to [G, O, P] after.
-                        let direct = samples.count == 1
-                        let target = y.baseAddress! + samples.lowerBound * sampleOut
+                    geo.forward(x: x, y: y) { col, cols, out, threads in
                         GEMM.sgemm(transA: false, transB: false, m: o, n: cols, k: k, alpha: 1,
                                    a: w.baseAddress!, lda: k, b: col, ldb: cols,
-                                   beta: 0, c: direct ? target : product, ldc: cols, threads: threads)
-                        if !direct {
-                            ConvGeometry.regroup(product, target, toChannelMajor: false,
-                                                 samples: samples.count, channels: o, plane: p)
-                        }
+                                   beta: 0, c: out, ldc: cols, threads: threads)
                     }
                 }
             }
@@ -59,22 +45,14 @@ extension Tensor {
                                        stride: Int = 1, padding: Int = 0) -> Tensor {
         let geo = ConvGeometry.validated(input: inputShape, weight: weight.shape, stride: stride, padding: padding)
         precondition(gy.shape == geo.outputShape, "conv2dInputGrad: gradient \(gy.shape), expected \(geo.outputShape)")
-        let o = geo.outChannels, k = geo.image.patch, p = geo.image.outputPlane
-        let sampleIn = geo.image.channels * geo.image.inputPlane, sampleOut = o * p
+        let o = geo.outChannels, k = geo.image.patch
         return Tensor.build(inputShape) { dx in
             gy.scalars.withUnsafeBufferPointer { g in
                 weight.scalars.withUnsafeBufferPointer { w in
-                    geo.forEachGroup(scratch: (k + o) * geo.groupColumns) { samples, scratch, threads in
-                        let cols = samples.count * p
-                        let col = scratch
-                        let gGroup = geo.channelMajor(g.baseAddress! + samples.lowerBound * sampleOut,
-                                                      samples: samples.count, scratch: scratch + k * cols)
+                    geo.inputGradient(gy: g, dx: dx) { gGroup, cols, col, threads in
                         GEMM.sgemm(transA: true, transB: false, m: k, n: cols, k: o, alpha: 1,
                                    a: w.baseAddress!, lda: k, b: gGroup, ldb: cols,
                                    beta: 0, c: col, ldc: cols, threads: threads)
-                        for (b, n) in samples.enumerated() {
-                            geo.image.col2im(col + b * p, ld: cols, into: dx.baseAddress! + n * sampleIn)
-                        }
                     }
                 }
             }
@@ -235,46 +213,5 @@ struct ConvGeometry {
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: slots * count)
         defer { scratch.deallocate() }
         body(groups, slots, scratch, slots == 1 ? nil : 1)
-    }
-
-    /// The operands of a group's weight gradient: the im2col of its samples at the start of
-    /// `scratch` (`patch × cols`, row stride `cols`; with `channels`, only those input channels'
-    /// rows) and its output gradient channel-major after them. Shared by the dense and the sparse
-    /// weight gradients, so both read the same columns.
-    func weightGradientOperands(_ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>, samples: Range<Int>,
-                                channels: Range<Int>? = nil,
-                                scratch: UnsafeMutablePointer<Float>) -> (col: UnsafePointer<Float>, gradient: UnsafePointer<Float>, cols: Int) {
-        let cols = samples.count * image.outputPlane
-        let sampleIn = image.channels * image.inputPlane, sampleOut = outChannels * image.outputPlane
-        let rows = (channels?.count ?? image.channels) * (image.patch / image.channels)
-        for (b, n) in samples.enumerated() {
-            image.im2col(x + n * sampleIn, into: scratch + b * image.outputPlane, ld: cols, channels: channels)
-        }
-        let gradient = channelMajor(gy + samples.lowerBound * sampleOut, samples: samples.count,
-                                    scratch: scratch + rows * cols)
-        return (UnsafePointer(scratch), gradient, cols)
-    }
-
-    /// A group's slice of a `[N, O, P]` tensor as the `[O, G·P]` matrix the GEMMs use: the slice
-    /// itself for one sample, else a regrouped copy in `scratch`.
-    func channelMajor(_ slice: UnsafePointer<Float>, samples: Int, scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
-        if samples == 1 { return slice }
-        ConvGeometry.regroup(slice, scratch, toChannelMajor: true,
-                             samples: samples, channels: outChannels, plane: image.outputPlane)
-        return UnsafePointer(scratch)
-    }
-
-    /// Copies a group between the sample-major layout `[G, O, P]` of tensors and the
-    /// channel-major layout `[O, G·P]` of the GEMMs (in either direction).
-    static func regroup(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, toChannelMajor: Bool,
-                        samples: Int, channels: Int, plane: Int) {
-        for b in 0..<samples {
-            for o in 0..<channels {
-                let sampleMajor = (b * channels + o) * plane
-                let channelMajor = (o * samples + b) * plane
-                let (from, to) = toChannelMajor ? (sampleMajor, channelMajor) : (channelMajor, sampleMajor)
-                (dst + to).update(from: src + from, count: plane)
-            }
-        }
     }
 }

@@ -58,15 +58,10 @@ extension Tensor {
     /// max pooling chose. Linear in `x`; the adjoint of `scatterAdded(at:)`.
     public func gathered(at argmax: PoolArgmax) -> Tensor {
         precondition(shape == argmax.inputShape, "gathered(at:): tensor \(shape), argmax of input \(argmax.inputShape)")
-        let inPlane = argmax.inputPlane, outPlane = argmax.outputPlane
         return Tensor.build(argmax.outputShape) { y in
             scalars.withUnsafeBufferPointer { x in
-                argmax.offsets.withUnsafeBufferPointer { at in
-                    argmax.forEachPlaneRange { planes in
-                        for q in planes {
-                            for e in q * outPlane..<(q + 1) * outPlane { y[e] = x[q * inPlane + Int(at[e])] }
-                        }
-                    }
+                argmax.forEachPlane { outputs, input, at in
+                    for e in outputs { y[e] = x[input + Int(at[e])] }
                 }
             }
         }
@@ -77,17 +72,13 @@ extension Tensor {
     /// pooling's backward; its adjoint is `gathered(at:)`.
     public func scatterAdded(at argmax: PoolArgmax) -> Tensor {
         precondition(shape == argmax.outputShape, "scatterAdded(at:): tensor \(shape), argmax of output \(argmax.outputShape)")
-        let inPlane = argmax.inputPlane, outPlane = argmax.outputPlane
+        let inPlane = argmax.inputPlane
         return Tensor.build(argmax.inputShape) { dx in
             scalars.withUnsafeBufferPointer { g in
-                argmax.offsets.withUnsafeBufferPointer { at in
-                    argmax.forEachPlaneRange { planes in
-                        for q in planes {
-                            let plane = dx.baseAddress! + q * inPlane
-                            plane.update(repeating: 0, count: inPlane)
-                            for e in q * outPlane..<(q + 1) * outPlane { plane[Int(at[e])] += g[e] }
-                        }
-                    }
+                argmax.forEachPlane { outputs, input, at in
+                    let plane = dx.baseAddress! + input
+                    plane.update(repeating: 0, count: inPlane)
+                    for e in outputs { plane[Int(at[e])] += g[e] }
                 }
             }
         }
@@ -148,8 +139,16 @@ public struct PoolArgmax: Sendable, Equatable {
     var inputPlane: Int { inputShape[2] * inputShape[3] }
     var outputPlane: Int { outputShape[2] * outputShape[3] }
 
-    func forEachPlaneRange(_ body: (Range<Int>) -> Void) {
-        WindowGeometry.forEachPlaneRange(outputShape[0] * outputShape[1], planeSize: inputPlane, body)
+    /// Visits each plane, planes in parallel, with the flat indices of its outputs, the flat
+    /// index where its input plane starts, and the offsets (indexed by output).
+    @inline(__always)
+    func forEachPlane(_ body: (_ outputs: Range<Int>, _ input: Int, _ offsets: UnsafeBufferPointer<Int32>) -> Void) {
+        let inPlane = inputPlane, outPlane = outputPlane
+        offsets.withUnsafeBufferPointer { at in
+            WindowGeometry.forEachPlaneRange(outputShape[0] * outputShape[1], planeSize: inPlane) { planes in
+                for q in planes { body(q * outPlane..<(q + 1) * outPlane, q * inPlane, at) }
+            }
+        }
     }
 }
 

@@ -84,22 +84,23 @@ extension Tensor {
     @usableFromInline
     static func forEachRow(_ shape: [Int], _ sa: [Int], _ sb: [Int],
                            _ body: (_ row: Int, _ offA: Int, _ offB: Int, _ inner: Int, _ strideA: Int, _ strideB: Int) -> Void) {
-        let rank = shape.count
-        let inner = rank == 0 ? 1 : shape[rank - 1]
-        let rows = inner == 0 ? 0 : Shape.count(shape) / inner
-        forEachRow(shape, sa, sb, rows: 0..<rows, body)
+        forEachRow(shape, sa, sb, rows: 0..<rowCount(shape).rows, body)
     }
 
     /// `forEachRow` with the rows split across threads (each row is written by one thread).
     @usableFromInline
     static func forEachRowInParallel(_ shape: [Int], _ sa: [Int], _ sb: [Int],
                                      _ body: (_ row: Int, _ offA: Int, _ offB: Int, _ inner: Int, _ strideA: Int, _ strideB: Int) -> Void) {
-        let rank = shape.count
-        let inner = rank == 0 ? 1 : shape[rank - 1]
-        let rows = inner == 0 ? 0 : Shape.count(shape) / inner
+        let (inner, rows) = rowCount(shape)
         Parallel.forEach(rows, grain: Swift.max(1, elementwiseGrain / Swift.max(inner, 1))) { range in
             forEachRow(shape, sa, sb, rows: range, body)
         }
+    }
+
+    /// The length of `shape`'s rows (its last axis; 1 for a scalar) and how many there are.
+    private static func rowCount(_ shape: [Int]) -> (inner: Int, rows: Int) {
+        let inner = shape.last ?? 1
+        return (inner, inner == 0 ? 0 : Shape.count(shape) / inner)
     }
 
     /// Visits the rows in `rows`, starting from the offsets of the first.

@@ -83,6 +83,8 @@ extension Value: CustomStringConvertible {
         return x.description
     }
 
+    /// `s` as a prn string literal. It escapes exactly what the lexer unescapes, which is why it is
+    /// not `JSON`'s quoting: a `\uXXXX` escape would not read back.
     static func quote(_ s: String) -> String {
         var out = "\""
         for c in s {

@@ -1,0 +1,88 @@
+/// What a convolution does to one group of samples around its product, shared by the dense path
+/// (`Conv.swift`, GEMMs) and the sparse one (`Conv+Sparse.swift`, products over the kept
+/// weights): both build the same column matrices, lay out the same operands and scatter the
+/// same results, so the sparse results can match the dense ones bit for bit.
+extension ConvGeometry {
+    /// `y = conv2d(x, W)`, group by group: each group's im2col `col[K, G·P]`, then
+    /// `product(col, cols, out, threads)`, which must write `out[O, cols] = W · col` (row stride
+    /// `cols`, `threads` as for a GEMM), then `out` regrouped into `y`'s layout.
+    func forward(x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>,
+                 product: (_ col: UnsafePointer<Float>, _ cols: Int, _ out: UnsafeMutablePointer<Float>, _ threads: Int?) -> Void) {
+        let o = outChannels, k = image.patch, p = image.outputPlane
+        let sampleIn = image.channels * image.inputPlane, sampleOut = o * p
+        forEachGroup(scratch: (k + o) * groupColumns) { samples, scratch, threads in
+            let cols = samples.count * p
+            let col = scratch, staging = scratch + k * cols
+            for (b, n) in samples.enumerated() {
+                image.im2col(x.baseAddress! + n * sampleIn, into: col + b * p, ld: cols)
+            }
+            // One sample's product is already in the tensor's layout; a group's is [O, G·P] and
+            // is regrouped to [G, O, P] after.
+            let direct = samples.count == 1
+            let target = y.baseAddress! + samples.lowerBound * sampleOut
+            product(UnsafePointer(col), cols, direct ? target : staging, threads)
+            if !direct {
+                ConvGeometry.regroup(staging, target, toChannelMajor: false, samples: samples.count, channels: o, plane: p)
+            }
+        }
+    }
+
+    /// `dx = ∂⟨conv2d(x, W), gy⟩/∂x`, group by group: each group's `gy` channel-major, then
+    /// `product(gy, cols, col, threads)`, which must write `col[K, cols] = Wᵀ · gy` (row stride
+    /// `cols`), then col2im of `col` into `dx`.
+    func inputGradient(gy: UnsafeBufferPointer<Float>, dx: UnsafeMutableBufferPointer<Float>,
+                       product: (_ gy: UnsafePointer<Float>, _ cols: Int, _ col: UnsafeMutablePointer<Float>, _ threads: Int?) -> Void) {
+        let o = outChannels, k = image.patch, p = image.outputPlane
+        let sampleIn = image.channels * image.inputPlane, sampleOut = o * p
+        forEachGroup(scratch: (k + o) * groupColumns) { samples, scratch, threads in
+            let cols = samples.count * p
+            let col = scratch
+            let gGroup = channelMajor(gy.baseAddress! + samples.lowerBound * sampleOut,
+                                      samples: samples.count, scratch: scratch + k * cols)
+            product(gGroup, cols, col, threads)
+            for (b, n) in samples.enumerated() {
+                image.col2im(col + b * p, ld: cols, into: dx.baseAddress! + n * sampleIn)
+            }
+        }
+    }
+
+    /// The operands of a group's weight gradient: the im2col of its samples at the start of
+    /// `scratch` (`patch × cols`, row stride `cols`; with `channels`, only those input channels'
+    /// rows) and its output gradient channel-major after them.
+    func weightGradientOperands(_ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>, samples: Range<Int>,
+                                channels: Range<Int>? = nil,
+                                scratch: UnsafeMutablePointer<Float>) -> (col: UnsafePointer<Float>, gradient: UnsafePointer<Float>, cols: Int) {
+        let cols = samples.count * image.outputPlane
+        let sampleIn = image.channels * image.inputPlane, sampleOut = outChannels * image.outputPlane
+        let rows = (channels?.count ?? image.channels) * (image.patch / image.channels)
+        for (b, n) in samples.enumerated() {
+            image.im2col(x + n * sampleIn, into: scratch + b * image.outputPlane, ld: cols, channels: channels)
+        }
+        let gradient = channelMajor(gy + samples.lowerBound * sampleOut, samples: samples.count,
+                                    scratch: scratch + rows * cols)
+        return (UnsafePointer(scratch), gradient, cols)
+    }
+
+    /// A group's slice of a `[N, O, P]` tensor as the `[O, G·P]` matrix the GEMMs use: the slice
+    /// itself for one sample, else a regrouped copy in `scratch`.
+    func channelMajor(_ slice: UnsafePointer<Float>, samples: Int, scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+        if samples == 1 { return slice }
+        ConvGeometry.regroup(slice, scratch, toChannelMajor: true,
+                             samples: samples, channels: outChannels, plane: image.outputPlane)
+        return UnsafePointer(scratch)
+    }
+
+    /// Copies a group between the sample-major layout `[G, O, P]` of tensors and the
+    /// channel-major layout `[O, G·P]` of the GEMMs (in either direction).
+    static func regroup(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, toChannelMajor: Bool,
+                        samples: Int, channels: Int, plane: Int) {
+        for b in 0..<samples {
+            for o in 0..<channels {
+                let sampleMajor = (b * channels + o) * plane
+                let channelMajor = (o * samples + b) * plane
+                let (from, to) = toChannelMajor ? (sampleMajor, channelMajor) : (channelMajor, sampleMajor)
+                (dst + to).update(from: src + from, count: plane)
+            }
+        }
+    }
+}
