@@ -9,7 +9,7 @@ extension ConvGeometry {
     func forward(x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>,
                  product: (_ col: UnsafePointer<Float>, _ cols: Int, _ out: UnsafeMutablePointer<Float>, _ threads: Int?) -> Void) {
         let o = outChannels, k = image.patch, p = image.outputPlane
-        let sampleIn = image.channels * image.inputPlane, sampleOut = o * p
+        let sampleIn = sampleInputCount, sampleOut = sampleOutputCount
         forEachGroup(scratch: (k + o) * groupColumns) { samples, scratch, threads in
             let cols = samples.count * p
             let col = scratch, staging = scratch + k * cols
@@ -33,7 +33,7 @@ extension ConvGeometry {
     func inputGradient(gy: UnsafeBufferPointer<Float>, dx: UnsafeMutableBufferPointer<Float>,
                        product: (_ gy: UnsafePointer<Float>, _ cols: Int, _ col: UnsafeMutablePointer<Float>, _ threads: Int?) -> Void) {
         let o = outChannels, k = image.patch, p = image.outputPlane
-        let sampleIn = image.channels * image.inputPlane, sampleOut = o * p
+        let sampleIn = sampleInputCount, sampleOut = sampleOutputCount
         forEachGroup(scratch: (k + o) * groupColumns) { samples, scratch, threads in
             let cols = samples.count * p
             let col = scratch
@@ -53,7 +53,7 @@ extension ConvGeometry {
                                 channels: Range<Int>? = nil,
                                 scratch: UnsafeMutablePointer<Float>) -> (col: UnsafePointer<Float>, gradient: UnsafePointer<Float>, cols: Int) {
         let cols = samples.count * image.outputPlane
-        let sampleIn = image.channels * image.inputPlane, sampleOut = outChannels * image.outputPlane
+        let sampleIn = sampleInputCount, sampleOut = sampleOutputCount
         let rows = (channels?.count ?? image.channels) * (image.patch / image.channels)
         for (b, n) in samples.enumerated() {
             image.im2col(x + n * sampleIn, into: scratch + b * image.outputPlane, ld: cols, channels: channels)

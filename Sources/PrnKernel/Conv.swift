@@ -164,6 +164,9 @@ struct ConvGeometry {
     var groupCount: Int { (image.batch + groupSize - 1) / groupSize }
     /// The samples of group `g`.
     func samples(ofGroup g: Int) -> Range<Int> { g * groupSize..<Swift.min((g + 1) * groupSize, image.batch) }
+    /// Floats of one sample's input `[C, H, W]` and of its output `[O, OH, OW]`.
+    var sampleInputCount: Int { image.channels * image.inputPlane }
+    var sampleOutputCount: Int { outChannels * image.outputPlane }
     /// Columns of the largest group's column matrix.
     var groupColumns: Int { groupSize * image.outputPlane }
 
