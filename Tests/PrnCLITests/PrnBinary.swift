@@ -99,19 +99,27 @@ enum PrnBinary {
         func finish(stdin: String = "") throws -> Result {
             if !stdin.isEmpty { input.fileHandleForWriting.write(Data(stdin.utf8)) }
             try? input.fileHandleForWriting.close()
-            let deadline = Date().addingTimeInterval(120)
-            while process.isRunning && Date() < deadline { usleep(10_000) }
-            if process.isRunning {
-                process.terminate()
-                XCTFail("prn \(process.arguments ?? []) did not end within two minutes")
-            }
-            process.waitUntilExit()
+            process.waitUntilExitOrKill()
             done.wait()
             lock.lock()
             defer { lock.unlock() }
             return Result(status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
                           stderr: String(decoding: stderrData, as: UTF8.self))
         }
+    }
+}
+
+extension Process {
+    /// Waits for the exit, at most `seconds`: a process still running then is killed (SIGKILL, so
+    /// the wait that follows cannot hang) and the test fails.
+    func waitUntilExitOrKill(seconds: Double = 120, file: StaticString = #filePath, line: UInt = #line) {
+        let deadline = Date().addingTimeInterval(seconds)
+        while isRunning && Date() < deadline { usleep(10_000) }
+        if isRunning {
+            kill(processIdentifier, SIGKILL)
+            XCTFail("prn \(arguments ?? []) did not end within \(Int(seconds)) seconds", file: file, line: line)
+        }
+        waitUntilExit()
     }
 }
 

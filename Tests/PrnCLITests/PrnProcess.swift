@@ -42,13 +42,7 @@ final class PrnProcess {
     /// Waits for the exit (at most two minutes: then it is killed and the test fails); returns the
     /// status (128 + n when killed by signal n) and standard error.
     func finish(file: StaticString = #filePath, line: UInt = #line) -> (status: Int32, stderr: String) {
-        let deadline = Date().addingTimeInterval(120)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            XCTFail("prn \(process.arguments ?? []) did not end within two minutes", file: file, line: line)
-        }
-        process.waitUntilExit()
+        process.waitUntilExitOrKill(file: file, line: line)
         let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
         return (status, stderr)
