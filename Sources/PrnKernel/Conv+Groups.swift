@@ -8,21 +8,18 @@ extension ConvGeometry {
     /// `cols`, `threads` as for a GEMM), then `out` regrouped into `y`'s layout.
     func forward(x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>,
                  product: (_ col: UnsafePointer<Float>, _ cols: Int, _ out: UnsafeMutablePointer<Float>, _ threads: Int?) -> Void) {
-        let o = outChannels, k = image.patch, p = image.outputPlane
-        let sampleIn = sampleInputCount, sampleOut = sampleOutputCount
-        forEachGroup(scratch: (k + o) * groupColumns) { samples, scratch, threads in
-            let cols = samples.count * p
-            let col = scratch, staging = scratch + k * cols
+        forEachColumnGroup { samples, cols, col, staging, threads in
             for (b, n) in samples.enumerated() {
-                image.im2col(x.baseAddress! + n * sampleIn, into: col + b * p, ld: cols)
+                image.im2col(x.baseAddress! + n * sampleInputCount, into: col + b * image.outputPlane, ld: cols)
             }
             // One sample's product is already in the tensor's layout; a group's is [O, G·P] and
             // is regrouped to [G, O, P] after.
             let direct = samples.count == 1
-            let target = y.baseAddress! + samples.lowerBound * sampleOut
+            let target = y.baseAddress! + samples.lowerBound * sampleOutputCount
             product(UnsafePointer(col), cols, direct ? target : staging, threads)
             if !direct {
-                ConvGeometry.regroup(staging, target, toChannelMajor: false, samples: samples.count, channels: o, plane: p)
+                ConvGeometry.regroup(staging, target, toChannelMajor: false, samples: samples.count,
+                                     channels: outChannels, plane: image.outputPlane)
             }
         }
     }
@@ -32,17 +29,24 @@ extension ConvGeometry {
     /// `cols`), then col2im of `col` into `dx`.
     func inputGradient(gy: UnsafeBufferPointer<Float>, dx: UnsafeMutableBufferPointer<Float>,
                        product: (_ gy: UnsafePointer<Float>, _ cols: Int, _ col: UnsafeMutablePointer<Float>, _ threads: Int?) -> Void) {
-        let o = outChannels, k = image.patch, p = image.outputPlane
-        let sampleIn = sampleInputCount, sampleOut = sampleOutputCount
-        forEachGroup(scratch: (k + o) * groupColumns) { samples, scratch, threads in
-            let cols = samples.count * p
-            let col = scratch
-            let gGroup = channelMajor(gy.baseAddress! + samples.lowerBound * sampleOut,
-                                      samples: samples.count, scratch: scratch + k * cols)
+        forEachColumnGroup { samples, cols, col, staging, threads in
+            let gGroup = channelMajor(gy.baseAddress! + samples.lowerBound * sampleOutputCount,
+                                      samples: samples.count, scratch: staging)
             product(gGroup, cols, col, threads)
             for (b, n) in samples.enumerated() {
-                image.col2im(col + b * p, ld: cols, into: dx.baseAddress! + n * sampleIn)
+                image.col2im(col + b * image.outputPlane, ld: cols, into: dx.baseAddress! + n * sampleInputCount)
             }
+        }
+    }
+
+    /// `forEachGroup` with each slot's scratch cut in two: a group's column matrix `col`
+    /// (`patch × cols`, `cols` its samples' output pixels) and, after it, room for an
+    /// `outChannels × cols` matrix (`staging`).
+    private func forEachColumnGroup(_ body: (_ samples: Range<Int>, _ cols: Int, _ col: UnsafeMutablePointer<Float>,
+                                             _ staging: UnsafeMutablePointer<Float>, _ threads: Int?) -> Void) {
+        forEachGroup(scratch: (image.patch + outChannels) * groupColumns) { samples, scratch, threads in
+            let cols = samples.count * image.outputPlane
+            body(samples, cols, scratch, scratch + image.patch * cols, threads)
         }
     }
 

@@ -21,16 +21,9 @@ extension Tensor {
     /// `Shape.conv2d` (validate user input with it first; here a mismatch traps).
     public func conv2d(_ weight: Tensor, stride: Int = 1, padding: Int = 0) -> Tensor {
         let geo = ConvGeometry.validated(input: shape, weight: weight.shape, stride: stride, padding: padding)
-        let o = geo.outChannels, k = geo.image.patch
         return Tensor.build(geo.outputShape) { y in
             scalars.withUnsafeBufferPointer { x in
-                weight.scalars.withUnsafeBufferPointer { w in
-                    geo.forward(x: x, y: y) { col, cols, out, threads in
-                        GEMM.sgemm(transA: false, transB: false, m: o, n: cols, k: k, alpha: 1,
-                                   a: w.baseAddress!, lda: k, b: col, ldb: cols,
-                                   beta: 0, c: out, ldc: cols, threads: threads)
-                    }
-                }
+                geo.forward(x: x, y: y, product: geo.weightProduct(weight, transposed: false))
             }
         }
     }
@@ -45,16 +38,9 @@ extension Tensor {
                                        stride: Int = 1, padding: Int = 0) -> Tensor {
         let geo = ConvGeometry.validated(input: inputShape, weight: weight.shape, stride: stride, padding: padding)
         precondition(gy.shape == geo.outputShape, "conv2dInputGrad: gradient \(gy.shape), expected \(geo.outputShape)")
-        let o = geo.outChannels, k = geo.image.patch
         return Tensor.build(inputShape) { dx in
             gy.scalars.withUnsafeBufferPointer { g in
-                weight.scalars.withUnsafeBufferPointer { w in
-                    geo.inputGradient(gy: g, dx: dx) { gGroup, cols, col, threads in
-                        GEMM.sgemm(transA: true, transB: false, m: k, n: cols, k: o, alpha: 1,
-                                   a: w.baseAddress!, lda: k, b: gGroup, ldb: cols,
-                                   beta: 0, c: col, ldc: cols, threads: threads)
-                    }
-                }
+                geo.inputGradient(gy: g, dx: dx, product: geo.weightProduct(weight, transposed: true))
             }
         }
     }
@@ -202,6 +188,21 @@ struct ConvGeometry {
                 }
                 afterWave((0..<width).map { scratch + $0 * count })
                 first += width
+            }
+        }
+    }
+
+    /// A group's dense product with the weight `W[O, K]`, as `forward` (`out = W · col`) and
+    /// `inputGradient` (`col = Wᵀ · gy`, with `transposed`) take it: one GEMM, transpose flags
+    /// instead of a transposed copy.
+    func weightProduct(_ weight: Tensor, transposed: Bool)
+        -> (_ b: UnsafePointer<Float>, _ cols: Int, _ c: UnsafeMutablePointer<Float>, _ threads: Int?) -> Void {
+        let o = outChannels, k = image.patch
+        return { b, cols, c, threads in
+            weight.scalars.withUnsafeBufferPointer { w in
+                GEMM.sgemm(transA: transposed, transB: false, m: transposed ? k : o, n: cols, k: transposed ? o : k,
+                           alpha: 1, a: w.baseAddress!, lda: k, b: b, ldb: cols,
+                           beta: 0, c: c, ldc: cols, threads: threads)
             }
         }
     }
