@@ -71,42 +71,32 @@ extension Value {
     }
 }
 
-extension Int: ArgumentValue {
-    public static func parameterType(named name: String) -> ParamType { .int }
-    public init(checked value: Value) { self = value.checked(\.intValue) }
-    public var argumentValue: Value { .int(self) }
+/// How an argument type that is one case of `Value` is checked, read and written: the simple
+/// argument types are each declared by one of these, as a `CodedArgument`.
+public struct ArgumentCoding<T> {
+    let type: ParamType
+    let read: (Value) -> T?
+    let write: (T) -> Value
 }
 
-extension Double: ArgumentValue {
-    public static func parameterType(named name: String) -> ParamType { .number }
-    public init(checked value: Value) { self = value.checked(\.number) }
-    public var argumentValue: Value { .float(self) }
+/// An `ArgumentValue` declared by its `ArgumentCoding`.
+public protocol CodedArgument: ArgumentValue {
+    static var coding: ArgumentCoding<Self> { get }
 }
 
-extension String: ArgumentValue {
-    public static func parameterType(named name: String) -> ParamType { .string }
-    /// Strings, and the bare words or symbols of word-taking types (`del x`, `metric=acc`).
-    public init(checked value: Value) { self = value.checked(\.symbolText) }
-    public var argumentValue: Value { .string(self) }
+extension CodedArgument {
+    public static func parameterType(named name: String) -> ParamType { coding.type }
+    public init(checked value: Value) { self = value.checked(Self.coding.read) }
+    public var argumentValue: Value { Self.coding.write(self) }
 }
 
-extension Bool: ArgumentValue {
-    public static func parameterType(named name: String) -> ParamType { .bool }
-    public init(checked value: Value) { self = value.checked(\.boolValue) }
-    public var argumentValue: Value { .bool(self) }
-}
-
-extension Value: ArgumentValue {
-    public static func parameterType(named name: String) -> ParamType { .any }
-    public init(checked value: Value) { self = value }
-    public var argumentValue: Value { self }
-}
-
-extension Tensor: ArgumentValue {
-    public static func parameterType(named name: String) -> ParamType { .tensor }
-    public init(checked value: Value) { self = value.checked(\.tensorValue) }
-    public var argumentValue: Value { .tensor(self) }
-}
+// Strings read the bare words or symbols of word-taking types too (`del x`, `metric=acc`).
+extension Int: CodedArgument { public static var coding: ArgumentCoding<Int> { .init(type: .int, read: \.intValue, write: Value.int) } }
+extension Double: CodedArgument { public static var coding: ArgumentCoding<Double> { .init(type: .number, read: \.number, write: Value.float) } }
+extension String: CodedArgument { public static var coding: ArgumentCoding<String> { .init(type: .string, read: \.symbolText, write: Value.string) } }
+extension Bool: CodedArgument { public static var coding: ArgumentCoding<Bool> { .init(type: .bool, read: \.boolValue, write: Value.bool) } }
+extension Value: CodedArgument { public static var coding: ArgumentCoding<Value> { .init(type: .any, read: { $0 }, write: { $0 }) } }
+extension Tensor: CodedArgument { public static var coding: ArgumentCoding<Tensor> { .init(type: .tensor, read: \.tensorValue, write: Value.tensor) } }
 
 /// A list of integers: a shape (`[2, 3]`, the default type) or sizes (`widths=[300, 100]`).
 extension Array: ArgumentValue where Element == Int {
@@ -116,29 +106,23 @@ extension Array: ArgumentValue where Element == Int {
 }
 
 /// A number in [0, 1]: a sparsity, a density, a momentum.
-public struct Fraction: ArgumentValue {
+public struct Fraction: CodedArgument {
     public var value: Double
     public init(_ value: Double) { self.value = value }
-    public static func parameterType(named name: String) -> ParamType { .fraction }
-    public init(checked value: Value) { self.value = Double(checked: value) }
-    public var argumentValue: Value { .float(value) }
+    public static var coding: ArgumentCoding<Fraction> { .init(type: .fraction, read: { $0.number.map(Fraction.init) }, write: { .float($0.value) }) }
 }
 
 /// A finite number above 0: a learning rate, a compression.
-public struct Positive: ArgumentValue {
+public struct Positive: CodedArgument {
     public var value: Double
     public init(_ value: Double) { self.value = value }
-    public static func parameterType(named name: String) -> ParamType { .positive }
-    public init(checked value: Value) { self.value = Double(checked: value) }
-    public var argumentValue: Value { .float(value) }
+    public static var coding: ArgumentCoding<Positive> { .init(type: .positive, read: { $0.number.map(Positive.init) }, write: { .float($0.value) }) }
 }
 
 /// A random seed given as `seed=N` (a non-negative integer).
-public struct Seed: ArgumentValue {
+public struct Seed: CodedArgument {
     public var value: UInt64
-    public static func parameterType(named name: String) -> ParamType { .seed }
-    public init(checked value: Value) { self.value = UInt64(Int(checked: value)) }
-    public var argumentValue: Value { .int(Int(value)) }
+    public static var coding: ArgumentCoding<Seed> { .init(type: .seed, read: { $0.intValue.map { Seed(value: UInt64($0)) } }, write: { .int(Int($0.value)) }) }
 }
 
 extension LangObject {

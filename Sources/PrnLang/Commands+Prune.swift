@@ -61,7 +61,7 @@ extension Commands {
                 }
                 var data = args[data]?.dataset
                 if let data, method.needsData { try checkFits(model, data, args) }
-                let seed = try interpreter.seed(args[seed], at: args.call)
+                let seed = interpreter.seed(args[seed], at: args.call)
                 if let kind = args[corrupt] {
                     guard let clean = data, method.needsData else {
                         throw args.error("corrupt= changes scoring data; only snip and grasp score with data=", at: "corrupt")

@@ -1,4 +1,5 @@
 import PrnKernel
+import PrnNotebook
 
 /// A value of the language. Values are immutable: commands return new values and never change
 /// their arguments (tensors are copy-on-write, so passing them around is cheap).
@@ -83,21 +84,11 @@ extension Value: CustomStringConvertible {
         return x.description
     }
 
-    /// `s` as a prn string literal. It escapes exactly what the lexer unescapes, which is why it is
-    /// not `JSON`'s quoting: a `\uXXXX` escape would not read back.
+    /// `s` as a prn string literal: it escapes exactly what the lexer unescapes.
     static func quote(_ s: String) -> String {
-        var out = "\""
-        for c in s {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default: out.append(c)
-            }
-        }
-        return out + "\""
+        var out = ""
+        JSON.quote(s, into: &out, unicodeEscapes: false)
+        return out
     }
 }
 

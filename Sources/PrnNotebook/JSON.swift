@@ -79,7 +79,10 @@ public indirect enum JSON: Equatable, Sendable {
         }
     }
 
-    private static func quote(_ s: String, into out: inout String) {
+    /// Appends `s` in double quotes, with the escapes JSON and prn's string literals share
+    /// (`\"`, `\\`, `\n`, `\r`, `\t`) and, with `unicodeEscapes`, any other control character as
+    /// `\uXXXX`. prn's lexer has no `\u` escape, so its literals keep those characters as they are.
+    public static func quote(_ s: String, into out: inout String, unicodeEscapes: Bool = true) {
         out += "\""
         for scalar in s.unicodeScalars {
             switch scalar {
@@ -89,7 +92,7 @@ public indirect enum JSON: Equatable, Sendable {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if scalar.value < 0x20 {
+                if unicodeEscapes && scalar.value < 0x20 {
                     out += String(format: "\\u%04x", scalar.value)
                 } else {
                     out.unicodeScalars.append(scalar)

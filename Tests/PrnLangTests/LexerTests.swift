@@ -42,6 +42,18 @@ final class LexerTests: XCTestCase {
         XCTAssertEqual(tokens.first?.literal, .string("a\"b\\c\nd\te"))
     }
 
+    /// A string value prints as a literal the lexer reads back as the same string, whatever it
+    /// holds: quotes, backslashes, the escaped controls, CRLF and an unescaped control character.
+    func testPrintedStringsReadBack() {
+        for text in ["plain", "a\"b\\c", "tab\tcr\rnl\n", "crlf\r\nend", "bell\u{7}", "µ ünï"] {
+            let literal = Value.string(text).description
+            let (tokens, errors) = scan(literal)
+            XCTAssertEqual(errors, [], literal)
+            XCTAssertEqual(tokens.first?.literal, .string(text), literal)
+            XCTAssertEqual(tokens.count, 2, literal)
+        }
+    }
+
     func testUnterminatedStringPointsAtItsQuote() {
         let (_, errors) = scan("x = 1\ny = \"abc\n")
         XCTAssertEqual(errors, [Diagnostic("unterminated string", at: SourceLocation(line: 2, column: 5))])
