@@ -7,6 +7,12 @@
 ///     sparseConv2dInputGrad:   col = P_S(W)ᵀ · gy, col2im     (rows of the CSC arrays)
 ///     sparseConv2dWeightGrad:  dW  = Σ_groups P_S(gy · colᵀ)  (SDDMM, group and k-block partials in order)
 ///
+/// Stride-1 convolutions skip im2col in the first two (`Conv+SparseDirect.swift`). Above a kept
+/// fraction of `SparseKernels.sampledConvolutionLimit` the weight gradient is the dense one
+/// gathered at the kept positions: the sampled product spends several of the GEMM's
+/// multiply-adds on each kept weight (its operands are transposed in registers), so there the
+/// GEMM is faster.
+///
 /// Each chain and each sum of partials runs in the dense path's order, so results equal the
 /// dense ones on `mask ⊙ w` bit for bit (up to the sign of a zero sum and non-finite inputs, as
 /// `Sparse+Kernels.swift` explains), on any thread count.
@@ -19,6 +25,10 @@ extension Tensor {
         let values = topology.gather(weight)
         return Tensor.build(geo.outputShape) { y in
             scalars.withUnsafeBufferPointer { x in
+                if let layout = PaddedRows(geo) {
+                    topology.directConv2d(x.baseAddress!, values: values, layout: layout, into: y.baseAddress!)
+                    return
+                }
                 geo.forward(x: x, y: y) { col, cols, out, threads in
                     topology.multiply(values, order: .rows, dense: col, columns: cols, depth: k, into: out, threads: threads)
                 }
@@ -36,6 +46,10 @@ extension Tensor {
         let values = topology.gather(weight, order: .columns)
         return Tensor.build(inputShape) { dx in
             gy.scalars.withUnsafeBufferPointer { g in
+                if let layout = PaddedRows(geo) {
+                    topology.directConv2dInputGrad(g.baseAddress!, values: values, layout: layout, into: dx.baseAddress!)
+                    return
+                }
                 geo.inputGradient(gy: g, dx: dx) { gGroup, cols, col, threads in
                     topology.multiply(values, order: .columns, dense: gGroup, columns: cols, depth: o, into: col, threads: threads)
                 }
@@ -50,6 +64,10 @@ extension Tensor {
         precondition(gy.shape == geo.outputShape, "sparseConv2dWeightGrad: gradient \(gy.shape), expected \(geo.outputShape)")
         let o = geo.outChannels, k = geo.image.patch
         precondition(topology.rows == o && topology.columns == k, "sparseConv2dWeightGrad: topology does not fit \(weightShape)")
+        if topology.density > SparseKernels.sampledConvolutionLimit {
+            let dense = conv2dWeightGrad(x, gy, weightShape: topology.shape, stride: stride, padding: padding)
+            return topology.gradient(topology.gather(dense), shape: weightShape)
+        }
         // Each group's chains stop at the k-blocks of its columns, and the dense path adds every
         // block's sum to dw in turn (group by group, `dw = fma(1, dw, acc)`); so a group leaves
         // one partial per block, added in that order.
@@ -88,12 +106,13 @@ extension SparseTopology {
     func multiply(_ values: [Float], order: EntryOrder, dense: UnsafePointer<Float>, columns: Int, depth: Int,
                   into out: UnsafeMutablePointer<Float>, threads: Int? = nil) {
         let (start, index, outRows) = order == .rows ? (rowStart, columnIndex, rows) : (columnStart, cscRowIndex, self.columns)
+        let blocks = SparseKernels.kBlocks(depth)
         start.withUnsafeBufferPointer { st in
             index.withUnsafeBufferPointer { ix in
                 values.withUnsafeBufferPointer { vs in
                     SparseKernels.forEachPart(outRows, work: count * columns, threads: threads) { range in
                         SparseKernels.rowsTimesDense(start: st.baseAddress!, index: ix.baseAddress!, values: vs.baseAddress!,
-                                                     rows: range, depth: depth, dense: dense, ldd: columns, n: columns,
+                                                     rows: range, blocks: blocks, dense: dense, ldd: columns, n: columns,
                                                      out: out, ldo: columns)
                     }
                 }

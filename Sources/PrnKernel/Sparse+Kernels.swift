@@ -16,13 +16,13 @@
 // on any thread count: threads split the output rows, never a chain.
 
 extension SparseKernels {
-    /// `out[r, 0..<n] = Σ_e values[e] · dense[index[e], 0..<n]` for the rows `rows`, entries
-    /// `start[r] ..< start[r + 1]` sorted by `index`, which runs over `0..<depth` (the k of the
-    /// equivalent dense product, whose k-blocks the chain follows).
+    /// `out[r, 0..<n] = Σ_e values[e] · dense[index[e] · ldd, 0..<n]` for the rows `rows`,
+    /// entries `start[r] ..< start[r + 1]` sorted by `index`, each chain split where `index`
+    /// crosses into the next of `blocks` (the k-blocks of the equivalent dense product, in the
+    /// units of `index`).
     static func rowsTimesDense(start: UnsafePointer<Int32>, index: UnsafePointer<Int32>, values: UnsafePointer<Float>,
-                               rows: Range<Int>, depth: Int, dense: UnsafePointer<Float>, ldd: Int, n: Int,
+                               rows: Range<Int>, blocks: [Range<Int>], dense: UnsafePointer<Float>, ldd: Int, n: Int,
                                out: UnsafeMutablePointer<Float>, ldo: Int) {
-        let blocks = kBlocks(depth)
         withUnsafeTemporaryAllocation(of: Int.self, capacity: blocks.count + 1) { buffer in
             let cuts = buffer.baseAddress!
             // Strips of 64 columns outermost: the dense rows' strips (depth × 256 bytes) stay in
@@ -155,6 +155,11 @@ enum SparseKernels {
         let count = Swift.max(1, (k + GEMM.kcMax - 1) / GEMM.kcMax)
         return (0..<count).map { k * $0 / count ..< k * ($0 + 1) / count }
     }
+
+    /// Kept fraction above which a convolution's weight gradient is the dense GEMM's, gathered
+    /// (`sparseConv2dWeightGrad`): where the sampled product stops beating it (a 3×3
+    /// convolution's weight gradient took as long either way at 0.09–0.13 on 2026-11-30).
+    static let sampledConvolutionLimit = 0.1
 
     /// Runs `body` over contiguous ranges of `0..<parts` independent parts (output rows, tiles of
     /// entries), on several threads only when the product has enough `work` (in the GEMM's

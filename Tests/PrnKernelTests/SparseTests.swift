@@ -115,6 +115,11 @@ final class SparseTests: XCTestCase {
             ([2, 2, 3, 3], [1030, 2, 1, 1], 1, 0), ([40, 4, 2, 2], [6, 4, 2, 2], 1, 0),
             // A plane over 1024: each sample's weight-gradient chain has two k-blocks.
             ([2, 2, 33, 33], [3, 2, 1, 1], 1, 0),
+            // Without im2col (stride 1): two groups of samples side by side, the second short;
+            // a non-square kernel padded past its height; padding of KW − 1 (an output row as
+            // long as its segment); and padding of KW, which takes the im2col path.
+            ([70, 2, 3, 3], [4, 2, 3, 3], 1, 1), ([3, 3, 6, 5], [5, 3, 1, 3], 1, 2),
+            ([4, 2, 5, 7], [3, 2, 3, 3], 1, 2), ([2, 2, 4, 4], [3, 2, 2, 2], 1, 2),
         ]
         for t in cases {
             for density in [0, 0.05, 0.5, 1] {
@@ -130,17 +135,23 @@ final class SparseTests: XCTestCase {
         }
     }
 
+    /// Groups of samples side by side on parallel threads, and one sample split across threads
+    /// (output channels forward, input channels backward); the weight gradient sampled (density
+    /// 0.05) and from the GEMM (0.3).
     func testConvolutionBitIdenticalAcrossThreads() {
-        let c = ConvCase(x: [6, 16, 8, 8], w: [32, 16, 3, 3], stride: 1, padding: 1, density: 0.3)
-        func run(_ threads: Int) -> [Tensor] {
-            let saved = Parallel.threads
-            Parallel.threads = threads
-            defer { Parallel.threads = saved }
-            return [c.x.sparseConv2d(c.w, c.topology, padding: 1),
-                    Tensor.sparseConv2dInputGrad(c.g, c.w, c.topology, inputShape: c.x.shape, padding: 1),
-                    Tensor.sparseConv2dWeightGrad(c.x, c.g, c.topology, weightShape: c.w.shape, padding: 1)]
+        let cases = [ConvCase(x: [70, 16, 4, 4], w: [32, 16, 3, 3], stride: 1, padding: 1, density: 0.05),
+                     ConvCase(x: [1, 32, 32, 32], w: [64, 32, 3, 3], stride: 1, padding: 1, density: 0.3)]
+        for c in cases {
+            func run(_ threads: Int) -> [Tensor] {
+                let saved = Parallel.threads
+                Parallel.threads = threads
+                defer { Parallel.threads = saved }
+                return [c.x.sparseConv2d(c.w, c.topology, padding: 1),
+                        Tensor.sparseConv2dInputGrad(c.g, c.w, c.topology, inputShape: c.x.shape, padding: 1),
+                        Tensor.sparseConv2dWeightGrad(c.x, c.g, c.topology, weightShape: c.w.shape, padding: 1)]
+            }
+            for (one, two) in zip(run(1), run(2)) { assertBitIdentical(one, two, "1 vs 2 threads, \(c)") }
         }
-        for (one, two) in zip(run(1), run(2)) { assertBitIdentical(one, two, "1 vs 2 threads") }
     }
 
     /// The topology's CSC arrays are the transpose of its CSR arrays.
