@@ -53,30 +53,30 @@ struct PaddedRows {
         return c * plane + u * rowLength + v
     }
 
-    /// Copies the samples' planes of `source` (`[N, totalChannels, rows, columns]`, the
-    /// channels `channels`) into `padded` (a plane of `planeStride` floats per channel) at
-    /// `(top + row)·L + b·S + left + column`, for the `b`-th of `samples`.
-    static func copy(_ source: UnsafePointer<Float>, _ padded: UnsafeMutablePointer<Float>, samples: Range<Int>,
-                     channels: Range<Int>, totalChannels: Int, rows: Int, columns: Int, planeStride: Int,
-                     rowLength: Int, segment: Int, top: Int, left: Int) {
-        for (b, n) in samples.enumerated() {
-            for c in channels {
-                let from = source + (n * totalChannels + c) * rows * columns
-                let to = padded + (c - channels.lowerBound) * planeStride + top * rowLength + b * segment + left
-                for r in 0..<rows { (to + r * rowLength).update(from: from + r * columns, count: columns) }
-            }
-        }
-    }
+    /// The two tensors a layout holds: the input side (`[N, C, H, W]`, a padded plane of
+    /// `plane` floats per channel) and the output side (`[N, O, OH, OW]`, `positions` per channel).
+    enum Side { case input, output }
 
-    /// The inverse of `copy`: the samples' pixels from the padded planes back to a tensor.
-    static func copyBack(_ padded: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>, samples: Range<Int>,
-                         channels: Range<Int>, totalChannels: Int, rows: Int, columns: Int, planeStride: Int,
-                         rowLength: Int, segment: Int, top: Int, left: Int) {
+    /// Copies the samples' pixels between a tensor of `side` (the channels `channels`, all by
+    /// default) and its padded planes, where pixel `(row, column)` of the `b`-th of `samples`
+    /// sits at `(top + row)·L + b·S + left + column` (top and left: the padding on the input
+    /// side, 0 on the output side); into the padded planes with `toPadded`, else back.
+    func transfer(tensor: UnsafeMutablePointer<Float>, padded: UnsafeMutablePointer<Float>, toPadded: Bool,
+                  samples: Range<Int>, side: Side, channels: Range<Int>? = nil) {
+        let image = geo.image, input = side == .input
+        let total = input ? image.channels : geo.outChannels
+        let (rows, columns) = input ? (image.height, image.width) : (image.outHeight, image.outWidth)
+        let planeStride = input ? plane : positions
+        let corner = input ? image.window.padH * rowLength + image.window.padW : 0
+        let channels = channels ?? 0..<total
         for (b, n) in samples.enumerated() {
             for c in channels {
-                let to = target + (n * totalChannels + c) * rows * columns
-                let from = padded + (c - channels.lowerBound) * planeStride + top * rowLength + b * segment + left
-                for r in 0..<rows { (to + r * columns).update(from: from + r * rowLength, count: columns) }
+                let plain = tensor + (n * total + c) * rows * columns
+                let spaced = padded + (c - channels.lowerBound) * planeStride + corner + b * segment
+                for r in 0..<rows {
+                    let (from, to) = toPadded ? (plain + r * columns, spaced + r * rowLength) : (spaced + r * rowLength, plain + r * columns)
+                    to.update(from: from, count: columns)
+                }
             }
         }
     }
@@ -85,16 +85,13 @@ struct PaddedRows {
 extension SparseTopology {
     /// `conv2d(x, P_S(W))` by direct products over `layout`: `values` in row order.
     func directConv2d(_ x: UnsafePointer<Float>, values: [Float], layout: PaddedRows, into y: UnsafeMutablePointer<Float>) {
-        let geo = layout.geo, image = geo.image, window = image.window
         let t = layout.positions
         let offsets = columnIndex.map { Int32(layout.offset(ofTap: Int($0))) }
         let blocks = SparseKernels.kBlocks(columns).map { layout.offset(ofTap: $0.lowerBound) ..< layout.offset(ofTap: $0.upperBound) }
-        geo.forEachGroup(scratch: layout.inputExtent + rows * t) { samples, scratch, threads in
+        layout.geo.forEachGroup(scratch: layout.inputExtent + rows * t) { samples, scratch, threads in
             let padded = scratch, out = scratch + layout.inputExtent
             padded.update(repeating: 0, count: layout.inputExtent)
-            PaddedRows.copy(x, padded, samples: samples, channels: 0..<image.channels, totalChannels: image.channels,
-                            rows: image.height, columns: image.width, planeStride: layout.plane, rowLength: layout.rowLength,
-                            segment: layout.segment, top: window.padH, left: window.padW)
+            layout.transfer(tensor: UnsafeMutablePointer(mutating: x), padded: padded, toPadded: true, samples: samples, side: .input)
             rowStart.withUnsafeBufferPointer { start in
                 offsets.withUnsafeBufferPointer { index in
                     values.withUnsafeBufferPointer { vs in
@@ -105,23 +102,19 @@ extension SparseTopology {
                     }
                 }
             }
-            PaddedRows.copyBack(out, y, samples: samples, channels: 0..<rows, totalChannels: rows,
-                                rows: image.outHeight, columns: image.outWidth, planeStride: t,
-                                rowLength: layout.rowLength, segment: layout.segment, top: 0, left: 0)
+            layout.transfer(tensor: y, padded: out, toPadded: false, samples: samples, side: .output)
         }
     }
 
     /// `conv2dInputGrad(gy, P_S(W))` by direct products over `layout`: `values` in column order.
     func directConv2dInputGrad(_ gy: UnsafePointer<Float>, values: [Float], layout: PaddedRows,
                                into dx: UnsafeMutablePointer<Float>) {
-        let geo = layout.geo, image = geo.image, window = image.window
+        let image = layout.geo.image, window = image.window
         let t = layout.positions, taps = window.kernelH * window.kernelW
         let blocks = SparseKernels.kBlocks(rows)
-        geo.forEachGroup(scratch: rows * t) { samples, gPadded, threads in
+        layout.geo.forEachGroup(scratch: rows * t) { samples, gPadded, threads in
             gPadded.update(repeating: 0, count: rows * t)
-            PaddedRows.copy(gy, gPadded, samples: samples, channels: 0..<rows, totalChannels: rows,
-                            rows: image.outHeight, columns: image.outWidth, planeStride: t,
-                            rowLength: layout.rowLength, segment: layout.segment, top: 0, left: 0)
+            layout.transfer(tensor: UnsafeMutablePointer(mutating: gy), padded: gPadded, toPadded: true, samples: samples, side: .output)
             columnStart.withUnsafeBufferPointer { start in
                 cscRowIndex.withUnsafeBufferPointer { index in
                     values.withUnsafeBufferPointer { vs in
@@ -140,10 +133,7 @@ extension SparseTopology {
                                     let target = plane + (tap / window.kernelW) * layout.rowLength + tap % window.kernelW
                                     for p in 0..<t { target[p] += row[p] }
                                 }
-                                PaddedRows.copyBack(plane, dx, samples: samples, channels: c..<c + 1, totalChannels: image.channels,
-                                                    rows: image.height, columns: image.width, planeStride: layout.plane,
-                                                    rowLength: layout.rowLength, segment: layout.segment,
-                                                    top: window.padH, left: window.padW)
+                                layout.transfer(tensor: dx, padded: plane, toPadded: false, samples: samples, side: .input, channels: c..<c + 1)
                             }
                         }
                     }
