@@ -52,6 +52,26 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    /// The 16-register kernels (whichever path this build picks), whose tiles go through k in
+    /// passes of `narrowDepth` steps: one pass, several, a partial last one, edge tiles, padded
+    /// leading dimensions, beta applied once, one and two threads.
+    func testNarrowTilesInPasses() {
+        let saved = GEMM.wideTiles
+        defer { GEMM.wideTiles = saved }
+        GEMM.wideTiles = false
+        let pass = GEMM.narrowDepth
+        for (transA, transB) in transposes {
+            for (m, n, k) in [(29, 45, pass), (29, 45, 3 * pass + 1), (130, 97, 2 * pass + 7)] {
+                for beta: Float in [0, 0.5] {
+                    for threads in [1, 2] {
+                        check(GEMMCase(transA: transA, transB: transB, m: m, n: n, k: k, alpha: -0.75, beta: beta,
+                                       padA: 3, padB: 4, padC: 5), threads: threads)
+                    }
+                }
+            }
+        }
+    }
+
     /// Products big enough to run on two threads, split by rows and by columns, and one with
     /// more than a panel of rows and more than one round of packing.
     func testLargeShapes() {
