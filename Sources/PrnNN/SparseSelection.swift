@@ -29,14 +29,15 @@ public enum SparseMode: String, CaseIterable, Sendable {
 ///
 /// The crossovers are where the sparse training step of one layer (forward, input gradient,
 /// weight gradient) first beats the dense one, measured by `prn bench sparse` on these machines
-/// (2 vCPU AMD EPYC Zen 4, 2026-11-30, with the vectorized SDDMM; see README), rounded down to
-/// a density the sparse step clearly wins at: linear 1.41× at 0.2 and 1.03× at 0.3, convolution
-/// 1.26× at 0.1 and 0.76× at 0.2. Below them sparse wins, and by more the sparser the layer.
+/// (2 vCPU AMD EPYC Zen 4, 2026-11-30; see README), rounded down to a density the sparse step
+/// clearly wins at: linear 1.41× at 0.2 and 1.03× at 0.3 (with the vectorized SDDMM),
+/// convolution 1.30× at 0.4 and 1.14× at 0.5 (with the direct stride-1 kernels of
+/// `Conv+SparseDirect.swift`). Below them sparse wins, and by more the sparser the layer.
 public enum SparseSelection {
     /// Kept fraction at or below which a fully connected layer runs sparse.
     public static let linearCrossover = 0.2
     /// Kept fraction at or below which a convolution runs sparse.
-    public static let convCrossover = 0.1
+    public static let convCrossover = 0.4
 
     /// Whether a masked weight of `shape` (rank 2: linear, rank 4: convolution) with kept
     /// fraction `density` runs sparse under `mode`.
