@@ -29,7 +29,7 @@ extension Variable {
         let invStd = (variance + epsilon).pow(-0.5)
         let y = x.value.batchNormalized(mean: mean, invStd: invStd, scale: scale.value, shift: shift.value, relu: relu)
         let output = Variable.record(y, [x, scale, shift]) { upstream in
-            let g = relu ? Variable.reluGate(upstream, output: y) : upstream
+            let g = relu ? upstream.reluGated(by: y) : upstream
             if GradMode.isEnabled {
                 return Variable.batchNormBackward(g, x, scale, statistics: nil, epsilon: epsilon)
             }
@@ -50,7 +50,7 @@ extension Variable {
         let invStd = (variance + epsilon).pow(-0.5)
         let y = x.value.batchNormalized(mean: mean, invStd: invStd, scale: scale.value, shift: shift.value, relu: relu)
         return Variable.record(y, [x, scale, shift]) { upstream in
-            let g = relu ? Variable.reluGate(upstream, output: y) : upstream
+            let g = relu ? upstream.reluGated(by: y) : upstream
             if GradMode.isEnabled {
                 return Variable.batchNormBackward(g, x, scale, statistics: (mean, variance), epsilon: epsilon)
             }
@@ -69,10 +69,6 @@ extension Variable {
         let kept = [1, shape[1]] + [Int](repeating: 1, count: shape.count - 2)
         return Variable.record(value.channelSums().reshaped(kept), [self]) { g in [g.broadcast(to: shape)] }
     }
-
-    /// The gradient reaching the normalization through a ReLU: `g · step(y)`, as `relu()`'s
-    /// backward computes it (`y > 0` exactly where the ReLU's input is).
-    static func reluGate(_ g: Variable, output y: Tensor) -> Variable { g * Variable(y.step()) }
 
     /// `[dx, dγ, dβ]` from differentiable ops: the formulas above with μ, σ² and x̂ recomputed
     /// from `x` (batch statistics, `statistics` nil) or taken as constants. Each step is the

@@ -57,7 +57,14 @@ extension Variable {
 
     /// `max(x, 0)`. Its derivative is a constant step, so its second derivative is zero.
     public func relu() -> Variable {
-        Variable.record(value.relu(), [self]) { g in [g * Variable(self.value.step())] }
+        Variable.record(value.relu(), [self]) { g in [g.reluGated(by: self.value)] }
+    }
+
+    /// `g · step(y)` for a constant `y` (a ReLU's input or output): the gradient through a
+    /// ReLU, one pass with the bits of `g * Variable(y.step())`. Linear in `g`, so its backward
+    /// is the same gate.
+    public func reluGated(by y: Tensor) -> Variable {
+        Variable.record(Tensor.reluGated(value, by: y), [self]) { g in [g.reluGated(by: y)] }
     }
 
     /// `x^p` for a constant exponent.

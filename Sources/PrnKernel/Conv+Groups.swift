@@ -85,7 +85,7 @@ extension ConvGeometry {
                 let sampleMajor = (b * channels + o) * plane
                 let channelMajor = (o * samples + b) * plane
                 let (from, to) = toChannelMajor ? (sampleMajor, channelMajor) : (channelMajor, sampleMajor)
-                (dst + to).update(from: src + from, count: plane)
+                FloatRun.copy(src + from, to: dst + to, count: plane)
             }
         }
     }

@@ -17,17 +17,33 @@ extension WindowGeometry {
     /// with `channels`, only the rows of those input channels (`KH·KW` rows each), from `col`'s
     /// first row.
     func im2col(_ x: UnsafePointer<Float>, into col: UnsafeMutablePointer<Float>, ld: Int, channels: Range<Int>? = nil) {
+        let channels = channels ?? 0..<self.channels
+        if let shifts = planeShifts {
+            // Each row is the input plane shifted: one copy, then the padding's zeros.
+            shifts.forEachTap(channels: channels) { r, base, rows, cols in
+                let dst = col + r * ld
+                guard let run = shifts.run(rows: rows, cols: cols) else {
+                    FloatRun.zero(dst, count: outputPlane)
+                    return
+                }
+                FloatRun.copy(x + (base + run.lowerBound), to: dst + run.lowerBound, count: run.count)
+                FloatRun.zero(dst, count: rows.lowerBound * outWidth)
+                FloatRun.zero(dst + rows.upperBound * outWidth, count: (outHeight - rows.upperBound) * outWidth)
+                shifts.zeroWrappedColumns(dst, rows: rows, cols: cols)
+            }
+            return
+        }
         let ow = outWidth, sw = window.strideW
-        forEachColumnRow(ld: ld, channels: channels ?? 0..<self.channels) { colOffset, inputOffset, valid in
+        forEachColumnRow(ld: ld, channels: channels) { colOffset, inputOffset, valid in
             let dst = col + colOffset
             guard let inputOffset else {
-                dst.update(repeating: 0, count: ow)
+                FloatRun.zero(dst, count: ow)
                 return
             }
-            dst.update(repeating: 0, count: valid.lowerBound)
-            (dst + valid.upperBound).update(repeating: 0, count: ow - valid.upperBound)
+            FloatRun.zero(dst, count: valid.lowerBound)
+            FloatRun.zero(dst + valid.upperBound, count: ow - valid.upperBound)
             if sw == 1 {
-                (dst + valid.lowerBound).update(from: x + (inputOffset + valid.lowerBound), count: valid.count)
+                FloatRun.copy(x + (inputOffset + valid.lowerBound), to: dst + valid.lowerBound, count: valid.count)
             } else {
                 for j in valid { dst[j] = x[inputOffset + j * sw] }
             }
@@ -35,21 +51,39 @@ extension WindowGeometry {
     }
 
     /// Overwrites `dx[C, H, W]` with the sum of the column entries read from each pixel (the
-    /// adjoint of `im2col`). Entries are added in a fixed order, so the result is deterministic.
-    func col2im(_ col: UnsafePointer<Float>, ld: Int, into dx: UnsafeMutablePointer<Float>) {
+    /// adjoint of `im2col`). Entries are added in a fixed order (taps in row order), so the
+    /// result is deterministic. The entries of `col` that read padding may be overwritten with
+    /// zeros.
+    func col2im(_ col: UnsafeMutablePointer<Float>, ld: Int, into dx: UnsafeMutablePointer<Float>) {
         dx.update(repeating: 0, count: channels * inputPlane)
+        if let shifts = planeShifts {
+            // Each row adds onto the plane shifted, in one run once the entries that would wrap
+            // onto a neighbouring image row are zeroed (adding +0 to a sum that started at +0
+            // changes no bit: such a sum is never −0).
+            shifts.forEachTap(channels: 0..<channels) { r, base, rows, cols in
+                guard let run = shifts.run(rows: rows, cols: cols) else { return }
+                let src = col + r * ld
+                shifts.zeroWrappedColumns(src, rows: rows, cols: cols)
+                FloatRun.add(src + run.lowerBound, into: dx + (base + run.lowerBound), count: run.count)
+            }
+            return
+        }
         let sw = window.strideW
         forEachColumnRow(ld: ld, channels: 0..<channels) { colOffset, inputOffset, valid in
             guard let inputOffset else { return }
             let src = col + colOffset
             if sw == 1 {
-                // Separate base pointers give the vectorizer a plain a[j] += b[j] loop.
-                let dst = dx + (inputOffset + valid.lowerBound), run = src + valid.lowerBound
-                for j in 0..<valid.count { dst[j] += run[j] }
+                FloatRun.add(src + valid.lowerBound, into: dx + (inputOffset + valid.lowerBound), count: valid.count)
             } else {
                 for j in valid { dx[inputOffset + j * sw] += src[j] }
             }
         }
+    }
+
+    /// For stride 1 with the output as wide as the input (a "same" convolution, the common
+    /// case), every column-matrix row is the input plane shifted by `(u − ph)·W + (v − pw)`.
+    private var planeShifts: PlaneShifts? {
+        window.strideH == 1 && window.strideW == 1 && outWidth == width ? PlaneShifts(geometry: self) : nil
     }
 
     /// Visits each output row `i` of each column-matrix row `(c, u, v)` of the given channels:
@@ -78,6 +112,109 @@ extension WindowGeometry {
                     }
                 }
             }
+        }
+    }
+}
+
+/// The column-matrix rows of a stride-1 window whose output is as wide as its input: output
+/// entry `t = i·W + j` of tap `(c, u, v)` reads input `c·H·W + t + (u − ph)·W + (v − pw)`, so a
+/// whole row is one run of the input, apart from the padding's entries: rows `i` outside the
+/// valid range, and in each valid row the columns `j` outside it (which the run would read from
+/// the neighbouring image row, so they are zeroed after).
+private struct PlaneShifts {
+    let geometry: WindowGeometry
+
+    /// Runs `body(r, base, rows, cols)` for each tap `(c, u, v)` of `channels`, `r` counted from
+    /// the first of them: entry `t` reads input `base + t`; `rows` and `cols` are the valid ranges.
+    @inline(__always)
+    func forEachTap(channels: Range<Int>, _ body: (_ r: Int, _ base: Int, _ rows: Range<Int>, _ cols: Range<Int>) -> Void) {
+        let g = geometry, w = g.window
+        for c in channels {
+            for u in 0..<w.kernelH {
+                let rows = Window2D.validOutputs(tap: u, n: g.height, outLength: g.outHeight, stride: 1, pad: w.padH)
+                for v in 0..<w.kernelW {
+                    let r = ((c - channels.lowerBound) * w.kernelH + u) * w.kernelW + v
+                    let cols = Window2D.validOutputs(tap: v, n: g.width, outLength: g.outWidth, stride: 1, pad: w.padW)
+                    body(r, c * g.inputPlane + (u - w.padH) * g.width + (v - w.padW), rows, cols)
+                }
+            }
+        }
+    }
+
+    /// The entries from the first valid one to the last, or nil when none is valid.
+    @inline(__always)
+    func run(rows: Range<Int>, cols: Range<Int>) -> Range<Int>? {
+        guard !rows.isEmpty, !cols.isEmpty else { return nil }
+        let ow = geometry.outWidth
+        return rows.lowerBound * ow + cols.lowerBound ..< (rows.upperBound - 1) * ow + cols.upperBound
+    }
+
+    /// Zeroes the columns outside `cols` in each of `rows` of one column-matrix row.
+    @inline(__always)
+    func zeroWrappedColumns(_ row: UnsafeMutablePointer<Float>, rows: Range<Int>, cols: Range<Int>) {
+        let ow = geometry.outWidth
+        guard cols.count < ow else { return }
+        for i in rows {
+            FloatRun.zero(row + i * ow, count: cols.lowerBound)
+            FloatRun.zero(row + i * ow + cols.upperBound, count: ow - cols.upperBound)
+        }
+    }
+}
+
+/// Copies, zero fills and sums of short runs of floats (a feature-map row: often 32 floats or
+/// fewer), inlined where memmove and memset would cost a call and a size dispatch per row. The
+/// source and destination of a run must not overlap.
+enum FloatRun {
+    @inline(__always)
+    static func copy(_ src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count: Int) {
+        let from = UnsafeRawPointer(src), to = UnsafeMutableRawPointer(dst)
+        var j = 0
+        while j &+ 8 <= count {
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self), toByteOffset: j &* 4, as: SIMD8<Float>.self)
+            j &+= 8
+        }
+        if j &+ 4 <= count {
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: j &* 4, as: SIMD4<Float>.self), toByteOffset: j &* 4, as: SIMD4<Float>.self)
+            j &+= 4
+        }
+        while j < count {
+            dst[j] = src[j]
+            j &+= 1
+        }
+    }
+
+    @inline(__always)
+    static func zero(_ dst: UnsafeMutablePointer<Float>, count: Int) {
+        let to = UnsafeMutableRawPointer(dst)
+        var j = 0
+        while j &+ 8 <= count {
+            to.storeBytes(of: SIMD8<Float>(), toByteOffset: j &* 4, as: SIMD8<Float>.self)
+            j &+= 8
+        }
+        while j < count {
+            dst[j] = 0
+            j &+= 1
+        }
+    }
+
+    /// `dst[j] += src[j]` for `j < count`.
+    @inline(__always)
+    static func add(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count: Int) {
+        let from = UnsafeRawPointer(src), to = UnsafeMutableRawPointer(dst)
+        var j = 0
+        while j &+ 8 <= count {
+            let sum = to.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self) + from.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self)
+            to.storeBytes(of: sum, toByteOffset: j &* 4, as: SIMD8<Float>.self)
+            j &+= 8
+        }
+        if j &+ 4 <= count {
+            let sum = to.loadUnaligned(fromByteOffset: j &* 4, as: SIMD4<Float>.self) + from.loadUnaligned(fromByteOffset: j &* 4, as: SIMD4<Float>.self)
+            to.storeBytes(of: sum, toByteOffset: j &* 4, as: SIMD4<Float>.self)
+            j &+= 4
+        }
+        while j < count {
+            dst[j] += src[j]
+            j &+= 1
         }
     }
 }

@@ -170,6 +170,22 @@ extension Tensor {
     public func relu() -> Tensor { map { $0 > 0 ? $0 : 0 } }
     /// 1 where the scalar is positive, else 0 (the derivative of ReLU).
     public func step() -> Tensor { map { $0 > 0 ? 1 : 0 } }
+
+    /// `g · step(y)` in one pass, without the step tensor: the gradient `g` let through where
+    /// `y` (a ReLU's input or output) is positive. The same multiplications as `g * y.step()`,
+    /// so the same bits (a blocked gradient is `g · 0`: a signed zero, or NaN for an infinite g).
+    public static func reluGated(_ g: Tensor, by y: Tensor) -> Tensor {
+        precondition(g.shape == y.shape, "reluGated: gradient \(g.shape), gate \(y.shape)")
+        return Tensor.build(g.shape) { out in
+            g.scalars.withUnsafeBufferPointer { gs in
+                y.scalars.withUnsafeBufferPointer { ys in
+                    Parallel.forEach(gs.count, grain: elementwiseGrain) { range in
+                        for i in range { out[i] = gs[i] * (ys[i] > 0 ? 1 : 0) }
+                    }
+                }
+            }
+        }
+    }
     public func pow(_ p: Float) -> Tensor {
         if p == 2 { return map { $0 * $0 } }
         return map { Foundation.pow($0, p) }

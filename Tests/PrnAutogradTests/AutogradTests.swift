@@ -38,6 +38,24 @@ final class AutogradTests: XCTestCase {
         GradCheck.check([a]) { v in (v[0].abs() * w).sum() }
         GradCheck.check([a]) { v in (v[0].pow(3) * w).sum() }
         GradCheck.check([p]) { v in (v[0].sqrt() * w).sum() }
+        let gate = Tensor.randn([2, 5], seed: 6)
+        GradCheck.check([a]) { v in (v[0].reluGated(by: gate) * w).sum() }
+    }
+
+    /// The ReLU gate `g · step(y)` in one pass has the bits of the product with the step tensor,
+    /// also for the gradients that make a product special (±0, ±∞, NaN) and gates at 0, −0 and
+    /// NaN; its gradient (with a recorded backward too) is the gated seed.
+    func testReLUGateIsBitIdenticalToTheProductWithTheStep() {
+        let special: [Float] = [0, -0.0, .infinity, -.infinity, .nan, 1.5, -2]
+        let g = Tensor(shape: [7, 7], scalars: (0..<49).map { special[$0 % 7] })
+        let y = Tensor(shape: [7, 7], scalars: (0..<49).map { [Float(0), -0.0, .nan, 3, -1, .infinity, 1e-30][$0 / 7] })
+        XCTAssertEqual(Tensor.reluGated(g, by: y).scalars.map(\.bitPattern), (g * y.step()).scalars.map(\.bitPattern))
+        let seed = Tensor.randn([7, 7], seed: 8)
+        for createGraph in [false, true] {
+            let v = Variable(Tensor.randn([7, 7], seed: 9), requiresGrad: true)
+            let gated = grad(of: v.reluGated(by: y), wrt: [v], seed: Variable(seed), createGraph: createGraph)[0]
+            XCTAssertEqual(gated.value.scalars.map(\.bitPattern), (seed * y.step()).scalars.map(\.bitPattern))
+        }
     }
 
     func testShapeOps() {
@@ -136,6 +154,7 @@ final class AutogradTests: XCTestCase {
         checkSecondOrder(p) { x in (x.log() * w).sum() }
         checkSecondOrder(p) { x in ((Variable(Tensor(1)) / x) * w).sum() }
         checkSecondOrder(a) { x in (x.pow(3) * w).sum() }
+        checkSecondOrder(a) { x in ((x * x).reluGated(by: Tensor.randn([2, 3], seed: 17)) * w).sum() }
         checkSecondOrder(a) { x in (x.logSoftmax() * w).sum() }
         checkSecondOrder(a) { x in (x.matmul(x, transB: true) * self.weights([2, 2])).sum() }
         checkSecondOrder(a) { x in (x.sum(axes: [1]) * x.mean(axes: [1])).sum() }

@@ -53,8 +53,9 @@ final class ChannelBiasGradTests: XCTestCase {
         XCTAssertGreaterThan(hv[1].abs().max().item, 1e-2)
     }
 
-    /// Output and gradients (with and without a recorded backward) equal those of
-    /// `x + b.reshaped([1, C, 1, …])` and then `relu()`, bit for bit.
+    /// Output and input gradient (with and without a recorded backward) equal those of
+    /// `x + b.reshaped([1, C, 1, …])` and then `relu()`, bit for bit; the bias gradient is the
+    /// input gradient summed by `channelSums`, batch norm's order, also bit for bit.
     func testBitIdenticalToBroadcastAddThenReLU() {
         for (k, shape) in Self.shapes.enumerated() {
             let bias = Tensor.randn([shape[1]], seed: UInt64(k + 20)), x = Tensor.randn(shape, seed: UInt64(k + 30))
@@ -66,7 +67,8 @@ final class ChannelBiasGradTests: XCTestCase {
                         let v = [x, bias].map { Variable($0, requiresGrad: true) }
                         let sum = v[0] + v[1].reshaped(perChannel)
                         let y = fused ? v[0].addingChannelBias(v[1], relu: relu) : (relu ? sum.relu() : sum)
-                        return [y.value] + grad(of: y, wrt: v, seed: Variable(seedGradient), createGraph: createGraph).map(\.value)
+                        let gradients = grad(of: y, wrt: v, seed: Variable(seedGradient), createGraph: createGraph).map(\.value)
+                        return [y.value, gradients[0], fused ? gradients[1] : gradients[0].channelSums()]
                     }
                     for (i, (a, b)) in zip(run(fused: true), run(fused: false)).enumerated() {
                         XCTAssertEqual(a.scalars.map(\.bitPattern), b.scalars.map(\.bitPattern),

@@ -15,6 +15,8 @@ final class ConvTests: XCTestCase {
         (2, 3, 9, 7, 2, 5, 5, 2, 2),      // padding 2
         (2, 2, 5, 5, 3, 3, 2, 2, 0),      // non-square kernel
         (2, 4, 6, 9, 5, 1, 1, 1, 0),      // 1×1 conv
+        (2, 3, 6, 7, 2, 5, 5, 1, 2),      // "same" 5×5: two padding columns on each side
+        (2, 2, 2, 2, 3, 5, 5, 1, 2),      // "same" padding wider than the input: taps reading only zeros
         (2, 2, 3, 3, 2, 5, 5, 1, 1),      // kernel exactly as large as the padded input
         (4, 3, 4, 4, 2, 3, 3, 1, 1),      // small planes: several samples per GEMM group
         (70, 2, 4, 4, 3, 3, 3, 1, 1),     // several groups of several samples, the last one short
