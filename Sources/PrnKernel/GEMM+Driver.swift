@@ -136,7 +136,7 @@ extension GEMM {
                     let factor: Float? = firstRound && index == 0 ? (beta == 0 ? nil : beta) : 1
                     // Row slivers in groups whose packed A stays in L2; each group meets every
                     // column sliver, so a B sliver comes from L3 once per group, not per row sliver.
-                    let group = Swift.max(1, rowGroupFloats / (tileRows * block.count))
+                    let group = rowGroup(kc: block.count)
                     for first in stride(from: rowSlivers.lowerBound, to: rowSlivers.upperBound, by: group) {
                         let rowGroup = first..<Swift.min(first + group, rowSlivers.upperBound)
                         for t in columnSlivers {

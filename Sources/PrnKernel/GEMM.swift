@@ -1,3 +1,5 @@
+import Foundation
+
 /// Single-precision matrix multiply, BLIS-style, in pure Swift.
 ///
 /// ```
@@ -63,9 +65,27 @@ public enum GEMM {
     /// keep up with. Measured on Zen 4: 1024 beats 384 by 3–5 %, and blocking the columns of B
     /// for L2 did not help.
     static let kcMax = 1024
-    /// Packed floats of A per group of row slivers (256 KB): half of Zen 3's L2, so the group
-    /// and the B sliver being applied to it stay there (`GEMM+Driver.swift`).
-    static let rowGroupFloats = 1 << 16
+    /// Floats of L2 that a group of packed A row slivers and the B sliver applied to it may fill
+    /// (`GEMM+Driver.swift`): 7/8 of the core's L2, the rest left to C and the stack. The larger
+    /// the group, the fewer times all of packed B streams in from L3 or memory; on Zen 4 (1 MB
+    /// L2) this group of 16 slivers at kc = 1024 was 3 % (AVX-512) and 5 % (AVX2) faster at
+    /// n = 2048 than the 5 it had when sized for Zen 3's 512 KB, and a group of the whole L2 was
+    /// 15 % slower. 512 KB when the size cannot be read.
+    static let rowGroupFloats = l2Bytes / 4 * 7 / 8
+
+    /// The L2 cache of one core, in bytes.
+    static let l2Bytes: Int = {
+        #if os(Linux)
+        let size = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE))
+        if size >= 1 << 18 && size <= 1 << 24 { return size }
+        #endif
+        return 1 << 19
+    }()
+
+    /// Row slivers per group at `kc` steps: as many as fit `rowGroupFloats` beside one B sliver.
+    static func rowGroup(kc: Int) -> Int {
+        Swift.max(1, (rowGroupFloats - tileColumns * kc) / (tileRows * kc))
+    }
     /// Rows and columns of C per panel.
     static let panelSize = 2048
     /// Packed floats per round of packing (16 MB); more k-blocks wait for the next round.
