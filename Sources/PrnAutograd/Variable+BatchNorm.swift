@@ -9,8 +9,9 @@ import PrnKernel
 ///     dx = ((g − mean(g)) − x̂ · mean(g·x̂)) · γ(σ² + ε)^(−1/2),   dγ = Σ g·x̂,   dβ = Σ g
 ///
 /// (means and sums over every axis but 1); with fixed running statistics (eval), `dx = g·γ(σ² + ε)^(−1/2)`.
-/// With `relu`, the output is `max(y, 0)` and `g` is first gated by `y > 0`: one node instead of
-/// two, so the pre-activation `y` is never kept for the backward.
+/// With `relu`, the output is `max(y, 0)` and `g` is first gated by `y > 0` (read on the fly by
+/// the fused kernels): one node instead of two, so the pre-activation `y` is never kept for the
+/// backward.
 ///
 /// The forward and, when no graph is being recorded, the backward run as fused kernels
 /// (`Tensor+BatchNorm.swift`): a few sweeps of memory and no temporaries. When the backward is
@@ -29,13 +30,15 @@ extension Variable {
         let invStd = (variance + epsilon).pow(-0.5)
         let y = x.value.batchNormalized(mean: mean, invStd: invStd, scale: scale.value, shift: shift.value, relu: relu)
         let output = Variable.record(y, [x, scale, shift]) { upstream in
-            let g = relu ? upstream.reluGated(by: y) : upstream
             if GradMode.isEnabled {
+                let g = relu ? upstream.reluGated(by: y) : upstream
                 return Variable.batchNormBackward(g, x, scale, statistics: nil, epsilon: epsilon)
             }
-            let sums = Tensor.batchNormGradientSums(g.value, x.value, mean: mean, invStd: invStd)
+            let gate = relu ? y : nil
+            let sums = Tensor.batchNormGradientSums(upstream.value, x.value, mean: mean, invStd: invStd, gate: gate)
             let dx = x.requiresGrad
-                ? Tensor.batchNormInputGradient(g.value, x.value, mean: mean, invStd: invStd, scale: scale.value, sums: sums)
+                ? Tensor.batchNormInputGradient(upstream.value, x.value, mean: mean, invStd: invStd, scale: scale.value,
+                                                sums: sums, gate: gate)
                 : nil
             return [dx.map { Variable($0) }, Variable(sums.projection), Variable(sums.gradient)]
         }
@@ -50,13 +53,15 @@ extension Variable {
         let invStd = (variance + epsilon).pow(-0.5)
         let y = x.value.batchNormalized(mean: mean, invStd: invStd, scale: scale.value, shift: shift.value, relu: relu)
         return Variable.record(y, [x, scale, shift]) { upstream in
-            let g = relu ? upstream.reluGated(by: y) : upstream
             if GradMode.isEnabled {
+                let g = relu ? upstream.reluGated(by: y) : upstream
                 return Variable.batchNormBackward(g, x, scale, statistics: (mean, variance), epsilon: epsilon)
             }
-            let sums = Tensor.batchNormGradientSums(g.value, x.value, mean: mean, invStd: invStd)
+            let gate = relu ? y : nil
+            let sums = Tensor.batchNormGradientSums(upstream.value, x.value, mean: mean, invStd: invStd, gate: gate)
             let dx = x.requiresGrad
-                ? Tensor.batchNormInputGradient(g.value, x.value, mean: mean, invStd: invStd, scale: scale.value, sums: nil)
+                ? Tensor.batchNormInputGradient(upstream.value, x.value, mean: mean, invStd: invStd, scale: scale.value,
+                                                sums: nil, gate: gate)
                 : nil
             return [dx.map { Variable($0) }, Variable(sums.projection), Variable(sums.gradient)]
         }

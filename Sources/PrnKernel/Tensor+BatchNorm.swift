@@ -89,23 +89,24 @@ extension Tensor {
     }
 
     /// Per channel, `Σ g` and `Σ g · x̂` with `x̂ = (x − mean_c) · invStd_c`, each of shape `[C]`,
-    /// in `channelSums`' order: the sums every batch-norm gradient needs.
-    public static func batchNormGradientSums(_ g: Tensor, _ x: Tensor, mean: Tensor,
-                                             invStd: Tensor) -> (gradient: Tensor, projection: Tensor) {
+    /// in `channelSums`' order: the sums every batch-norm gradient needs. With `gate`, `g` is
+    /// first `Tensor.reluGated(g, by: gate)`, computed on the fly with the same bits.
+    public static func batchNormGradientSums(_ g: Tensor, _ x: Tensor, mean: Tensor, invStd: Tensor,
+                                             gate: Tensor? = nil) -> (gradient: Tensor, projection: Tensor) {
         precondition(g.shape == x.shape, "batchNormGradientSums: gradient \(g.shape), input \(x.shape)")
         let layout = ChannelPlanes(x.shape)
         var sums = [Float](repeating: 0, count: layout.channels)
         var projections = [Float](repeating: 0, count: layout.channels)
-        g.scalars.withUnsafeBufferPointer { gs in
+        GatedGradient.with(g, gate: gate) { gradient in
             x.scalars.withUnsafeBufferPointer { xs in
                 sums.withUnsafeMutableBufferPointer { sum in
                     projections.withUnsafeMutableBufferPointer { projection in
                         layout.forEachChannel { c in
                             let (mu, inv) = (mean.scalars[c], invStd.scalars[c])
                             let (muBlock, invBlock) = (SIMD8<Float>(repeating: mu), SIMD8<Float>(repeating: inv))
-                            sum[c] = layout.laneSum(of: c, { gs.block($0) }, { gs[$0] })
-                            projection[c] = layout.laneSum(of: c, { i in gs.block(i) * ((xs.block(i) - muBlock) * invBlock) },
-                                                           { i in gs[i] * ((xs[i] - mu) * inv) })
+                            sum[c] = layout.laneSum(of: c, { gradient.block($0) }, { gradient[$0] })
+                            projection[c] = layout.laneSum(of: c, { i in gradient.block(i) * ((xs.block(i) - muBlock) * invBlock) },
+                                                           { i in gradient[i] * ((xs[i] - mu) * inv) })
                         }
                     }
                 }
@@ -116,13 +117,14 @@ extension Tensor {
 
     /// Batch norm's input gradient. With the sums of `batchNormGradientSums` (batch statistics):
     /// `dx = ((g − Σg · (1/n)) − x̂ · (Σg·x̂ · (1/n))) · k_c`; without them (fixed statistics):
-    /// `dx = g · k_c`, where `k_c = scale_c · invStd_c`.
+    /// `dx = g · k_c`, where `k_c = scale_c · invStd_c`. With `gate`, `g` is gated as in
+    /// `batchNormGradientSums`.
     public static func batchNormInputGradient(_ g: Tensor, _ x: Tensor, mean: Tensor, invStd: Tensor, scale: Tensor,
-                                              sums: (gradient: Tensor, projection: Tensor)?) -> Tensor {
+                                              sums: (gradient: Tensor, projection: Tensor)?, gate: Tensor? = nil) -> Tensor {
         let layout = ChannelPlanes(x.shape)
         let invN = layout.inverseCount
         return Tensor.build(x.shape) { dx in
-            g.scalars.withUnsafeBufferPointer { gs in
+            GatedGradient.with(g, gate: gate) { gs in
                 x.scalars.withUnsafeBufferPointer { xs in
                     layout.forEachPlane { run, c in
                         let k = scale.scalars[c] * invStd.scalars[c]
@@ -137,6 +139,36 @@ extension Tensor {
                 }
             }
         }
+    }
+}
+
+/// A gradient read through an optional ReLU gate: `g[i] · step(gate[i])`, the multiplication
+/// `Tensor.reluGated` does, so batch norm's fused backward can take the gradient before its
+/// ReLU without a gated copy.
+struct GatedGradient {
+    let g: UnsafeBufferPointer<Float>
+    let gate: UnsafeBufferPointer<Float>?
+
+    /// Runs `body` with `g` seen through `gate` (when given, of `g`'s shape).
+    static func with<R>(_ g: Tensor, gate: Tensor?, _ body: (GatedGradient) -> R) -> R {
+        g.scalars.withUnsafeBufferPointer { gs in
+            guard let gate else { return body(GatedGradient(g: gs, gate: nil)) }
+            precondition(gate.shape == g.shape, "gated gradient \(g.shape), gate \(gate.shape)")
+            return gate.scalars.withUnsafeBufferPointer { body(GatedGradient(g: gs, gate: $0)) }
+        }
+    }
+
+    @inline(__always)
+    subscript(i: Int) -> Float {
+        guard let gate else { return g[i] }
+        return g[i] * (gate[i] > 0 ? 1 : 0)
+    }
+
+    /// Entries `i..<i+8`.
+    @inline(__always)
+    func block(_ i: Int) -> SIMD8<Float> {
+        guard let gate else { return g.block(i) }
+        return g.block(i) * SIMD8<Float>(repeating: 0).replacing(with: 1, where: gate.block(i) .> 0)
     }
 }
 
