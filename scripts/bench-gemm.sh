@@ -3,13 +3,16 @@
 #
 #   scripts/bench-gemm.sh            # build release, then print the comparison table
 #   PRN=path/to/prn scripts/bench-gemm.sh   # use an existing binary, skip the build
+#   BENCH_OPENBLAS_CORETYPE=Haswell scripts/bench-gemm.sh   # OpenBLAS's AVX2 kernels, to compare
+#                                                           # a PRN_MARCH=x86-64-v3 build on an AVX-512 CPU
 #
 # Both sides time square C = A·B, and the products a training step makes (`prn bench gemm`'s
 # `shape=` lines: LeNet-300-100's first layer, VGG-16 and ResNet-20 im2col products, forward and
 # both gradients, with their transposes), the same way: one warm-up call, then repeat until at
 # least 0.5 s has passed, and report the best rate (2·m·n·k flops per call). numpy runs in a separate
 # process per thread count with OPENBLAS_NUM_THREADS / OMP_NUM_THREADS set, and without
-# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE so OpenBLAS picks its own kernel for this CPU.
+# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE so OpenBLAS picks its own kernel for this CPU (unless
+# BENCH_OPENBLAS_CORETYPE names one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bench-common.sh
@@ -30,8 +33,8 @@ sizes=$(awk '{print $1}' <<<"$results" | sort -n -u | tr '\n' ' ')
 thread_counts=$(awk '{print $2}' <<<"$results" | sort -n -u | tr '\n' ' ')
 
 numpy_bench() {  # $1 = threads; prints "n threads gflops" per size, "name threads gflops" per shape
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS="$1" OMP_NUM_THREADS="$1" \
-        python3 - "$1" $sizes $shape_args <<'PY'
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ${BENCH_OPENBLAS_CORETYPE:+OPENBLAS_CORETYPE=$BENCH_OPENBLAS_CORETYPE} \
+        OPENBLAS_NUM_THREADS="$1" OMP_NUM_THREADS="$1" python3 - "$1" $sizes $shape_args <<'PY'
 import sys, time
 import numpy as np
 threads = sys.argv[1]
@@ -65,7 +68,7 @@ for t in $thread_counts; do
     numpy_results+=$(numpy_bench "$t")$'\n'
 done
 
-echo "SGEMM, square, row-major float32, GFLOP/s (best of >= 0.5 s)"
+echo "SGEMM, square, row-major float32, GFLOP/s (best of >= 0.5 s); OpenBLAS kernel: ${BENCH_OPENBLAS_CORETYPE:-its own choice}"
 awk -v blas="$numpy_results" '
     BEGIN {
         n = split(blas, lines, "\n")
