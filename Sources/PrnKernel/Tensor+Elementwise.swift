@@ -176,15 +176,7 @@ extension Tensor {
     /// so the same bits (a blocked gradient is `g · 0`: a signed zero, or NaN for an infinite g).
     public static func reluGated(_ g: Tensor, by y: Tensor) -> Tensor {
         precondition(g.shape == y.shape, "reluGated: gradient \(g.shape), gate \(y.shape)")
-        return Tensor.build(g.shape) { out in
-            g.scalars.withUnsafeBufferPointer { gs in
-                y.scalars.withUnsafeBufferPointer { ys in
-                    Parallel.forEach(gs.count, grain: elementwiseGrain) { range in
-                        for i in range { out[i] = gs[i] * (ys[i] > 0 ? 1 : 0) }
-                    }
-                }
-            }
-        }
+        return zip(g, y) { g, y in g * (y > 0 ? 1 : 0) }
     }
     public func pow(_ p: Float) -> Tensor {
         if p == 2 { return map { $0 * $0 } }
