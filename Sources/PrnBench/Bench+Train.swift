@@ -14,8 +14,9 @@ public enum TrainBenchmarks {
     /// - `vgg16` (5 steps, width 1) and `resnet20` (10 steps): the same setting, the papers' models.
     ///
     /// `models` (names, as `BENCH_MODELS=vgg16,resnet20` gives them) runs only those, and loads
-    /// only their data, so a process's peak memory is theirs.
-    public static func run(threads: [Int] = [1, 2], models: Set<String>? = nil, report: (String) -> Void) throws {
+    /// only their data, so a process's peak memory is theirs. `threads` defaults to
+    /// `BENCH_THREADS` (`1`, `2` or `1,2`, for profiling one of them), else 1 and 2.
+    public static func run(threads: [Int] = benchThreads, models: Set<String>? = nil, report: (String) -> Void) throws {
         let cases: [(name: Zoo, data: BenchData, width: Double, batch: Int, steps: Int?, optimizer: TrainConfig.OptimizerKind)] = [
             (.lenet300, .fashion, 1, 64, nil, .adam),
             (.conv2, .fashion, 1, 64, 50, .adam),
@@ -44,6 +45,14 @@ public enum TrainBenchmarks {
                 report("train model=\(c.name) threads=\(t) samples_per_s=\(Int(samples / Swift.max(trainSeconds, 1e-9)))")
             }
         }
+    }
+}
+
+extension TrainBenchmarks {
+    /// The thread counts `BENCH_THREADS` names, else 1 and 2.
+    public static var benchThreads: [Int] {
+        let listed = ProcessInfo.processInfo.environment["BENCH_THREADS"]?.split(separator: ",").compactMap { Int($0) }
+        return listed.flatMap { $0.isEmpty || $0.contains { $0 < 1 } ? nil : $0 } ?? [1, 2]
     }
 }
 

@@ -52,38 +52,21 @@ extension Tensor {
     /// `weightShape` is the shape of `w` (the kernel size is not implied by `x` and `gy`). Computed
     /// as `Σ_groups gy · colᵀ`, each group's product added to `dw` in group order (GEMM with beta
     /// 1 on zeros: `dw = fma(1, dw, acc)`, one rounding per group, as adding a group's partial
-    /// product would give). The threads split dw's columns by input channel, each building only its
-    /// channels' rows of the column matrix: no partial sums to add, no duplicated im2col, and each
-    /// element's sum is the same whatever the split.
+    /// product would give). The threads split dw's columns by input channel, each packing only its
+    /// channels' taps straight from the input (`Conv+WeightGradient.swift`): no partial sums to
+    /// add, no column matrix, and each element's sum is the same whatever the split.
     public static func conv2dWeightGrad(_ x: Tensor, _ gy: Tensor, weightShape: [Int],
                                         stride: Int = 1, padding: Int = 0) -> Tensor {
         let geo = ConvGeometry.validated(input: x.shape, weight: weightShape, stride: stride, padding: padding)
         precondition(gy.shape == geo.outputShape, "conv2dWeightGrad: gradient \(gy.shape), expected \(geo.outputShape)")
-        let o = geo.outChannels, k = geo.image.patch, taps = k / geo.image.channels
-        let groups = geo.groupCount
-        let workers = Swift.max(1, Swift.min(Parallel.threads, geo.image.channels))
-        let perWorker = (k + o) * geo.groupColumns
         return Tensor.build(weightShape) { dw in
-            dw.update(repeating: 0)
-            guard groups > 0 else { return }
+            guard geo.groupCount > 0 else {
+                dw.update(repeating: 0)
+                return
+            }
             x.scalars.withUnsafeBufferPointer { xs in
                 gy.scalars.withUnsafeBufferPointer { g in
-                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * perWorker)
-                    defer { scratch.deallocate() }
-                    Parallel.forEach(workers, threads: workers) { range in
-                        for w in range {
-                            let channels = geo.image.channels * w / workers ..< geo.image.channels * (w + 1) / workers
-                            for group in 0..<groups {
-                                let (col, gGroup, cols) = geo.weightGradientOperands(xs.baseAddress!, g.baseAddress!,
-                                                                                    samples: geo.samples(ofGroup: group),
-                                                                                    channels: channels, scratch: scratch + w * perWorker)
-                                GEMM.sgemm(transA: false, transB: true, m: o, n: channels.count * taps, k: cols, alpha: 1,
-                                           a: gGroup, lda: cols, b: col, ldb: cols, beta: 1,
-                                           c: dw.baseAddress! + channels.lowerBound * taps, ldc: k,
-                                           threads: workers == 1 ? nil : 1)
-                            }
-                        }
-                    }
+                    geo.weightGradient(x: xs.baseAddress!, gy: g.baseAddress!, dw: dw.baseAddress!)
                 }
             }
         }

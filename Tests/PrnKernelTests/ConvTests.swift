@@ -229,6 +229,45 @@ final class ConvTests: XCTestCase {
         }
     }
 
+    /// The weight gradient packed straight from the input is, bit for bit, `sgemm`'s
+    /// `dw += gy_group · col_groupᵀ` over the im2col column matrices, groups in order (the
+    /// formulation the sparse kernels and the contract in `Conv+WeightGradient.swift` follow):
+    /// for channel counts that split unevenly, taps crossing the 32-column slivers, row slivers
+    /// of 12 and fewer, groups whose columns take several k-blocks, and strides.
+    func testWeightGradientMatchesGEMMOverColumnMatrixBitForBit() {
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        let cases: [Case] = Self.cases + [
+            (3, 16, 9, 9, 16, 3, 3, 1, 1),     // 144 taps: four full slivers and a half one
+            (2, 5, 40, 33, 13, 3, 3, 1, 1),    // 1320 columns per group: two k-blocks
+            (2, 7, 50, 47, 3, 3, 3, 1, 1),     // 2350 columns: three k-blocks, blocks crossing rows
+            (9, 12, 8, 8, 25, 1, 1, 2, 0),     // 1×1 stride 2 (a shortcut), 25 rows: 12 + 12 + 1
+            (5, 40, 4, 4, 30, 3, 3, 1, 1),     // 40 channels: runs longer than a sliver
+        ]
+        for (k, t) in cases.enumerated() {
+            let (x, w, gy) = Self.operands(t, seed: UInt64(31 * k + 3))
+            let geo = ConvGeometry.validated(input: x.shape, weight: w.shape, stride: t.s, padding: t.p)
+            var reference = [Float](repeating: 0, count: w.count)
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: (geo.image.patch + geo.outChannels) * geo.groupColumns)
+            defer { scratch.deallocate() }
+            x.scalars.withUnsafeBufferPointer { xs in
+                gy.scalars.withUnsafeBufferPointer { g in
+                    for group in 0..<geo.groupCount {
+                        let (col, gGroup, cols) = geo.weightGradientOperands(xs.baseAddress!, g.baseAddress!,
+                                                                            samples: geo.samples(ofGroup: group), scratch: scratch)
+                        GEMM.sgemm(transA: false, transB: true, m: t.o, n: geo.image.patch, k: cols, alpha: 1,
+                                   a: gGroup, lda: cols, b: col, ldb: cols, beta: 1, c: &reference, ldc: geo.image.patch)
+                    }
+                }
+            }
+            for threads in [1, 2, 3] {
+                Parallel.threads = threads
+                let dw = Tensor.conv2dWeightGrad(x, gy, weightShape: w.shape, stride: t.s, padding: t.p)
+                XCTAssertEqual(dw.scalars.map(\.bitPattern), reference.map(\.bitPattern), "\(t), \(threads) threads")
+            }
+        }
+    }
+
     // MARK: Validation
 
     func testConvShapeValidation() throws {

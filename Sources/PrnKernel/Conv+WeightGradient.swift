@@ -1,0 +1,213 @@
+/// A convolution's weight gradient `dw = Σ_groups gy · colᵀ`, with GEMM's micro-kernel fed from
+/// the input directly instead of through the column matrix.
+///
+/// `gy · colᵀ` reduces over pixels, which are contiguous in `gy` and in the column matrix alike,
+/// so `sgemm` would transpose both while packing — the column matrix, `patch × cols` floats per
+/// group, first written by im2col and then transposed 4 × 4 in registers. Here each thread
+/// copies its input channels of a group's samples into a zero-padded, pixel-major image
+/// `[samples, H + 2ph, W + 2pw, channels]`, where the taps `(u, v, c)` of one output pixel are
+/// `KH` runs of `KW · channels` adjacent floats (for any stride). The packed slivers of B (32
+/// taps per pixel) are then filled with vector copies of those runs.
+///
+/// The taps of a thread's part of `dw` are therefore in the order `(u, v, c)` rather than
+/// `(c, u, v)`, and are put back in place at the end. That changes no bit: each element of `dw`
+/// is its own chain over the pixels, and the chains are `sgemm`'s for
+/// `dw += gy_group · col_groupᵀ` (beta 1, groups in order, `dw` starting at zero): the k-blocks
+/// of a group's columns as `sgemm` cuts them, within a block `acc = fma(gy, x, acc)` pixel by
+/// pixel from 0, each block's sum reaching `dw` as `dw = fma(1, dw, acc)` — the GEMM's own
+/// packing layout and tile kernel, with the packing done here.
+extension ConvGeometry {
+    /// `dw[O, C, KH, KW] = ∂⟨conv2d(x, w), gy⟩/∂w`, overwriting `dw`. The threads split the input
+    /// channels; each builds only its channels' part and writes only its channels of `dw`, so
+    /// the result does not depend on the thread count.
+    func weightGradient(x: UnsafePointer<Float>, gy: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>) {
+        let channels = image.channels
+        let workers = Swift.max(1, Swift.min(Parallel.threads, channels))
+        Parallel.forEach(workers, threads: workers) { range in
+            for w in range {
+                WeightGradientPart(geo: self, channels: channels * w / workers ..< channels * (w + 1) / workers)
+                    .run(x: x, gy: gy, dw: dw)
+            }
+        }
+    }
+}
+
+/// One thread's share of a weight gradient: the columns of `dw` of some input channels.
+private struct WeightGradientPart {
+    let geo: ConvGeometry
+    let channels: Range<Int>
+    /// Kernel size, padded image size, and this part's taps (columns of its result).
+    let kh: Int, kw: Int, paddedHeight: Int, paddedWidth: Int, taps: Int
+    /// The longest k-block of any group: the packed slivers have room for it.
+    let depth: Int
+    let rowSlivers: Int, columnSlivers: Int
+    /// How one pixel's taps reach the B slivers.
+    let pieces: [Piece]
+
+    /// A run of adjacent taps of one pixel that lands in one B sliver: `count` floats from
+    /// `source` (relative to the pixel's first tap in the padded image) to column `column` of
+    /// sliver `sliver`.
+    struct Piece {
+        let source: Int, sliver: Int, column: Int, count: Int
+    }
+
+    init(geo: ConvGeometry, channels: Range<Int>) {
+        self.geo = geo
+        self.channels = channels
+        let window = geo.image.window
+        (kh, kw) = (window.kernelH, window.kernelW)
+        paddedHeight = geo.image.height + 2 * window.padH
+        paddedWidth = geo.image.width + 2 * window.padW
+        taps = kh * kw * channels.count
+        depth = Swift.min(geo.groupColumns, GEMM.kcMax)
+        rowSlivers = (geo.outChannels + GEMM.tileRows - 1) / GEMM.tileRows
+        columnSlivers = (taps + GEMM.tileColumns - 1) / GEMM.tileColumns
+        // Tap q = (u·KW + v)·channels + c; row u of the window is KW·channels adjacent floats
+        // of the padded image, cut where a sliver of 32 taps ends.
+        var pieces: [Piece] = []
+        let run = kw * channels.count
+        for u in 0..<kh {
+            var done = 0
+            while done < run {
+                let q = u * run + done
+                let count = Swift.min(run - done, GEMM.tileColumns - q % GEMM.tileColumns)
+                pieces.append(Piece(source: u * paddedWidth * channels.count + done, sliver: q / GEMM.tileColumns,
+                                    column: q % GEMM.tileColumns, count: count))
+                done += count
+            }
+        }
+        self.pieces = pieces
+    }
+
+    /// Where packed sliver `s` of A and `t` of B start: each has room for `depth` steps, a
+    /// partial last one being narrower (`paddedRows`, `paddedColumns`).
+    func aSliver(_ s: Int, _ a: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> { a + s * GEMM.tileRows * depth }
+    func bSliver(_ t: Int, _ b: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> { b + t * GEMM.tileColumns * depth }
+    /// Floats per step of k in B sliver `t`.
+    func bWidth(_ t: Int) -> Int {
+        t < taps / GEMM.tileColumns ? GEMM.tileColumns : GEMM.paddedColumns(taps - t * GEMM.tileColumns)
+    }
+
+    func run(x: UnsafePointer<Float>, gy: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>) {
+        guard !channels.isEmpty, geo.groupCount > 0 else { return }
+        let o = geo.outChannels
+        let imageFloats = geo.groupSize * paddedHeight * paddedWidth * channels.count
+        let aFloats = rowSlivers * GEMM.tileRows * depth, bFloats = columnSlivers * GEMM.tileColumns * depth
+        let sum = o * taps
+        GEMM.withPackingBuffer(floats: bFloats + aFloats + imageFloats + sum + GEMM.tileRows * GEMM.tileColumns) { buffer in
+            let b = buffer, a = b + bFloats, padded = a + aFloats, acc = padded + imageFloats, scratch = acc + sum
+            // Zero: the image's border (never written after), the slivers' padding columns (read,
+            // not kept), and the sum.
+            buffer.update(repeating: 0, count: bFloats + aFloats + imageFloats + sum)
+            for group in 0..<geo.groupCount {
+                let samples = geo.samples(ofGroup: group)
+                fillPaddedImage(x, samples: samples, into: padded)
+                let cols = samples.count * geo.image.outputPlane
+                let blocks = (cols + GEMM.kcMax - 1) / GEMM.kcMax
+                for block in 0..<blocks {
+                    let steps = cols * block / blocks ..< cols * (block + 1) / blocks
+                    packGradient(gy, samples: samples, steps: steps, into: a)
+                    packTaps(padded, steps: steps, into: b)
+                    multiply(a: a, b: b, kc: steps.count, into: acc, scratch: scratch)
+                }
+            }
+            scatter(acc, into: dw)
+        }
+    }
+
+    /// The group's samples, this part's channels, into `[samples, H + 2ph, W + 2pw, channels]`
+    /// (the border is left as it is: zero).
+    private func fillPaddedImage(_ x: UnsafePointer<Float>, samples: Range<Int>, into padded: UnsafeMutablePointer<Float>) {
+        let image = geo.image, window = image.window, cw = channels.count
+        for (b, n) in samples.enumerated() {
+            for c in channels {
+                let plane = x + (n * image.channels + c) * image.inputPlane
+                for h in 0..<image.height {
+                    let src = plane + h * image.width
+                    let dst = padded + ((b * paddedHeight + h + window.padH) * paddedWidth + window.padW) * cw + (c - channels.lowerBound)
+                    for w in 0..<image.width { dst[w &* cw] = src[w] }
+                }
+            }
+        }
+    }
+
+    /// Packs the output gradient's columns `steps` (pixels of the group, sample-major) as the A
+    /// slivers: `gy`'s rows are contiguous along the pixels, so `packSlivers` transposes them,
+    /// one sample's run of pixels at a time.
+    private func packGradient(_ gy: UnsafePointer<Float>, samples: Range<Int>, steps: Range<Int>, into a: UnsafeMutablePointer<Float>) {
+        let plane = geo.image.outputPlane, o = geo.outChannels
+        let full = o / GEMM.tileRows, rest = o - full * GEMM.tileRows
+        var p = steps.lowerBound
+        while p < steps.upperBound {
+            let b = p / plane, e = p - b * plane
+            let count = Swift.min(plane - e, steps.upperBound - p)
+            let src = gy + (samples.lowerBound + b) * geo.sampleOutputCount + e
+            let step = p - steps.lowerBound
+            if full > 0 {
+                GEMM.packSlivers(src, ld: plane, contiguous: false, kc: count, count: full * GEMM.tileRows, tile: GEMM.tileRows,
+                                 scale: 1, into: a + step * GEMM.tileRows, sliverStride: GEMM.tileRows * depth)
+            }
+            if rest > 0 {
+                GEMM.packSlivers(src + full * GEMM.tileRows * plane, ld: plane, contiguous: false, kc: count, count: rest,
+                                 tile: GEMM.tileRows, scale: 1,
+                                 into: aSliver(full, a) + step * GEMM.paddedRows(rest), sliverStride: GEMM.tileRows * depth)
+            }
+            p += count
+        }
+    }
+
+    /// Packs the taps of the pixels `steps` as the B slivers, copying runs of the padded image.
+    private func packTaps(_ padded: UnsafePointer<Float>, steps: Range<Int>, into b: UnsafeMutablePointer<Float>) {
+        let image = geo.image, window = image.window, cw = channels.count
+        let plane = image.outputPlane, ow = image.outWidth
+        let slivers = (0..<columnSlivers).map { (bSliver($0, b), bWidth($0)) }
+        var p = steps.lowerBound
+        while p < steps.upperBound {
+            let sample = p / plane, e = p - sample * plane
+            let i = e / ow, j = e - i * ow
+            let count = Swift.min(ow - j, steps.upperBound - p)
+            // Pixels (i, j..<j+count) of one output row: their windows start `sw·cw` floats apart.
+            var pixel = padded + ((sample * paddedHeight + i * window.strideH) * paddedWidth + j * window.strideW) * cw
+            let advance = window.strideW * cw
+            for step in (p - steps.lowerBound)..<(p - steps.lowerBound + count) {
+                for piece in pieces {
+                    let (sliver, width) = slivers[piece.sliver]
+                    FloatRun.copy(pixel + piece.source, to: sliver + (step &* width &+ piece.column), count: piece.count)
+                }
+                pixel += advance
+            }
+            p += count
+        }
+    }
+
+    /// `acc[O, taps] = fma(1, acc, A·B)` tile by tile: row slivers in groups whose packed A
+    /// stays in L2, as the GEMM driver does.
+    private func multiply(a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>, kc: Int,
+                          into acc: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        let o = geo.outChannels, group = GEMM.rowGroup(kc: kc)
+        for first in stride(from: 0, to: rowSlivers, by: group) {
+            for t in 0..<columnSlivers {
+                let j = t * GEMM.tileColumns, w = Swift.min(GEMM.tileColumns, taps - j)
+                for s in first..<Swift.min(first + group, rowSlivers) {
+                    let i = s * GEMM.tileRows, h = Swift.min(GEMM.tileRows, o - i)
+                    GEMM.multiplyTile(h: h, w: w, kc: kc, a: aSliver(s, a), b: bSliver(t, b), c: acc + i * taps + j,
+                                      ldc: taps, factor: 1, scratch: scratch)
+                }
+            }
+        }
+    }
+
+    /// `dw[o, c, u, v] = acc[o, (u·KW + v)·channels + c]` for this part's channels.
+    private func scatter(_ acc: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>) {
+        let cw = channels.count, patch = geo.image.patch
+        for o in 0..<geo.outChannels {
+            for c in channels {
+                for u in 0..<kh {
+                    for v in 0..<kw {
+                        dw[o * patch + (c * kh + u) * kw + v] = acc[o * taps + (u * kw + v) * cw + (c - channels.lowerBound)]
+                    }
+                }
+            }
+        }
+    }
+}
