@@ -18,9 +18,11 @@
 /// depends only on the shapes, so results are bit-identical for any thread count.
 extension Tensor {
     /// `y = conv2d(x, w)` with the given stride and zero padding on both axes. Shapes must satisfy
-    /// `Shape.conv2d` (validate user input with it first; here a mismatch traps).
-    public func conv2d(_ weight: Tensor, stride: Int = 1, padding: Int = 0) -> Tensor {
+    /// `Shape.conv2d` (validate user input with it first; here a mismatch traps). `algorithm`
+    /// defaults to `ConvAlgorithm`'s fixed rule (the same for all three products of a layer).
+    public func conv2d(_ weight: Tensor, stride: Int = 1, padding: Int = 0, algorithm: ConvAlgorithm? = nil) -> Tensor {
         let geo = ConvGeometry.validated(input: shape, weight: weight.shape, stride: stride, padding: padding)
+        if geo.uses(algorithm) == .winograd { return WinogradPlan.conv2d(self, weight, geo) }
         return Tensor.build(geo.outputShape) { y in
             scalars.withUnsafeBufferPointer { x in
                 geo.forward(x: x, y: y, product: geo.weightProduct(weight, transposed: false))
@@ -35,9 +37,10 @@ extension Tensor {
     /// `inputShape` is the shape of `x` (with stride > 1, several input sizes give the same output
     /// size). Computed as `col2im(Wᵀ · gy)`.
     public static func conv2dInputGrad(_ gy: Tensor, _ weight: Tensor, inputShape: [Int],
-                                       stride: Int = 1, padding: Int = 0) -> Tensor {
+                                       stride: Int = 1, padding: Int = 0, algorithm: ConvAlgorithm? = nil) -> Tensor {
         let geo = ConvGeometry.validated(input: inputShape, weight: weight.shape, stride: stride, padding: padding)
         precondition(gy.shape == geo.outputShape, "conv2dInputGrad: gradient \(gy.shape), expected \(geo.outputShape)")
+        if geo.uses(algorithm) == .winograd { return WinogradPlan.inputGrad(gy, weight, geo) }
         return Tensor.build(inputShape) { dx in
             gy.scalars.withUnsafeBufferPointer { g in
                 geo.inputGradient(gy: g, dx: dx, product: geo.weightProduct(weight, transposed: true))
@@ -56,9 +59,10 @@ extension Tensor {
     /// channels' taps straight from the input (`Conv+WeightGradient.swift`): no partial sums to
     /// add, no column matrix, and each element's sum is the same whatever the split.
     public static func conv2dWeightGrad(_ x: Tensor, _ gy: Tensor, weightShape: [Int],
-                                        stride: Int = 1, padding: Int = 0) -> Tensor {
+                                        stride: Int = 1, padding: Int = 0, algorithm: ConvAlgorithm? = nil) -> Tensor {
         let geo = ConvGeometry.validated(input: x.shape, weight: weightShape, stride: stride, padding: padding)
         precondition(gy.shape == geo.outputShape, "conv2dWeightGrad: gradient \(gy.shape), expected \(geo.outputShape)")
+        if geo.uses(algorithm) == .winograd { return WinogradPlan.weightGrad(x, gy, geo, weightShape: weightShape) }
         return Tensor.build(weightShape) { dw in
             guard geo.groupCount > 0 else {
                 dw.update(repeating: 0)
@@ -129,6 +133,13 @@ struct ConvGeometry {
     }
 
     var outputShape: [Int] { [image.batch, outChannels, image.outHeight, image.outWidth] }
+    /// The algorithm a product runs: the one asked for, else the fixed rule. Winograd is asked
+    /// for only where it applies (a precondition).
+    func uses(_ algorithm: ConvAlgorithm?) -> ConvAlgorithm {
+        guard let algorithm else { return ConvAlgorithm.chosen(for: self) }
+        precondition(algorithm == .direct || WinogradPlan.supports(self), "Winograd needs a 3×3 kernel, stride 1, padding 1")
+        return algorithm
+    }
     /// Groups of the batch: all of `groupSize` samples but maybe the last.
     var groupCount: Int { (image.batch + groupSize - 1) / groupSize }
     /// The samples of group `g`.

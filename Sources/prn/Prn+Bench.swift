@@ -13,6 +13,7 @@ extension Prn {
             case train
             case synflow
             case sparse
+            case conv
         }
 
         @Argument(help: ArgumentHelp("What to measure.", valueName: "what"))
@@ -27,6 +28,7 @@ extension Prn {
                 try TrainBenchmarks.run(models: models, report: { print($0); fflush(stdout) })
             case .synflow: try SynFlowBenchmark.run(report: { print($0); fflush(stdout) })
             case .sparse: try SparseBenchmark.run(report: { print($0); fflush(stdout) })
+            case .conv: ConvBenchmark.run(report: { print($0); fflush(stdout) })
             }
         }
     }

@@ -1,0 +1,50 @@
+import XCTest
+import PrnTestSupport
+import PrnKernel
+@testable import PrnAutograd
+
+/// Gradients through a convolution that runs by Winograd (64 channels, 3×3, stride 1, padding 1:
+/// the fixed rule's choice), against central differences: the directional derivative, and the
+/// Hessian–vector product by double backward.
+final class WinogradGradTests: XCTestCase {
+    /// `⟨r, softplus(conv(x, w))⟩`: curved, so the Hessian has nonzero blocks in x and w.
+    static func loss(_ p: [Variable]) -> Variable {
+        let z = p[0].conv2d(p[1], stride: 1, padding: 1)
+        return ((z.exp() + 1).log() * Variable(Tensor.randn(z.shape, seed: 9))).sum()
+    }
+
+    static let params = [Tensor.randn([2, 64, 4, 4], seed: 1), Tensor.randn([64, 64, 3, 3], std: 0.05, seed: 2)]
+    static let directions = [Tensor.randn([2, 64, 4, 4], seed: 3), Tensor.randn([64, 64, 3, 3], std: 0.05, seed: 4)]
+
+    func testRuleTakesWinogradForThisLayer() {
+        let x = Self.params[0], w = Self.params[1]
+        XCTAssertNotEqual(x.conv2d(w, stride: 1, padding: 1).scalars,
+                          x.conv2d(w, stride: 1, padding: 1, algorithm: .direct).scalars)
+    }
+
+    func testDirectionalDerivativeMatchesFiniteDifferences() {
+        let leaves = Self.params.map { Variable($0, requiresGrad: true) }
+        let g = grad(of: Self.loss(leaves), wrt: leaves)
+        let analytic = zip(g, Self.directions).reduce(0.0) { sum, pair in
+            sum + zip(pair.0.value.scalars, pair.1.scalars).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+        }
+        let h: Float = 1e-2
+        func at(_ t: Float) -> Double {
+            Double(Self.loss(zip(Self.params, Self.directions).map { Variable($0 + $1 * t) }).value.item)
+        }
+        let numeric = (at(h) - at(-h)) / Double(2 * h)
+        XCTAssertEqual(analytic, numeric, accuracy: 2e-2 * abs(numeric) + 1e-2)
+        XCTAssertGreaterThan(abs(numeric), 1, "the direction should move the loss")
+    }
+
+    func testHessianVectorProductMatchesFiniteDifferencesOfTheGradient() {
+        let hv = ConvGradTests.hessianVectorProduct(Self.params, Self.directions, Self.loss)
+        let h: Float = 1e-2
+        let plus = ConvGradTests.gradient(at: Self.params, Self.directions, t: h, Self.loss)
+        let minus = ConvGradTests.gradient(at: Self.params, Self.directions, t: -h, Self.loss)
+        for (k, (a, b)) in zip(plus, minus).enumerated() {
+            assertClose(hv[k], (a - b) * (1 / (2 * h)), rtol: 2e-2, atol: 2e-2, "Hv wrt parameter \(k)")
+            XCTAssertGreaterThan(hv[k].abs().max().item, 0.1, "block \(k) of Hv should be non-trivial")
+        }
+    }
+}
