@@ -175,39 +175,35 @@ struct WinogradPlan {
         let even = UnsafeMutablePointer<Float>.allocate(capacity: 2 * (tw + 1) + 16 * tw)
         defer { even.deallocate() }
         let odd = even + tw + 1, rowsB = odd + tw + 1
-        for (s, n) in samples.enumerated() {
-            for c in 0..<inChannels {
-                let src = x + (n * inChannels + c) * plane
-                for ti in 0..<tileRows {
-                    for a in 0..<4 {
-                        let r = 2 * ti - 1 + a, out = rowsB + 4 * a * tw
-                        guard r >= 0 && r < height else {
-                            out.update(repeating: 0, count: 4 * tw)
-                            continue
-                        }
-                        let row = src + r * width
-                        // even[j] = x[2j − 1], odd[j] = x[2j], zero outside the row.
-                        for j in 0...tw {
-                            even[j] = j > 0 && 2 * j - 1 < width ? row[2 * j - 1] : 0
-                            odd[j] = 2 * j < width ? row[2 * j] : 0
-                        }
-                        for j in 0..<tw { out[j] = even[j] - even[j + 1] }
-                        for j in 0..<tw { out[tw + j] = odd[j] + even[j + 1] }
-                        for j in 0..<tw { out[2 * tw + j] = even[j + 1] - odd[j] }
-                        for j in 0..<tw { out[3 * tw + j] = odd[j] - odd[j + 1] }
-                    }
-                    // Bᵀ over the four rows: ξ = 4·i + b.
-                    let first = v + c * tiles + (s * tileRows + ti) * tw
-                    for b in 0..<4 {
-                        let d0 = rowsB + b * tw, d1 = d0 + 4 * tw, d2 = d1 + 4 * tw, d3 = d2 + 4 * tw
-                        let v0 = first + b * stride, v1 = v0 + 4 * stride, v2 = v1 + 4 * stride, v3 = v2 + 4 * stride
-                        for j in 0..<tw {
-                            v0[j] = d0[j] - d2[j]
-                            v1[j] = d1[j] + d2[j]
-                            v2[j] = d2[j] - d1[j]
-                            v3[j] = d1[j] - d3[j]
-                        }
-                    }
+        forEachTileRow(of: samples, channels: inChannels) { s, n, c, ti in
+            let src = x + (n * inChannels + c) * plane
+            for a in 0..<4 {
+                let r = 2 * ti - 1 + a, out = rowsB + 4 * a * tw
+                guard r >= 0 && r < height else {
+                    out.update(repeating: 0, count: 4 * tw)
+                    continue
+                }
+                let row = src + r * width
+                // even[j] = x[2j − 1], odd[j] = x[2j], zero outside the row.
+                for j in 0...tw {
+                    even[j] = j > 0 && 2 * j - 1 < width ? row[2 * j - 1] : 0
+                    odd[j] = 2 * j < width ? row[2 * j] : 0
+                }
+                for j in 0..<tw { out[j] = even[j] - even[j + 1] }
+                for j in 0..<tw { out[tw + j] = odd[j] + even[j + 1] }
+                for j in 0..<tw { out[2 * tw + j] = even[j + 1] - odd[j] }
+                for j in 0..<tw { out[3 * tw + j] = odd[j] - odd[j + 1] }
+            }
+            // Bᵀ over the four rows: ξ = 4·i + b.
+            let first = v + c * tiles + (s * tileRows + ti) * tw
+            for b in 0..<4 {
+                let d0 = rowsB + b * tw, d1 = d0 + 4 * tw, d2 = d1 + 4 * tw, d3 = d2 + 4 * tw
+                let v0 = first + b * stride, v1 = v0 + 4 * stride, v2 = v1 + 4 * stride, v3 = v2 + 4 * stride
+                for j in 0..<tw {
+                    v0[j] = d0[j] - d2[j]
+                    v1[j] = d1[j] + d2[j]
+                    v2[j] = d2[j] - d1[j]
+                    v3[j] = d1[j] - d3[j]
                 }
             }
         }
@@ -218,30 +214,37 @@ struct WinogradPlan {
         let plane = height * width, tw = tileColumns, stride = outChannels * tiles
         let rows = UnsafeMutablePointer<Float>.allocate(capacity: 8 * tw)
         defer { rows.deallocate() }
-        for (s, n) in samples.enumerated() {
-            for o in 0..<outChannels {
-                let dst = y + (n * outChannels + o) * plane
-                for ti in 0..<tileRows {
-                    let first = m + o * tiles + (s * tileRows + ti) * tw
-                    // Aᵀ·M: rows[i][b] over the tiles.
-                    for b in 0..<4 {
-                        let q0 = first + b * stride, q1 = q0 + 4 * stride, q2 = q1 + 4 * stride, q3 = q2 + 4 * stride
-                        let a0 = rows + b * tw, a1 = rows + (4 + b) * tw
-                        for j in 0..<tw {
-                            a0[j] = q0[j] + q1[j] + q2[j]
-                            a1[j] = q1[j] - q2[j] - q3[j]
-                        }
-                    }
-                    for i in 0..<2 where 2 * ti + i < height {
-                        let out = dst + (2 * ti + i) * width, r = rows + 4 * i * tw
-                        let full = width / 2
-                        for j in 0..<Swift.min(tw, full) {
-                            out[2 * j] = r[j] + r[tw + j] + r[2 * tw + j]
-                            out[2 * j + 1] = r[tw + j] - r[2 * tw + j] - r[3 * tw + j]
-                        }
-                        if full < tw { out[2 * full] = r[full] + r[tw + full] + r[2 * tw + full] }
-                    }
+        forEachTileRow(of: samples, channels: outChannels) { s, n, o, ti in
+            let dst = y + (n * outChannels + o) * plane
+            let first = m + o * tiles + (s * tileRows + ti) * tw
+            // Aᵀ·M: rows[i][b] over the tiles.
+            for b in 0..<4 {
+                let q0 = first + b * stride, q1 = q0 + 4 * stride, q2 = q1 + 4 * stride, q3 = q2 + 4 * stride
+                let a0 = rows + b * tw, a1 = rows + (4 + b) * tw
+                for j in 0..<tw {
+                    a0[j] = q0[j] + q1[j] + q2[j]
+                    a1[j] = q1[j] - q2[j] - q3[j]
                 }
+            }
+            for i in 0..<2 where 2 * ti + i < height {
+                let out = dst + (2 * ti + i) * width, r = rows + 4 * i * tw
+                let full = width / 2
+                for j in 0..<Swift.min(tw, full) {
+                    out[2 * j] = r[j] + r[tw + j] + r[2 * tw + j]
+                    out[2 * j + 1] = r[tw + j] - r[2 * tw + j] - r[3 * tw + j]
+                }
+                if full < tw { out[2 * full] = r[full] + r[tw + full] + r[2 * tw + full] }
+            }
+        }
+    }
+
+    /// `body(s, n, channel, ti)` for each sample of a group (`s` its place in the group, `n` in the
+    /// batch), channel and row of tiles `ti`.
+    @inline(__always)
+    private func forEachTileRow(of samples: Range<Int>, channels: Int, _ body: (Int, Int, Int, Int) -> Void) {
+        for (s, n) in samples.enumerated() {
+            for channel in 0..<channels {
+                for ti in 0..<tileRows { body(s, n, channel, ti) }
             }
         }
     }
@@ -296,42 +299,38 @@ struct WinogradPlan {
         let plane = height * width, tw = tileColumns, stride = outChannels * tiles
         let split = UnsafeMutablePointer<Float>.allocate(capacity: 4 * tw)
         defer { split.deallocate() }
-        for (s, n) in samples.enumerated() {
-            for o in 0..<outChannels {
-                let src = gy + (n * outChannels + o) * plane
-                for ti in 0..<tileRows {
-                    // Even and odd columns of the tile row's two gradient rows.
-                    for i in 0..<2 {
-                        let r = 2 * ti + i, even = split + 2 * i * tw, odd = even + tw
-                        guard r < height else {
-                            even.update(repeating: 0, count: 2 * tw)
-                            continue
-                        }
-                        let row = src + r * width
-                        for j in 0..<tw {
-                            even[j] = row[2 * j]
-                            odd[j] = 2 * j + 1 < width ? row[2 * j + 1] : 0
-                        }
-                    }
-                    let e0 = split, o0 = split + tw, e1 = split + 2 * tw, o1 = split + 3 * tw
-                    let base = z + o * tiles + (s * tileRows + ti) * tw
-                    // Row i of A·gy is (p, q); its row of the product with Aᵀ is (p, p + q, p − q, −q).
-                    func store(_ i: Int, _ p: (Int) -> Float, _ q: (Int) -> Float) {
-                        let z0 = base + 4 * i * stride, z1 = z0 + stride, z2 = z1 + stride, z3 = z2 + stride
-                        for j in 0..<tw {
-                            let a = p(j), b = q(j)
-                            z0[j] = a
-                            z1[j] = a + b
-                            z2[j] = a - b
-                            z3[j] = -b
-                        }
-                    }
-                    store(0, { e0[$0] }, { o0[$0] })
-                    store(1, { e0[$0] + e1[$0] }, { o0[$0] + o1[$0] })
-                    store(2, { e0[$0] - e1[$0] }, { o0[$0] - o1[$0] })
-                    store(3, { -e1[$0] }, { -o1[$0] })
+        forEachTileRow(of: samples, channels: outChannels) { s, n, o, ti in
+            let src = gy + (n * outChannels + o) * plane
+            // Even and odd columns of the tile row's two gradient rows.
+            for i in 0..<2 {
+                let r = 2 * ti + i, even = split + 2 * i * tw, odd = even + tw
+                guard r < height else {
+                    even.update(repeating: 0, count: 2 * tw)
+                    continue
+                }
+                let row = src + r * width
+                for j in 0..<tw {
+                    even[j] = row[2 * j]
+                    odd[j] = 2 * j + 1 < width ? row[2 * j + 1] : 0
                 }
             }
+            let e0 = split, o0 = split + tw, e1 = split + 2 * tw, o1 = split + 3 * tw
+            let base = z + o * tiles + (s * tileRows + ti) * tw
+            // Row i of A·gy is (p, q); its row of the product with Aᵀ is (p, p + q, p − q, −q).
+            func store(_ i: Int, _ p: (Int) -> Float, _ q: (Int) -> Float) {
+                let z0 = base + 4 * i * stride, z1 = z0 + stride, z2 = z1 + stride, z3 = z2 + stride
+                for j in 0..<tw {
+                    let a = p(j), b = q(j)
+                    z0[j] = a
+                    z1[j] = a + b
+                    z2[j] = a - b
+                    z3[j] = -b
+                }
+            }
+            store(0, { e0[$0] }, { o0[$0] })
+            store(1, { e0[$0] + e1[$0] }, { o0[$0] + o1[$0] })
+            store(2, { e0[$0] - e1[$0] }, { o0[$0] - o1[$0] })
+            store(3, { -e1[$0] }, { -o1[$0] })
         }
     }
 

@@ -7,7 +7,7 @@ extension Prn {
     struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Measure throughput and print one line per result.")
 
-        /// What can be measured; add `conv`, `train`, `synflow` here as they land.
+        /// What can be measured.
         enum Target: String, ExpressibleByArgument, CaseIterable {
             case gemm
             case train
