@@ -119,13 +119,39 @@ private struct WeightGradientPart {
     /// (the border is left as it is: zero).
     private func fillPaddedImage(_ x: UnsafePointer<Float>, samples: Range<Int>, into padded: UnsafeMutablePointer<Float>) {
         let image = geo.image, window = image.window, cw = channels.count
+        let width = image.width, plane = image.inputPlane
         for (b, n) in samples.enumerated() {
-            for c in channels {
-                let plane = x + (n * image.channels + c) * image.inputPlane
-                for h in 0..<image.height {
-                    let src = plane + h * image.width
-                    let dst = padded + ((b * paddedHeight + h + window.padH) * paddedWidth + window.padW) * cw + (c - channels.lowerBound)
-                    for w in 0..<image.width { dst[w &* cw] = src[w] }
+            for h in 0..<image.height {
+                let row = padded + ((b * paddedHeight + h + window.padH) * paddedWidth + window.padW) * cw
+                let source = x + (n * image.channels + channels.lowerBound) * plane + h * width
+                // Four channels × four pixels at a time, transposed in registers.
+                var c = 0
+                while c &+ 4 <= cw {
+                    let s0 = source + c &* plane, s1 = s0 + plane, s2 = s1 + plane, s3 = s2 + plane
+                    var w = 0
+                    while w &+ 4 <= width {
+                        let x0 = UnsafeRawPointer(s0 + w).loadUnaligned(as: SIMD4<Float>.self)
+                        let x1 = UnsafeRawPointer(s1 + w).loadUnaligned(as: SIMD4<Float>.self)
+                        let x2 = UnsafeRawPointer(s2 + w).loadUnaligned(as: SIMD4<Float>.self)
+                        let x3 = UnsafeRawPointer(s3 + w).loadUnaligned(as: SIMD4<Float>.self)
+                        let d = UnsafeMutableRawPointer(row + (w &* cw &+ c)), step = 4 &* cw
+                        d.storeBytes(of: SIMD4(x0[0], x1[0], x2[0], x3[0]), as: SIMD4<Float>.self)
+                        d.storeBytes(of: SIMD4(x0[1], x1[1], x2[1], x3[1]), toByteOffset: step, as: SIMD4<Float>.self)
+                        d.storeBytes(of: SIMD4(x0[2], x1[2], x2[2], x3[2]), toByteOffset: 2 &* step, as: SIMD4<Float>.self)
+                        d.storeBytes(of: SIMD4(x0[3], x1[3], x2[3], x3[3]), toByteOffset: 3 &* step, as: SIMD4<Float>.self)
+                        w &+= 4
+                    }
+                    while w < width {
+                        let d = row + (w &* cw &+ c)
+                        (d[0], d[1], d[2], d[3]) = (s0[w], s1[w], s2[w], s3[w])
+                        w &+= 1
+                    }
+                    c &+= 4
+                }
+                while c < cw {
+                    let src = source + c &* plane
+                    for w in 0..<width { row[w &* cw &+ c] = src[w] }
+                    c &+= 1
                 }
             }
         }
@@ -160,7 +186,8 @@ private struct WeightGradientPart {
     private func packTaps(_ padded: UnsafePointer<Float>, steps: Range<Int>, into b: UnsafeMutablePointer<Float>) {
         let image = geo.image, window = image.window, cw = channels.count
         let plane = image.outputPlane, ow = image.outWidth
-        let slivers = (0..<columnSlivers).map { (bSliver($0, b), bWidth($0)) }
+        // Each piece's destination at step 0, and its sliver's floats per step.
+        let targets = pieces.map { (bSliver($0.sliver, b) + $0.column, bWidth($0.sliver)) }
         var p = steps.lowerBound
         while p < steps.upperBound {
             let sample = p / plane, e = p - sample * plane
@@ -169,12 +196,16 @@ private struct WeightGradientPart {
             // Pixels (i, j..<j+count) of one output row: their windows start `sw·cw` floats apart.
             var pixel = padded + ((sample * paddedHeight + i * window.strideH) * paddedWidth + j * window.strideW) * cw
             let advance = window.strideW * cw
-            for step in (p - steps.lowerBound)..<(p - steps.lowerBound + count) {
-                for piece in pieces {
-                    let (sliver, width) = slivers[piece.sliver]
-                    FloatRun.copy(pixel + piece.source, to: sliver + (step &* width &+ piece.column), count: piece.count)
+            pieces.withUnsafeBufferPointer { pieces in
+                targets.withUnsafeBufferPointer { targets in
+                    for step in (p - steps.lowerBound)..<(p - steps.lowerBound + count) {
+                        for k in 0..<pieces.count {
+                            let (target, width) = targets[k]
+                            FloatRun.copy(pixel + pieces[k].source, to: target + step &* width, count: pieces[k].count)
+                        }
+                        pixel += advance
+                    }
                 }
-                pixel += advance
             }
             p += count
         }

@@ -104,9 +104,13 @@ extension Tensor {
                         layout.forEachChannel { c in
                             let (mu, inv) = (mean.scalars[c], invStd.scalars[c])
                             let (muBlock, invBlock) = (SIMD8<Float>(repeating: mu), SIMD8<Float>(repeating: inv))
-                            sum[c] = layout.laneSum(of: c, { gradient.block($0) }, { gradient[$0] })
-                            projection[c] = layout.laneSum(of: c, { i in gradient.block(i) * ((xs.block(i) - muBlock) * invBlock) },
-                                                           { i in gradient[i] * ((xs[i] - mu) * inv) })
+                            (sum[c], projection[c]) = layout.laneSums(of: c, { i in
+                                let g = gradient.block(i)
+                                return (g, g * ((xs.block(i) - muBlock) * invBlock))
+                            }, { i in
+                                let g = gradient[i]
+                                return (g, g * ((xs[i] - mu) * inv))
+                            })
                         }
                     }
                 }
@@ -241,6 +245,34 @@ struct ChannelPlanes {
             }
         }
         return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
+    }
+
+    /// Two `laneSum`s in one sweep of channel `c` (each term pair read once): each sum in
+    /// `laneSum`'s order, so with the same bits.
+    @inline(__always)
+    func laneSums(of c: Int, _ block: (Int) -> (SIMD8<Float>, SIMD8<Float>),
+                  _ single: (Int) -> (Float, Float)) -> (Float, Float) {
+        var first = SIMD8<Float>(), second = SIMD8<Float>()
+        for n in 0..<batch {
+            let start = (n * channels + c) * plane, end = start + plane
+            var i = start
+            while i + 8 <= end {
+                let (a, b) = block(i)
+                first += a
+                second += b
+                i += 8
+            }
+            var lane = 0
+            while i < end {
+                let (a, b) = single(i)
+                first[lane] += a
+                second[lane] += b
+                i += 1
+                lane += 1
+            }
+        }
+        func total(_ l: SIMD8<Float>) -> Float { ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7])) }
+        return (total(first), total(second))
     }
 
     /// Runs `body(run, c)` for every plane with its channel, planes split across threads.
