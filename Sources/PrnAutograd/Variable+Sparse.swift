@@ -23,26 +23,37 @@ import PrnKernel
 /// kept values only, as training binds it); its gradients are then compact too.
 extension Variable {
     /// `x · P_S(w)ᵀ` for an input `[B, I]` and a weight `[O, I]` with kept positions `topology`.
+    ///
+    /// The products run on feature-major copies of their batch operands (`Tensor+Sparse.swift`):
+    /// the forward's copy of `x` is kept for the weight gradient, and the backward transposes the
+    /// upstream gradient once for both of its products.
     public func sparseLinear(_ weight: Variable, _ topology: SparseTopology) -> Variable {
         let x = self
-        return Variable.record(x.value.sparseLinear(weight.value, topology), [x, weight]) { u in
-            [x.requiresGrad ? Variable.sparseLinearInputGrad(u, weight, topology) : nil,
-             weight.requiresGrad ? Variable.sparseLinearWeightGrad(x, u, topology, weightShape: weight.shape) : nil]
+        let xT = x.value.transposed()
+        return Variable.record(x.value.sparseLinear(weight.value, topology, featureMajor: xT), [x, weight]) { u in
+            let uT = u.value.transposed()
+            return [x.requiresGrad ? Variable.sparseLinearInputGrad(u, weight, topology, featureMajor: uT) : nil,
+                    weight.requiresGrad ? Variable.sparseLinearWeightGrad(x, u, topology, weightShape: weight.shape,
+                                                                          featureMajor: (xT, uT)) : nil]
         }
     }
 
-    /// `g · P_S(w)`: the gradient of `sparseLinear` with respect to its input.
-    public static func sparseLinearInputGrad(_ g: Variable, _ weight: Variable, _ topology: SparseTopology) -> Variable {
-        record(Tensor.sparseLinearInputGrad(g.value, weight.value, topology), [g, weight]) { u in
+    /// `g · P_S(w)`: the gradient of `sparseLinear` with respect to its input. `featureMajor`,
+    /// when the caller has it, is `g.value.transposed()`.
+    public static func sparseLinearInputGrad(_ g: Variable, _ weight: Variable, _ topology: SparseTopology,
+                                             featureMajor: Tensor? = nil) -> Variable {
+        record(Tensor.sparseLinearInputGrad(g.value, weight.value, topology, featureMajor: featureMajor), [g, weight]) { u in
             [g.requiresGrad ? u.sparseLinear(weight, topology) : nil,
              weight.requiresGrad ? sparseLinearWeightGrad(u, g, topology, weightShape: weight.shape) : nil]
         }
     }
 
     /// `P_S(gᵀ · x)` of `weightShape`: the gradient of `sparseLinear` with respect to its weight.
+    /// `featureMajor`, when the caller has them, are the transposed values of `x` and `g`.
     public static func sparseLinearWeightGrad(_ x: Variable, _ g: Variable, _ topology: SparseTopology,
-                                              weightShape: [Int]) -> Variable {
-        record(Tensor.sparseLinearWeightGrad(x.value, g.value, topology, weightShape: weightShape), [x, g]) { u in
+                                              weightShape: [Int], featureMajor: (x: Tensor, g: Tensor)? = nil) -> Variable {
+        let value = Tensor.sparseLinearWeightGrad(x.value, g.value, topology, weightShape: weightShape, featureMajor: featureMajor)
+        return record(value, [x, g]) { u in
             [x.requiresGrad ? sparseLinearInputGrad(g, u, topology) : nil,
              g.requiresGrad ? x.sparseLinear(u, topology) : nil]
         }

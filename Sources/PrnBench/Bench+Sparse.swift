@@ -15,16 +15,17 @@ import PrnPrune
 ///   falling densities; the first density where the sparse step wins, next to the rule `auto`
 ///   uses (`SparseSelection`).
 public enum SparseBenchmark {
-    public static func run(threads: Int = Parallel.threads, report: (String) -> Void) throws {
+    /// `models` (as `BENCH_MODELS=lenet300,crossover` gives them) runs only those cases.
+    public static func run(threads: Int = Parallel.threads, models: Set<String>? = nil, report: (String) -> Void) throws {
         let saved = Parallel.threads
         defer { Parallel.threads = saved }
         Parallel.threads = threads
-        crossover(threads: threads, report: report)
+        if models?.contains("crossover") ?? true { crossover(threads: threads, report: report) }
         let cases: [(name: Zoo, shape: [Int], batch: Int, steps: Int, optimizer: TrainConfig.OptimizerKind)] = [
             (.lenet300, [1, 28, 28], 64, 30, .adam),
             (.vgg16, [3, 32, 32], 128, 2, .sgd),
         ]
-        for c in cases {
+        for c in cases where models?.contains(c.name.rawValue) ?? true {
             let data = try Dataset.load(.synthetic(SyntheticSpec(classes: 10, shape: c.shape, train: c.batch * (c.steps + 1),
                                                                  test: c.batch, seed: 0)))
             let model = try Model(Architecture(name: c.name, inputShape: c.shape, classes: 10), seed: 1)

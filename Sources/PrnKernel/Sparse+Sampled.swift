@@ -6,51 +6,124 @@
 // The operands come as rows over t, the lanes want one t across sixteen rows: a 16 × 16 block
 // of rows is loaded and transposed in registers (`Tile16`), which turns 256 scalar FMAs and 512
 // scalar loads into 16 vector FMAs, 16 (or 32) loads and 64 (or 128) shuffles. When the sixteen
-// entries share their row of `a` (a row of the weight with 16 or more kept entries), its value
-// at t is broadcast instead of transposed. The chains are those of the scalar loop in
-// `Sparse+Kernels.swift`, so the result is bit for bit the same.
+// entries share their row of `a`, its value at t is broadcast instead of transposed, which
+// halves the shuffles; `SampledTiles` groups the entries so that most tiles do. The chains are
+// those of the scalar loop in `Sparse+Kernels.swift`, so the result is bit for bit the same,
+// however the entries are grouped.
+
+/// How the sampled product groups a topology's entries into tiles of sixteen lanes, built once
+/// per topology: each row's entries sixteen at a time (a shared row of `a`), a row's remainder
+/// of more than eight as one more shared tile with idle lanes, and the shorter remainders pooled
+/// into mixed tiles (a mixed tile transposes both operands: two transposes for sixteen entries
+/// beat one for eight or fewer).
+struct SampledTiles: Sendable {
+    /// Per tile, sixteen lanes: the entry each lane computes and that entry's row. Idle lanes
+    /// repeat lane 0 (they compute, and are not stored).
+    let entries: [Int32], rows: [Int32]
+    /// Per tile: the lanes in use (1 ... 16), and whether all of them share a row.
+    let widths: [UInt8], shared: [Bool]
+
+    var count: Int { widths.count }
+
+    init(rowStart: [Int32]) {
+        var entries: [Int32] = [], rows: [Int32] = [], widths: [UInt8] = [], shared: [Bool] = []
+        let capacity = 16 * (Int(rowStart.last ?? 0) / 8 + 2)
+        entries.reserveCapacity(capacity)
+        rows.reserveCapacity(capacity)
+        var poolEntries: [Int32] = [], poolRows: [Int32] = []
+        // One tile of `width` lanes from `lanes` and their rows (idle lanes repeat lane 0).
+        func emit(_ laneEntries: [Int32], _ laneRows: [Int32], width: Int) {
+            for k in 0..<16 {
+                entries.append(laneEntries[k < width ? k : 0])
+                rows.append(laneRows[k < width ? k : 0])
+            }
+            widths.append(UInt8(width))
+            shared.append(laneRows[0] == laneRows[width - 1])
+        }
+        var laneEntries = [Int32](repeating: 0, count: 16), laneRows = laneEntries
+        for r in 0..<Swift.max(0, rowStart.count - 1) {
+            var e = Int(rowStart[r])
+            let end = Int(rowStart[r + 1])
+            while end - e > 8 {
+                let width = Swift.min(16, end - e)
+                for k in 0..<width {
+                    laneEntries[k] = Int32(e + k)
+                    laneRows[k] = Int32(r)
+                }
+                emit(laneEntries, laneRows, width: width)
+                e += width
+            }
+            for entry in e..<end {
+                poolEntries.append(Int32(entry))
+                poolRows.append(Int32(r))
+                if poolEntries.count == 16 {
+                    emit(poolEntries, poolRows, width: 16)
+                    poolEntries.removeAll(keepingCapacity: true)
+                    poolRows.removeAll(keepingCapacity: true)
+                }
+            }
+        }
+        if !poolEntries.isEmpty { emit(poolEntries, poolRows, width: poolEntries.count) }
+        self.entries = entries
+        self.rows = rows
+        self.widths = widths
+        self.shared = shared
+    }
+}
 
 extension SparseKernels {
-    /// `out[e]` for the entries `entries` (any range; sixteen at a time, the rest one by one) of
-    /// the topology `start`/`index`, `a` and `b` read along contiguous rows. With `blockStride`,
-    /// each k-block's sum goes to its own copy of `out`, `blockStride` floats further per block.
-    static func sampledTiles(start: UnsafePointer<Int32>, rows: Int, index: UnsafePointer<Int32>, entries: Range<Int>,
+    /// `out[e]` for the entries of the tiles `tiles` of `plan`, over a topology whose column of
+    /// entry e is `index[e]`, `a` and `b` read along contiguous rows. With `blockStride`, each
+    /// k-block's sum goes to its own copy of `out`, `blockStride` floats further per block.
+    static func sampledTiles(plan: SampledTiles, tiles: Range<Int>, index: UnsafePointer<Int32>,
                              depth: Int, a: UnsafePointer<Float>, aRow: Int, b: UnsafePointer<Float>, bRow: Int,
                              out: UnsafeMutablePointer<Float>, blockStride: Int? = nil) {
-        guard !entries.isEmpty else { return }
+        guard !tiles.isEmpty else { return }
         let blocks = kBlocks(depth)
-        // The row of the first entry: the last row starting at or before it.
-        var low = 0, high = rows
-        while high - low > 1 {
-            let middle = (low + high) / 2
-            if Int(start[middle]) <= entries.lowerBound { low = middle } else { high = middle }
-        }
-        var row = low
-        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: 32) { pointers in
-            let aRows = pointers.baseAddress!, bRows = aRows + 16
-            var e = entries.lowerBound
-            while e < entries.upperBound {
-                let width = Swift.min(16, entries.upperBound - e)
-                for k in 0..<width {
-                    while Int(start[row + 1]) <= e + k { row += 1 }
-                    aRows[k] = a + row &* aRow
-                    bRows[k] = b + Int(index[e + k]) &* bRow
+        plan.entries.withUnsafeBufferPointer { entries in
+            plan.rows.withUnsafeBufferPointer { rows in
+                withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: 32) { pointers in
+                    let aRows = pointers.baseAddress!, bRows = aRows + 16
+                    for tile in tiles {
+                        let lanes = entries.baseAddress! + tile * 16, laneRows = rows.baseAddress! + tile * 16
+                        for k in 0..<16 {
+                            aRows[k] = a + Int(laneRows[k]) &* aRow
+                            bRows[k] = b + Int(index[Int(lanes[k])]) &* bRow
+                        }
+                        let width = Int(plan.widths[tile])
+                        // Shared rows of sixteen lanes hold consecutive entries: one vector store.
+                        let contiguous = plan.shared[tile] && width == 16
+                        self.tile(aRows: aRows, bRows: bRows, shared: plan.shared[tile], blocks: blocks) { k, acc in
+                            let first = Int(lanes[0])
+                            if let blockStride {
+                                let target = out + k * blockStride
+                                if contiguous {
+                                    UnsafeMutableRawPointer(target + first).storeBytes(of: acc, as: SIMD16<Float>.self)
+                                } else {
+                                    for lane in 0..<width { target[Int(lanes[lane])] = acc[lane] }
+                                }
+                            } else if contiguous {
+                                let target = UnsafeMutableRawPointer(out + first)
+                                let sum = k == 0 ? acc : acc + target.loadUnaligned(as: SIMD16<Float>.self)
+                                target.storeBytes(of: sum, as: SIMD16<Float>.self)
+                            } else {
+                                for lane in 0..<width {
+                                    let e = Int(lanes[lane])
+                                    out[e] = k == 0 ? acc[lane] : acc[lane] + out[e]
+                                }
+                            }
+                        }
+                    }
                 }
-                if width == 16 {
-                    tile(aRows: aRows, bRows: bRows, shared: aRows[0] == aRows[15], blocks: blocks, out: out + e,
-                         blockStride: blockStride)
-                } else {
-                    for k in 0..<width { chain(aRows[k], bRows[k], blocks: blocks, out: out + e + k, blockStride: blockStride) }
-                }
-                e += width
             }
         }
     }
 
-    /// Sixteen entries, lane k from rows `aRows[k]` and `bRows[k]`.
+    /// Sixteen chains, lane k from rows `aRows[k]` and `bRows[k]`; `finish(k, sums)` after each
+    /// k-block.
     @inline(__always)
     private static func tile(aRows: UnsafePointer<UnsafePointer<Float>>, bRows: UnsafePointer<UnsafePointer<Float>>,
-                             shared: Bool, blocks: [Range<Int>], out: UnsafeMutablePointer<Float>, blockStride: Int?) {
+                             shared: Bool, blocks: [Range<Int>], finish: (Int, SIMD16<Float>) -> Void) {
         for (k, block) in blocks.enumerated() {
             var acc = SIMD16<Float>()
             var t = block.lowerBound
@@ -75,27 +148,7 @@ extension SparseKernels {
                 acc.addProduct(x, y)
                 t += 1
             }
-            if let blockStride {
-                UnsafeMutableRawPointer(out + k * blockStride).storeBytes(of: acc, as: SIMD16<Float>.self)
-                continue
-            }
-            let target = UnsafeMutableRawPointer(out)
-            if k == 0 {
-                target.storeBytes(of: acc, as: SIMD16<Float>.self)
-            } else {
-                target.storeBytes(of: acc + target.loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
-            }
-        }
-    }
-
-    /// One entry's chain, block by block.
-    @inline(__always)
-    private static func chain(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, blocks: [Range<Int>],
-                              out: UnsafeMutablePointer<Float>, blockStride: Int?) {
-        for (k, block) in blocks.enumerated() {
-            var sum: Float = 0
-            for t in block { sum = sum.addingProduct(a[t], b[t]) }
-            if let blockStride { out[k * blockStride] = sum } else { out.pointee = k == 0 ? sum : sum + out.pointee }
+            finish(k, acc)
         }
     }
 }

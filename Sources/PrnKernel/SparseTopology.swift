@@ -31,6 +31,8 @@ public final class SparseTopology: Sendable {
     public let cscEntry: [Int32]
     /// Flat index `r · columns + c` of each entry in row order, for gathering and scattering.
     public let positions: [Int32]
+    /// The entries grouped for the sampled product (`Sparse+Sampled.swift`).
+    let sampledTiles: SampledTiles
 
     /// The kept entries (`mask != 0`) of a mask whose first axis is the rows. The mask must have
     /// fewer than 2³¹ elements.
@@ -74,6 +76,7 @@ public final class SparseTopology: Sendable {
         self.cscRowIndex = cscRowIndex
         self.cscEntry = cscEntry
         self.positions = positions
+        sampledTiles = SampledTiles(rowStart: rowStart)
     }
 
     /// Kept entries.

@@ -19,35 +19,40 @@
 /// samples, and the result is transposed back.
 extension Tensor {
     /// `x[B, I] · P_S(w)ᵀ` for a weight `w[O, I]` with kept positions `topology` (O × I).
-    public func sparseLinear(_ weight: Tensor, _ topology: SparseTopology) -> Tensor {
+    /// `featureMajor`, when the caller has it, is `x.transposed()`, and saves making it.
+    public func sparseLinear(_ weight: Tensor, _ topology: SparseTopology, featureMajor: Tensor? = nil) -> Tensor {
         precondition(rank == 2 && shape[1] == topology.columns,
                      "sparseLinear: input \(shape), weight \(weight.shape)")
         let values = topology.gather(weight)
-        return topology.featureMajorProduct(values, order: .rows, transposed())
+        return topology.featureMajorProduct(values, order: .rows, featureMajor ?? transposed())
     }
 
     /// `g[B, O] · P_S(w)` for a weight `w[O, I]` with kept positions `topology`: the gradient of
-    /// `sparseLinear` with respect to its input.
-    public static func sparseLinearInputGrad(_ g: Tensor, _ weight: Tensor, _ topology: SparseTopology) -> Tensor {
+    /// `sparseLinear` with respect to its input. `featureMajor`, when given, is `g.transposed()`.
+    public static func sparseLinearInputGrad(_ g: Tensor, _ weight: Tensor, _ topology: SparseTopology,
+                                             featureMajor: Tensor? = nil) -> Tensor {
         precondition(g.rank == 2 && g.shape[1] == topology.rows,
                      "sparseLinearInputGrad: gradient \(g.shape), weight \(weight.shape)")
         let values = topology.gather(weight, order: .columns)
-        return topology.featureMajorProduct(values, order: .columns, g.transposed())
+        return topology.featureMajorProduct(values, order: .columns, featureMajor ?? g.transposed())
     }
 
     /// `P_S(gᵀ · x)`, shaped `weightShape` (`O · I` elements), zero outside `S`: the gradient of
     /// `sparseLinear` with respect to its weight, computed at the kept positions only.
+    /// `featureMajor`, when the caller has them, are `x.transposed()` and `g.transposed()`.
     public static func sparseLinearWeightGrad(_ x: Tensor, _ g: Tensor, _ topology: SparseTopology,
-                                              weightShape: [Int]) -> Tensor {
+                                              weightShape: [Int], featureMajor: (x: Tensor, g: Tensor)? = nil) -> Tensor {
         let batch = x.shape[0]
         precondition(x.rank == 2 && g.rank == 2 && g.shape[0] == batch && x.shape[1] == topology.columns
                      && g.shape[1] == topology.rows && Shape.count(topology.denseShape(weightShape)) == topology.rows * topology.columns,
                      "sparseLinearWeightGrad: input \(x.shape), gradient \(g.shape), weight \(weightShape)")
         let (o, i) = (topology.rows, topology.columns)
-        // Entry (r, c) is Σ_b g[b, r] · x[b, c]. With enough entries, feature-major copies of g
-        // and x make every chain contiguous, and the entries go sixteen at a time.
-        let featureMajor = topology.count >= o + i
-        let (gOperand, xOperand) = featureMajor ? (g.transposed(), x.transposed()) : (g, x)
+        // Entry (r, c) is Σ_b g[b, r] · x[b, c]. Feature-major copies of g and x make every
+        // chain contiguous, and the entries go sixteen at a time: worth making them when there
+        // are enough entries, always when they come made.
+        let transposes = featureMajor ?? (topology.count >= o + i ? (x.transposed(), g.transposed()) : nil)
+        let featureMajor = transposes != nil
+        let (gOperand, xOperand) = transposes.map { ($0.g, $0.x) } ?? (g, x)
         var kept = [Float](repeating: 0, count: topology.count)
         kept.withUnsafeMutableBufferPointer { out in
             xOperand.scalars.withUnsafeBufferPointer { xs in
@@ -76,9 +81,8 @@ extension SparseTopology {
                 let work = 4 * count * depth
                 guard aStep != 1 || bStep != 1 else {
                     // Contiguous chains: sixteen entries at a time, the threads splitting the entries.
-                    SparseKernels.forEachPart((count + 15) / 16, work: work, threads: threads) { tiles in
-                        SparseKernels.sampledTiles(start: start.baseAddress!, rows: rows, index: index.baseAddress!,
-                                                   entries: tiles.lowerBound * 16 ..< Swift.min(tiles.upperBound * 16, count),
+                    SparseKernels.forEachPart(sampledTiles.count, work: work, threads: threads) { tiles in
+                        SparseKernels.sampledTiles(plan: sampledTiles, tiles: tiles, index: index.baseAddress!,
                                                    depth: depth, a: a, aRow: aRow, b: b, bRow: bRow, out: out,
                                                    blockStride: blockStride)
                     }

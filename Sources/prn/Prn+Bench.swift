@@ -20,14 +20,13 @@ extension Prn {
         var what: Target
 
         func run() throws {
+            // BENCH_MODELS=vgg16,resnet20 runs only those, as in PyTorch's twin script.
+            let models = ProcessInfo.processInfo.environment["BENCH_MODELS"].map { Set($0.split(separator: ",").map(String.init)) }
             switch what {
             case .gemm: Benchmarks.gemm(report: { print($0) })
-            case .train:
-                // BENCH_MODELS=vgg16,resnet20 runs only those, as in PyTorch's twin script.
-                let models = ProcessInfo.processInfo.environment["BENCH_MODELS"].map { Set($0.split(separator: ",").map(String.init)) }
-                try TrainBenchmarks.run(models: models, report: { print($0); fflush(stdout) })
+            case .train: try TrainBenchmarks.run(models: models, report: { print($0); fflush(stdout) })
             case .synflow: try SynFlowBenchmark.run(report: { print($0); fflush(stdout) })
-            case .sparse: try SparseBenchmark.run(report: { print($0); fflush(stdout) })
+            case .sparse: try SparseBenchmark.run(models: models, report: { print($0); fflush(stdout) })
             case .conv: ConvBenchmark.run(report: { print($0); fflush(stdout) })
             }
         }

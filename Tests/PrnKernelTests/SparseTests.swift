@@ -56,6 +56,44 @@ final class SparseTests: XCTestCase {
         }
     }
 
+    /// The sampled product's tiles: rows of 0 to 41 kept weights give full shared tiles, shared
+    /// tiles with idle lanes (remainders over 8) and mixed tiles of pooled short remainders;
+    /// every entry is computed by exactly one lane, and the products equal the dense GEMM's, also
+    /// with the transposes passed in and over two k-blocks.
+    func testSampledTilesCoverEveryEntryOnce() {
+        let lengths = [0, 1, 7, 8, 9, 15, 16, 17, 24, 25, 33, 41, 3, 5]
+        let inputs = 48
+        var keep = [Float](repeating: 0, count: lengths.count * inputs)
+        var rng = RNG(seed: 12)
+        for (r, n) in lengths.enumerated() {
+            for c in rng.permutation(inputs).prefix(n) { keep[r * inputs + c] = 1 }
+        }
+        let mask = Tensor(shape: [lengths.count, inputs], scalars: keep)
+        let topology = SparseTopology(mask: mask), plan = topology.sampledTiles
+        var covered = [Int](repeating: 0, count: topology.count)
+        for tile in 0..<plan.count {
+            let width = Int(plan.widths[tile])
+            XCTAssertTrue(width >= 1 && width <= 16)
+            let rows = (0..<width).map { Int(plan.rows[tile * 16 + $0]) }
+            XCTAssertEqual(plan.shared[tile], Set(rows).count == 1, "tile \(tile)")
+            for lane in 0..<width {
+                let e = Int(plan.entries[tile * 16 + lane])
+                covered[e] += 1
+                XCTAssertTrue(Int(topology.rowStart[rows[lane]]) <= e && e < Int(topology.rowStart[rows[lane] + 1]))
+            }
+        }
+        XCTAssertEqual(covered, [Int](repeating: 1, count: topology.count))
+        XCTAssertTrue(plan.shared.contains(true) && plan.shared.contains(false) && plan.widths.contains { $0 < 16 && $0 > 8 })
+        for batch in [64, 2100] {
+            let x = Tensor.randn([batch, inputs], seed: 3), g = Tensor.randn([batch, lengths.count], seed: 4)
+            let want = g.matmul(x, transA: true) * mask
+            assertBitIdentical(Tensor.sparseLinearWeightGrad(x, g, topology, weightShape: mask.shape), want, "batch \(batch)")
+            assertBitIdentical(Tensor.sparseLinearWeightGrad(x, g, topology, weightShape: mask.shape,
+                                                             featureMajor: (x.transposed(), g.transposed())),
+                               want, "batch \(batch), transposes passed in")
+        }
+    }
+
     /// A compact weight (its kept values only) gives the dense weight's products, and a compact
     /// weight gradient: the dense one's kept entries.
     func testCompactWeightsMatchDenseWeights() {
