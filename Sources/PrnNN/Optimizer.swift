@@ -130,15 +130,21 @@ public struct Adam: Optimizer {
                         if let positions {
                             // Kept positions eight at a time (gathered and scattered back), the
                             // gradient read by entry when it comes compact.
+                            // The threads split the kept positions (each updated once, the
+                            // same way on any thread count).
                             let compact = isCompact(gradients: g.count, count: count, kept: positions.count)
                             let vectorized = positions.count / 8 * 8
                             positions.withUnsafeBufferPointer { at in
-                                for e in stride(from: 0, to: vectorized, by: 8) {
-                                    let i = UnsafeRawPointer(at.baseAddress! + e).loadUnaligned(as: SIMD8<Int32>.self)
-                                    let r = rule8(gather8(wp, i), gather8(mp, i), gather8(vp, i), compact ? load8(gp + e) : gather8(gp, i))
-                                    scatter8(r.w, wp, i)
-                                    scatter8(r.m, mp, i)
-                                    scatter8(r.v, vp, i)
+                                let at = at.baseAddress!
+                                Parallel.forEach(vectorized / 8, grain: 1 << 9) { range in
+                                    for block in range {
+                                        let e = block * 8
+                                        let i = UnsafeRawPointer(at + e).loadUnaligned(as: SIMD8<Int32>.self)
+                                        let r = rule8(gather8(wp, i), gather8(mp, i), gather8(vp, i), compact ? load8(gp + e) : gather8(gp, i))
+                                        scatter8(r.w, wp, i)
+                                        scatter8(r.m, mp, i)
+                                        scatter8(r.v, vp, i)
+                                    }
                                 }
                             }
                             forEachKept(positions, count: count, gradients: g.count, from: vectorized) { rule($0, $1) }

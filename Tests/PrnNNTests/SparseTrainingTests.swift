@@ -105,6 +105,35 @@ final class SparseTrainingTests: XCTestCase {
         }
     }
 
+    /// Adam over the kept positions of a layer large enough for both threads (70k kept of a
+    /// 300 × 784 weight, dense and compact gradients): the full update's values at the kept
+    /// positions, the others untouched, the same bits on 1 and 2 threads.
+    func testAdamOnKeptPositionsSplitsAcrossThreads() {
+        let shape = [300, 784]
+        var rng = RNG(seed: 31)
+        let mask = Tensor(shape: shape, scalars: rng.uniform(count: 300 * 784).map { $0 < 0.3 ? 1 : 0 })
+        let topology = SparseTopology(mask: mask)
+        let weight = Tensor.randn(shape, seed: 32), gradient = Tensor.randn(shape, seed: 33)
+        func run(threads: Int, kept: Bool, compact: Bool = false) -> Tensor {
+            let saved = Parallel.threads
+            Parallel.threads = threads
+            defer { Parallel.threads = saved }
+            var adam = Adam(weightDecay: 0.01)
+            var state = ["w": weight]
+            let g = compact ? topology.compact(gradient) : gradient
+            for _ in 0..<2 {
+                adam.step(&state, gradients: ["w": g], learningRate: 0.1, kept: kept ? ["w": topology.positions] : [:])
+            }
+            return state["w"]!
+        }
+        let full = run(threads: 1, kept: false)
+        let want = Tensor(shape: shape, scalars: (0..<full.count).map { mask.scalars[$0] != 0 ? full.scalars[$0] : weight.scalars[$0] })
+        for threads in [1, 2] {
+            assertSameBits(run(threads: threads, kept: true), want, "dense gradient, \(threads) threads")
+            assertSameBits(run(threads: threads, kept: true, compact: true), want, "compact gradient, \(threads) threads")
+        }
+    }
+
     /// Loss, gradients, and the parameters after one SGD step with momentum and weight decay.
     func step(_ model: Model, _ batch: Batch) -> (loss: Float, gradients: [String: Tensor], stepped: [String: Tensor]) {
         let result = Trainer.gradientStep(model, batch: batch, parameterPaths: model.parameterPaths)
