@@ -39,12 +39,12 @@ extension ConvGeometry {
         }
     }
 
-    /// `forEachGroup` with each slot's scratch cut in two: a group's column matrix `col`
+    /// `SampleGroups.forEach` with each slot's scratch cut in two: a group's column matrix `col`
     /// (`patch × cols`, `cols` its samples' output pixels) and, after it, room for an
     /// `outChannels × cols` matrix (`staging`).
     private func forEachColumnGroup(_ body: (_ samples: Range<Int>, _ cols: Int, _ col: UnsafeMutablePointer<Float>,
                                              _ staging: UnsafeMutablePointer<Float>, _ threads: Int?) -> Void) {
-        forEachGroup(scratch: (image.patch + outChannels) * groupColumns) { samples, scratch, threads in
+        sampleGroups.forEach(scratch: (image.patch + outChannels) * groupColumns) { samples, scratch, threads in
             let cols = samples.count * image.outputPlane
             body(samples, cols, scratch, scratch + image.patch * cols, threads)
         }

@@ -78,7 +78,7 @@ extension Tensor {
         kept.withUnsafeMutableBufferPointer { total in
             x.scalars.withUnsafeBufferPointer { xs in
                 gy.scalars.withUnsafeBufferPointer { g in
-                    geo.forEachGroup(scratch: perSlot, { samples, scratch, threads in
+                    geo.sampleGroups.forEach(scratch: perSlot, { samples, scratch, threads in
                         let (col, gGroup, cols) = geo.weightGradientOperands(xs.baseAddress!, g.baseAddress!,
                                                                              samples: samples, scratch: scratch)
                         topology.sample(a: gGroup, aRow: cols, aStep: 1, b: col, bRow: cols, bStep: 1, depth: cols,

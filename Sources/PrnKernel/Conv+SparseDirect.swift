@@ -88,7 +88,7 @@ extension SparseTopology {
         let t = layout.positions
         let offsets = columnIndex.map { Int32(layout.offset(ofTap: Int($0))) }
         let blocks = SparseKernels.kBlocks(columns).map { layout.offset(ofTap: $0.lowerBound) ..< layout.offset(ofTap: $0.upperBound) }
-        layout.geo.forEachGroup(scratch: layout.inputExtent + rows * t) { samples, scratch, threads in
+        layout.geo.sampleGroups.forEach(scratch: layout.inputExtent + rows * t) { samples, scratch, threads in
             let padded = scratch, out = scratch + layout.inputExtent
             padded.update(repeating: 0, count: layout.inputExtent)
             layout.transfer(tensor: UnsafeMutablePointer(mutating: x), padded: padded, toPadded: true, samples: samples, side: .input)
@@ -112,7 +112,7 @@ extension SparseTopology {
         let image = layout.geo.image, window = image.window
         let t = layout.positions, taps = window.kernelH * window.kernelW
         let blocks = SparseKernels.kBlocks(rows)
-        layout.geo.forEachGroup(scratch: rows * t) { samples, gPadded, threads in
+        layout.geo.sampleGroups.forEach(scratch: rows * t) { samples, gPadded, threads in
             gPadded.update(repeating: 0, count: rows * t)
             layout.transfer(tensor: UnsafeMutablePointer(mutating: gy), padded: gPadded, toPadded: true, samples: samples, side: .output)
             columnStart.withUnsafeBufferPointer { start in

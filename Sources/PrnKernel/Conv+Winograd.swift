@@ -104,7 +104,8 @@ struct WinogradPlan {
     }
 
     var tilesPerSample: Int { tileRows * tileColumns }
-    var groupCount: Int { (batch + groupSize - 1) / groupSize }
+    /// The batch in groups of `groupSize` samples, and how they run on the threads.
+    var sampleGroups: SampleGroups { SampleGroups(batch: batch, size: groupSize) }
 
     /// `U[ξ][o][c] = (G·g_oc·Gᵀ)[ξ]`, 16 matrices of O × C. With `adjoint`, the transform of
     /// the weight the input gradient convolves with, `g'[c][o][u][v] = g[o][c][2−u][2−v]`:
@@ -141,29 +142,17 @@ struct WinogradPlan {
 
     /// y = conv(x, w) given `u = transformedWeight(w)`.
     func forward(x: UnsafePointer<Float>, u: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
-        let groups = groupCount
-        let slots = Swift.max(1, Swift.min(Parallel.threads, groups))
         let maxTiles = groupSize * tilesPerSample
-        let perSlot = 16 * (inChannels + outChannels) * maxTiles
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: slots * perSlot)
-        defer { scratch.deallocate() }
-        Parallel.forEach(slots, threads: slots) { range in
-            for slot in range {
-                let v = scratch + slot * perSlot, m = v + 16 * inChannels * maxTiles
-                for g in groups * slot / slots ..< groups * (slot + 1) / slots {
-                    let samples = g * groupSize ..< Swift.min((g + 1) * groupSize, batch)
-                    let tiles = samples.count * tilesPerSample
-                    transformInput(x, samples: samples, into: v, tiles: tiles)
-                    for xi in 0..<16 {
-                        GEMM.sgemm(transA: false, transB: false, m: outChannels, n: tiles, k: inChannels, alpha: 1,
-                                   a: u + xi * outChannels * inChannels, lda: inChannels,
-                                   b: v + xi * inChannels * tiles, ldb: tiles,
-                                   beta: 0, c: m + xi * outChannels * tiles, ldc: tiles,
-                                   threads: slots == 1 ? nil : 1)
-                    }
-                    transformOutput(m, tiles: tiles, samples: samples, into: y)
-                }
+        sampleGroups.forEach(scratch: 16 * (inChannels + outChannels) * maxTiles) { samples, v, gemmThreads in
+            let m = v + 16 * inChannels * maxTiles, tiles = samples.count * tilesPerSample
+            transformInput(x, samples: samples, into: v, tiles: tiles)
+            for xi in 0..<16 {
+                GEMM.sgemm(transA: false, transB: false, m: outChannels, n: tiles, k: inChannels, alpha: 1,
+                           a: u + xi * outChannels * inChannels, lda: inChannels,
+                           b: v + xi * inChannels * tiles, ldb: tiles,
+                           beta: 0, c: m + xi * outChannels * tiles, ldc: tiles, threads: gemmThreads)
             }
+            transformOutput(m, tiles: tiles, samples: samples, into: y)
         }
     }
 
@@ -253,43 +242,34 @@ struct WinogradPlan {
     /// `S[ξ] (O × C) = Z[ξ] (O × T) · V[ξ]ᵀ (T × C)` of gy's and x's transforms, added in group
     /// order, then `dw_oc = Gᵀ · S_oc · G`.
     func weightGradient(x: UnsafePointer<Float>, gy: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>) {
-        let groups = groupCount, products = 16 * outChannels * inChannels
-        let slots = Swift.max(1, Swift.min(Parallel.threads, groups))
-        let maxTiles = groupSize * tilesPerSample
-        let perSlot = 16 * (inChannels + outChannels) * maxTiles + products
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: slots * perSlot + products)
-        defer { scratch.deallocate() }
-        let sum = scratch + slots * perSlot
-        var first = 0
-        while first < groups {
-            let wave = first, width = Swift.min(slots, groups - first)
-            Parallel.forEach(width, threads: width) { range in
-                for slot in range {
-                    let v = scratch + slot * perSlot, z = v + 16 * inChannels * maxTiles
-                    let partial = z + 16 * outChannels * maxTiles
-                    let g = wave + slot
-                    let samples = g * groupSize ..< Swift.min((g + 1) * groupSize, batch)
-                    let tiles = samples.count * tilesPerSample
-                    transformInput(x, samples: samples, into: v, tiles: tiles)
-                    transformGradient(gy, samples: samples, into: z, tiles: tiles)
-                    for xi in 0..<16 {
-                        GEMM.sgemm(transA: false, transB: true, m: outChannels, n: inChannels, k: tiles, alpha: 1,
-                                   a: z + xi * outChannels * tiles, lda: tiles, b: v + xi * inChannels * tiles, ldb: tiles,
-                                   beta: 0, c: partial + xi * outChannels * inChannels, ldc: inChannels,
-                                   threads: width == 1 ? nil : 1)
-                    }
-                }
+        let products = 16 * outChannels * inChannels, maxTiles = groupSize * tilesPerSample
+        // Each group's scratch: x's transform V, gy's transform Z, then its 16 products S.
+        let transforms = 16 * (inChannels + outChannels) * maxTiles
+        let sum = UnsafeMutablePointer<Float>.allocate(capacity: products)
+        defer { sum.deallocate() }
+        var added = false
+        sampleGroups.forEach(scratch: transforms + products, { samples, v, gemmThreads in
+            let z = v + 16 * inChannels * maxTiles, partial = v + transforms
+            let tiles = samples.count * tilesPerSample
+            transformInput(x, samples: samples, into: v, tiles: tiles)
+            transformGradient(gy, samples: samples, into: z, tiles: tiles)
+            for xi in 0..<16 {
+                GEMM.sgemm(transA: false, transB: true, m: outChannels, n: inChannels, k: tiles, alpha: 1,
+                           a: z + xi * outChannels * tiles, lda: tiles, b: v + xi * inChannels * tiles, ldb: tiles,
+                           beta: 0, c: partial + xi * outChannels * inChannels, ldc: inChannels, threads: gemmThreads)
             }
-            for slot in 0..<width {
-                let partial = scratch + slot * perSlot + 16 * (inChannels + outChannels) * maxTiles
-                if wave + slot == 0 {
-                    sum.update(from: partial, count: products)
-                } else {
+        }, afterWave: { scratches in
+            for scratch in scratches {
+                let partial = scratch + transforms
+                if added {
                     for i in 0..<products { sum[i] += partial[i] }
+                } else {
+                    sum.update(from: partial, count: products)
+                    added = true
                 }
             }
-            first += width
-        }
+        })
+        if !added { sum.update(repeating: 0, count: products) }   // an empty batch
         transformWeightGradient(sum, into: dw)
     }
 

@@ -140,51 +140,17 @@ struct ConvGeometry {
         precondition(algorithm == .direct || WinogradPlan.supports(self), "Winograd needs a 3×3 kernel, stride 1, padding 1")
         return algorithm
     }
+    /// The batch in groups of `groupSize` samples, and how they run on the threads.
+    var sampleGroups: SampleGroups { SampleGroups(batch: image.batch, size: groupSize) }
     /// Groups of the batch: all of `groupSize` samples but maybe the last.
-    var groupCount: Int { (image.batch + groupSize - 1) / groupSize }
+    var groupCount: Int { sampleGroups.count }
     /// The samples of group `g`.
-    func samples(ofGroup g: Int) -> Range<Int> { g * groupSize..<Swift.min((g + 1) * groupSize, image.batch) }
+    func samples(ofGroup g: Int) -> Range<Int> { sampleGroups.samples(ofGroup: g) }
     /// Floats of one sample's input `[C, H, W]` and of its output `[O, OH, OW]`.
     var sampleInputCount: Int { image.channels * image.inputPlane }
     var sampleOutputCount: Int { outChannels * image.outputPlane }
     /// Columns of the largest group's column matrix.
     var groupColumns: Int { groupSize * image.outputPlane }
-
-    /// Runs `body(samples, scratch, gemmThreads)` for each group of samples, the threads taking
-    /// contiguous runs of groups in one fork, each with a `scratch` of `count` floats of its own.
-    /// When groups run in parallel their GEMMs are single-threaded; a lone group gets all threads.
-    /// Either way the GEMM's result does not depend on its thread count.
-    func forEachGroup(scratch count: Int,
-                      _ body: (_ samples: Range<Int>, _ scratch: UnsafeMutablePointer<Float>, _ gemmThreads: Int?) -> Void) {
-        withGroupSlots(scratch: count) { groups, slots, scratch, gemmThreads in
-            Parallel.forEach(slots, threads: slots) { range in
-                for slot in range {
-                    for g in groups * slot / slots ..< groups * (slot + 1) / slots {
-                        body(samples(ofGroup: g), scratch + slot * count, gemmThreads)
-                    }
-                }
-            }
-        }
-    }
-
-    /// `forEachGroup` for sums that must be added in group order: up to `Parallel.threads` groups
-    /// run at a time, and after each such wave `afterWave` receives the scratch of the wave's
-    /// groups in group order.
-    func forEachGroup(scratch count: Int,
-                      _ body: (_ samples: Range<Int>, _ scratch: UnsafeMutablePointer<Float>, _ gemmThreads: Int?) -> Void,
-                      afterWave: ([UnsafeMutablePointer<Float>]) -> Void) {
-        withGroupSlots(scratch: count) { groups, slots, scratch, gemmThreads in
-            var first = 0
-            while first < groups {
-                let wave = first, width = Swift.min(slots, groups - first)
-                Parallel.forEach(width, threads: width) { range in
-                    for slot in range { body(samples(ofGroup: wave + slot), scratch + slot * count, gemmThreads) }
-                }
-                afterWave((0..<width).map { scratch + $0 * count })
-                first += width
-            }
-        }
-    }
 
     /// A group's dense product with the weight `W[O, K]`, as `forward` (`out = W · col`) and
     /// `inputGradient` (`col = Wᵀ · gy`, with `transposed`) take it: one GEMM, transpose flags
@@ -199,17 +165,5 @@ struct ConvGeometry {
                            beta: 0, c: c, ldc: cols, threads: threads)
             }
         }
-    }
-
-    /// The group count, the parallel slots (at most `Parallel.threads`), `count` floats of scratch
-    /// per slot, and the GEMM thread count for a group (1 when groups run side by side).
-    private func withGroupSlots(scratch count: Int,
-                                _ body: (_ groups: Int, _ slots: Int, _ scratch: UnsafeMutablePointer<Float>, _ gemmThreads: Int?) -> Void) {
-        let groups = groupCount
-        guard groups > 0 else { return }
-        let slots = Swift.max(1, Swift.min(Parallel.threads, groups))
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: slots * count)
-        defer { scratch.deallocate() }
-        body(groups, slots, scratch, slots == 1 ? nil : 1)
     }
 }

@@ -47,6 +47,15 @@ final class WinogradTests: XCTestCase {
         XCTAssertEqual(weight, forward, accuracy: 1e-4 * abs(forward) + 1e-2)
     }
 
+    /// An empty batch: no tiles, so every product is zero (and the weight gradient is not left
+    /// uninitialized).
+    func testEmptyBatchGivesZeros() {
+        let x = Tensor.randn([0, 64, 8, 8], seed: 1), w = Tensor.randn([64, 64, 3, 3], seed: 2)
+        XCTAssertEqual(x.conv2d(w, stride: 1, padding: 1).shape, [0, 64, 8, 8])
+        let dw = Tensor.conv2dWeightGrad(x, x, weightShape: w.shape, stride: 1, padding: 1, algorithm: .winograd)
+        XCTAssertEqual(dw.scalars, [Float](repeating: 0, count: w.count))
+    }
+
     func testRuleIsDirectOutsideItsShapes() {
         func uses(_ x: [Int], _ w: [Int], stride: Int = 1, padding: Int = 1) -> ConvAlgorithm {
             ConvGeometry.validated(input: x, weight: w, stride: stride, padding: padding).uses(nil)
