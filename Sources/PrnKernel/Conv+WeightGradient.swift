@@ -134,11 +134,7 @@ private struct WeightGradientPart {
                         let x1 = UnsafeRawPointer(s1 + w).loadUnaligned(as: SIMD4<Float>.self)
                         let x2 = UnsafeRawPointer(s2 + w).loadUnaligned(as: SIMD4<Float>.self)
                         let x3 = UnsafeRawPointer(s3 + w).loadUnaligned(as: SIMD4<Float>.self)
-                        let d = UnsafeMutableRawPointer(row + (w &* cw &+ c)), step = 4 &* cw
-                        d.storeBytes(of: SIMD4(x0[0], x1[0], x2[0], x3[0]), as: SIMD4<Float>.self)
-                        d.storeBytes(of: SIMD4(x0[1], x1[1], x2[1], x3[1]), toByteOffset: step, as: SIMD4<Float>.self)
-                        d.storeBytes(of: SIMD4(x0[2], x1[2], x2[2], x3[2]), toByteOffset: 2 &* step, as: SIMD4<Float>.self)
-                        d.storeBytes(of: SIMD4(x0[3], x1[3], x2[3], x3[3]), toByteOffset: 3 &* step, as: SIMD4<Float>.self)
+                        UnsafeMutableRawPointer(row + (w &* cw &+ c)).storeTransposed(x0, x1, x2, x3, step: 4 &* cw)
                         w &+= 4
                     }
                     while w < width {

@@ -112,11 +112,7 @@ extension GEMM {
             let x1 = UnsafeRawPointer(s1 + p).loadUnaligned(as: SIMD4<Float>.self) * s4
             let x2 = UnsafeRawPointer(s2 + p).loadUnaligned(as: SIMD4<Float>.self) * s4
             let x3 = UnsafeRawPointer(s3 + p).loadUnaligned(as: SIMD4<Float>.self) * s4
-            let d = UnsafeMutableRawPointer(dst + p &* width)
-            d.storeBytes(of: SIMD4(x0[0], x1[0], x2[0], x3[0]), as: SIMD4<Float>.self)
-            d.storeBytes(of: SIMD4(x0[1], x1[1], x2[1], x3[1]), toByteOffset: step, as: SIMD4<Float>.self)
-            d.storeBytes(of: SIMD4(x0[2], x1[2], x2[2], x3[2]), toByteOffset: 2 &* step, as: SIMD4<Float>.self)
-            d.storeBytes(of: SIMD4(x0[3], x1[3], x2[3], x3[3]), toByteOffset: 3 &* step, as: SIMD4<Float>.self)
+            UnsafeMutableRawPointer(dst + p &* width).storeTransposed(x0, x1, x2, x3, step: step)
             p &+= 4
         }
         while p < p1 {
@@ -127,5 +123,17 @@ extension GEMM {
             d[3] = s3[p] * scale
             p &+= 1
         }
+    }
+}
+
+extension UnsafeMutableRawPointer {
+    /// Stores the 4 × 4 block whose rows are `r0…r3` transposed: its column j (lane j of each
+    /// row) as four floats at `self + j·step` bytes.
+    @inline(__always)
+    func storeTransposed(_ r0: SIMD4<Float>, _ r1: SIMD4<Float>, _ r2: SIMD4<Float>, _ r3: SIMD4<Float>, step: Int) {
+        storeBytes(of: SIMD4(r0[0], r1[0], r2[0], r3[0]), as: SIMD4<Float>.self)
+        storeBytes(of: SIMD4(r0[1], r1[1], r2[1], r3[1]), toByteOffset: step, as: SIMD4<Float>.self)
+        storeBytes(of: SIMD4(r0[2], r1[2], r2[2], r3[2]), toByteOffset: 2 &* step, as: SIMD4<Float>.self)
+        storeBytes(of: SIMD4(r0[3], r1[3], r2[3], r3[3]), toByteOffset: 3 &* step, as: SIMD4<Float>.self)
     }
 }
