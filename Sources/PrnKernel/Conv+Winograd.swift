@@ -20,12 +20,14 @@ public enum ConvAlgorithm: Sendable {
 
     /// The fixed rule, a function of the shapes alone (so a script computes the same way on every
     /// machine): Winograd for 3×3 kernels of stride 1 and padding 1 with at least 64 input and 64
-    /// output channels and planes of at least 4×4, where `prn bench conv` measured it 1.2–1.6×
-    /// faster than direct in all three products; direct everywhere else (fewer channels or 2×2
-    /// planes lose to the transforms).
+    /// output channels, planes of at least 4×4 and at least `targetTiles` tiles in the batch, where
+    /// `prn bench conv` measured it 1.2–1.6× faster than direct in all three products; direct
+    /// everywhere else (fewer channels or 2×2 planes lose to the transforms, and a small batch —
+    /// SynFlow's single sample — does not amortize transforming the weight: 2.6× slower).
     static func chosen(for geo: ConvGeometry) -> ConvAlgorithm {
         WinogradPlan.supports(geo) && geo.image.channels >= 64 && geo.outChannels >= 64
-            && geo.image.height >= 4 && geo.image.width >= 4 ? .winograd : .direct
+            && geo.image.height >= 4 && geo.image.width >= 4
+            && geo.image.batch * WinogradPlan(geo).tilesPerSample >= WinogradPlan.targetTiles ? .winograd : .direct
     }
 }
 

@@ -3,9 +3,9 @@ import PrnTestSupport
 import PrnKernel
 @testable import PrnAutograd
 
-/// Gradients through a convolution that runs by Winograd (64 channels, 3×3, stride 1, padding 1:
-/// the fixed rule's choice), against central differences: the directional derivative, and the
-/// Hessian–vector product by double backward.
+/// Gradients through a convolution that runs by Winograd (64 channels, 3×3, stride 1, padding 1,
+/// 512 tiles: the fixed rule's choice), against central differences: the directional derivative,
+/// and the Hessian–vector product by double backward.
 final class WinogradGradTests: XCTestCase {
     /// `⟨r, softplus(conv(x, w))⟩`: curved, so the Hessian has nonzero blocks in x and w.
     static func loss(_ p: [Variable]) -> Variable {
@@ -13,8 +13,8 @@ final class WinogradGradTests: XCTestCase {
         return ((z.exp() + 1).log() * Variable(Tensor.randn(z.shape, seed: 9))).sum()
     }
 
-    static let params = [Tensor.randn([2, 64, 4, 4], seed: 1), Tensor.randn([64, 64, 3, 3], std: 0.05, seed: 2)]
-    static let directions = [Tensor.randn([2, 64, 4, 4], seed: 3), Tensor.randn([64, 64, 3, 3], std: 0.05, seed: 4)]
+    static let params = [Tensor.randn([8, 64, 16, 16], seed: 1), Tensor.randn([64, 64, 3, 3], std: 0.05, seed: 2)]
+    static let directions = [Tensor.randn([8, 64, 16, 16], seed: 3), Tensor.randn([64, 64, 3, 3], std: 0.05, seed: 4)]
 
     func testRuleTakesWinogradForThisLayer() {
         let x = Self.params[0], w = Self.params[1]

@@ -32,8 +32,8 @@ final class WinogradTests: XCTestCase {
     /// The three products are adjoint to each other: ⟨conv(x, w), gy⟩ = ⟨x, A(gy, w)⟩ =
     /// ⟨w, B(x, gy)⟩, summed in Double, at a size where the rule itself picks Winograd.
     func testDefaultRuleTakesWinogradAndKeepsTheAdjointIdentities() {
-        let x = Tensor.randn([2, 64, 8, 8], seed: 1), w = Tensor.randn([64, 64, 3, 3], std: 0.05, seed: 2)
-        let gy = Tensor.randn([2, 64, 8, 8], seed: 3)
+        let x = Tensor.randn([32, 64, 8, 8], seed: 1), w = Tensor.randn([64, 64, 3, 3], std: 0.05, seed: 2)
+        let gy = Tensor.randn([32, 64, 8, 8], seed: 3)
         let geo = ConvGeometry.validated(input: x.shape, weight: w.shape, stride: 1, padding: 1)
         XCTAssertEqual(geo.uses(nil), .winograd)
         let y = x.conv2d(w, stride: 1, padding: 1)
@@ -60,13 +60,16 @@ final class WinogradTests: XCTestCase {
         func uses(_ x: [Int], _ w: [Int], stride: Int = 1, padding: Int = 1) -> ConvAlgorithm {
             ConvGeometry.validated(input: x, weight: w, stride: stride, padding: padding).uses(nil)
         }
-        XCTAssertEqual(uses([1, 64, 8, 8], [64, 64, 3, 3]), .winograd)
-        XCTAssertEqual(uses([1, 32, 8, 8], [64, 32, 3, 3]), .direct)          // few input channels
-        XCTAssertEqual(uses([1, 64, 8, 8], [32, 64, 3, 3]), .direct)          // few output channels
-        XCTAssertEqual(uses([1, 64, 2, 2], [64, 64, 3, 3]), .direct)          // 2×2 planes
-        XCTAssertEqual(uses([1, 64, 8, 8], [64, 64, 3, 3], stride: 2), .direct)
-        XCTAssertEqual(uses([1, 64, 8, 8], [64, 64, 3, 3], padding: 0), .direct)
-        XCTAssertEqual(uses([1, 64, 8, 8], [64, 64, 5, 5], padding: 2), .direct)
+        XCTAssertEqual(uses([32, 64, 8, 8], [64, 64, 3, 3]), .winograd)       // 32 · 16 = 512 tiles
+        XCTAssertEqual(uses([2, 64, 32, 32], [64, 64, 3, 3]), .winograd)      // 2 · 256 tiles
+        XCTAssertEqual(uses([31, 64, 8, 8], [64, 64, 3, 3]), .direct)         // too few tiles to amortize U
+        XCTAssertEqual(uses([1, 64, 32, 32], [64, 64, 3, 3]), .direct)        // batch 1 (SynFlow)
+        XCTAssertEqual(uses([32, 32, 8, 8], [64, 32, 3, 3]), .direct)         // few input channels
+        XCTAssertEqual(uses([32, 64, 8, 8], [32, 64, 3, 3]), .direct)         // few output channels
+        XCTAssertEqual(uses([128, 64, 2, 2], [64, 64, 3, 3]), .direct)        // 2×2 planes
+        XCTAssertEqual(uses([32, 64, 8, 8], [64, 64, 3, 3], stride: 2), .direct)
+        XCTAssertEqual(uses([32, 64, 8, 8], [64, 64, 3, 3], padding: 0), .direct)
+        XCTAssertEqual(uses([32, 64, 8, 8], [64, 64, 5, 5], padding: 2), .direct)
     }
 
     func testThreadCountDoesNotChangeBits() {
