@@ -6,7 +6,7 @@
 /// group, first written by im2col and then transposed 4 × 4 in registers. Here each thread
 /// copies its input channels of a group's samples into a zero-padded, pixel-major image
 /// `[samples, H + 2ph, W + 2pw, channels]`, where the taps `(u, v, c)` of one output pixel are
-/// `KH` runs of `KW · channels` adjacent floats (for any stride). The packed slivers of B (32
+/// `KH` runs of `KW · channels` adjacent floats (for any stride). The packed slivers of B (32 or 16
 /// taps per pixel) are then filled with vector copies of those runs.
 ///
 /// The taps of a thread's part of `dw` are therefore in the order `(u, v, c)` rather than
@@ -43,6 +43,8 @@ private struct WeightGradientPart {
     let rowSlivers: Int, columnSlivers: Int
     /// How one pixel's taps reach the B slivers.
     let pieces: [Piece]
+    /// GEMM's sliver shapes on this machine.
+    let tiling = GEMM.Tiling.current
 
     /// A run of adjacent taps of one pixel that lands in one B sliver: `count` floats from
     /// `source` (relative to the pixel's first tap in the padded image) to column `column` of
@@ -60,19 +62,19 @@ private struct WeightGradientPart {
         paddedWidth = geo.image.width + 2 * window.padW
         taps = kh * kw * channels.count
         depth = Swift.min(geo.groupColumns, GEMM.kcMax)
-        rowSlivers = (geo.outChannels + GEMM.tileRows - 1) / GEMM.tileRows
-        columnSlivers = (taps + GEMM.tileColumns - 1) / GEMM.tileColumns
+        rowSlivers = (geo.outChannels + tiling.rows - 1) / tiling.rows
+        columnSlivers = (taps + tiling.columns - 1) / tiling.columns
         // Tap q = (u·KW + v)·channels + c; row u of the window is KW·channels adjacent floats
-        // of the padded image, cut where a sliver of 32 taps ends.
+        // of the padded image, cut where a sliver of taps (32 or 16) ends.
         var pieces: [Piece] = []
         let run = kw * channels.count
         for u in 0..<kh {
             var done = 0
             while done < run {
                 let q = u * run + done
-                let count = Swift.min(run - done, GEMM.tileColumns - q % GEMM.tileColumns)
-                pieces.append(Piece(source: u * paddedWidth * channels.count + done, sliver: q / GEMM.tileColumns,
-                                    column: q % GEMM.tileColumns, count: count))
+                let count = Swift.min(run - done, tiling.columns - q % tiling.columns)
+                pieces.append(Piece(source: u * paddedWidth * channels.count + done, sliver: q / tiling.columns,
+                                    column: q % tiling.columns, count: count))
                 done += count
             }
         }
@@ -81,20 +83,20 @@ private struct WeightGradientPart {
 
     /// Where packed sliver `s` of A and `t` of B start: each has room for `depth` steps, a
     /// partial last one being narrower (`paddedRows`, `paddedColumns`).
-    func aSliver(_ s: Int, _ a: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> { a + s * GEMM.tileRows * depth }
-    func bSliver(_ t: Int, _ b: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> { b + t * GEMM.tileColumns * depth }
+    func aSliver(_ s: Int, _ a: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> { a + s * tiling.rows * depth }
+    func bSliver(_ t: Int, _ b: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> { b + t * tiling.columns * depth }
     /// Floats per step of k in B sliver `t`.
     func bWidth(_ t: Int) -> Int {
-        t < taps / GEMM.tileColumns ? GEMM.tileColumns : GEMM.paddedColumns(taps - t * GEMM.tileColumns)
+        t < taps / tiling.columns ? tiling.columns : tiling.paddedColumns(taps - t * tiling.columns)
     }
 
     func run(x: UnsafePointer<Float>, gy: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>) {
         guard !channels.isEmpty, geo.groupCount > 0 else { return }
         let o = geo.outChannels
         let imageFloats = geo.groupSize * paddedHeight * paddedWidth * channels.count
-        let aFloats = rowSlivers * GEMM.tileRows * depth, bFloats = columnSlivers * GEMM.tileColumns * depth
+        let aFloats = rowSlivers * tiling.rows * depth, bFloats = columnSlivers * tiling.columns * depth
         let sum = o * taps
-        GEMM.withPackingBuffer(floats: bFloats + aFloats + imageFloats + sum + GEMM.tileRows * GEMM.tileColumns) { buffer in
+        GEMM.withPackingBuffer(floats: bFloats + aFloats + imageFloats + sum + GEMM.largestTile) { buffer in
             let b = buffer, a = b + bFloats, padded = a + aFloats, acc = padded + imageFloats, scratch = acc + sum
             // Zero: the image's border (never written after), the slivers' padding columns (read,
             // not kept), and the sum.
@@ -158,7 +160,7 @@ private struct WeightGradientPart {
     /// one sample's run of pixels at a time.
     private func packGradient(_ gy: UnsafePointer<Float>, samples: Range<Int>, steps: Range<Int>, into a: UnsafeMutablePointer<Float>) {
         let plane = geo.image.outputPlane, o = geo.outChannels
-        let full = o / GEMM.tileRows, rest = o - full * GEMM.tileRows
+        let full = o / tiling.rows, rest = o - full * tiling.rows
         var p = steps.lowerBound
         while p < steps.upperBound {
             let b = p / plane, e = p - b * plane
@@ -166,13 +168,13 @@ private struct WeightGradientPart {
             let src = gy + (samples.lowerBound + b) * geo.sampleOutputCount + e
             let step = p - steps.lowerBound
             if full > 0 {
-                GEMM.packSlivers(src, ld: plane, contiguous: false, kc: count, count: full * GEMM.tileRows, tile: GEMM.tileRows,
-                                 scale: 1, into: a + step * GEMM.tileRows, sliverStride: GEMM.tileRows * depth)
+                GEMM.packSlivers(src, ld: plane, contiguous: false, kc: count, count: full * tiling.rows, tile: tiling.rows,
+                                 lastTile: tiling.paddedRows, scale: 1, into: a + step * tiling.rows, sliverStride: tiling.rows * depth)
             }
             if rest > 0 {
-                GEMM.packSlivers(src + full * GEMM.tileRows * plane, ld: plane, contiguous: false, kc: count, count: rest,
-                                 tile: GEMM.tileRows, scale: 1,
-                                 into: aSliver(full, a) + step * GEMM.paddedRows(rest), sliverStride: GEMM.tileRows * depth)
+                GEMM.packSlivers(src + full * tiling.rows * plane, ld: plane, contiguous: false, kc: count, count: rest,
+                                 tile: tiling.rows, lastTile: tiling.paddedRows, scale: 1,
+                                 into: aSliver(full, a) + step * tiling.paddedRows(rest), sliverStride: tiling.rows * depth)
             }
             p += count
         }
@@ -207,20 +209,15 @@ private struct WeightGradientPart {
         }
     }
 
-    /// `acc[O, taps] = fma(1, acc, A·B)` tile by tile: row slivers in groups whose packed A
-    /// stays in L2, as the GEMM driver does.
+    /// `acc[O, taps] = fma(1, acc, A·B)` tile by tile, in the GEMM driver's order.
     private func multiply(a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>, kc: Int,
                           into acc: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
-        let o = geo.outChannels, group = GEMM.rowGroup(kc: kc)
-        for first in stride(from: 0, to: rowSlivers, by: group) {
-            for t in 0..<columnSlivers {
-                let j = t * GEMM.tileColumns, w = Swift.min(GEMM.tileColumns, taps - j)
-                for s in first..<Swift.min(first + group, rowSlivers) {
-                    let i = s * GEMM.tileRows, h = Swift.min(GEMM.tileRows, o - i)
-                    GEMM.multiplyTile(h: h, w: w, kc: kc, a: aSliver(s, a), b: bSliver(t, b), c: acc + i * taps + j,
-                                      ldc: taps, factor: 1, scratch: scratch)
-                }
-            }
+        let o = geo.outChannels
+        GEMM.forEachTile(tiling, rowSlivers: 0..<rowSlivers, columnSlivers: 0..<columnSlivers, kc: kc) { s, t in
+            let i = s * tiling.rows, h = Swift.min(tiling.rows, o - i)
+            let j = t * tiling.columns, w = Swift.min(tiling.columns, taps - j)
+            GEMM.multiplyTile(tiling, h: h, w: w, kc: kc, a: aSliver(s, a), b: bSliver(t, b), c: acc + i * taps + j,
+                              ldc: taps, factor: 1, scratch: scratch)
         }
     }
 

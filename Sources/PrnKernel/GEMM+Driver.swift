@@ -1,7 +1,7 @@
 // The loops around the micro-kernel: k-blocks, packing rounds, and the split across threads.
 //
-// For one panel of C and each k-block, every 12-row sliver of op(A) meets every 32-column
-// sliver of op(B) in one tile update. Threads split C by rows or by columns, never k.
+// For one panel of C and each k-block, every row sliver of op(A) meets every column sliver of
+// op(B) in one tile update (`Tiling`). Threads split C by rows or by columns, never k.
 //  - Private packing (small problems): each worker takes a contiguous part of C and packs all
 //    it reads itself, duplicating the operand that is not split. One fork per call.
 //  - Shared packing (large problems): each round, all workers pack a share of all slivers, join,
@@ -13,10 +13,11 @@ extension GEMM {
         let transA: Bool, transB: Bool, k: Int, alpha: Float
         let a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int
         let beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+        let tiling: Tiling
 
         /// Computes the panel `C[rows, columns]` over all of k.
         func run(rows: Range<Int>, columns: Range<Int>, workers: Int) {
-            let grid = SliverGrid(rows: rows, columns: columns)
+            let grid = SliverGrid(rows: rows, columns: columns, tiling: tiling)
             guard workers > 1 else {
                 multiplyPrivately(grid)
                 return
@@ -28,11 +29,12 @@ extension GEMM {
             if (splitRows ? columns.count : rows.count) * k <= privatePackingLimit {
                 Parallel.forEach(workers, threads: workers) { range in
                     for w in range {
-                        // Parts of C on 4-row or 16-column boundaries (the tile shapes), so each
-                        // worker's slivers are as full as the whole grid's.
+                        // Parts of C on tile-row or 16-column boundaries, so each worker's
+                        // slivers are as full as the whole grid's.
                         let part = splitRows
-                            ? SliverGrid(rows: split(rows, w, of: workers, step: 4), columns: columns)
-                            : SliverGrid(rows: rows, columns: split(columns, w, of: workers, step: 16))
+                            ? SliverGrid(rows: split(rows, w, of: workers, step: tiling.rows == 12 ? 4 : 6),
+                                         columns: columns, tiling: tiling)
+                            : SliverGrid(rows: rows, columns: split(columns, w, of: workers, step: 16), tiling: tiling)
                         if !part.rows.isEmpty && !part.columns.isEmpty { multiplyPrivately(part) }
                     }
                 }
@@ -108,21 +110,21 @@ extension GEMM {
                 let kc = block.count, p = block.lowerBound
                 if !rowSlivers.isEmpty {
                     let i = grid.rows(of: rowSlivers.lowerBound).first
-                    let count = min(grid.rows.upperBound, i + rowSlivers.count * tileRows) - i
+                    let count = min(grid.rows.upperBound, i + rowSlivers.count * tiling.rows) - i
                     // op(A)[i][p] is a[p·lda + i] for Aᵀ, else a[i·lda + p].
                     packSlivers(transA ? a + p * lda + i : a + i * lda + p, ld: lda, contiguous: transA,
-                                kc: kc, count: count, tile: tileRows, scale: alpha,
+                                kc: kc, count: count, tile: tiling.rows, lastTile: tiling.paddedRows, scale: alpha,
                                 into: layout.a(block: index, sliver: rowSlivers.lowerBound),
-                                sliverStride: tileRows * kc)
+                                sliverStride: tiling.rows * kc)
                 }
                 if !columnSlivers.isEmpty {
                     let j = grid.columns(of: columnSlivers.lowerBound).first
-                    let count = min(grid.columns.upperBound, j + columnSlivers.count * tileColumns) - j
+                    let count = min(grid.columns.upperBound, j + columnSlivers.count * tiling.columns) - j
                     // op(B)[p][j] is b[j·ldb + p] for Bᵀ, else b[p·ldb + j].
                     packSlivers(transB ? b + j * ldb + p : b + p * ldb + j, ld: ldb, contiguous: !transB,
-                                kc: kc, count: count, tile: tileColumns, scale: 1,
+                                kc: kc, count: count, tile: tiling.columns, lastTile: tiling.paddedColumns, scale: 1,
                                 into: layout.b(block: index, sliver: columnSlivers.lowerBound),
-                                sliverStride: tileColumns * kc)
+                                sliverStride: tiling.columns * kc)
                 }
             }
         }
@@ -130,24 +132,15 @@ extension GEMM {
         /// Updates the tiles of C covered by the given slivers, for every k-block of a round.
         private func multiply(_ layout: PackedRound, _ grid: SliverGrid, rowSlivers: Range<Int>,
                               columnSlivers: Range<Int>, firstRound: Bool) {
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: tileRows * tileColumns) { scratch in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: largestTile) { scratch in
                 for (index, block) in layout.blocks.enumerated() {
                     // The first k-block applies beta (and must not read C when beta is 0).
                     let factor: Float? = firstRound && index == 0 ? (beta == 0 ? nil : beta) : 1
-                    // Row slivers in groups whose packed A stays in L2; each group meets every
-                    // column sliver, so a B sliver comes from L3 once per group, not per row sliver.
-                    let group = rowGroup(kc: block.count)
-                    for first in stride(from: rowSlivers.lowerBound, to: rowSlivers.upperBound, by: group) {
-                        let rowGroup = first..<Swift.min(first + group, rowSlivers.upperBound)
-                        for t in columnSlivers {
-                            let (j, w) = grid.columns(of: t)
-                            let bSliver = layout.b(block: index, sliver: t)
-                            for s in rowGroup {
-                                let (i, h) = grid.rows(of: s)
-                                multiplyTile(h: h, w: w, kc: block.count, a: layout.a(block: index, sliver: s), b: bSliver,
-                                             c: c + i * ldc + j, ldc: ldc, factor: factor, scratch: scratch.baseAddress!)
-                            }
-                        }
+                    forEachTile(tiling, rowSlivers: rowSlivers, columnSlivers: columnSlivers, kc: block.count) { s, t in
+                        let (i, h) = grid.rows(of: s), (j, w) = grid.columns(of: t)
+                        multiplyTile(tiling, h: h, w: w, kc: block.count, a: layout.a(block: index, sliver: s),
+                                     b: layout.b(block: index, sliver: t), c: c + i * ldc + j, ldc: ldc,
+                                     factor: factor, scratch: scratch.baseAddress!)
                     }
                 }
             }
@@ -163,31 +156,57 @@ extension GEMM {
         }
     }
 
-    /// A part of C cut into slivers: 12-row slivers of op(A), 32-column slivers of op(B),
-    /// counted from the part's first row and column.
+    /// Calls `body(s, t)` for every row sliver s and column sliver t of `tiling`, in the order
+    /// that keeps packed slivers in cache: slivers of one kind in groups that stay in L2
+    /// (`groupFloats`), each group meeting every sliver of the other kind in turn, which then
+    /// comes from L3 once per group.
+    ///  - Wide tiling: groups of row slivers, each column sliver meeting the group.
+    ///  - Narrow tiling: groups of column slivers (64 KB each at kc = 1024), each row sliver
+    ///    (24 KB) meeting the group. On Zen 4, x86-64-v3 build, n = 2048, one thread: 3 %
+    ///    faster than row groups.
+    @inline(__always)
+    static func forEachTile(_ tiling: Tiling, rowSlivers: Range<Int>, columnSlivers: Range<Int>, kc: Int,
+                            _ body: (_ s: Int, _ t: Int) -> Void) {
+        /// `range` cut into consecutive groups of `size` (the last one shorter).
+        func groups(_ range: Range<Int>, of size: Int) -> [Range<Int>] {
+            stride(from: range.lowerBound, to: range.upperBound, by: size).map { $0..<Swift.min($0 + size, range.upperBound) }
+        }
+        if tiling == .narrow {
+            for group in groups(columnSlivers, of: columnGroup(kc: kc)) {
+                for s in rowSlivers { for t in group { body(s, t) } }
+            }
+        } else {
+            for group in groups(rowSlivers, of: rowGroup(kc: kc)) {
+                for t in columnSlivers { for s in group { body(s, t) } }
+            }
+        }
+    }
+
+    /// A part of C cut into slivers of the tiling's rows of op(A) and columns of op(B), counted
+    /// from the part's first row and column.
     struct SliverGrid {
-        let rows: Range<Int>, columns: Range<Int>
+        let rows: Range<Int>, columns: Range<Int>, tiling: Tiling
         let rowSlivers: Int, columnSlivers: Int
 
-        init(rows: Range<Int>, columns: Range<Int>) {
-            (self.rows, self.columns) = (rows, columns)
-            rowSlivers = (rows.count + tileRows - 1) / tileRows
-            columnSlivers = (columns.count + tileColumns - 1) / tileColumns
+        init(rows: Range<Int>, columns: Range<Int>, tiling: Tiling) {
+            (self.rows, self.columns, self.tiling) = (rows, columns, tiling)
+            rowSlivers = (rows.count + tiling.rows - 1) / tiling.rows
+            columnSlivers = (columns.count + tiling.columns - 1) / tiling.columns
         }
 
         /// Packed floats per step of k, all slivers.
-        var floatsPerStep: Int { rowSlivers * tileRows + columnSlivers * tileColumns }
+        var floatsPerStep: Int { rowSlivers * tiling.rows + columnSlivers * tiling.columns }
 
         /// First row of C and live row count of row sliver `s`.
         func rows(of s: Int) -> (first: Int, count: Int) {
-            let i = rows.lowerBound + s * tileRows
-            return (i, min(tileRows, rows.upperBound - i))
+            let i = rows.lowerBound + s * tiling.rows
+            return (i, min(tiling.rows, rows.upperBound - i))
         }
 
         /// First column of C and live column count of column sliver `t`.
         func columns(of t: Int) -> (first: Int, count: Int) {
-            let j = columns.lowerBound + t * tileColumns
-            return (j, min(tileColumns, columns.upperBound - j))
+            let j = columns.lowerBound + t * tiling.columns
+            return (j, min(tiling.columns, columns.upperBound - j))
         }
     }
 
@@ -197,29 +216,30 @@ extension GEMM {
         let blocks: [Range<Int>]
         private let aOffsets: [Int], bOffsets: [Int]
         private let base: UnsafeMutablePointer<Float>
+        private let tiling: Tiling
 
         init(blocks: [Range<Int>], grid: SliverGrid, base: UnsafeMutablePointer<Float>) {
-            (self.blocks, self.base) = (blocks, base)
+            (self.blocks, self.base, self.tiling) = (blocks, base, grid.tiling)
             var offset = 0, bOffsets: [Int] = [], aOffsets: [Int] = []
             for block in blocks {
                 bOffsets.append(offset)
-                offset += grid.columnSlivers * tileColumns * block.count
+                offset += grid.columnSlivers * tiling.columns * block.count
             }
             for block in blocks {
                 aOffsets.append(offset)
-                offset += grid.rowSlivers * tileRows * block.count
+                offset += grid.rowSlivers * tiling.rows * block.count
             }
             (self.aOffsets, self.bOffsets) = (aOffsets, bOffsets)
         }
 
         @inline(__always)
         func a(block: Int, sliver: Int) -> UnsafeMutablePointer<Float> {
-            base + aOffsets[block] + sliver * tileRows * blocks[block].count
+            base + aOffsets[block] + sliver * tiling.rows * blocks[block].count
         }
 
         @inline(__always)
         func b(block: Int, sliver: Int) -> UnsafeMutablePointer<Float> {
-            base + bOffsets[block] + sliver * tileColumns * blocks[block].count
+            base + bOffsets[block] + sliver * tiling.columns * blocks[block].count
         }
     }
 

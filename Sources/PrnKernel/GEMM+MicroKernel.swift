@@ -9,8 +9,8 @@ import Foundation
 // runs a 512-bit FMA as two 256-bit halves, so the peak is the same as with ymm, but the wider
 // registers halve the instruction count and 32 registers leave room for the large tile.
 // Smaller tiles (4 or 8 rows, 16 columns) cover the edges of C with the same code. Builds
-// without AVX-512 (e.g. PRN_MARCH=x86-64-v3) get narrow 6 × 16 and 4 × 16 kernels instead
-// (`wideTiles`), shaped for 16 ymm registers.
+// without AVX-512 (e.g. PRN_MARCH=x86-64-v3) use the narrow tiling instead (`wideTiles`):
+// 6 × 16 tiles (4 × 16 at the edges) shaped for 16 ymm registers, packed as such.
 //
 // Every element of C is one FMA chain over k in order, whichever tile shape computes it, so the
 // result does not depend on how C is cut into tiles (or across threads).
@@ -139,27 +139,26 @@ struct MicroRows<Row: MicroRow> {
     }
 }
 
-/// `C[rows × Row.width] (=|+=) A·B` over `kc` steps, `rows` ≤ 12; packed A advances `aStride`
-/// floats per step and packed B `bStride` (by default, the tile's own size). `rows` must be a
-/// literal at the call site so that the unused rows and branches fold away.
+/// `C[rows × Row.width] (=|+=) A·B` over `kc` steps, `rows` ≤ 12, from slivers packed for this
+/// tile (`rows` floats of A and `Row.width` of B per step). `rows` must be a literal at the call
+/// site so that the unused rows and branches fold away.
 ///
 /// Each element of C is the chain `acc = 0; acc = fma(a[p], b[p], acc)` for p in order, then
 /// one fused `C = acc + factor · C` (or `C = acc`): the reduction-order contract of `GEMM`.
 @inline(__always)
 private func microKernel<Row: MicroRow>(
-    _: Row.Type, rows: Int, kc: Int, a: UnsafePointer<Float>, aStride: Int? = nil,
-    b: UnsafePointer<Float>, bStride: Int? = nil, c: UnsafeMutablePointer<Float>, ldc: Int, factor: Float?
+    _: Row.Type, rows: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+    c: UnsafeMutablePointer<Float>, ldc: Int, factor: Float?
 ) {
     let low = min(rows, 6), high = rows - low
     var h0 = MicroRows<Row>(), h1 = MicroRows<Row>()
     var a = a, b = UnsafeRawPointer(b)
-    let aStep = aStride ?? rows, bStep = 4 * (bStride ?? Row.width)
     for _ in 0..<kc {
         let x = Row.load(b)
         h0.accumulate(a, x, rows: low)
         if high > 0 { h1.accumulate(a + 6, x, rows: high) }
-        a += aStep
-        b += bStep
+        a += rows
+        b += 4 * Row.width
     }
     let c = UnsafeMutableRawPointer(c), rowBytes = 4 &* ldc
     h0.store(to: c, rowBytes: rowBytes, rows: low, factor: factor)
@@ -187,42 +186,56 @@ private func microKernel<Row: MicroRow>(
 }
 
 // Without AVX-512 there are 16 vector registers and `SIMD16` takes two: the 12 × 32 tile's 24
-// accumulators would spill. These kernels cover a 6 × 16 or 4 × 16 part of a packed tile
-// (`rows` × `columns` as packed) with 12 or 8 `SIMD8` accumulators, as BLIS's Haswell kernel:
-// two loads of B and six broadcasts of A per 12 FMAs, leaving 4 registers for the operands.
-@inline(never) private func kernel6x16Narrow(_ kc: Int, _ a: UnsafePointer<Float>, _ rows: Int, _ b: UnsafePointer<Float>, _ columns: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?) {
-    microKernel(SIMD8Pair.self, rows: 6, kc: kc, a: a, aStride: rows, b: b, bStride: columns, c: c, ldc: ldc, factor: f)
+// accumulators would spill. The narrow tiling's 6 × 16 and 4 × 16 tiles hold 12 or 8 `SIMD8`
+// accumulators, as BLIS's Haswell kernel: two loads of B and six broadcasts of A per 12 FMAs,
+// leaving 4 registers for the operands.
+@inline(never) private func kernel6x16Narrow(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?) {
+    microKernel(SIMD8Pair.self, rows: 6, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f)
 }
-@inline(never) private func kernel4x16Narrow(_ kc: Int, _ a: UnsafePointer<Float>, _ rows: Int, _ b: UnsafePointer<Float>, _ columns: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?) {
-    microKernel(SIMD8Pair.self, rows: 4, kc: kc, a: a, aStride: rows, b: b, bStride: columns, c: c, ldc: ldc, factor: f)
+@inline(never) private func kernel4x16Narrow(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?) {
+    microKernel(SIMD8Pair.self, rows: 4, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f)
 }
 
 extension GEMM {
-    /// Largest tile: rows of A per sliver and columns of B per sliver.
-    static let tileRows = 12, tileColumns = 32
+    /// How C is cut into tiles: rows of A per packed sliver and columns of B per packed sliver,
+    /// which fixes the kernels that multiply them.
+    struct Tiling: Sendable, Equatable {
+        let rows: Int, columns: Int
 
-    /// Rows a packed A sliver of `h` live rows is padded to (4, 8 or 12).
-    @inline(__always)
-    static func paddedRows(_ h: Int) -> Int { (h + 3) & ~3 }
+        /// 12 × 32 tiles for 32 vector registers (AVX-512), with 8- and 4-row, 16-column edges.
+        static let wide = Tiling(rows: 12, columns: 32)
+        /// 6 × 16 tiles for 16 ymm registers, with 4-row edges.
+        static let narrow = Tiling(rows: 6, columns: 16)
 
-    /// Columns a packed B sliver of `w` live columns is padded to (16 or 32).
-    @inline(__always)
-    static func paddedColumns(_ w: Int) -> Int { w > 16 ? 32 : 16 }
+        /// The tiling this machine runs (`wideTiles`).
+        static var current: Tiling { wideTiles ? .wide : .narrow }
+
+        /// Rows a packed A sliver of `h` live rows is padded to (4, 8 or 12; 4 or 6).
+        @inline(__always)
+        func paddedRows(_ h: Int) -> Int { rows == 12 ? (h + 3) & ~3 : (h > 4 ? 6 : 4) }
+
+        /// Columns a packed B sliver of `w` live columns is padded to (16 or 32).
+        @inline(__always)
+        func paddedColumns(_ w: Int) -> Int { w > 16 ? 32 : 16 }
+    }
+
+    /// The largest tile of any tiling, in floats.
+    static let largestTile = 12 * 32
 
     /// Computes one `h × w` tile of C from packed slivers: `C = A·B` when `factor` is nil (C is not
-    /// read), else `C = A·B + factor · C`. `scratch` holds a padded tile (12 × 32 floats).
+    /// read), else `C = A·B + factor · C`. `scratch` holds a padded tile (`largestTile` floats).
     @inline(__always)
     static func multiplyTile(
-        h: Int, w: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+        _ tiling: Tiling, h: Int, w: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
         c: UnsafeMutablePointer<Float>, ldc: Int, factor: Float?, scratch: UnsafeMutablePointer<Float>
     ) {
-        let rows = paddedRows(h), columns = paddedColumns(w)
+        let rows = tiling.paddedRows(h), columns = tiling.paddedColumns(w)
         if rows == h && columns == w {
-            kernel(rows: rows, columns: columns, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: factor)
+            kernel(tiling, rows: rows, columns: columns, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: factor)
             return
         }
         // Edge tile: compute the padded tile aside, then apply the same update per element.
-        kernel(rows: rows, columns: columns, kc: kc, a: a, b: b, c: scratch, ldc: columns, factor: nil)
+        kernel(tiling, rows: rows, columns: columns, kc: kc, a: a, b: b, c: scratch, ldc: columns, factor: nil)
         for i in 0..<h {
             let src = scratch + i &* columns, dst = c + i &* ldc
             if let f = factor {
@@ -235,11 +248,11 @@ extension GEMM {
 
     @inline(__always)
     private static func kernel(
-        rows: Int, columns: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+        _ tiling: Tiling, rows: Int, columns: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
         c: UnsafeMutablePointer<Float>, ldc: Int, factor: Float?
     ) {
-        guard wideTiles else {
-            narrowKernels(rows: rows, columns: columns, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: factor)
+        if tiling == .narrow {
+            if rows == 6 { kernel6x16Narrow(kc, a, b, c, ldc, factor) } else { kernel4x16Narrow(kc, a, b, c, ldc, factor) }
             return
         }
         switch (rows, columns) {
@@ -252,32 +265,10 @@ extension GEMM {
         }
     }
 
-    /// A packed tile in 6 × 16 parts (12 rows) or 4 × 16 parts (4 or 8 rows), column strip by
-    /// column strip so that each strip of B is read while it is warm. Each part runs over the
-    /// whole k-block, streaming A and B from L2: passes of 64–160 steps that keep them in L1
-    /// (the accumulators parked in the tile scratch between passes, the same chains) measured
-    /// 1–3 % slower at n = 512…2048 on Zen 4; the prefetchers keep up with the streams.
-    @inline(__always)
-    private static func narrowKernels(
-        rows: Int, columns: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-        c: UnsafeMutablePointer<Float>, ldc: Int, factor: Float?
-    ) {
-        for j in stride(from: 0, to: columns, by: 16) {
-            if rows == 12 {
-                kernel6x16Narrow(kc, a, rows, b + j, columns, c + j, ldc, factor)
-                kernel6x16Narrow(kc, a + 6, rows, b + j, columns, c + 6 &* ldc + j, ldc, factor)
-            } else {
-                for i in stride(from: 0, to: rows, by: 4) {
-                    kernel4x16Narrow(kc, a + i, rows, b + j, columns, c + i &* ldc + j, ldc, factor)
-                }
-            }
-        }
-    }
-
-    /// Whether the whole-tile kernels are used; otherwise each tile is done in 4 × 16 parts.
+    /// Whether the wide tiling is used; otherwise the narrow one (`Tiling`).
     ///
     /// This depends on how the module was compiled (`-march`), which Swift code cannot test, so
-    /// it is measured once: both kernels on one tile in L1. The narrow one must win clearly (on
+    /// it is measured once: both kernels on the same work in L1. The narrow one must win clearly (on
     /// Zen 4 with AVX-512 the wide one is faster in the full multiply even where they tie in L1;
     /// built for x86-64-v3 the wide one spills and runs at half speed). Either choice gives
     /// the same bits: each element of C is the same FMA chain. `PRN_GEMM_TILES=wide|narrow`
@@ -289,12 +280,12 @@ extension GEMM {
         default: break
         }
         let kc = 256
-        let a = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * kc)
-        let b = UnsafeMutablePointer<Float>.allocate(capacity: tileColumns * kc)
-        let c = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * tileColumns)
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: 12 * kc)
+        let b = UnsafeMutablePointer<Float>.allocate(capacity: 32 * kc)
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: largestTile)
         defer { a.deallocate(); b.deallocate(); c.deallocate() }
-        a.initialize(repeating: 0.5, count: tileRows * kc)
-        b.initialize(repeating: 0.25, count: tileColumns * kc)
+        a.initialize(repeating: 0.5, count: 12 * kc)
+        b.initialize(repeating: 0.25, count: 32 * kc)
         func best(_ body: () -> Void) -> UInt64 {
             var fastest = UInt64.max
             for _ in 0..<5 {
@@ -304,9 +295,10 @@ extension GEMM {
             }
             return fastest
         }
-        let wide = best { kernel12x32(kc, a, b, c, tileColumns, nil) }
+        // One 12 × 32 tile against four 6 × 16 ones (the same multiply-adds).
+        let wide = best { kernel12x32(kc, a, b, c, 32, nil) }
         let narrow = best {
-            narrowKernels(rows: tileRows, columns: tileColumns, kc: kc, a: a, b: b, c: c, ldc: tileColumns, factor: nil)
+            for part in 0..<4 { kernel6x16Narrow(kc, a, b, c + 96 &* part, 16, nil) }
         }
         return Double(narrow) * 1.25 > Double(wide)
     }()

@@ -1,26 +1,29 @@
-// Packing: copies slivers of op(A) (12 rows each) or op(B) (32 columns each) for one block of k
-// into the order the micro-kernel reads them — step p of k first, then the sliver's rows or
-// columns: `sliver[p · width + r]`. A last, partial sliver is padded with zeros to a width of
-// 4, 8 or 12 rows (A) or 16 or 32 columns (B), the tile shapes the kernel has.
+// Packing: copies slivers of op(A) (12 or 6 rows each) or op(B) (32 or 16 columns each, see
+// `Tiling`) for one block of k into the order the micro-kernel reads them — step p of k first,
+// then the sliver's rows or columns: `sliver[p · width + r]`. A last, partial sliver is padded
+// with zeros to the width of a tile shape the kernels have (`Tiling.paddedRows`, `paddedColumns`).
 //
 // Transposition happens here and nowhere else. The source of a run of slivers is either
 //  - contiguous: the values for one p are adjacent across the slivers (B as stored, or Aᵀ), so
 //    the packer reads source rows in order and deals them out to the slivers; or
 //  - strided: each sliver row is adjacent along p (A as stored, or Bᵀ), so the packer
-//    transposes 4 × 4 blocks in registers.
+//    transposes 4 × 4 blocks (and 2 × 4, for 6-row slivers) in registers.
 
 extension GEMM {
     /// Packs the `count` rows (A) or columns (B) starting at `src` for `kc` steps, as consecutive
-    /// slivers of `tile` that start `sliverStride` floats apart, times `scale`. Element (p, r) is
-    /// `src[p·ld + r]` when `contiguous`, else `src[r·ld + p]`.
+    /// slivers of `tile` that start `sliverStride` floats apart, times `scale`; a last, partial
+    /// sliver of `rest` is padded to `lastTile(rest)`. Element (p, r) is `src[p·ld + r]` when
+    /// `contiguous`, else `src[r·ld + p]`.
     static func packSlivers(
         _ src: UnsafePointer<Float>, ld: Int, contiguous: Bool, kc: Int, count: Int, tile: Int,
-        scale: Float, into dst: UnsafeMutablePointer<Float>, sliverStride: Int
+        lastTile: (Int) -> Int, scale: Float, into dst: UnsafeMutablePointer<Float>, sliverStride: Int
     ) {
         let full = count / tile, rest = count - full * tile
         if contiguous {
             switch tile {   // a literal width lets the copy compile to a few full-width moves
+            case 6: dealRows(src, ld: ld, kc: kc, slivers: full, width: 6, scale: scale, into: dst, sliverStride: sliverStride)
             case 12: dealRows(src, ld: ld, kc: kc, slivers: full, width: 12, scale: scale, into: dst, sliverStride: sliverStride)
+            case 16: dealRows(src, ld: ld, kc: kc, slivers: full, width: 16, scale: scale, into: dst, sliverStride: sliverStride)
             default: dealRows(src, ld: ld, kc: kc, slivers: full, width: 32, scale: scale, into: dst, sliverStride: sliverStride)
             }
         } else {
@@ -31,7 +34,7 @@ extension GEMM {
         }
         guard rest > 0 else { return }
         let last = src + full &* tile &* (contiguous ? 1 : ld), lastDst = dst + full &* sliverStride
-        let width = tile == tileRows ? paddedRows(rest) : paddedColumns(rest)
+        let width = lastTile(rest)
         if contiguous {
             for p in 0..<kc {
                 let s = last + p &* ld, d = lastDst + p &* width
@@ -60,10 +63,14 @@ extension GEMM {
                 var d = UnsafeMutableRawPointer(dst + s &* sliverStride + p0 &* width)
                 for _ in p0..<p1 {
                     var q = 0
-                    while q < 4 &* width {
+                    while q &+ 16 <= 4 &* width {
                         d.storeBytes(of: from.loadUnaligned(fromByteOffset: q, as: SIMD4<Float>.self) * s4,
                                      toByteOffset: q, as: SIMD4<Float>.self)
                         q &+= 16
+                    }
+                    if q < 4 &* width {   // width 6: the last two
+                        d.storeBytes(of: from.loadUnaligned(fromByteOffset: q, as: SIMD2<Float>.self) * SIMD2(repeating: scale),
+                                     toByteOffset: q, as: SIMD2<Float>.self)
                     }
                     from += 4 &* ld
                     d += 4 &* width
@@ -79,16 +86,20 @@ extension GEMM {
         into dst: UnsafeMutablePointer<Float>
     ) {
         // Chunks of p keep the part of the sliver being written in L1 across the row groups.
-        let chunk = 128, groups = count / 4
+        let chunk = 128, groups = count / 4, pair = count % 4 >= 2
         for p0 in stride(from: 0, to: kc, by: chunk) {
             let p1 = min(p0 + chunk, kc)
             for g in 0..<groups {
                 transpose4Rows(src + 4 &* g &* ld, ld: ld, from: p0, to: p1, width: width, scale: scale,
                                into: dst + 4 &* g)
             }
+            if pair {
+                transpose2Rows(src + 4 &* groups &* ld, ld: ld, from: p0, to: p1, width: width, scale: scale,
+                               into: dst + 4 &* groups)
+            }
         }
-        // Rows past the last full group of four, then the zero padding.
-        for r in 4 &* groups..<width {
+        // Rows past the last full group of four (and pair), then the zero padding.
+        for r in 4 &* groups + (pair ? 2 : 0)..<width {
             let s = src + r &* ld
             var d = dst + r
             for p in 0..<kc {
@@ -121,6 +132,33 @@ extension GEMM {
             d[1] = s1[p] * scale
             d[2] = s2[p] * scale
             d[3] = s3[p] * scale
+            p &+= 1
+        }
+    }
+
+    /// Two source rows, steps `p0..<p1` → two adjacent values per step of the sliver.
+    @inline(__always)
+    private static func transpose2Rows(
+        _ src: UnsafePointer<Float>, ld: Int, from p0: Int, to p1: Int, width: Int, scale: Float,
+        into dst: UnsafeMutablePointer<Float>
+    ) {
+        let s0 = src, s1 = src + ld
+        let s4 = SIMD4<Float>(repeating: scale), step = 4 &* width
+        var p = p0
+        while p &+ 4 <= p1 {
+            let x0 = UnsafeRawPointer(s0 + p).loadUnaligned(as: SIMD4<Float>.self) * s4
+            let x1 = UnsafeRawPointer(s1 + p).loadUnaligned(as: SIMD4<Float>.self) * s4
+            let d = UnsafeMutableRawPointer(dst + p &* width)
+            d.storeBytes(of: SIMD2(x0[0], x1[0]), as: SIMD2<Float>.self)
+            d.storeBytes(of: SIMD2(x0[1], x1[1]), toByteOffset: step, as: SIMD2<Float>.self)
+            d.storeBytes(of: SIMD2(x0[2], x1[2]), toByteOffset: 2 &* step, as: SIMD2<Float>.self)
+            d.storeBytes(of: SIMD2(x0[3], x1[3]), toByteOffset: 3 &* step, as: SIMD2<Float>.self)
+            p &+= 4
+        }
+        while p < p1 {
+            let d = dst + p &* width
+            d[0] = s0[p] * scale
+            d[1] = s1[p] * scale
             p &+= 1
         }
     }

@@ -8,10 +8,11 @@ import Foundation
 ///
 /// All matrices are row-major with leading dimensions (`lda` is the distance between rows of A
 /// as stored, so at least k for A and at least m for Aᵀ). The work is cut into blocks of k
-/// (`kcMax`); for each block, slivers of op(A) (12 rows) and op(B) (32 columns) are packed into
-/// a buffer in the order the micro-kernel reads them (`GEMM+Pack.swift`), then every 12 × 32
-/// tile of C is updated by a register-blocked FMA kernel (`GEMM+MicroKernel.swift`).
-/// Transposition happens only while packing.
+/// (`kcMax`); for each block, slivers of op(A) (12 rows, or 6 on 16-register machines) and op(B)
+/// (32 columns, or 16) are packed into a buffer in the order the micro-kernel reads them
+/// (`GEMM+Pack.swift`), then every 12 × 32 (or 6 × 16) tile of C is updated by a
+/// register-blocked FMA kernel (`GEMM+MicroKernel.swift`, `Tiling`). Transposition happens only
+/// while packing.
 ///
 /// Reduction-order contract (other kernels that must match `sgemm` bit for bit replicate it):
 ///  1. k is cut into `⌈k / kcMax⌉` blocks as equal as possible, block `b` being
@@ -48,9 +49,10 @@ public enum GEMM {
         }
         precondition(lda >= (transA ? m : k) && ldb >= (transB ? k : n), "sgemm: lda or ldb too small")
 
+        let tiling = Tiling.current
         let job = Job(transA: transA, transB: transB, k: k, alpha: alpha, a: a, lda: lda,
-                      b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-        let workers = workerCount(m: m, n: n, k: k, requested: threads ?? Parallel.threads)
+                      b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, tiling: tiling)
+        let workers = workerCount(m: m, n: n, k: k, tiling: tiling, requested: threads ?? Parallel.threads)
         // Very large C is done in panels, so the packed buffer stays bounded.
         for i0 in stride(from: 0, to: m, by: panelSize) {
             for j0 in stride(from: 0, to: n, by: panelSize) {
@@ -65,13 +67,13 @@ public enum GEMM {
     /// keep up with. Measured on Zen 4: 1024 beats 384 by 3–5 %, and blocking the columns of B
     /// for L2 did not help.
     static let kcMax = 1024
-    /// Floats of L2 that a group of packed A row slivers and the B sliver applied to it may fill
-    /// (`GEMM+Driver.swift`): 7/8 of the core's L2, the rest left to C and the stack. The larger
+    /// Floats of L2 that a group of packed slivers and the slivers applied to it may fill
+    /// (`Job.forEachTile`): 7/8 of the core's L2, the rest left to C and the stack. The larger
     /// the group, the fewer times all of packed B streams in from L3 or memory; on Zen 4 (1 MB
     /// L2) this group of 16 slivers at kc = 1024 was 3 % (AVX-512) and 5 % (AVX2) faster at
     /// n = 2048 than the 5 it had when sized for Zen 3's 512 KB, and a group of the whole L2 was
     /// 15 % slower. 512 KB when the size cannot be read.
-    static let rowGroupFloats = l2Bytes / 4 * 7 / 8
+    static let groupFloats = l2Bytes / 4 * 7 / 8
 
     /// The L2 cache of one core, in bytes.
     static let l2Bytes: Int = {
@@ -82,10 +84,18 @@ public enum GEMM {
         return 1 << 19
     }()
 
-    /// Row slivers per group at `kc` steps: as many as fit `rowGroupFloats` beside one B sliver.
+    /// Row slivers per group of the wide tiling at `kc` steps: as many as fit `groupFloats`
+    /// beside one B sliver.
     static func rowGroup(kc: Int) -> Int {
-        Swift.max(1, (rowGroupFloats - tileColumns * kc) / (tileRows * kc))
+        Swift.max(1, (groupFloats - Tiling.wide.columns * kc) / (Tiling.wide.rows * kc))
     }
+
+    /// Column slivers per group of the narrow tiling at `kc` steps: as many as fit
+    /// `groupFloats` beside two A slivers.
+    static func columnGroup(kc: Int) -> Int {
+        Swift.max(1, (groupFloats - 2 * Tiling.narrow.rows * kc) / (Tiling.narrow.columns * kc))
+    }
+
     /// Rows and columns of C per panel.
     static let panelSize = 2048
     /// Packed floats per round of packing (16 MB); more k-blocks wait for the next round.
@@ -97,8 +107,8 @@ public enum GEMM {
     /// worker packs its own copy rather than wait for the others (see `GEMM+Driver.swift`).
     static let privatePackingLimit = 1 << 17
 
-    static func workerCount(m: Int, n: Int, k: Int, requested: Int) -> Int {
-        let slivers = max((m + tileRows - 1) / tileRows, (n + tileColumns - 1) / tileColumns)
+    static func workerCount(m: Int, n: Int, k: Int, tiling: Tiling = .current, requested: Int) -> Int {
+        let slivers = max((m + tiling.rows - 1) / tiling.rows, (n + tiling.columns - 1) / tiling.columns)
         guard requested > 1, Double(m) * Double(n) * Double(k) >= Double(parallelThreshold) else { return 1 }
         return min(requested, slivers)
     }

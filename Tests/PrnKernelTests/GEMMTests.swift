@@ -5,7 +5,7 @@ import XCTest
 final class GEMMTests: XCTestCase {
     /// Sizes around the tile (12 × 32) and k-block edges, plus 1 and odd sizes.
     func testShapesAllTransposes() {
-        let (rows, columns, depth) = (GEMM.tileRows, GEMM.tileColumns, GEMM.kcMax)
+        let (rows, columns, depth) = (GEMM.Tiling.current.rows, GEMM.Tiling.current.columns, GEMM.kcMax)
         let ms = [1, 4, 5, rows - 1, rows, rows + 1, 2 * rows + 1, 37]
         let ns = [1, 15, 16, 17, columns - 1, columns, columns + 1, 70]
         let ks = [1, 3, depth - 1, depth, depth + 1, 2 * depth + 1]
@@ -52,14 +52,17 @@ final class GEMMTests: XCTestCase {
         }
     }
 
-    /// The 16-register kernels (6 × 16 and 4 × 16 parts of a tile), whichever path this build
-    /// picks: edge tiles, padded leading dimensions, beta applied once, one and two threads.
+    /// The 16-register tiling (6 × 16 and 4 × 16 tiles), whichever path this build picks: edge
+    /// rows and columns around the tile shapes, padded leading dimensions, beta applied once, one
+    /// and two threads.
     func testNarrowTiles() {
         let saved = GEMM.wideTiles
         defer { GEMM.wideTiles = saved }
         GEMM.wideTiles = false
+        let shapes = [(29, 45, 128), (29, 45, 385), (130, 97, 263), (4, 16, 7), (5, 15, 9), (6, 17, 33), (7, 31, 65),
+                      (11, 33, 2), (13, 1, 70), (1, 50, 1025)]
         for (transA, transB) in transposes {
-            for (m, n, k) in [(29, 45, 128), (29, 45, 385), (130, 97, 263)] {
+            for (m, n, k) in shapes {
                 for beta: Float in [0, 0.5] {
                     for threads in [1, 2] {
                         check(GEMMCase(transA: transA, transB: transB, m: m, n: n, k: k, alpha: -0.75, beta: beta,
