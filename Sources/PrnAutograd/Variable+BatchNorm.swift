@@ -11,7 +11,8 @@ import PrnKernel
 /// (means and sums over every axis but 1); with fixed running statistics (eval), `dx = g·γ(σ² + ε)^(−1/2)`.
 /// With `relu`, the output is `max(y, 0)` and `g` is first gated by `y > 0` (read on the fly by
 /// the fused kernels): one node instead of two, so the pre-activation `y` is never kept for the
-/// backward.
+/// backward. With a residual `r`, the output is `y + r` (then the ReLU), and `r`'s gradient is
+/// the (gated) `g`: a residual block's sum and ReLU add no pass and keep no tensor of their own.
 ///
 /// The forward and, when no graph is being recorded, the backward run as fused kernels
 /// (`Tensor+BatchNorm.swift`): a few sweeps of memory and no temporaries. When the backward is
@@ -22,48 +23,51 @@ import PrnKernel
 extension Variable {
     /// Batch norm with the batch's own statistics; returns the output and the batch's mean and
     /// biased variance (shape `[C]`) for the running estimates. `scale` (γ) and `shift` (β) have
-    /// shape `[C]`.
-    public func batchNorm(scale: Variable, shift: Variable, epsilon: Float,
-                          relu: Bool = false) -> (output: Variable, mean: Tensor, variance: Tensor) {
-        let x = self
-        let (mean, variance) = x.value.channelMeanAndVariance()
-        let invStd = (variance + epsilon).pow(-0.5)
-        let y = x.value.batchNormalized(mean: mean, invStd: invStd, scale: scale.value, shift: shift.value, relu: relu)
-        let output = Variable.record(y, [x, scale, shift]) { upstream in
-            if GradMode.isEnabled {
-                let g = relu ? upstream.reluGated(by: y) : upstream
-                return Variable.batchNormBackward(g, x, scale, statistics: nil, epsilon: epsilon)
-            }
-            let gate = relu ? y : nil
-            let sums = Tensor.batchNormGradientSums(upstream.value, x.value, mean: mean, invStd: invStd, gate: gate)
-            let dx = x.requiresGrad
-                ? Tensor.batchNormInputGradient(upstream.value, x.value, mean: mean, invStd: invStd, scale: scale.value,
-                                                sums: sums, gate: gate)
-                : nil
-            return [dx.map { Variable($0) }, Variable(sums.projection), Variable(sums.gradient)]
-        }
+    /// shape `[C]`. With `residual` (of `x`'s shape), the output is `bn(x) + residual` before the
+    /// optional ReLU — a residual block's `relu(bn(h) + skip)` as one node.
+    public func batchNorm(scale: Variable, shift: Variable, epsilon: Float, relu: Bool = false,
+                          adding residual: Variable? = nil) -> (output: Variable, mean: Tensor, variance: Tensor) {
+        let (mean, variance) = value.channelMeanAndVariance()
+        let output = normalized(scale: scale, shift: shift, mean: mean, variance: variance, batchStatistics: true,
+                                epsilon: epsilon, relu: relu, residual: residual)
         return (output, mean, variance)
     }
 
     /// Batch norm with fixed statistics `mean` and `variance` (shape `[C]`, constants: no
-    /// gradient reaches them).
+    /// gradient reaches them); `residual` as above.
     public func batchNorm(scale: Variable, shift: Variable, mean: Tensor, variance: Tensor, epsilon: Float,
-                          relu: Bool = false) -> Variable {
+                          relu: Bool = false, adding residual: Variable? = nil) -> Variable {
+        normalized(scale: scale, shift: shift, mean: mean, variance: variance, batchStatistics: false,
+                   epsilon: epsilon, relu: relu, residual: residual)
+    }
+
+    /// The node of both batch norms: `mean` and `variance` are the batch's own (`batchStatistics`,
+    /// then they depend on x) or fixed.
+    private func normalized(scale: Variable, shift: Variable, mean: Tensor, variance: Tensor, batchStatistics: Bool,
+                            epsilon: Float, relu: Bool, residual: Variable?) -> Variable {
         let x = self
         let invStd = (variance + epsilon).pow(-0.5)
-        let y = x.value.batchNormalized(mean: mean, invStd: invStd, scale: scale.value, shift: shift.value, relu: relu)
-        return Variable.record(y, [x, scale, shift]) { upstream in
+        let y = x.value.batchNormalized(mean: mean, invStd: invStd, scale: scale.value, shift: shift.value, relu: relu,
+                                        adding: residual?.value)
+        return Variable.record(y, [x, scale, shift] + (residual.map { [$0] } ?? [])) { upstream in
             if GradMode.isEnabled {
                 let g = relu ? upstream.reluGated(by: y) : upstream
-                return Variable.batchNormBackward(g, x, scale, statistics: (mean, variance), epsilon: epsilon)
+                return Variable.batchNormBackward(g, x, scale, statistics: batchStatistics ? nil : (mean, variance), epsilon: epsilon)
+                    + (residual.map { [$0.requiresGrad ? g : nil] } ?? [])
             }
-            let gate = relu ? y : nil
-            let sums = Tensor.batchNormGradientSums(upstream.value, x.value, mean: mean, invStd: invStd, gate: gate)
+            // The residual's gradient is the gated gradient itself, so with a residual it is
+            // gated once, in a tensor of its own that batch norm then reads; without one the
+            // kernels apply the gate as they read.
+            let (g, gate): (Tensor, Tensor?) = residual == nil
+                ? (upstream.value, relu ? y : nil)
+                : (relu ? Tensor.reluGated(upstream.value, by: y) : upstream.value, nil)
+            let sums = Tensor.batchNormGradientSums(g, x.value, mean: mean, invStd: invStd, gate: gate)
             let dx = x.requiresGrad
-                ? Tensor.batchNormInputGradient(upstream.value, x.value, mean: mean, invStd: invStd, scale: scale.value,
-                                                sums: nil, gate: gate)
+                ? Tensor.batchNormInputGradient(g, x.value, mean: mean, invStd: invStd, scale: scale.value,
+                                                sums: batchStatistics ? sums : nil, gate: gate)
                 : nil
             return [dx.map { Variable($0) }, Variable(sums.projection), Variable(sums.gradient)]
+                + (residual.map { [$0.requiresGrad ? Variable(g) : nil] } ?? [])
         }
     }
 

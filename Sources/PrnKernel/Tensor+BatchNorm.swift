@@ -59,25 +59,39 @@ extension Tensor {
         return (Tensor(shape: [layout.channels], scalars: mean), Tensor(shape: [layout.channels], scalars: variance))
     }
 
-    /// `y = ((x − mean_c) · invStd_c) · scale_c + shift_c`, then `max(y, 0)` with `relu` (as
-    /// `relu()` computes it); the per-channel tensors have shape `[C]`.
-    public func batchNormalized(mean: Tensor, invStd: Tensor, scale: Tensor, shift: Tensor, relu: Bool = false) -> Tensor {
+    /// `y = ((x − mean_c) · invStd_c) · scale_c + shift_c`, plus `residual` (of this tensor's
+    /// shape) when given, then `max(y, 0)` with `relu` (as `+` and `relu()` compute them); the
+    /// per-channel tensors have shape `[C]`. One pass: a residual block's `relu(bn(h) + skip)`
+    /// writes only its output.
+    public func batchNormalized(mean: Tensor, invStd: Tensor, scale: Tensor, shift: Tensor, relu: Bool = false,
+                                adding residual: Tensor? = nil) -> Tensor {
         let layout = ChannelPlanes(shape)
+        if let residual { precondition(residual.shape == shape, "batchNormalized: residual \(residual.shape), input \(shape)") }
         return Tensor.build(shape) { y in
             scalars.withUnsafeBufferPointer { x in
-                mean.scalars.withUnsafeBufferPointer { m in
-                    invStd.scalars.withUnsafeBufferPointer { s in
-                        scale.scalars.withUnsafeBufferPointer { a in
-                            shift.scalars.withUnsafeBufferPointer { b in
-                                layout.forEachPlane { run, c in
-                                    let (mu, inv, gamma, beta) = (m[c], s[c], a[c], b[c])
-                                    if relu {
-                                        for i in run {
-                                            let v = ((x[i] - mu) * inv) * gamma + beta
-                                            y[i] = v > 0 ? v : 0
+                OptionalScalars.with(residual) { r in
+                    mean.scalars.withUnsafeBufferPointer { m in
+                        invStd.scalars.withUnsafeBufferPointer { s in
+                            scale.scalars.withUnsafeBufferPointer { a in
+                                shift.scalars.withUnsafeBufferPointer { b in
+                                    layout.forEachPlane { run, c in
+                                        let (mu, inv, gamma, beta) = (m[c], s[c], a[c], b[c])
+                                        switch (r, relu) {
+                                        case (nil, false):
+                                            for i in run { y[i] = ((x[i] - mu) * inv) * gamma + beta }
+                                        case (nil, true):
+                                            for i in run {
+                                                let v = ((x[i] - mu) * inv) * gamma + beta
+                                                y[i] = v > 0 ? v : 0
+                                            }
+                                        case (let r?, false):
+                                            for i in run { y[i] = (((x[i] - mu) * inv) * gamma + beta) + r[i] }
+                                        case (let r?, true):
+                                            for i in run {
+                                                let v = (((x[i] - mu) * inv) * gamma + beta) + r[i]
+                                                y[i] = v > 0 ? v : 0
+                                            }
                                         }
-                                    } else {
-                                        for i in run { y[i] = ((x[i] - mu) * inv) * gamma + beta }
                                     }
                                 }
                             }
@@ -197,6 +211,14 @@ extension Tensor {
                 }
             }
         }
+    }
+}
+
+/// The scalars of an optional tensor, for kernels with an optional operand.
+enum OptionalScalars {
+    static func with<R>(_ t: Tensor?, _ body: (UnsafeBufferPointer<Float>?) -> R) -> R {
+        guard let t else { return body(nil) }
+        return t.scalars.withUnsafeBufferPointer { body($0) }
     }
 }
 

@@ -28,14 +28,17 @@ public final class BatchNorm: ReLUFusing {
 
     public func forward(_ x: Variable, _ scope: Scope) -> Variable { forward(x, scope, relu: false) }
 
-    /// The forward, followed by a ReLU when `relu` (one fused node; `ResidualBlock` uses it too).
-    public func forward(_ x: Variable, _ scope: Scope, relu: Bool) -> Variable {
+    public func forward(_ x: Variable, _ scope: Scope, relu: Bool) -> Variable { forward(x, scope, relu: relu, adding: nil) }
+
+    /// The forward, plus `residual` when given, followed by a ReLU when `relu`: one fused node
+    /// (`ResidualBlock` ends with `relu(bn2(h) + skip)` this way).
+    public func forward(_ x: Variable, _ scope: Scope, relu: Bool, adding residual: Variable?) -> Variable {
         let scale = scope["weight"], shift = scope["bias"]
         guard scope.training else {
             return x.batchNorm(scale: scale, shift: shift, mean: scope["running_mean"].value,
-                               variance: scope["running_var"].value, epsilon: epsilon, relu: relu)
+                               variance: scope["running_var"].value, epsilon: epsilon, relu: relu, adding: residual)
         }
-        let (y, mean, variance) = x.batchNorm(scale: scale, shift: shift, epsilon: epsilon, relu: relu)
+        let (y, mean, variance) = x.batchNorm(scale: scale, shift: shift, epsilon: epsilon, relu: relu, adding: residual)
         let n = Float(x.shape[0] * x.shape.dropFirst(2).reduce(1, *))
         let unbiased = variance * (n / Swift.max(n - 1, 1))
         scope.update("running_mean", scope["running_mean"].value * (1 - momentum) + mean * momentum)

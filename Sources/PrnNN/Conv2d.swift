@@ -79,9 +79,10 @@ public final class ResidualBlock: Layer {
 
     public func forward(_ x: Variable, _ scope: Scope) -> Variable {
         func apply(_ i: Int, _ h: Variable) -> Variable { body[i].layer.forward(h, scope.child(body[i].name)) }
-        let bn1 = body[1].layer as! BatchNorm
-        let h = apply(3, apply(2, bn1.forward(apply(0, x), scope.child(body[1].name), relu: true)))
+        let bn1 = body[1].layer as! BatchNorm, bn2 = body[3].layer as! BatchNorm
+        let h = apply(2, bn1.forward(apply(0, x), scope.child(body[1].name), relu: true))
         let skip = shortcut.map { $0.forward(x, scope.child("shortcut")) } ?? x
-        return (h + skip).relu()
+        // bn2, the sum and the ReLU are one node: one pass, one tensor kept.
+        return bn2.forward(h, scope.child(body[3].name), relu: true, adding: skip)
     }
 }
