@@ -25,6 +25,12 @@ extension Tensor {
         let values = Tensor.build(outShape) { y in
             offsets.withUnsafeMutableBufferPointer { at in
                 scalars.withUnsafeBufferPointer { x in
+                    if geo.isPlain2x2 {
+                        WindowGeometry.forEachPlaneRange(geo.planes, planeSize: inPlane) { planes in
+                            geo.maxPool2x2(x.baseAddress!, planes: planes, y: y.baseAddress!, at: at.baseAddress!)
+                        }
+                        return
+                    }
                     geo.forEachWindow { q, e, rows, cols in
                         let plane = x.baseAddress! + q * inPlane
                         var best = -Float.infinity, bestAt = rows.lowerBound * width + cols.lowerBound
@@ -211,5 +217,75 @@ extension WindowGeometry {
     /// thread. Callers treat each plane independently, so the split does not change results.
     static func forEachPlaneRange(_ count: Int, planeSize: Int, _ body: (Range<Int>) -> Void) {
         Parallel.forEach(count, grain: Swift.max(1, 16_384 / Swift.max(planeSize, 1)), body)
+    }
+}
+
+extension WindowGeometry {
+    /// Whether this is a 2 × 2 window with stride 2 and no padding, every pooling of the model
+    /// zoo, which `maxPool2x2` computes eight windows at a time.
+    var isPlain2x2: Bool {
+        window == Window2D(kernelH: 2, kernelW: 2, stride: 2, padding: 0)
+    }
+
+    /// Max pooling of the planes `planes` over 2 × 2 windows with stride 2: the values into `y`,
+    /// their offsets into `at`. The general loop's comparisons in its order (top row, then bottom,
+    /// left to right; a later value wins only when greater), so the same values and argmax —
+    /// eight windows side by side, a block holding a NaN done one window at a time.
+    func maxPool2x2(_ x: UnsafePointer<Float>, planes: Range<Int>, y: UnsafeMutablePointer<Float>, at: UnsafeMutablePointer<Int32>) {
+        let width = self.width, ow = outWidth
+        let lanes = SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14)
+        for q in planes {
+            let plane = x + q * inputPlane
+            for i in 0..<outHeight {
+                let top = 2 * i * width, out = q * outputPlane + i * ow
+                // Blocks of eight windows; a last partial block is taken as the eight last windows
+                // (the overlap computes the same values again).
+                var next = ow >= 8 ? 0 : ow
+                while next < ow {
+                    let j = Swift.min(next, ow - 8)
+                    next += 8
+                    let upper = UnsafeRawPointer(plane + top + 2 * j).loadUnaligned(as: SIMD16<Float>.self)
+                    let lower = UnsafeRawPointer(plane + top + width + 2 * j).loadUnaligned(as: SIMD16<Float>.self)
+                    let candidates = (upper.evenHalf, upper.oddHalf, lower.evenHalf, lower.oddHalf)
+                    let unordered = (candidates.0 .!= candidates.0) .| (candidates.1 .!= candidates.1)
+                        .| (candidates.2 .!= candidates.2) .| (candidates.3 .!= candidates.3)
+                    if any(unordered) {
+                        for e in j..<j + 8 { (y[out + e], at[out + e]) = Self.maxOf2x2(plane, top + 2 * e, width: width) }
+                    } else {
+                        var best = candidates.0, offset = SIMD8<Int32>(repeating: 0)
+                        var take = candidates.1 .> best
+                        best.replace(with: candidates.1, where: take)
+                        offset.replace(with: 1, where: take)
+                        take = candidates.2 .> best
+                        best.replace(with: candidates.2, where: take)
+                        offset.replace(with: Int32(width), where: take)
+                        take = candidates.3 .> best
+                        best.replace(with: candidates.3, where: take)
+                        offset.replace(with: Int32(width + 1), where: take)
+                        UnsafeMutableRawPointer(y + out + j).storeBytes(of: best, as: SIMD8<Float>.self)
+                        let first = SIMD8<Int32>(repeating: Int32(top + 2 * j)) &+ lanes
+                        UnsafeMutableRawPointer(at + out + j).storeBytes(of: first &+ offset, as: SIMD8<Int32>.self)
+                    }
+                }
+                if ow < 8 {
+                    for j in 0..<ow { (y[out + j], at[out + j]) = Self.maxOf2x2(plane, top + 2 * j, width: width) }
+                }
+            }
+        }
+    }
+
+    /// The maximum of the 2 × 2 window whose top left is `plane[first]`, and its offset: the
+    /// first of the greatest values, or the first NaN.
+    @inline(__always)
+    static func maxOf2x2(_ plane: UnsafePointer<Float>, _ first: Int, width: Int) -> (Float, Int32) {
+        var best = plane[first], bestAt = first
+        if best.isNaN { return (best, Int32(first)) }
+        for k in 1..<4 {
+            let p = first + (k & 1) + (k >> 1) * width
+            let v = plane[p]
+            if v.isNaN { return (v, Int32(p)) }
+            if v > best { (best, bestAt) = (v, p) }
+        }
+        return (best, Int32(bestAt))
     }
 }

@@ -192,6 +192,42 @@ final class ConvTests: XCTestCase {
         }
     }
 
+    /// 2 × 2 windows with stride 2 run eight at a time (a last partial block overlapping the one
+    /// before): values and argmax bit for bit against direct loops, with ties, −0 against +0, −∞
+    /// and NaNs (the first NaN of a window wins), even and odd widths, on 1 and 2 threads.
+    func testMaxPool2x2MatchesDirectLoopsWithTiesZerosInfinitiesAndNaN() {
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        for (k, shape) in [[2, 3, 28, 28], [1, 2, 6, 33], [1, 1, 4, 40], [2, 2, 8, 9], [8, 16, 32, 32]].enumerated() {
+            // Rounding makes ties, and −0 from small negatives.
+            var x = Tensor.randn(shape, seed: UInt64(200 + k)).map { ($0 * 2).rounded() }
+            for i in stride(from: 3, to: x.count, by: 7) { x.scalars[i] = -.infinity }
+            for i in stride(from: 5, to: x.count, by: 11) { x.scalars[i] = -0.0 }
+            for i in stride(from: 2, to: x.count, by: 101) { x.scalars[i] = .nan }
+            let (h, w) = (shape[2], shape[3]), (oh, ow) = (shape[2] / 2, shape[3] / 2)
+            var expected = [Float](), expectedAt = [Int]()
+            for plane in 0..<(shape[0] * shape[1]) { for i in 0..<oh { for j in 0..<ow {
+                let window = [(2 * i, 2 * j), (2 * i, 2 * j + 1), (2 * i + 1, 2 * j), (2 * i + 1, 2 * j + 1)]
+                    .map { (plane * h + $0.0) * w + $0.1 }
+                var at = window.first { x.scalars[$0].isNaN } ?? window[0]
+                if !x.scalars[at].isNaN {
+                    for index in window.dropFirst() where x.scalars[index] > x.scalars[at] { at = index }
+                }
+                expected.append(x.scalars[at])
+                expectedAt.append(at)
+            } } }
+            XCTAssertTrue(expected.contains { $0.isNaN }, "NaNs should reach some outputs of \(shape)")
+            for threads in [1, 2] {
+                Parallel.threads = threads
+                let (values, argmax) = x.maxPool2d(kernel: 2)
+                XCTAssertEqual(values.shape, [shape[0], shape[1], oh, ow])
+                XCTAssertEqual(values.scalars.map(\.bitPattern), expected.map(\.bitPattern), "max of \(shape), \(threads) threads")
+                let flat = argmax.offsets.enumerated().map { e, offset in (e / (oh * ow)) * h * w + Int(offset) }
+                XCTAssertEqual(flat, expectedAt, "argmax of \(shape), \(threads) threads")
+            }
+        }
+    }
+
     func testMaxPoolPropagatesNaN() {
         var x = Tensor.arange(16).reshaped([1, 1, 4, 4])
         x.scalars[5] = .nan
