@@ -1,43 +1,54 @@
 import PrnKernel
 
-/// Direct (im2col + GEMM) against Winograd F(2×2, 3×3) convolution on the 3×3 layers of VGG-16,
-/// VGG-11 (width 0.25) and ResNet-20 at batch 128: the forward pass and both gradients.
+/// Direct (im2col + GEMM) against Winograd F(2×2, 3×3) and F(4×4, 3×3) convolution on the 3×3
+/// layers of VGG-16, VGG-11 (width 0.25, `vgg11`) and ResNet-20 at batch 128: the forward pass and both
+/// gradients.
 public enum ConvBenchmark {
     /// One line per layer, product and thread count: `conv layer=vgg16.c64.s32 product=forward
-    /// threads=2 direct_ms=… winograd_ms=… speedup=… max_diff=…` (`max_diff`: the largest
-    /// difference between the two results, relative to the direct result's largest magnitude).
-    public static func run(report: (String) -> Void) {
+    /// threads=2 direct_ms=… winograd2x2_ms=… winograd4x4_ms=… speedup2x2=… speedup4x4=…
+    /// max_diff2x2=… max_diff4x4=… rule=…` (speedups against direct; `max_diff`: the largest
+    /// difference from the direct result, relative to its largest magnitude; `rule`: what
+    /// `ConvAlgorithm.chosen` runs for this layer). `models` (as `BENCH_MODELS=vgg16` gives them)
+    /// runs only those models' layers.
+    public static func run(models: Set<String>? = nil, report: (String) -> Void) {
         let layers: [(String, Int, Int, Int)] = [  // name, in, out, side
             ("vgg16.c64.s32", 64, 64, 32), ("vgg16.c128.s16", 128, 128, 16), ("vgg16.c256.s8", 256, 256, 8),
             ("vgg16.c512.s4", 512, 512, 4), ("vgg16.c512.s2", 512, 512, 2),
-            ("vgg11w.c32.s16", 32, 32, 16), ("vgg11w.c64.s8", 64, 64, 8),
+            ("vgg11.c16.s16", 16, 32, 16), ("vgg11.c32.s8", 32, 64, 8), ("vgg11.c64.s8", 64, 64, 8),
+            ("vgg11.c64.s4", 64, 128, 4), ("vgg11.c128.s4", 128, 128, 4), ("vgg11.c128.s2", 128, 128, 2),
             ("resnet20.c16.s32", 16, 16, 32), ("resnet20.c32.s16", 32, 32, 16), ("resnet20.c64.s8", 64, 64, 8),
         ]
+        let algorithms: [(String, ConvAlgorithm)] = [("2x2", .winograd2x2), ("4x4", .winograd4x4)]
         let saved = Parallel.threads
         defer { Parallel.threads = saved }
-        for (name, c, o, side) in layers {
+        for (name, c, o, side) in layers where models?.contains(String(name.prefix { $0 != "." })) ?? true {
             var rng = RNG(seed: UInt64(c * side))
             let x = Tensor(shape: [128, c, side, side], scalars: rng.normal(count: 128 * c * side * side))
             let w = Tensor(shape: [o, c, 3, 3], scalars: rng.normal(count: o * c * 9))
             let gy = Tensor(shape: [128, o, side, side], scalars: rng.normal(count: 128 * o * side * side))
-            let products: [(String, () -> Tensor, () -> Tensor)] = [
-                ("forward", { x.conv2d(w, stride: 1, padding: 1, algorithm: .direct) }, { x.conv2d(w, stride: 1, padding: 1, algorithm: .winograd) }),
-                ("input_grad", { Tensor.conv2dInputGrad(gy, w, inputShape: x.shape, stride: 1, padding: 1, algorithm: .direct) },
-                 { Tensor.conv2dInputGrad(gy, w, inputShape: x.shape, stride: 1, padding: 1, algorithm: .winograd) }),
-                ("weight_grad", { Tensor.conv2dWeightGrad(x, gy, weightShape: w.shape, stride: 1, padding: 1, algorithm: .direct) },
-                 { Tensor.conv2dWeightGrad(x, gy, weightShape: w.shape, stride: 1, padding: 1, algorithm: .winograd) }),
+            let rule = ConvAlgorithm.chosen(input: x.shape, weight: w.shape, stride: 1, padding: 1)
+            let products: [(String, (ConvAlgorithm) -> Tensor)] = [
+                ("forward", { x.conv2d(w, stride: 1, padding: 1, algorithm: $0) }),
+                ("input_grad", { Tensor.conv2dInputGrad(gy, w, inputShape: x.shape, stride: 1, padding: 1, algorithm: $0) }),
+                ("weight_grad", { Tensor.conv2dWeightGrad(x, gy, weightShape: w.shape, stride: 1, padding: 1, algorithm: $0) }),
             ]
-            for (product, direct, winograd) in products {
+            for (product, compute) in products {
                 for threads in [1, 2] {
                     Parallel.threads = threads
-                    var a = x, b = x
-                    let td = Benchmarks.bestTime(minimumTotal: 0.3) { a = direct() }
-                    let tw = Benchmarks.bestTime(minimumTotal: 0.3) { b = winograd() }
-                    let scale = a.scalars.map(abs).max() ?? 1
-                    let worst = zip(a.scalars, b.scalars).map { abs($0 - $1) }.max() ?? 0
-                    report("conv layer=\(name) product=\(product) threads=\(threads) direct_ms=\(Benchmarks.formatted(td * 1e3)) "
-                           + "winograd_ms=\(Benchmarks.formatted(tw * 1e3)) speedup=\(Benchmarks.formatted(td / tw)) "
-                           + "max_diff=\(worst / Swift.max(scale, .leastNormalMagnitude))")
+                    var direct = x
+                    let td = Benchmarks.bestTime(minimumTotal: 0.3) { direct = compute(.direct) }
+                    let scale = Swift.max(direct.scalars.map(abs).max() ?? 1, .leastNormalMagnitude)
+                    var times = "", speedups = "", diffs = ""
+                    for (suffix, algorithm) in algorithms {
+                        var result = x
+                        let t = Benchmarks.bestTime(minimumTotal: 0.3) { result = compute(algorithm) }
+                        let worst = zip(direct.scalars, result.scalars).map { abs($0 - $1) }.max() ?? 0
+                        times += " winograd\(suffix)_ms=\(Benchmarks.formatted(t * 1e3))"
+                        speedups += " speedup\(suffix)=\(Benchmarks.formatted(td / t))"
+                        diffs += " max_diff\(suffix)=\(worst / scale)"
+                    }
+                    report("conv layer=\(name) product=\(product) threads=\(threads) direct_ms=\(Benchmarks.formatted(td * 1e3))"
+                           + times + speedups + diffs + " rule=\(rule)")
                 }
             }
         }

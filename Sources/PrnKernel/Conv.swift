@@ -22,7 +22,7 @@ extension Tensor {
     /// defaults to `ConvAlgorithm`'s fixed rule (the same for all three products of a layer).
     public func conv2d(_ weight: Tensor, stride: Int = 1, padding: Int = 0, algorithm: ConvAlgorithm? = nil) -> Tensor {
         let geo = ConvGeometry.validated(input: shape, weight: weight.shape, stride: stride, padding: padding)
-        if geo.uses(algorithm) == .winograd { return WinogradPlan.conv2d(self, weight, geo) }
+        if let tile = geo.uses(algorithm).winogradTile { return WinogradPlan.conv2d(self, weight, geo, tile: tile) }
         return Tensor.build(geo.outputShape) { y in
             scalars.withUnsafeBufferPointer { x in
                 geo.forward(x: x, y: y, product: geo.weightProduct(weight, transposed: false))
@@ -40,7 +40,7 @@ extension Tensor {
                                        stride: Int = 1, padding: Int = 0, algorithm: ConvAlgorithm? = nil) -> Tensor {
         let geo = ConvGeometry.validated(input: inputShape, weight: weight.shape, stride: stride, padding: padding)
         precondition(gy.shape == geo.outputShape, "conv2dInputGrad: gradient \(gy.shape), expected \(geo.outputShape)")
-        if geo.uses(algorithm) == .winograd { return WinogradPlan.inputGrad(gy, weight, geo) }
+        if let tile = geo.uses(algorithm).winogradTile { return WinogradPlan.inputGrad(gy, weight, geo, tile: tile) }
         return Tensor.build(inputShape) { dx in
             gy.scalars.withUnsafeBufferPointer { g in
                 geo.inputGradient(gy: g, dx: dx, product: geo.weightProduct(weight, transposed: true))
@@ -62,7 +62,7 @@ extension Tensor {
                                         stride: Int = 1, padding: Int = 0, algorithm: ConvAlgorithm? = nil) -> Tensor {
         let geo = ConvGeometry.validated(input: x.shape, weight: weightShape, stride: stride, padding: padding)
         precondition(gy.shape == geo.outputShape, "conv2dWeightGrad: gradient \(gy.shape), expected \(geo.outputShape)")
-        if geo.uses(algorithm) == .winograd { return WinogradPlan.weightGrad(x, gy, geo, weightShape: weightShape) }
+        if let tile = geo.uses(algorithm).winogradTile { return WinogradPlan.weightGrad(x, gy, geo, tile: tile, weightShape: weightShape) }
         return Tensor.build(weightShape) { dw in
             guard geo.groupCount > 0 else {
                 dw.update(repeating: 0)

@@ -27,7 +27,7 @@ extension Prn {
             case .train: try TrainBenchmarks.run(models: models, report: { print($0); fflush(stdout) })
             case .synflow: try SynFlowBenchmark.run(report: { print($0); fflush(stdout) })
             case .sparse: try SparseBenchmark.run(models: models, report: { print($0); fflush(stdout) })
-            case .conv: ConvBenchmark.run(report: { print($0); fflush(stdout) })
+            case .conv: ConvBenchmark.run(models: models, report: { print($0); fflush(stdout) })
             }
         }
     }

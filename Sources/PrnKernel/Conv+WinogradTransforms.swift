@@ -1,0 +1,299 @@
+// The transforms of Winograd F(m×m, 3×3), for any output tile side m, written once.
+//
+// Every transform is a sandwich `L · X · Rᵀ` of a small matrix X between two constant matrices.
+// X's elements are runs of floats ("lanes"): the same element of many tiles (or many kernels)
+// side by side, so each step of the sandwich is a loop along the lanes that the compiler
+// vectorizes. The gathers and scatters around a sandwich move tiles between the planes and the
+// lane layout `[element][lane]`.
+
+/// The constant matrices of Winograd F(m×m, 3×3) (Lavin & Gray, 2016): with α = m + 2 the input
+/// tile side, a tile of outputs is `Aᵀ · [(G·g·Gᵀ) ⊙ (Bᵀ·d·B)] · A` for the α × α input patch d
+/// and the 3 × 3 kernel g.
+struct WinogradTile: Sendable {
+    /// Outputs per tile side.
+    let m: Int
+    /// `Bᵀ` (α × α), `G` (α × 3), `Aᵀ` (m × α).
+    let inputTransform: SmallMatrix, weightTransform: SmallMatrix, outputTransform: SmallMatrix
+
+    /// Input tile side, `m + 2`.
+    var alpha: Int { m + 2 }
+    /// Positions of the transformed domain, α²: one GEMM each.
+    var positions: Int { alpha * alpha }
+
+    /// F(2×2, 3×3), interpolation points 0, ±1: 16 multiplies per 4 outputs, and its transforms
+    /// only add, subtract and halve.
+    static let f2 = WinogradTile(m: 2, inputTransform: SmallMatrix([
+        [1, 0, -1, 0],
+        [0, 1, 1, 0],
+        [0, -1, 1, 0],
+        [0, 1, 0, -1],
+    ]), weightTransform: SmallMatrix([
+        [1, 0, 0],
+        [0.5, 0.5, 0.5],
+        [0.5, -0.5, 0.5],
+        [0, 0, 1],
+    ]), outputTransform: SmallMatrix([
+        [1, 1, 1, 0],
+        [0, 1, -1, -1],
+    ]))
+
+    /// F(4×4, 3×3), points 0, ±1, ±2: 36 multiplies per 16 outputs (4× fewer than direct), at
+    /// the price of larger rounding errors (G has 1/6 and 1/24, Bᵀ and Aᵀ entries up to 8).
+    static let f4 = WinogradTile(m: 4, inputTransform: SmallMatrix([
+        [4, 0, -5, 0, 1, 0],
+        [0, -4, -4, 1, 1, 0],
+        [0, 4, -4, -1, 1, 0],
+        [0, -2, -1, 2, 1, 0],
+        [0, 2, -1, -2, 1, 0],
+        [0, 4, 0, -5, 0, 1],
+    ]), weightTransform: SmallMatrix([
+        [1.0 / 4, 0, 0],
+        [-1.0 / 6, -1.0 / 6, -1.0 / 6],
+        [-1.0 / 6, 1.0 / 6, -1.0 / 6],
+        [1.0 / 24, 1.0 / 12, 1.0 / 6],
+        [1.0 / 24, -1.0 / 12, 1.0 / 6],
+        [0, 0, 1],
+    ]), outputTransform: SmallMatrix([
+        [1, 1, 1, 1, 1, 0],
+        [0, 1, -1, 2, -2, 0],
+        [0, 1, 1, 4, 4, 0],
+        [0, 1, -1, 8, -8, 1],
+    ]))
+}
+
+/// A small constant matrix kept as its nonzero terms, row by row.
+struct SmallMatrix: Sendable {
+    let rows: Int, columns: Int
+    /// For each row, `(column, coefficient)` of its nonzero entries, left to right.
+    let terms: [[(column: Int, coefficient: Float)]]
+
+    init(_ entries: [[Float]]) {
+        rows = entries.count
+        columns = entries[0].count
+        terms = entries.map { row in
+            row.indices.filter { row[$0] != 0 }.map { (column: $0, coefficient: row[$0]) }
+        }
+    }
+
+    /// The transpose.
+    var transposed: SmallMatrix {
+        var entries = [[Float]](repeating: [Float](repeating: 0, count: rows), count: columns)
+        for (i, row) in terms.enumerated() {
+            for (j, c) in row { entries[j][i] = c }
+        }
+        return SmallMatrix(entries)
+    }
+
+    /// `out = L · X · Rᵀ` with `self` as L: X is `p × q` (`L.columns × R.columns`), its element
+    /// (k, l) the `lanes` floats at `x + (k·q + l)·xStride`; the result is `L.rows × R.rows`, its
+    /// element (i, j) at `out + (i·R.rows + j)·outStride`. `scratch` holds
+    /// `(p + L.rows) · R.rows · lanes` floats: X·Rᵀ, then the result, summed there (in the L1
+    /// cache) and copied out once. The order of operations depends on the matrices alone.
+    func sandwich(_ x: UnsafePointer<Float>, xStride: Int, right r: SmallMatrix,
+                  into out: UnsafeMutablePointer<Float>, outStride: Int, lanes: Int, scratch: UnsafeMutablePointer<Float>) {
+        let p = columns, q = r.columns, s = r.rows, result = scratch + p * s * lanes
+        for k in 0..<p {
+            for j in 0..<s {
+                Self.combine(r.terms[j], x + k * q * xStride, stride: xStride, into: scratch + (k * s + j) * lanes, lanes: lanes)
+            }
+        }
+        for i in 0..<rows {
+            for j in 0..<s {
+                let e = i * s + j
+                Self.combine(terms[i], scratch + j * lanes, stride: s * lanes, into: result + e * lanes, lanes: lanes)
+                (out + e * outStride).update(from: result + e * lanes, count: lanes)
+            }
+        }
+    }
+
+    /// `out = Σ coefficient · v[column]` along the lanes, terms in order, with
+    /// `v[k] = base + k·stride`.
+    @inline(__always)
+    private static func combine(_ terms: [(column: Int, coefficient: Float)], _ base: UnsafePointer<Float>, stride: Int,
+                                into out: UnsafeMutablePointer<Float>, lanes: Int) {
+        guard let first = terms.first else {
+            out.update(repeating: 0, count: lanes)
+            return
+        }
+        let v0 = base + first.column &* stride, c0 = first.coefficient
+        for j in 0..<lanes { out[j] = c0 * v0[j] }
+        for (column, c) in terms.dropFirst() {
+            let v = base + column &* stride
+            for j in 0..<lanes { out[j] += c * v[j] }
+        }
+    }
+}
+
+extension WinogradPlan {
+    /// Runs of whole tile rows of a group of `samples` samples, about `lanesPerRun` tiles each:
+    /// `body(rows)` with rows numbered across the group (sample `row / tileRows`, tile row
+    /// `row % tileRows`), a run's tiles being `rows.lowerBound · tileColumns` onwards.
+    func forEachRun(samples: Int, _ body: (Range<Int>) -> Void) {
+        let total = samples * tileRows, step = Swift.max(1, Self.lanesPerRun / tileColumns)
+        var first = 0
+        while first < total {
+            body(first..<Swift.min(first + step, total))
+            first += step
+        }
+    }
+
+    /// Lanes of a transform's run: its scratch (α² elements, twice) stays in the L1 cache.
+    static let lanesPerRun = 64
+
+    /// `body(channel, block, scratch)` for each of `count` channels, split across `threads` (all
+    /// when nil), each thread with an α² × run block (gathered or to be scattered) and a
+    /// sandwich's scratch, twice that. Each channel's transform is the same on any thread.
+    private func forEachChannel(_ count: Int, threads: Int?,
+                                _ body: (Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
+        let size = tile.positions * Swift.max(Self.lanesPerRun, tileColumns)
+        Parallel.forEach(count, threads: threads) { channels in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 3 * size)
+            defer { scratch.deallocate() }
+            for channel in channels { body(channel, scratch, scratch + size) }
+        }
+    }
+
+    /// `V[ξ][c][t] = (Bᵀ·d·B)[ξ]` for the α × α input patch d of tile t in channel c (zero past
+    /// the edges) of each tile of the group, `tiles` of them.
+    func transformInput(_ x: UnsafePointer<Float>, samples: Range<Int>, into v: UnsafeMutablePointer<Float>, tiles: Int,
+                        threads: Int?) {
+        let m = tile.m, plane = height * width, tw = tileColumns
+        let bT = tile.inputTransform, columns = insideColumns(left: -1, side: tile.alpha)
+        forEachChannel(inChannels, threads: threads) { c, patch, scratch in
+            forEachRun(samples: samples.count) { rows in
+                let lanes = rows.count * tw
+                for row in rows {
+                    let src = x + ((samples.lowerBound + row / tileRows) * inChannels + c) * plane
+                    gatherTileRow(src, top: m * (row % tileRows) - 1, left: -1, side: tile.alpha, columns: columns,
+                                  into: patch + (row - rows.lowerBound) * tw, lanes: lanes)
+                }
+                bT.sandwich(patch, xStride: lanes, right: bT, into: v + c * tiles + rows.lowerBound * tw,
+                            outStride: inChannels * tiles, lanes: lanes, scratch: scratch)
+            }
+        }
+    }
+
+    /// `y_tile = Aᵀ·M_tile·A` for every output channel and tile of the group.
+    func transformOutput(_ mm: UnsafePointer<Float>, tiles: Int, samples: Range<Int>, into y: UnsafeMutablePointer<Float>,
+                         threads: Int?) {
+        let m = tile.m, plane = height * width, tw = tileColumns
+        let aT = tile.outputTransform, columns = insideColumns(left: 0, side: m)
+        forEachChannel(outChannels, threads: threads) { o, block, scratch in
+            forEachRun(samples: samples.count) { rows in
+                let lanes = rows.count * tw
+                aT.sandwich(mm + o * tiles + rows.lowerBound * tw, xStride: outChannels * tiles, right: aT,
+                            into: block, outStride: lanes, lanes: lanes, scratch: scratch)
+                for row in rows {
+                    let dst = y + ((samples.lowerBound + row / tileRows) * outChannels + o) * plane
+                    let top = m * (row % tileRows), lane = (row - rows.lowerBound) * tw
+                    for i in 0..<m where top + i < height {
+                        for k in 0..<m {
+                            let src = block + (i * m + k) * lanes + lane, to = dst + (top + i) * width + k
+                            for j in columns[k] { to[m &* j] = src[j] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `Z[ξ][o][t] = (A·gy_t·Aᵀ)[ξ]` for the m × m block gy_t of tile t (zero past the edges),
+    /// the adjoint of `transformOutput`.
+    func transformGradient(_ gy: UnsafePointer<Float>, samples: Range<Int>, into z: UnsafeMutablePointer<Float>, tiles: Int,
+                           threads: Int?) {
+        let m = tile.m, plane = height * width, tw = tileColumns
+        let a = tile.outputTransform.transposed, columns = insideColumns(left: 0, side: m)
+        forEachChannel(outChannels, threads: threads) { o, block, scratch in
+            forEachRun(samples: samples.count) { rows in
+                let lanes = rows.count * tw
+                for row in rows {
+                    let src = gy + ((samples.lowerBound + row / tileRows) * outChannels + o) * plane
+                    gatherTileRow(src, top: m * (row % tileRows), left: 0, side: m, columns: columns,
+                                  into: block + (row - rows.lowerBound) * tw, lanes: lanes)
+                }
+                a.sandwich(block, xStride: lanes, right: a, into: z + o * tiles + rows.lowerBound * tw,
+                           outStride: outChannels * tiles, lanes: lanes, scratch: scratch)
+            }
+        }
+    }
+
+    /// The `side × side` blocks of a plane whose corners are (top, m·j + left) for the tiles j of
+    /// a tile row, zero past the edges: element (a, k) of tile j goes to
+    /// `block + (a·side + k)·lanes + j`. `columns[k]` are the tiles whose column k is inside the
+    /// plane (`insideColumns`).
+    private func gatherTileRow(_ plane: UnsafePointer<Float>, top: Int, left: Int, side: Int, columns: [Range<Int>],
+                               into block: UnsafeMutablePointer<Float>, lanes: Int) {
+        let m = tile.m, tw = tileColumns
+        for a in 0..<side {
+            let r = top + a
+            for k in 0..<side {
+                let dst = block + (a * side + k) * lanes, inside = columns[k]
+                guard r >= 0 && r < height else {
+                    dst.update(repeating: 0, count: tw)
+                    continue
+                }
+                let from = plane + r * width + left + k
+                for j in 0..<inside.lowerBound { dst[j] = 0 }
+                for j in inside { dst[j] = from[m &* j] }
+                for j in inside.upperBound..<tw { dst[j] = 0 }
+            }
+        }
+    }
+
+    /// For k in `0..<side`, the tiles j of a row whose column `m·j + left + k` lies inside the
+    /// plane (`left` ≥ −1).
+    private func insideColumns(left: Int, side: Int) -> [Range<Int>] {
+        (0..<side).map { k in
+            let offset = left + k, first = offset < 0 ? 1 : 0, room = width - offset
+            return first..<Swift.max(first, room > 0 ? Swift.min(tileColumns, (room + tile.m - 1) / tile.m) : 0)
+        }
+    }
+
+    /// `U[ξ][o][c] = (G·g_oc·Gᵀ)[ξ]`, α² matrices of O × C. With `adjoint`, the transform of the
+    /// weight the input gradient convolves with, `g'[c][o][u][v] = g[o][c][2−u][2−v]`: α²
+    /// matrices of C × O.
+    func transformedWeight(_ weight: Tensor, adjoint: Bool = false) -> [Float] {
+        let o = outChannels, c = inChannels, count = o * c
+        let g = tile.weightTransform
+        var u = [Float](repeating: 0, count: tile.positions * count)
+        weight.scalars.withUnsafeBufferPointer { w in
+            u.withUnsafeMutableBufferPointer { u in
+                forEachKernelRun(count) { first, run, kernels, scratch in
+                    // Lane l is the (o, c) of `first + l`; `kernel` the one its taps come from.
+                    for l in 0..<run {
+                        let index = first + l, kernel = adjoint ? (index % o) * c + index / o : index
+                        for t in 0..<9 { kernels[t * run + l] = w[kernel * 9 + (adjoint ? 8 - t : t)] }
+                    }
+                    g.sandwich(kernels, xStride: run, right: g, into: u.baseAddress! + first, outStride: count,
+                               lanes: run, scratch: scratch)
+                }
+            }
+        }
+        return u
+    }
+
+    /// `dw_oc = Gᵀ · P · G` for each `P = S[·][o][c]`, the adjoint of `transformedWeight`.
+    func transformWeightGradient(_ sum: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>) {
+        let count = outChannels * inChannels
+        let gT = tile.weightTransform.transposed
+        forEachKernelRun(count) { first, run, taps, scratch in
+            gT.sandwich(sum + first, xStride: count, right: gT, into: taps, outStride: run, lanes: run, scratch: scratch)
+            for l in 0..<run {
+                for t in 0..<9 { dw[(first + l) * 9 + t] = taps[t * run + l] }
+            }
+        }
+    }
+
+    /// `body(first, run, taps, scratch)` for runs of `lanesPerRun` of the `count` kernels (the
+    /// last may be shorter), split across the threads, each thread with scratch for the run's 9
+    /// taps and a sandwich's.
+    private func forEachKernelRun(_ count: Int,
+                                  _ body: (Int, Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
+        let lanes = Self.lanesPerRun
+        Parallel.forEach((count + lanes - 1) / lanes) { runs in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: (9 + 3 * tile.alpha + tile.positions) * lanes)
+            defer { scratch.deallocate() }
+            for r in runs { body(r * lanes, Swift.min(lanes, count - r * lanes), scratch, scratch + 9 * lanes) }
+        }
+    }
+}
