@@ -32,19 +32,25 @@ public enum ConvAlgorithm: Sendable {
     }
 
     /// The fixed rule, a function of the shapes alone (so a script computes the same way on every
-    /// machine): F(4×4, 3×3) for 3×3 kernels of stride 1 and padding 1 with at least 64 input and
-    /// 64 output channels, planes of at least 4×4, at least 2²¹ multiply-adds per sample (C·O·H·W:
-    /// VGG-16's layers from the second on, but for the 2×2 ones) and at least 2048 outputs per
-    /// channel in the batch (N·H·W, 128 tiles), where `prn bench conv` measured it 1.2–2.2× faster
-    /// than direct over the three products; direct everywhere else. Smaller layers (VGG-11 at
-    /// width 0.25, ResNet-20) lose to the transforms' cost; a small batch (SynFlow's single
-    /// sample) does not amortize transforming the weight (2.6× slower); on 2×2 planes a tile of
-    /// 16 outputs computes 4.
+    /// machine), for 3×3 kernels of stride 1 and padding 1 with at least 64 input and 64 output
+    /// channels and at least 128 tiles in the batch:
+    /// - planes of at least 4×4 with at least 2²¹ multiply-adds per sample (C·O·H·W) and 2048
+    ///   outputs per channel in the batch (N·H·W): F(4×4, 3×3), VGG-16's layers from the second
+    ///   to the 4×4 ones, where `prn bench conv` measured it 1.0–2.3× faster than direct in each
+    ///   product;
+    /// - 2×2 and 3×3 planes with at least 256 × 256 channels and 512 outputs per channel in the
+    ///   batch: F(2×2, 3×3) (VGG-16's 2×2 layers, 1.1–1.4×; F(4×4) would compute 16 outputs per 4);
+    /// - direct everywhere else: smaller layers (VGG-11 at width 0.25, ResNet-20) lose to the
+    ///   transforms' cost, and a small batch (SynFlow's single sample) does not amortize
+    ///   transforming the weight (2.6× slower).
     static func chosen(for geo: ConvGeometry) -> ConvAlgorithm {
-        let image = geo.image, plane = image.height * image.width
-        return WinogradPlan.supports(geo) && image.channels >= 64 && geo.outChannels >= 64
-            && image.height >= 4 && image.width >= 4 && image.channels * geo.outChannels * plane >= 1 << 21
-            && image.batch * plane >= 2048 ? .winograd4x4 : .direct
+        let image = geo.image, c = image.channels, o = geo.outChannels
+        let side = Swift.min(image.height, image.width), outputs = image.batch * image.height * image.width
+        guard WinogradPlan.supports(geo) && c >= 64 && o >= 64 else { return .direct }
+        if side >= 4 {
+            return c * o * image.height * image.width >= 1 << 21 && outputs >= 2048 ? .winograd4x4 : .direct
+        }
+        return side >= 2 && c >= 256 && o >= 256 && outputs >= 512 ? .winograd2x2 : .direct
     }
 
     /// The rule's choice for a convolution of these shapes (which must satisfy `Shape.conv2d`).

@@ -86,12 +86,11 @@ struct SmallMatrix: Sendable {
 
     /// `out = L · X · Rᵀ` with `self` as L: X is `p × q` (`L.columns × R.columns`), its element
     /// (k, l) the `lanes` floats at `x + (k·q + l)·xStride`; the result is `L.rows × R.rows`, its
-    /// element (i, j) at `out + (i·R.rows + j)·outStride`. `scratch` holds
-    /// `(p + L.rows) · R.rows · lanes` floats: X·Rᵀ, then the result, summed there (in the L1
-    /// cache) and copied out once. The order of operations depends on the matrices alone.
+    /// element (i, j) at `out + (i·R.rows + j)·outStride`. `scratch` holds `p · R.rows · lanes`
+    /// floats (X·Rᵀ). The order of operations depends on the matrices alone.
     func sandwich(_ x: UnsafePointer<Float>, xStride: Int, right r: SmallMatrix,
                   into out: UnsafeMutablePointer<Float>, outStride: Int, lanes: Int, scratch: UnsafeMutablePointer<Float>) {
-        let p = columns, q = r.columns, s = r.rows, result = scratch + p * s * lanes
+        let p = columns, q = r.columns, s = r.rows
         for k in 0..<p {
             for j in 0..<s {
                 Self.combine(r.terms[j], x + k * q * xStride, stride: xStride, into: scratch + (k * s + j) * lanes, lanes: lanes)
@@ -99,27 +98,41 @@ struct SmallMatrix: Sendable {
         }
         for i in 0..<rows {
             for j in 0..<s {
-                let e = i * s + j
-                Self.combine(terms[i], scratch + j * lanes, stride: s * lanes, into: result + e * lanes, lanes: lanes)
-                (out + e * outStride).update(from: result + e * lanes, count: lanes)
+                Self.combine(terms[i], scratch + j * lanes, stride: s * lanes, into: out + (i * s + j) * outStride, lanes: lanes)
             }
         }
     }
 
-    /// `out = Σ coefficient · v[column]` along the lanes, terms in order, with
-    /// `v[k] = base + k·stride`.
+    /// `out = Σ coefficient · v[column]` along the lanes with `v[k] = base + k·stride`: up to four
+    /// terms per pass over `out`, added as `(t0 + t1) + (t2 + t3)`, later passes adding theirs.
     @inline(__always)
     private static func combine(_ terms: [(column: Int, coefficient: Float)], _ base: UnsafePointer<Float>, stride: Int,
                                 into out: UnsafeMutablePointer<Float>, lanes: Int) {
-        guard let first = terms.first else {
+        guard !terms.isEmpty else {
             out.update(repeating: 0, count: lanes)
             return
         }
-        let v0 = base + first.column &* stride, c0 = first.coefficient
-        for j in 0..<lanes { out[j] = c0 * v0[j] }
-        for (column, c) in terms.dropFirst() {
-            let v = base + column &* stride
-            for j in 0..<lanes { out[j] += c * v[j] }
+        var first = 0
+        while first < terms.count {
+            let n = Swift.min(4, terms.count - first), accumulate = first > 0
+            let v0 = base + terms[first].column &* stride, c0 = terms[first].coefficient
+            let v1 = base + terms[first + Swift.min(1, n - 1)].column &* stride, c1 = n > 1 ? terms[first + 1].coefficient : 0
+            let v2 = base + terms[first + Swift.min(2, n - 1)].column &* stride, c2 = n > 2 ? terms[first + 2].coefficient : 0
+            let v3 = base + terms[first + Swift.min(3, n - 1)].column &* stride, c3 = n > 3 ? terms[first + 3].coefficient : 0
+            switch n {
+            case 1:
+                for j in 0..<lanes { let t = c0 * v0[j]; out[j] = accumulate ? out[j] + t : t }
+            case 2:
+                for j in 0..<lanes { let t = c0 * v0[j] + c1 * v1[j]; out[j] = accumulate ? out[j] + t : t }
+            case 3:
+                for j in 0..<lanes { let t = (c0 * v0[j] + c1 * v1[j]) + c2 * v2[j]; out[j] = accumulate ? out[j] + t : t }
+            default:
+                for j in 0..<lanes {
+                    let t = (c0 * v0[j] + c1 * v1[j]) + (c2 * v2[j] + c3 * v3[j])
+                    out[j] = accumulate ? out[j] + t : t
+                }
+            }
+            first += n
         }
     }
 }
@@ -142,12 +155,12 @@ extension WinogradPlan {
 
     /// `body(channel, block, scratch)` for each of `count` channels, split across `threads` (all
     /// when nil), each thread with an α² × run block (gathered or to be scattered) and a
-    /// sandwich's scratch, twice that. Each channel's transform is the same on any thread.
+    /// sandwich's scratch of the same size. Each channel's transform is the same on any thread.
     private func forEachChannel(_ count: Int, threads: Int?,
                                 _ body: (Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
         let size = tile.positions * Swift.max(Self.lanesPerRun, tileColumns)
         Parallel.forEach(count, threads: threads) { channels in
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 3 * size)
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * size)
             defer { scratch.deallocate() }
             for channel in channels { body(channel, scratch, scratch + size) }
         }
@@ -291,7 +304,7 @@ extension WinogradPlan {
                                   _ body: (Int, Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
         let lanes = Self.lanesPerRun
         Parallel.forEach((count + lanes - 1) / lanes) { runs in
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: (9 + 3 * tile.alpha + tile.positions) * lanes)
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: (9 + 3 * tile.alpha) * lanes)
             defer { scratch.deallocate() }
             for r in runs { body(r * lanes, Swift.min(lanes, count - r * lanes), scratch, scratch + 9 * lanes) }
         }

@@ -3,9 +3,10 @@ import PrnTestSupport
 import PrnKernel
 @testable import PrnAutograd
 
-/// Gradients through a convolution that runs by Winograd F(4×4, 3×3) (2 samples of 64 channels on
-/// 32×32 planes, 3×3, stride 1, padding 1: the fixed rule's choice), against central differences:
-/// the directional derivative, and the Hessian–vector product by double backward.
+/// Gradients through convolutions that run by Winograd (3×3, stride 1, padding 1; the fixed rule's
+/// choice: F(4×4) for 2 samples of 64 channels on 32×32 planes, F(2×2) for 128 samples of 256
+/// channels on 2×2 planes), against central differences: the directional derivative, and the
+/// Hessian–vector product by double backward.
 final class WinogradGradTests: XCTestCase {
     /// `⟨r, softplus(conv(x, w))⟩`: curved, so the Hessian has nonzero blocks in x and w.
     static func loss(_ p: [Variable]) -> Variable {
@@ -13,50 +14,61 @@ final class WinogradGradTests: XCTestCase {
         return ((z.exp() + 1).log() * Variable(Tensor.randn(z.shape, seed: 9))).sum()
     }
 
-    static let params = [Tensor.randn([2, 64, 32, 32], seed: 1), Tensor.randn([64, 64, 3, 3], std: 0.05, seed: 2)]
-    static let directions = [Tensor.randn([2, 64, 32, 32], seed: 3), Tensor.randn([64, 64, 3, 3], std: 0.05, seed: 4)]
+    /// Parameters (x, w), directions, and the algorithm the rule picks for them.
+    static let layers: [(params: [Tensor], directions: [Tensor], algorithm: ConvAlgorithm)] = [
+        ([Tensor.randn([2, 64, 32, 32], seed: 1), Tensor.randn([64, 64, 3, 3], std: 0.05, seed: 2)],
+         [Tensor.randn([2, 64, 32, 32], seed: 3), Tensor.randn([64, 64, 3, 3], std: 0.05, seed: 4)], .winograd4x4),
+        ([Tensor.randn([128, 256, 2, 2], seed: 5), Tensor.randn([256, 256, 3, 3], std: 0.03, seed: 6)],
+         [Tensor.randn([128, 256, 2, 2], seed: 7), Tensor.randn([256, 256, 3, 3], std: 0.03, seed: 8)], .winograd2x2),
+    ]
 
-    func testRuleTakesWinogradForThisLayer() {
-        let x = Self.params[0], w = Self.params[1]
-        XCTAssertEqual(ConvAlgorithm.chosen(input: x.shape, weight: w.shape, stride: 1, padding: 1), .winograd4x4)
-        XCTAssertEqual(x.conv2d(w, stride: 1, padding: 1).scalars,
-                       x.conv2d(w, stride: 1, padding: 1, algorithm: .winograd4x4).scalars)
+    func testRuleTakesWinogradForTheseLayers() {
+        for layer in Self.layers {
+            let x = layer.params[0], w = layer.params[1]
+            XCTAssertEqual(ConvAlgorithm.chosen(input: x.shape, weight: w.shape, stride: 1, padding: 1), layer.algorithm)
+            XCTAssertEqual(x.conv2d(w, stride: 1, padding: 1).scalars,
+                           x.conv2d(w, stride: 1, padding: 1, algorithm: layer.algorithm).scalars)
+        }
     }
 
     func testDirectionalDerivativeMatchesFiniteDifferences() {
-        let leaves = Self.params.map { Variable($0, requiresGrad: true) }
-        let g = grad(of: Self.loss(leaves), wrt: leaves)
-        let analytic = zip(g, Self.directions).reduce(0.0) { sum, pair in
-            sum + zip(pair.0.value.scalars, pair.1.scalars).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+        for layer in Self.layers {
+            let leaves = layer.params.map { Variable($0, requiresGrad: true) }
+            let g = grad(of: Self.loss(leaves), wrt: leaves)
+            let analytic = zip(g, layer.directions).reduce(0.0) { sum, pair in
+                sum + zip(pair.0.value.scalars, pair.1.scalars).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            }
+            let h: Float = 1e-2
+            func at(_ t: Float) -> Double {
+                Double(Self.loss(zip(layer.params, layer.directions).map { Variable($0 + $1 * t) }).value.item)
+            }
+            let numeric = (at(h) - at(-h)) / Double(2 * h)
+            XCTAssertEqual(analytic, numeric, accuracy: 2e-2 * abs(numeric) + 1e-2, "\(layer.algorithm)")
+            XCTAssertGreaterThan(abs(numeric), 1, "the direction should move the loss")
         }
-        let h: Float = 1e-2
-        func at(_ t: Float) -> Double {
-            Double(Self.loss(zip(Self.params, Self.directions).map { Variable($0 + $1 * t) }).value.item)
-        }
-        let numeric = (at(h) - at(-h)) / Double(2 * h)
-        XCTAssertEqual(analytic, numeric, accuracy: 2e-2 * abs(numeric) + 1e-2)
-        XCTAssertGreaterThan(abs(numeric), 1, "the direction should move the loss")
     }
 
     /// F(4×4)'s rounding in the gradient, about 1e-5 of its largest element (≈ 20 in the weight
-    /// block here), is divided by 2h = 0.02 in the differences: up to about 0.04 in an element of
-    /// Hv's weight block (≈ 0.6), so elements are compared with an absolute tolerance of 0.1, and
-    /// vᵀHv, where that noise averages out, to 1%.
+    /// block of the first layer), is divided by 2h = 0.02 in the differences: up to about 0.04 in
+    /// an element of Hv's weight block (≈ 0.6), so elements are compared with an absolute
+    /// tolerance of 0.1, and vᵀHv, where that noise averages out, to 1%.
     func testHessianVectorProductMatchesFiniteDifferencesOfTheGradient() {
-        let hv = ConvGradTests.hessianVectorProduct(Self.params, Self.directions, Self.loss)
-        let h: Float = 1e-2
-        let plus = ConvGradTests.gradient(at: Self.params, Self.directions, t: h, Self.loss)
-        let minus = ConvGradTests.gradient(at: Self.params, Self.directions, t: -h, Self.loss)
-        var analytic = 0.0, numeric = 0.0
-        for (k, (a, b)) in zip(plus, minus).enumerated() {
-            let difference = (a - b) * (1 / (2 * h))
-            assertClose(hv[k], difference, rtol: 2e-2, atol: 0.1, "Hv wrt parameter \(k)")
-            XCTAssertGreaterThan(hv[k].abs().max().item, 0.5, "block \(k) of Hv should be non-trivial")
-            for (v, (e, d)) in zip(Self.directions[k].scalars, zip(hv[k].scalars, difference.scalars)) {
-                analytic += Double(v) * Double(e)
-                numeric += Double(v) * Double(d)
+        for layer in Self.layers {
+            let hv = ConvGradTests.hessianVectorProduct(layer.params, layer.directions, Self.loss)
+            let h: Float = 1e-2
+            let plus = ConvGradTests.gradient(at: layer.params, layer.directions, t: h, Self.loss)
+            let minus = ConvGradTests.gradient(at: layer.params, layer.directions, t: -h, Self.loss)
+            var analytic = 0.0, numeric = 0.0
+            for (k, (a, b)) in zip(plus, minus).enumerated() {
+                let difference = (a - b) * (1 / (2 * h))
+                assertClose(hv[k], difference, rtol: 2e-2, atol: 0.1, "Hv wrt parameter \(k), \(layer.algorithm)")
+                XCTAssertGreaterThan(hv[k].abs().max().item, 0.5, "block \(k) of Hv should be non-trivial")
+                for (v, (e, d)) in zip(layer.directions[k].scalars, zip(hv[k].scalars, difference.scalars)) {
+                    analytic += Double(v) * Double(e)
+                    numeric += Double(v) * Double(d)
+                }
             }
+            XCTAssertEqual(analytic, numeric, accuracy: 1e-2 * abs(numeric), "\(layer.algorithm)")
         }
-        XCTAssertEqual(analytic, numeric, accuracy: 1e-2 * abs(numeric))
     }
 }

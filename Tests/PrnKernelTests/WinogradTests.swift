@@ -88,7 +88,11 @@ final class WinogradTests: XCTestCase {
         XCTAssertEqual(uses([127, 512, 4, 4], [512, 512, 3, 3]), .direct)       // 2032 outputs per channel
         XCTAssertEqual(uses([1, 64, 32, 32], [64, 64, 3, 3]), .direct)          // batch 1 (SynFlow)
         XCTAssertEqual(uses([128, 128, 8, 8], [128, 128, 3, 3]), .direct)       // 2²⁰: too little work per sample
-        XCTAssertEqual(uses([128, 512, 2, 2], [512, 512, 3, 3]), .direct)       // 2×2 planes
+        XCTAssertEqual(uses([128, 512, 2, 2], [512, 512, 3, 3]), .winograd2x2)  // 2×2 planes, 512 outputs per channel
+        XCTAssertEqual(uses([128, 256, 3, 3], [256, 256, 3, 3]), .winograd2x2)  // 3×3 planes
+        XCTAssertEqual(uses([127, 512, 2, 2], [512, 512, 3, 3]), .direct)       // 508 outputs per channel
+        XCTAssertEqual(uses([128, 128, 2, 2], [256, 128, 3, 3]), .direct)       // 2×2 planes, few input channels
+        XCTAssertEqual(uses([512, 512, 1, 8], [512, 512, 3, 3]), .direct)       // 1×n planes
         XCTAssertEqual(uses([8, 32, 64, 64], [64, 32, 3, 3]), .direct)          // few input channels
         XCTAssertEqual(uses([8, 64, 64, 64], [32, 64, 3, 3]), .direct)          // few output channels
         XCTAssertEqual(uses([2, 64, 32, 32], [64, 64, 3, 3], stride: 2), .direct)
