@@ -143,6 +143,42 @@ final class ConvTests: XCTestCase {
         XCTAssertEqual(Tensor.conv2dWeightGrad(x, Tensor.zeros([0, 3, 5, 5]), weightShape: w.shape, padding: 1), .zeros(w.shape))
     }
 
+    /// col2im (the input gradient's scatter of the column matrix) bit for bit against adding the
+    /// column entries tap by tap onto zeros: same-size windows (whole shifted rows added at
+    /// once, wrapped entries zeroed), a non-square kernel, planes narrower than eight, a strided
+    /// window (the general path), and a row stride `ld` past the row. Integer entries and −0s make sums
+    /// that cancel to zero, so the sign of zero is checked too.
+    func testCol2imMatchesTapByTapSums() throws {
+        let cases: [(c: Int, h: Int, w: Int, kh: Int, kw: Int, s: Int, p: Int)] = [
+            (3, 9, 21, 3, 3, 1, 1), (2, 5, 17, 5, 5, 1, 2), (2, 4, 6, 1, 3, 1, 1), (1, 3, 1, 3, 3, 1, 1),
+            (2, 6, 8, 1, 1, 1, 0), (2, 7, 9, 3, 3, 2, 1),
+        ]
+        var zeros = 0
+        for (k, t) in cases.enumerated() {
+            let geo = try WindowGeometry(input: [1, t.c, t.h, t.w],
+                                         window: Window2D(kernelH: t.kh, kernelW: t.kw, stride: t.s, padding: t.p), op: "test")
+            let taps = t.c * t.kh * t.kw, pixels = geo.outputPlane, ld = pixels + 3
+            var col = Tensor.randn([taps, ld], seed: UInt64(300 + k)).map { ($0 * 1.5).rounded() }
+            for i in stride(from: 1, to: col.count, by: 5) { col.scalars[i] = -0.0 }
+            var expected = [Float](repeating: 0, count: t.c * t.h * t.w)
+            for c in 0..<t.c { for u in 0..<t.kh { for v in 0..<t.kw {
+                let r = (c * t.kh + u) * t.kw + v
+                for i in 0..<geo.outHeight { for j in 0..<geo.outWidth {
+                    let (y, x) = (i * t.s - t.p + u, j * t.s - t.p + v)
+                    guard y >= 0 && y < t.h && x >= 0 && x < t.w else { continue }
+                    expected[(c * t.h + y) * t.w + x] += col.scalars[r * ld + i * geo.outWidth + j]
+                } }
+            } } }
+            var dx = [Float](repeating: .nan, count: expected.count)
+            col.scalars.withUnsafeMutableBufferPointer { colBuffer in
+                dx.withUnsafeMutableBufferPointer { geo.col2im(colBuffer.baseAddress!, ld: ld, into: $0.baseAddress!) }
+            }
+            XCTAssertEqual(dx.map(\.bitPattern), expected.map(\.bitPattern), "\(t)")
+            zeros += expected.filter { $0 == 0 }.count
+        }
+        XCTAssertGreaterThan(zeros, 10, "some sums should cancel to zero")
+    }
+
     // MARK: Pooling
 
     static let poolCases: [(n: Int, c: Int, h: Int, w: Int, k: Int, s: Int, p: Int)] = [
