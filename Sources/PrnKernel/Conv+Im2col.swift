@@ -55,19 +55,35 @@ extension WindowGeometry {
     /// result is deterministic. The entries of `col` that read padding may be overwritten with
     /// zeros.
     func col2im(_ col: UnsafeMutablePointer<Float>, ld: Int, into dx: UnsafeMutablePointer<Float>) {
-        dx.update(repeating: 0, count: channels * inputPlane)
         if let shifts = planeShifts {
             // Each row adds onto the plane shifted, in one run once the entries that would wrap
             // onto a neighbouring image row are zeroed (adding +0 to a sum that started at +0
-            // changes no bit: such a sum is never −0).
+            // changes no bit: such a sum is never −0). A channel's first row is added onto
+            // zeros without reading them (`FloatRun.addToZero`), and only the pixels outside its
+            // run are zero-filled.
+            let taps = window.kernelH * window.kernelW
             shifts.forEachTap(channels: 0..<channels) { r, base, rows, cols in
-                guard let run = shifts.run(rows: rows, cols: cols) else { return }
+                let run = shifts.run(rows: rows, cols: cols)
                 let src = col + r * ld
-                shifts.zeroWrappedColumns(src, rows: rows, cols: cols)
-                FloatRun.add(src + run.lowerBound, into: dx + (base + run.lowerBound), count: run.count)
+                if run != nil { shifts.zeroWrappedColumns(src, rows: rows, cols: cols) }
+                guard r % taps == 0 else {
+                    if let run { FloatRun.add(src + run.lowerBound, into: dx + (base + run.lowerBound), count: run.count) }
+                    return
+                }
+                let plane = dx + r / taps * inputPlane
+                guard let run else {
+                    FloatRun.zero(plane, count: inputPlane)
+                    return
+                }
+                // The run's pixels, as offsets in the plane (they lie inside it).
+                let first = base + run.lowerBound - r / taps * inputPlane, end = first + run.count
+                FloatRun.zero(plane, count: first)
+                FloatRun.addToZero(src + run.lowerBound, into: plane + first, count: run.count)
+                FloatRun.zero(plane + end, count: inputPlane - end)
             }
             return
         }
+        dx.update(repeating: 0, count: channels * inputPlane)
         let sw = window.strideW
         forEachColumnRow(ld: ld, channels: 0..<channels) { colOffset, inputOffset, valid in
             guard let inputOffset else { return }
@@ -193,6 +209,23 @@ enum FloatRun {
         }
         while j < count {
             dst[j] = 0
+            j &+= 1
+        }
+    }
+
+    /// `dst[j] = 0 + src[j]` for `j < count`: what adding `src` onto zeros leaves (a −0 becomes
+    /// +0), without reading `dst`.
+    @inline(__always)
+    static func addToZero(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count: Int) {
+        let from = UnsafeRawPointer(src), to = UnsafeMutableRawPointer(dst)
+        var j = 0
+        while j &+ 8 <= count {
+            to.storeBytes(of: SIMD8<Float>() + from.loadUnaligned(fromByteOffset: j &* 4, as: SIMD8<Float>.self),
+                          toByteOffset: j &* 4, as: SIMD8<Float>.self)
+            j &+= 8
+        }
+        while j < count {
+            dst[j] = 0 + src[j]
             j &+= 1
         }
     }
