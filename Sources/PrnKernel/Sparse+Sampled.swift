@@ -3,9 +3,9 @@
 // `out[e] = Σ_t a[row(e)·aRow + t] · b[index[e]·bRow + t]`: each entry is one chain over t in
 // order (the dense GEMM's chain for that element), so the sixteen entries of a tile sit in the
 // sixteen lanes of one accumulator and every lane runs its own chain, one FMA per step of t.
-// The operands come as rows over t, the lanes want one t across sixteen rows: a 16 × 16 block
-// of rows is loaded and transposed in registers (`Tile16`), which turns 256 scalar FMAs and 512
-// scalar loads into 16 vector FMAs, 16 (or 32) loads and 64 (or 128) shuffles. When the sixteen
+// The operands come as rows over t, the lanes want one t across sixteen rows: two 8 × 8 blocks
+// of rows are loaded and transposed in registers (`Tile8`), which turns 128 scalar FMAs and 256
+// scalar loads into 16 vector FMAs, 16 (or 32) loads and 48 (or 96) shuffles. When the sixteen
 // entries share their row of `a`, its value at t is broadcast instead of transposed, which
 // halves the shuffles; `SampledTiles` groups the entries so that most tiles do. The chains are
 // those of the scalar loop in `Sparse+Kernels.swift`, so the result is bit for bit the same,
@@ -125,20 +125,26 @@ extension SparseKernels {
     private static func tile(aRows: UnsafePointer<UnsafePointer<Float>>, bRows: UnsafePointer<UnsafePointer<Float>>,
                              shared: Bool, blocks: [Range<Int>], finish: (Int, SIMD16<Float>) -> Void) {
         for (k, block) in blocks.enumerated() {
-            var acc = SIMD16<Float>()
+            // Lanes 0–7 and 8–15 as two eight-lane tiles: two independent chains of FMAs.
+            var low = SIMD8<Float>(), high = SIMD8<Float>()
             var t = block.lowerBound
-            while t + 16 <= block.upperBound {
-                var bt = Tile16(rows: bRows, at: t)
-                bt.transpose()
+            while t + 8 <= block.upperBound {
+                var b0 = Tile8(rows: bRows, at: t), b1 = Tile8(rows: bRows + 8, at: t)
+                b0.transpose()
+                b1.transpose()
                 if shared {
-                    bt.accumulate(broadcasting: aRows[0] + t, into: &acc)
+                    b0.accumulate(broadcasting: aRows[0] + t, into: &low)
+                    b1.accumulate(broadcasting: aRows[0] + t, into: &high)
                 } else {
-                    var at = Tile16(rows: aRows, at: t)
-                    at.transpose()
-                    bt.accumulate(times: at, into: &acc)
+                    var a0 = Tile8(rows: aRows, at: t), a1 = Tile8(rows: aRows + 8, at: t)
+                    a0.transpose()
+                    a1.transpose()
+                    b0.accumulate(times: a0, into: &low)
+                    b1.accumulate(times: a1, into: &high)
                 }
-                t += 16
+                t += 8
             }
+            var acc = SIMD16(lowHalf: low, highHalf: high)
             while t < block.upperBound {
                 var x = SIMD16<Float>(), y = SIMD16<Float>()
                 for lane in 0..<16 {

@@ -21,21 +21,21 @@ extension Tensor {
     public func transposed() -> Tensor {
         precondition(rank == 2, "transposed() needs a matrix")
         let (rows, columns) = (shape[0], shape[1])
-        // Bands of 16 source rows, 16 × 16 blocks transposed in registers; the band's last
+        // Bands of 8 source rows, 8 × 8 blocks transposed in registers; the band's last
         // columns and the last band's rows one by one (the sparse kernels transpose every
         // layer's activations, so this is on the training path).
         return Tensor.build([columns, rows]) { out in
             scalars.withUnsafeBufferPointer { x in
                 let (x, out) = (x.baseAddress!, out.baseAddress!)
-                for i0 in stride(from: 0, to: rows, by: 16) {
-                    let band = Swift.min(16, rows - i0)
+                for i0 in stride(from: 0, to: rows, by: 8) {
+                    let band = Swift.min(8, rows - i0)
                     var j = 0
-                    if band == 16 {
-                        while j + 16 <= columns {
-                            var block = Tile16(x + i0 * columns + j, stride: columns)
+                    if band == 8 {
+                        while j + 8 <= columns {
+                            var block = Tile8(x + i0 * columns + j, stride: columns)
                             block.transpose()
                             block.store(out + j * rows + i0, stride: rows)
-                            j += 16
+                            j += 8
                         }
                     }
                     while j < columns {
