@@ -69,7 +69,7 @@ extension Tensor {
         if let residual { precondition(residual.shape == shape, "batchNormalized: residual \(residual.shape), input \(shape)") }
         return Tensor.build(shape) { y in
             scalars.withUnsafeBufferPointer { x in
-                OptionalScalars.with(residual) { r in
+                (residual?.scalars).withOptionalBuffer { r in
                     mean.scalars.withUnsafeBufferPointer { m in
                         invStd.scalars.withUnsafeBufferPointer { s in
                             scale.scalars.withUnsafeBufferPointer { a in
@@ -211,14 +211,6 @@ extension Tensor {
                 }
             }
         }
-    }
-}
-
-/// The scalars of an optional tensor, for kernels with an optional operand.
-enum OptionalScalars {
-    static func with<R>(_ t: Tensor?, _ body: (UnsafeBufferPointer<Float>?) -> R) -> R {
-        guard let t else { return body(nil) }
-        return t.scalars.withUnsafeBufferPointer { body($0) }
     }
 }
 

@@ -65,3 +65,14 @@ extension Tensor: CustomStringConvertible {
     /// A compact, numpy-like rendering; long dimensions are elided with `…`.
     public var description: String { TensorFormatter.format(self) }
 }
+
+extension Optional where Wrapped == [Float] {
+    /// Runs `body` with the array's buffer, or nil: the scalars of an optional operand (a mask,
+    /// a residual) for kernels that take one.
+    public func withOptionalBuffer<R>(_ body: (UnsafeBufferPointer<Float>?) -> R) -> R {
+        switch self {
+        case .some(let array): return array.withUnsafeBufferPointer { body($0) }
+        case .none: return body(nil)
+        }
+    }
+}

@@ -218,13 +218,3 @@ enum MaskSelection {
         }
     }
 }
-
-extension Optional where Wrapped == [Float] {
-    /// Runs `body` with the array's buffer, or nil.
-    func withOptionalBuffer<R>(_ body: (UnsafeBufferPointer<Float>?) -> R) -> R {
-        switch self {
-        case .some(let array): return array.withUnsafeBufferPointer { body($0) }
-        case .none: return body(nil)
-        }
-    }
-}
