@@ -93,6 +93,23 @@ final class ConvTests: XCTestCase {
         }
     }
 
+    /// Asserts that `run` gives the same tensors, bit for bit, on 1 and on 2 threads (restoring
+    /// `Parallel.threads`).
+    static func assertSameBitsOnOneAndTwoThreads(_ label: String, file: StaticString = #filePath, line: UInt = #line,
+                                                 _ run: () -> [Tensor]) {
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        Parallel.threads = 1
+        let one = run()
+        Parallel.threads = 2
+        let two = run()
+        XCTAssertEqual(one.count, two.count, label, file: file, line: line)
+        for (i, (a, b)) in zip(one, two).enumerated() {
+            XCTAssertEqual(a.scalars.map(\.bitPattern), b.scalars.map(\.bitPattern), "result \(i) of \(label)",
+                           file: file, line: line)
+        }
+    }
+
     static func operands(_ t: Case, seed: UInt64) -> (x: Tensor, w: Tensor, gy: Tensor) {
         let x = Tensor.randn([t.n, t.c, t.h, t.w], seed: seed)
         let w = Tensor.randn([t.o, t.c, t.kh, t.kw], seed: seed + 1)
@@ -277,11 +294,9 @@ final class ConvTests: XCTestCase {
     /// Every kernel gives the same bits on 1 and 2 threads, for one-sample groups (large planes)
     /// and multi-sample groups (small planes, with a short last group).
     func testThreadCountDoesNotChangeBits() {
-        let saved = Parallel.threads
-        defer { Parallel.threads = saved }
         for t: Case in [(5, 3, 24, 24, 4, 3, 3, 1, 1), (70, 2, 4, 4, 3, 3, 3, 1, 1), (9, 2, 11, 9, 3, 3, 3, 2, 1)] {
             let (x, w, gy) = Self.operands(t, seed: 77)
-            func run() -> [Tensor] {
+            Self.assertSameBitsOnOneAndTwoThreads("\(t)") {
                 let (values, argmax) = x.maxPool2d(kernel: 3, stride: 2, padding: 1)
                 let g = Tensor.randn(values.shape, seed: 3)
                 return [x.conv2d(w, stride: t.s, padding: t.p),
@@ -290,13 +305,6 @@ final class ConvTests: XCTestCase {
                         values, g.scatterAdded(at: argmax),
                         x.avgPool2d(kernel: 2, stride: 1),
                         x.avgPool2d(kernel: 2, stride: 1).avgPool2dAdjoint(inputShape: x.shape, kernel: 2, stride: 1)]
-            }
-            Parallel.threads = 1
-            let one = run()
-            Parallel.threads = 2
-            let two = run()
-            for (i, (a, b)) in zip(one, two).enumerated() {
-                XCTAssertEqual(a.scalars.map(\.bitPattern), b.scalars.map(\.bitPattern), "result \(i) of \(t)")
             }
         }
     }
