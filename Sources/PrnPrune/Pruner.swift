@@ -157,18 +157,16 @@ public enum Pruner {
         let paths = model.prunablePaths
         let total = paths.reduce(0) { $0 + model.state[$1]!.count }
         guard total < Int(UInt32.max) else { throw PruneError("\(total) prunable weights are too many to rank (limit 2^32)") }
-        var keys: [[UInt32]] = []
+        var ranked: [MaskSelection.RankedLayer] = []
         var shapes: [[Int]] = []
-        var alive: [Int] = []
         for path in paths {
             let s = scores[path]!
-            let ranked = MaskSelection.keys(scores: s, mask: model.masks[path], invert: invert)
-            guard ranked.finite else {
+            let layer = MaskSelection.keys(scores: s, mask: model.masks[path], invert: invert)
+            guard layer.finite else {
                 throw PruneError("scores of \(path) are not all finite (NaN or infinity): the weights or gradients overflowed")
             }
-            keys.append(ranked.keys)
+            ranked.append(layer)
             shapes.append(s.shape)
-            alive.append(ranked.alive)
         }
         let shares = try DensityAllocation.shares(shapes: shapes, density: density, scope: scope, options: allocation,
                                                   residual: model.architecture.name == .resnet20)
@@ -178,17 +176,17 @@ public enum Pruner {
         if !pool.isEmpty {
             let poolTotal = pool.reduce(0) { $0 + Shape.count(shapes[$1]) }
             let what = pool.count == paths.count ? "the model" : "the pooled layers"
-            let (kept, note) = keptCount(density: density, total: poolTotal, alive: pool.reduce(0) { $0 + alive[$1] }, what: what)
+            let (kept, note) = keptCount(density: density, total: poolTotal, alive: pool.reduce(0) { $0 + ranked[$1].alive }, what: what)
             if let note { notes.append(note) }
-            let result = MaskSelection.keepMasks(pool.map { keys[$0] }, shapes: pool.map { shapes[$0] }, remove: poolTotal - kept)
+            let result = MaskSelection.keepMasks(pool.map { ranked[$0] }, shapes: pool.map { shapes[$0] }, remove: poolTotal - kept)
             for (l, m) in zip(pool, result) { masks[paths[l]] = m }
         }
         for (l, share) in shares.enumerated() {
             guard case .density(let layerDensity) = share else { continue }
             let total = Shape.count(shapes[l])
-            let (kept, note) = keptCount(density: layerDensity, total: total, alive: alive[l], what: paths[l])
+            let (kept, note) = keptCount(density: layerDensity, total: total, alive: ranked[l].alive, what: paths[l])
             if let note { notes.append(note) }
-            masks[paths[l]] = MaskSelection.keepMasks([keys[l]], shapes: [shapes[l]], remove: total - kept)[0]
+            masks[paths[l]] = MaskSelection.keepMasks([ranked[l]], shapes: [shapes[l]], remove: total - kept)[0]
         }
         return (masks, notes)
     }

@@ -13,7 +13,7 @@ final class MaskSelectionTests: XCTestCase {
     }
 
     func select(_ segments: [[Float]], remove k: Int) -> [Float] {
-        let keys = segments.map { s in MaskSelection.keys(scores: Tensor(shape: [s.count], scalars: s), mask: nil, invert: false).keys }
+        let keys = segments.map { s in MaskSelection.keys(scores: Tensor(shape: [s.count], scalars: s), mask: nil, invert: false) }
         return MaskSelection.keepMasks(keys, shapes: segments.map { [$0.count] }, remove: k).flatMap(\.scalars)
     }
 
@@ -51,9 +51,42 @@ final class MaskSelectionTests: XCTestCase {
     func testMaskedEntriesGoFirstAndInvertRanksTheNegation() {
         let scores = Tensor(shape: [6], scalars: [5, 4, 3, 2, 1, 0])
         let mask = Tensor(shape: [6], scalars: [0, 1, 1, 1, 1, 0])
-        let keys = MaskSelection.keys(scores: scores, mask: mask, invert: false).keys
+        let keys = MaskSelection.keys(scores: scores, mask: mask, invert: false)
         XCTAssertEqual(MaskSelection.keepMasks([keys], shapes: [[6]], remove: 3)[0].scalars, [0, 1, 1, 1, 0, 0])
-        let inverted = MaskSelection.keys(scores: scores, mask: mask, invert: true).keys
+        let inverted = MaskSelection.keys(scores: scores, mask: mask, invert: true)
         XCTAssertEqual(MaskSelection.keepMasks([inverted], shapes: [[6]], remove: 3)[0].scalars, [0, 0, 1, 1, 1, 0])
+    }
+
+    /// Masks over large layers, most entries pruned (as in SynFlow's late rounds) and heavy ties
+    /// among the live ones, across several chunks: pruned entries rank as −∞, and the result is
+    /// the sort reference's on 1 and 2 threads.
+    func testMostlyPrunedLayersMatchTheSortReferenceOnOneAndTwoThreads() {
+        var rng = RNG(seed: 23)
+        let sizes = [400_000, 3, 270_000]
+        let palette: [Float] = [0, 0.25, 0.25, 1, 7]
+        let scores = sizes.map { n in rng.uniform(count: n).map { palette[Int($0 * Float(palette.count)) % palette.count] } }
+        let masks = sizes.map { n in rng.uniform(count: n).map { $0 < 0.1 ? Float(1) : 0 } }
+        let ranked = scores.indices.map { l in zip(scores[l], masks[l]).map { $1 == 0 ? -Float.infinity : $0 } }
+        let total = sizes.reduce(0, +)
+        let pruned = masks.joined().filter { $0 == 0 }.count
+        for k in [pruned, pruned + 1, pruned + 12_345, total - 2] {
+            let reference = referenceKeep(ranked, remove: k)
+            for threads in [1, 2] {
+                let saved = Parallel.threads
+                Parallel.threads = threads
+                defer { Parallel.threads = saved }
+                let layers = scores.indices.map { l in
+                    MaskSelection.keys(scores: Tensor(shape: [sizes[l]], scalars: scores[l]),
+                                       mask: Tensor(shape: [sizes[l]], scalars: masks[l]), invert: false)
+                }
+                XCTAssertEqual(layers.map(\.alive), masks.map { m in m.filter { $0 != 0 }.count })
+                // The histogram counted in passing is the keys' own.
+                var high = [Int](repeating: 0, count: 1 << 16)
+                for layer in layers { for key in layer.keys { high[Int(key >> 16)] += 1 } }
+                XCTAssertEqual(layers.reduce([Int](repeating: 0, count: 1 << 16)) { sum, layer in zip(sum, layer.high).map(+) }, high)
+                let keep = MaskSelection.keepMasks(layers, shapes: sizes.map { [$0] }, remove: k).flatMap(\.scalars)
+                XCTAssertEqual(keep, reference, "k=\(k) threads=\(threads)")
+            }
+        }
     }
 }
