@@ -1,10 +1,11 @@
-// The transforms of Winograd F(m×m, 3×3), for any output tile side m, written once.
+// The transforms of Winograd F(m×m, 3×3).
 //
 // Every transform is a sandwich `L · X · Rᵀ` of a small matrix X between two constant matrices.
 // X's elements are runs of floats ("lanes"): the same element of many tiles (or many kernels)
-// side by side, so each step of the sandwich is a loop along the lanes that the compiler
-// vectorizes. The gathers and scatters around a sandwich move tiles between the planes and the
-// lane layout `[element][lane]`.
+// side by side, so each step is a loop along the lanes that the compiler vectorizes. The
+// weight's transforms use `SmallMatrix.sandwich`, written once for any tile; the data's, which
+// cost more, apply each tile's network (`Conv+WinogradNetworks.swift`) along the rows of the
+// planes and then down the columns of the lane layout `[element][lane]`.
 
 /// The constant matrices of Winograd F(m×m, 3×3) (Lavin & Gray, 2016): with α = m + 2 the input
 /// tile side, a tile of outputs is `Aᵀ · [(G·g·Gᵀ) ⊙ (Bᵀ·d·B)] · A` for the α × α input patch d
@@ -150,63 +151,25 @@ extension WinogradPlan {
         }
     }
 
-    /// Lanes of a transform's run: its scratch (α² elements, twice) stays in the L1 cache.
+    /// Lanes of a transform's run: its block (α² elements) stays in the L1 cache.
     static let lanesPerRun = 64
-
-    /// `body(channel, block, scratch)` for each of `count` channels, split across `threads` (all
-    /// when nil), each thread with an α² × run block (gathered or to be scattered) and a
-    /// sandwich's scratch of the same size. Each channel's transform is the same on any thread.
-    private func forEachChannel(_ count: Int, threads: Int?,
-                                _ body: (Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
-        let size = tile.positions * Swift.max(Self.lanesPerRun, tileColumns)
-        Parallel.forEach(count, threads: threads) { channels in
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * size)
-            defer { scratch.deallocate() }
-            for channel in channels { body(channel, scratch, scratch + size) }
-        }
-    }
 
     /// `V[ξ][c][t] = (Bᵀ·d·B)[ξ]` for the α × α input patch d of tile t in channel c (zero past
     /// the edges) of each tile of the group, `tiles` of them.
     func transformInput(_ x: UnsafePointer<Float>, samples: Range<Int>, into v: UnsafeMutablePointer<Float>, tiles: Int,
                         threads: Int?) {
-        let m = tile.m, plane = height * width, tw = tileColumns
-        let bT = tile.inputTransform, columns = insideColumns(left: -1, side: tile.alpha)
-        forEachChannel(inChannels, threads: threads) { c, patch, scratch in
-            forEachRun(samples: samples.count) { rows in
-                let lanes = rows.count * tw
-                for row in rows {
-                    let src = x + ((samples.lowerBound + row / tileRows) * inChannels + c) * plane
-                    gatherTileRow(src, top: m * (row % tileRows) - 1, left: -1, side: tile.alpha, columns: columns,
-                                  into: patch + (row - rows.lowerBound) * tw, lanes: lanes)
-                }
-                bT.sandwich(patch, xStride: lanes, right: bT, into: v + c * tiles + rows.lowerBound * tw,
-                            outStride: inChannels * tiles, lanes: lanes, scratch: scratch)
-            }
+        switch tile.m {
+        case 2: transformInput(WinogradNetwork2.self, x, samples: samples, into: v, tiles: tiles, threads: threads)
+        default: transformInput(WinogradNetwork4.self, x, samples: samples, into: v, tiles: tiles, threads: threads)
         }
     }
 
     /// `y_tile = Aᵀ·M_tile·A` for every output channel and tile of the group.
     func transformOutput(_ mm: UnsafePointer<Float>, tiles: Int, samples: Range<Int>, into y: UnsafeMutablePointer<Float>,
                          threads: Int?) {
-        let m = tile.m, plane = height * width, tw = tileColumns
-        let aT = tile.outputTransform, columns = insideColumns(left: 0, side: m)
-        forEachChannel(outChannels, threads: threads) { o, block, scratch in
-            forEachRun(samples: samples.count) { rows in
-                let lanes = rows.count * tw
-                aT.sandwich(mm + o * tiles + rows.lowerBound * tw, xStride: outChannels * tiles, right: aT,
-                            into: block, outStride: lanes, lanes: lanes, scratch: scratch)
-                for row in rows {
-                    let dst = y + ((samples.lowerBound + row / tileRows) * outChannels + o) * plane
-                    let top = m * (row % tileRows), lane = (row - rows.lowerBound) * tw
-                    for i in 0..<m where top + i < height {
-                        for k in 0..<m {
-                            let src = block + (i * m + k) * lanes + lane, to = dst + (top + i) * width + k
-                            for j in columns[k] { to[m &* j] = src[j] }
-                        }
-                    }
-                }
-            }
+        switch tile.m {
+        case 2: transformOutput(WinogradNetwork2.self, mm, tiles: tiles, samples: samples, into: y, threads: threads)
+        default: transformOutput(WinogradNetwork4.self, mm, tiles: tiles, samples: samples, into: y, threads: threads)
         }
     }
 
@@ -214,51 +177,120 @@ extension WinogradPlan {
     /// the adjoint of `transformOutput`.
     func transformGradient(_ gy: UnsafePointer<Float>, samples: Range<Int>, into z: UnsafeMutablePointer<Float>, tiles: Int,
                            threads: Int?) {
-        let m = tile.m, plane = height * width, tw = tileColumns
-        let a = tile.outputTransform.transposed, columns = insideColumns(left: 0, side: m)
-        forEachChannel(outChannels, threads: threads) { o, block, scratch in
+        switch tile.m {
+        case 2: transformGradient(WinogradNetwork2.self, gy, samples: samples, into: z, tiles: tiles, threads: threads)
+        default: transformGradient(WinogradNetwork4.self, gy, samples: samples, into: z, tiles: tiles, threads: threads)
+        }
+    }
+
+    // Each transform is two passes of its network over a run of tiles: along the rows of every
+    // tile, reading (or writing) the plane's rows directly, into (or from) the run's block
+    // `[element][lane]`; and down the columns, between that block and the α² GEMM operands.
+
+    private func transformInput<N: WinogradNetwork>(_: N.Type, _ x: UnsafePointer<Float>, samples: Range<Int>,
+                                                    into v: UnsafeMutablePointer<Float>, tiles: Int, threads: Int?) {
+        let m = N.m, alpha = m + 2, tw = tileColumns, stride = inChannels * tiles
+        forEachChannel(inChannels, threads: threads) { c, patch, row in
             forEachRun(samples: samples.count) { rows in
                 let lanes = rows.count * tw
-                for row in rows {
-                    let src = gy + ((samples.lowerBound + row / tileRows) * outChannels + o) * plane
-                    gatherTileRow(src, top: m * (row % tileRows), left: 0, side: m, columns: columns,
-                                  into: block + (row - rows.lowerBound) * tw, lanes: lanes)
+                forEachPlaneRow(x, channels: inChannels, channel: c, samples: samples, rows: rows, side: alpha, left: 1,
+                                block: patch, buffer: row) { from, to in N.input(from, 1, m, into: to, lanes, 1, count: tw) }
+                for k in 0..<alpha {
+                    N.input(patch + k * lanes, alpha * lanes, 1,
+                            into: v + k * stride + c * tiles + rows.lowerBound * tw, alpha * stride, 1, count: lanes)
                 }
-                a.sandwich(block, xStride: lanes, right: a, into: z + o * tiles + rows.lowerBound * tw,
-                           outStride: outChannels * tiles, lanes: lanes, scratch: scratch)
             }
         }
     }
 
-    /// The `side × side` blocks of a plane whose corners are (top, m·j + left) for the tiles j of
-    /// a tile row, zero past the edges: element (a, k) of tile j goes to
-    /// `block + (a·side + k)·lanes + j`. `columns[k]` are the tiles whose column k is inside the
-    /// plane (`insideColumns`).
-    private func gatherTileRow(_ plane: UnsafePointer<Float>, top: Int, left: Int, side: Int, columns: [Range<Int>],
-                               into block: UnsafeMutablePointer<Float>, lanes: Int) {
-        let m = tile.m, tw = tileColumns
-        for a in 0..<side {
-            let r = top + a
-            for k in 0..<side {
-                let dst = block + (a * side + k) * lanes, inside = columns[k]
-                guard r >= 0 && r < height else {
-                    dst.update(repeating: 0, count: tw)
-                    continue
+    private func transformOutput<N: WinogradNetwork>(_: N.Type, _ mm: UnsafePointer<Float>, tiles: Int, samples: Range<Int>,
+                                                     into y: UnsafeMutablePointer<Float>, threads: Int?) {
+        let m = N.m, alpha = m + 2, plane = height * width, tw = tileColumns, stride = outChannels * tiles
+        forEachChannel(outChannels, threads: threads) { o, block, row in
+            forEachRun(samples: samples.count) { rows in
+                let lanes = rows.count * tw
+                for b in 0..<alpha {
+                    N.output(mm + b * stride + o * tiles + rows.lowerBound * tw, alpha * stride, 1,
+                             into: block + b * lanes, alpha * lanes, 1, count: lanes)
                 }
-                let from = plane + r * width + left + k
-                for j in 0..<inside.lowerBound { dst[j] = 0 }
-                for j in inside { dst[j] = from[m &* j] }
-                for j in inside.upperBound..<tw { dst[j] = 0 }
+                for r in rows {
+                    let dst = y + ((samples.lowerBound + r / tileRows) * outChannels + o) * plane
+                    let top = m * (r % tileRows), lane = (r - rows.lowerBound) * tw
+                    for i in 0..<m where top + i < height {
+                        // Whole tiles write straight into y; tiles over the right edge into `row` first.
+                        let to = dst + (top + i) * width, whole = tw * m == width
+                        N.output(block + i * alpha * lanes + lane, lanes, 1, into: whole ? to : row, 1, m, count: tw)
+                        if !whole { to.update(from: row, count: width) }
+                    }
+                }
             }
         }
     }
 
-    /// For k in `0..<side`, the tiles j of a row whose column `m·j + left + k` lies inside the
-    /// plane (`left` ≥ −1).
-    private func insideColumns(left: Int, side: Int) -> [Range<Int>] {
-        (0..<side).map { k in
-            let offset = left + k, first = offset < 0 ? 1 : 0, room = width - offset
-            return first..<Swift.max(first, room > 0 ? Swift.min(tileColumns, (room + tile.m - 1) / tile.m) : 0)
+    private func transformGradient<N: WinogradNetwork>(_: N.Type, _ gy: UnsafePointer<Float>, samples: Range<Int>,
+                                                       into z: UnsafeMutablePointer<Float>, tiles: Int, threads: Int?) {
+        let m = N.m, alpha = m + 2, tw = tileColumns, stride = outChannels * tiles
+        forEachChannel(outChannels, threads: threads) { o, block, row in
+            forEachRun(samples: samples.count) { rows in
+                let lanes = rows.count * tw
+                forEachPlaneRow(gy, channels: outChannels, channel: o, samples: samples, rows: rows, side: m, left: 0,
+                                block: block, buffer: row) { from, to in N.outputAdjoint(from, 1, m, into: to, lanes, 1, count: tw) }
+                for b in 0..<alpha {
+                    N.outputAdjoint(block + b * lanes, alpha * lanes, 1,
+                                    into: z + b * stride + o * tiles + rows.lowerBound * tw, alpha * stride, 1, count: lanes)
+                }
+            }
+        }
+    }
+
+    /// The row pass from the planes of one channel: for each tile row of the run and each of its
+    /// tiles' `side` rows (from `left` rows above the tile), `pass(row, to)` with the plane's row
+    /// padded as `paddedRow` gives it and `to` the tiles' row in `block` (`α · lanes` floats per
+    /// row, a tile row's lanes from `(r − rows.lowerBound) · tileColumns`); rows outside the
+    /// plane give α zero elements instead.
+    private func forEachPlaneRow(_ planes: UnsafePointer<Float>, channels: Int, channel: Int, samples: Range<Int>,
+                                 rows: Range<Int>, side: Int, left: Int, block: UnsafeMutablePointer<Float>,
+                                 buffer: UnsafeMutablePointer<Float>,
+                                 _ pass: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
+        let alpha = tile.alpha, lanes = rows.count * tileColumns, plane = height * width
+        for r in rows {
+            let src = planes + ((samples.lowerBound + r / tileRows) * channels + channel) * plane
+            let top = tile.m * (r % tileRows) - left, lane = (r - rows.lowerBound) * tileColumns
+            for a in 0..<side {
+                let to = block + a * alpha * lanes + lane
+                if let from = paddedRow(src, top + a, left: left, into: buffer) {
+                    pass(from, to)
+                } else {
+                    for k in 0..<alpha { (to + k * lanes).update(repeating: 0, count: tileColumns) }
+                }
+            }
+        }
+    }
+
+    /// Row `r` of a plane as a row of tiles reads it: `left` zeros, the row, zeros up to
+    /// `m · tileColumns + 2·left` floats, in `buffer` (or the plane's row itself when nothing
+    /// needs padding); nil when the row is outside the plane (all zeros).
+    private func paddedRow(_ plane: UnsafePointer<Float>, _ r: Int, left: Int,
+                           into buffer: UnsafeMutablePointer<Float>) -> UnsafePointer<Float>? {
+        guard r >= 0 && r < height else { return nil }
+        let from = plane + r * width, length = tile.m * tileColumns + 2 * left
+        if left == 0 && length == width { return from }
+        buffer.update(repeating: 0, count: left)
+        (buffer + left).update(from: from, count: width)
+        (buffer + left + width).update(repeating: 0, count: length - left - width)
+        return UnsafePointer(buffer)
+    }
+
+    /// `body(channel, block, row)` for each of `count` channels, split across `threads` (all
+    /// when nil), each thread with an α² × run block and room for a padded plane row. Each
+    /// channel's transform is the same on any thread.
+    private func forEachChannel(_ count: Int, threads: Int?,
+                                _ body: (Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
+        let size = tile.positions * Swift.max(Self.lanesPerRun, tileColumns), row = tile.m * tileColumns + 2
+        Parallel.forEach(count, threads: threads) { channels in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: size + row)
+            defer { scratch.deallocate() }
+            for channel in channels { body(channel, scratch, scratch + size) }
         }
     }
 

@@ -78,6 +78,39 @@ final class WinogradTests: XCTestCase {
         }
     }
 
+    /// Each tile's networks compute its matrices: Bᵀ·d, Aᵀ·v and A·g of random vectors against
+    /// the products with `WinogradTile`'s matrices in Double (a network only reorders the
+    /// additions, so they agree to a few ulps; a wrong sign or coefficient is off by about 1).
+    /// The vectors are read as `[element][lane]` and written as `[lane][element]`, the two
+    /// layouts the transforms use.
+    func testNetworksComputeTheTilesMatrices() {
+        func check<N: WinogradNetwork>(_: N.Type, _ tile: WinogradTile) {
+            XCTAssertEqual(N.m, tile.m)
+            let a = tile.outputTransform
+            let cases: [(String, SmallMatrix, Network)] = [
+                ("Bᵀ", tile.inputTransform, N.input), ("Aᵀ", a, N.output), ("A", a.transposed, N.outputAdjoint),
+            ]
+            for (k, (name, matrix, network)) in cases.enumerated() {
+                let lanes = 19, n = matrix.columns, rows = matrix.rows
+                let x = Tensor.randn([n * lanes], seed: UInt64(10 * tile.m + k)).scalars
+                var y = [Float](repeating: .nan, count: rows * lanes)
+                x.withUnsafeBufferPointer { x in
+                    y.withUnsafeMutableBufferPointer { y in network(x.baseAddress!, lanes, 1, y.baseAddress!, 1, rows, lanes) }
+                }
+                for l in 0..<lanes {
+                    for (i, terms) in matrix.terms.enumerated() {
+                        let exact = terms.reduce(0.0) { $0 + Double($1.coefficient) * Double(x[$1.column * lanes + l]) }
+                        XCTAssertEqual(Double(y[l * rows + i]), exact, accuracy: 1e-5 * (1 + abs(exact)), "F(\(tile.m)) \(name) row \(i)")
+                    }
+                }
+            }
+        }
+        check(WinogradNetwork2.self, .f2)
+        check(WinogradNetwork4.self, .f4)
+    }
+
+    typealias Network = (UnsafePointer<Float>, Int, Int, UnsafeMutablePointer<Float>, Int, Int, Int) -> Void
+
     func testRuleFollowsTheShapes() {
         func uses(_ x: [Int], _ w: [Int], stride: Int = 1, padding: Int = 1) -> ConvAlgorithm {
             ConvAlgorithm.chosen(input: x, weight: w, stride: stride, padding: padding)
