@@ -8,9 +8,11 @@ extension ConvGeometry {
     /// `cols`, `threads` as for a GEMM), then `out` regrouped into `y`'s layout.
     func forward(x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>,
                  product: (_ col: UnsafePointer<Float>, _ cols: Int, _ out: UnsafeMutablePointer<Float>, _ threads: Int?) -> Void) {
+        let taps = image.window.kernelH * image.window.kernelW
         forEachColumnGroup { samples, cols, col, staging, threads in
-            for (b, n) in samples.enumerated() {
-                image.im2col(x.baseAddress! + n * sampleInputCount, into: col + b * image.outputPlane, ld: cols)
+            forEachSampleChannels(samples.count, threads: threads) { b, channels in
+                image.im2col(x.baseAddress! + (samples.lowerBound + b) * sampleInputCount,
+                             into: col + channels.lowerBound * taps * cols + b * image.outputPlane, ld: cols, channels: channels)
             }
             // One sample's product is already in the tensor's layout; a group's is [O, G·P] and
             // is regrouped to [G, O, P] after.
@@ -19,7 +21,7 @@ extension ConvGeometry {
             product(UnsafePointer(col), cols, direct ? target : staging, threads)
             if !direct {
                 ConvGeometry.regroup(staging, target, toChannelMajor: false, samples: samples.count,
-                                     channels: outChannels, plane: image.outputPlane)
+                                     channels: outChannels, plane: image.outputPlane, threads: threads)
             }
         }
     }
@@ -29,12 +31,33 @@ extension ConvGeometry {
     /// `cols`), then col2im of `col` into `dx`.
     func inputGradient(gy: UnsafeBufferPointer<Float>, dx: UnsafeMutableBufferPointer<Float>,
                        product: (_ gy: UnsafePointer<Float>, _ cols: Int, _ col: UnsafeMutablePointer<Float>, _ threads: Int?) -> Void) {
+        let taps = image.window.kernelH * image.window.kernelW
         forEachColumnGroup { samples, cols, col, staging, threads in
             let gGroup = channelMajor(gy.baseAddress! + samples.lowerBound * sampleOutputCount,
-                                      samples: samples.count, scratch: staging)
+                                      samples: samples.count, scratch: staging, threads: threads)
             product(gGroup, cols, col, threads)
-            for (b, n) in samples.enumerated() {
-                image.col2im(col + b * image.outputPlane, ld: cols, into: dx.baseAddress! + n * sampleInputCount)
+            forEachSampleChannels(samples.count, threads: threads) { b, channels in
+                image.col2im(col + channels.lowerBound * taps * cols + b * image.outputPlane, ld: cols,
+                             into: dx.baseAddress! + (samples.lowerBound + b) * sampleInputCount, channels: channels)
+            }
+        }
+    }
+
+    /// Runs `body(b, channels)` so that every input channel of each of a group's `samples` is
+    /// visited once (`b` counted from the group's first sample; `channels` a run of one sample's
+    /// channels). When the group runs alone (`threads` nil, its GEMM too has all the threads:
+    /// a batch small enough for one group, as VGG's 2 × 2 layers at batch 128) the runs are
+    /// split across the threads, else they run in order on this one. Each run reads and writes
+    /// only its own rows and planes, so the split changes no result.
+    private func forEachSampleChannels(_ samples: Int, threads: Int?, _ body: (_ b: Int, _ channels: Range<Int>) -> Void) {
+        let channels = image.channels
+        Parallel.forEach(samples * channels, threads: threads ?? Parallel.threads) { range in
+            var q = range.lowerBound
+            while q < range.upperBound {
+                let b = q / channels, c = q - b * channels
+                let end = Swift.min(range.upperBound, (b + 1) * channels)
+                body(b, c..<c + (end - q))
+                q = end
             }
         }
     }
@@ -68,24 +91,28 @@ extension ConvGeometry {
     }
 
     /// A group's slice of a `[N, O, P]` tensor as the `[O, G·P]` matrix the GEMMs use: the slice
-    /// itself for one sample, else a regrouped copy in `scratch`.
-    func channelMajor(_ slice: UnsafePointer<Float>, samples: Int, scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+    /// itself for one sample, else a regrouped copy in `scratch` (on `threads`, all when nil).
+    func channelMajor(_ slice: UnsafePointer<Float>, samples: Int, scratch: UnsafeMutablePointer<Float>,
+                      threads: Int? = 1) -> UnsafePointer<Float> {
         if samples == 1 { return slice }
         ConvGeometry.regroup(slice, scratch, toChannelMajor: true,
-                             samples: samples, channels: outChannels, plane: image.outputPlane)
+                             samples: samples, channels: outChannels, plane: image.outputPlane, threads: threads)
         return UnsafePointer(scratch)
     }
 
     /// Copies a group between the sample-major layout `[G, O, P]` of tensors and the
-    /// channel-major layout `[O, G·P]` of the GEMMs (in either direction).
+    /// channel-major layout `[O, G·P]` of the GEMMs (in either direction), the channels split
+    /// across `threads` (all when nil).
     static func regroup(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, toChannelMajor: Bool,
-                        samples: Int, channels: Int, plane: Int) {
-        for b in 0..<samples {
-            for o in 0..<channels {
-                let sampleMajor = (b * channels + o) * plane
-                let channelMajor = (o * samples + b) * plane
-                let (from, to) = toChannelMajor ? (sampleMajor, channelMajor) : (channelMajor, sampleMajor)
-                FloatRun.copy(src + from, to: dst + to, count: plane)
+                        samples: Int, channels: Int, plane: Int, threads: Int?) {
+        Parallel.forEach(channels, threads: threads) { range in
+            for o in range {
+                for b in 0..<samples {
+                    let sampleMajor = (b * channels + o) * plane
+                    let channelMajor = (o * samples + b) * plane
+                    let (from, to) = toChannelMajor ? (sampleMajor, channelMajor) : (channelMajor, sampleMajor)
+                    FloatRun.copy(src + from, to: dst + to, count: plane)
+                }
             }
         }
     }

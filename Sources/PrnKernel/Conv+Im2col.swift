@@ -53,8 +53,10 @@ extension WindowGeometry {
     /// Overwrites `dx[C, H, W]` with the sum of the column entries read from each pixel (the
     /// adjoint of `im2col`). Entries are added in a fixed order (taps in row order), so the
     /// result is deterministic. The entries of `col` that read padding may be overwritten with
-    /// zeros.
-    func col2im(_ col: UnsafeMutablePointer<Float>, ld: Int, into dx: UnsafeMutablePointer<Float>) {
+    /// zeros. With `channels`, only those planes of `dx`, from the rows of those channels
+    /// (`KH·KW` each), counted from `col`'s first row as in `im2col`.
+    func col2im(_ col: UnsafeMutablePointer<Float>, ld: Int, into dx: UnsafeMutablePointer<Float>, channels: Range<Int>? = nil) {
+        let channels = channels ?? 0..<self.channels
         if let shifts = planeShifts {
             // Each row adds onto the plane shifted, in one run once the entries that would wrap
             // onto a neighbouring image row are zeroed (adding +0 to a sum that started at +0
@@ -62,7 +64,7 @@ extension WindowGeometry {
             // zeros without reading them (`FloatRun.addToZero`), and only the pixels outside its
             // run are zero-filled.
             let taps = window.kernelH * window.kernelW
-            shifts.forEachTap(channels: 0..<channels) { r, base, rows, cols in
+            shifts.forEachTap(channels: channels) { r, base, rows, cols in
                 let run = shifts.run(rows: rows, cols: cols)
                 let src = col + r * ld
                 if run != nil { shifts.zeroWrappedColumns(src, rows: rows, cols: cols) }
@@ -70,22 +72,22 @@ extension WindowGeometry {
                     if let run { FloatRun.add(src + run.lowerBound, into: dx + (base + run.lowerBound), count: run.count) }
                     return
                 }
-                let plane = dx + r / taps * inputPlane
+                let c = channels.lowerBound + r / taps, plane = dx + c * inputPlane
                 guard let run else {
                     FloatRun.zero(plane, count: inputPlane)
                     return
                 }
                 // The run's pixels, as offsets in the plane (they lie inside it).
-                let first = base + run.lowerBound - r / taps * inputPlane, end = first + run.count
+                let first = base + run.lowerBound - c * inputPlane, end = first + run.count
                 FloatRun.zero(plane, count: first)
                 FloatRun.addToZero(src + run.lowerBound, into: plane + first, count: run.count)
                 FloatRun.zero(plane + end, count: inputPlane - end)
             }
             return
         }
-        dx.update(repeating: 0, count: channels * inputPlane)
+        (dx + channels.lowerBound * inputPlane).update(repeating: 0, count: channels.count * inputPlane)
         let sw = window.strideW
-        forEachColumnRow(ld: ld, channels: 0..<channels) { colOffset, inputOffset, valid in
+        forEachColumnRow(ld: ld, channels: channels) { colOffset, inputOffset, valid in
             guard let inputOffset else { return }
             let src = col + colOffset
             if sw == 1 {
