@@ -16,12 +16,23 @@
 /// of a group's columns as `sgemm` cuts them, within a block `acc = fma(gy, x, acc)` pixel by
 /// pixel from 0, each block's sum reaching `dw` as `dw = fma(1, dw, acc)` — the GEMM's own
 /// packing layout and tile kernel, with the packing done here.
+///
+/// With few input channels (the first layer: 1 or 3) a split by channel leaves a thread idle or
+/// with twice the taps of another, and each thread packs all of `gy`. There the threads split the
+/// k-blocks instead: each computes the sums of its blocks, each block's from 0 into a slot of its
+/// own, and the slots are then added in block order, `dw = dw + sum` from 0: a slot holds the
+/// block's sum exactly, so that is the chain `dw = fma(1, dw, sum)` of one thread, bit for bit.
 extension ConvGeometry {
     /// `dw[O, C, KH, KW] = ∂⟨conv2d(x, w), gy⟩/∂w`, overwriting `dw`. The threads split the input
-    /// channels; each builds only its channels' part and writes only its channels of `dw`, so
-    /// the result does not depend on the thread count.
+    /// channels, each building only its channels' part and writing only its channels of `dw`,
+    /// or, with fewer than `blockSplitChannels` channels per thread, the k-blocks (above); either
+    /// way the result does not depend on the thread count.
     func weightGradient(x: UnsafePointer<Float>, gy: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>) {
         let channels = image.channels
+        if Parallel.threads > 1, channels < Self.blockSplitChannels * Parallel.threads,
+           WeightGradientPart(geo: self, channels: 0..<channels).splitBlocks(x: x, gy: gy, dw: dw) {
+            return
+        }
         let workers = Swift.max(1, Swift.min(Parallel.threads, channels))
         Parallel.forEach(workers, threads: workers) { range in
             for w in range {
@@ -30,6 +41,12 @@ extension ConvGeometry {
             }
         }
     }
+
+    /// Input channels per thread below which the threads split a weight gradient's k-blocks
+    /// rather than its channels.
+    static let blockSplitChannels = 4
+    /// The most floats of block sums `splitBlocks` keeps (16 MB); past that it splits channels.
+    static let blockSumsLimit = 1 << 22
 }
 
 /// One thread's share of a weight gradient: the columns of `dw` of some input channels.
@@ -90,30 +107,75 @@ private struct WeightGradientPart {
         t < taps / tiling.columns ? tiling.columns : tiling.paddedColumns(taps - t * tiling.columns)
     }
 
+    /// The k-blocks of all groups, in order: a group's pixels cut as `sgemm` cuts its `k`.
+    var kBlocks: [(group: Int, steps: Range<Int>)] {
+        (0..<geo.groupCount).flatMap { group in
+            let cols = geo.samples(ofGroup: group).count * geo.image.outputPlane
+            let blocks = (cols + GEMM.kcMax - 1) / GEMM.kcMax
+            return (0..<blocks).map { (group, cols * $0 / blocks ..< cols * ($0 + 1) / blocks) }
+        }
+    }
+
     func run(x: UnsafePointer<Float>, gy: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>) {
         guard !channels.isEmpty, geo.groupCount > 0 else { return }
-        let o = geo.outChannels
-        let imageFloats = geo.groupSize * paddedHeight * paddedWidth * channels.count
-        let aFloats = rowSlivers * tiling.rows * depth, bFloats = columnSlivers * tiling.columns * depth
-        let sum = o * taps
-        GEMM.withPackingBuffer(floats: bFloats + aFloats + imageFloats + sum + GEMM.largestTile) { buffer in
-            let b = buffer, a = b + bFloats, padded = a + aFloats, acc = padded + imageFloats, scratch = acc + sum
-            // Zero: the image's border (never written after), the slivers' padding columns (read,
-            // not kept), and the sum.
-            buffer.update(repeating: 0, count: bFloats + aFloats + imageFloats + sum)
-            for group in 0..<geo.groupCount {
-                let samples = geo.samples(ofGroup: group)
-                fillPaddedImage(x, samples: samples, into: padded)
-                let cols = samples.count * geo.image.outputPlane
-                let blocks = (cols + GEMM.kcMax - 1) / GEMM.kcMax
-                for block in 0..<blocks {
-                    let steps = cols * block / blocks ..< cols * (block + 1) / blocks
-                    packGradient(gy, samples: samples, steps: steps, into: a)
-                    packTaps(padded, steps: steps, into: b)
-                    multiply(a: a, b: b, kc: steps.count, into: acc, scratch: scratch)
+        let sum = geo.outChannels * taps
+        GEMM.withPackingBuffer(floats: sum) { acc in
+            acc.update(repeating: 0, count: sum)
+            let blocks = kBlocks
+            multiplyBlocks(blocks[...], x: x, gy: gy, factor: 1) { _ in acc }
+            scatter(acc, into: dw)
+        }
+    }
+
+    /// `run` with the k-blocks split across the threads (see `ConvGeometry.weightGradient`): each
+    /// block's sum written to a slot of its own, then the slots added in block order from 0, the
+    /// elements of `dw` split across the threads. False (nothing done) when there are fewer than
+    /// two blocks or the slots would pass `ConvGeometry.blockSumsLimit`.
+    func splitBlocks(x: UnsafePointer<Float>, gy: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>) -> Bool {
+        let blocks = kBlocks, sum = geo.outChannels * taps
+        guard !channels.isEmpty, blocks.count >= 2, blocks.count * sum <= ConvGeometry.blockSumsLimit else { return false }
+        let workers = Swift.min(Parallel.threads, blocks.count)
+        GEMM.withPackingBuffer(floats: blocks.count * sum) { sums in
+            Parallel.forEach(workers, threads: workers) { range in
+                for w in range {
+                    let mine = blocks.count * w / workers ..< blocks.count * (w + 1) / workers
+                    multiplyBlocks(blocks[mine], x: x, gy: gy, factor: nil) { sums + $0 * sum }
                 }
             }
-            scatter(acc, into: dw)
+            Parallel.forEach(sum, grain: 64) { elements in
+                for e in elements {
+                    var total: Float = 0
+                    for block in 0..<blocks.count { total += sums[block &* sum &+ e] }
+                    sums[e] = total
+                }
+            }
+            scatter(sums, into: dw)
+        }
+        return true
+    }
+
+    /// Packs and multiplies `blocks` (a run of `kBlocks`) in order, block `i`'s product going to
+    /// `target(i)` (`i` its index in `kBlocks`): added onto it with `factor` 1, written with nil.
+    private func multiplyBlocks(_ blocks: ArraySlice<(group: Int, steps: Range<Int>)>, x: UnsafePointer<Float>,
+                                gy: UnsafePointer<Float>, factor: Float?, target: (Int) -> UnsafeMutablePointer<Float>) {
+        let imageFloats = geo.groupSize * paddedHeight * paddedWidth * channels.count
+        let aFloats = rowSlivers * tiling.rows * depth, bFloats = columnSlivers * tiling.columns * depth
+        GEMM.withPackingBuffer(floats: bFloats + aFloats + imageFloats + GEMM.largestTile) { buffer in
+            let b = buffer, a = b + bFloats, padded = a + aFloats, scratch = padded + imageFloats
+            // Zero: the image's border (never written after) and the slivers' padding columns
+            // (read, not kept).
+            buffer.update(repeating: 0, count: bFloats + aFloats + imageFloats)
+            var filled: Int?
+            for (i, block) in zip(blocks.indices, blocks) {
+                let samples = geo.samples(ofGroup: block.group)
+                if filled != block.group {
+                    fillPaddedImage(x, samples: samples, into: padded)
+                    filled = block.group
+                }
+                packGradient(gy, samples: samples, steps: block.steps, into: a)
+                packTaps(padded, steps: block.steps, into: b)
+                multiply(a: a, b: b, kc: block.steps.count, into: target(i), factor: factor, scratch: scratch)
+            }
         }
     }
 
@@ -209,15 +271,16 @@ private struct WeightGradientPart {
         }
     }
 
-    /// `acc[O, taps] = fma(1, acc, A·B)` tile by tile, in the GEMM driver's order.
+    /// `acc[O, taps] = fma(factor, acc, A·B)` tile by tile, in the GEMM driver's order (`A·B`
+    /// with `factor` nil).
     private func multiply(a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>, kc: Int,
-                          into acc: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+                          into acc: UnsafeMutablePointer<Float>, factor: Float?, scratch: UnsafeMutablePointer<Float>) {
         let o = geo.outChannels
         GEMM.forEachTile(tiling, rowSlivers: 0..<rowSlivers, columnSlivers: 0..<columnSlivers, kc: kc) { s, t in
             let i = s * tiling.rows, h = Swift.min(tiling.rows, o - i)
             let j = t * tiling.columns, w = Swift.min(tiling.columns, taps - j)
             GEMM.multiplyTile(tiling, h: h, w: w, kc: kc, a: aSliver(s, a), b: bSliver(t, b), c: acc + i * taps + j,
-                              ldc: taps, factor: 1, scratch: scratch)
+                              ldc: taps, factor: factor, scratch: scratch)
         }
     }
 

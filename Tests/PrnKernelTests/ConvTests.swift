@@ -294,7 +294,9 @@ final class ConvTests: XCTestCase {
     /// Every kernel gives the same bits on 1 and 2 threads, for one-sample groups (large planes)
     /// and multi-sample groups (small planes, with a short last group).
     func testThreadCountDoesNotChangeBits() {
-        for t: Case in [(5, 3, 24, 24, 4, 3, 3, 1, 1), (70, 2, 4, 4, 3, 3, 3, 1, 1), (9, 2, 11, 9, 3, 3, 3, 2, 1)] {
+        // The last two run as one group, its im2col and col2im split across the threads.
+        for t: Case in [(5, 3, 24, 24, 4, 3, 3, 1, 1), (70, 2, 4, 4, 3, 3, 3, 1, 1), (9, 2, 11, 9, 3, 3, 3, 2, 1),
+                        (6, 3, 5, 5, 4, 3, 3, 1, 1)] {
             let (x, w, gy) = Self.operands(t, seed: 77)
             Self.assertSameBitsOnOneAndTwoThreads("\(t)") {
                 let (values, argmax) = x.maxPool2d(kernel: 3, stride: 2, padding: 1)
@@ -323,6 +325,9 @@ final class ConvTests: XCTestCase {
             (2, 7, 50, 47, 3, 3, 3, 1, 1),     // 2350 columns: three k-blocks, blocks crossing rows
             (9, 12, 8, 8, 25, 1, 1, 2, 0),     // 1×1 stride 2 (a shortcut), 25 rows: 12 + 12 + 1
             (5, 40, 4, 4, 30, 3, 3, 1, 1),     // 40 channels: runs longer than a sliver
+            (5, 1, 28, 28, 20, 3, 3, 1, 1),    // one channel: the threads split the k-blocks
+            (3, 3, 40, 33, 16, 3, 3, 1, 1),    // three channels, two k-blocks per group, split
+            (50, 2, 9, 9, 13, 5, 5, 2, 2),     // two channels, groups of 21 samples (the last short), stride 2
         ]
         for (k, t) in cases.enumerated() {
             let (x, w, gy) = Self.operands(t, seed: UInt64(31 * k + 3))
