@@ -47,6 +47,16 @@ extension ConvGeometry {
     static let blockSplitChannels = 4
     /// The most floats of block sums `splitBlocks` keeps (16 MB); past that it splits channels.
     static let blockSumsLimit = 1 << 22
+
+    /// Whether a part's taps follow `dw`'s order `(c, u, v)` and its tiles go straight into
+    /// `dw`: when a group has few pixels against many output channels (SynFlow's single
+    /// sample on VGG-16's deep layers: 4 pixels, 512 channels). Packing then gathers one float
+    /// per tap and pixel instead of copying runs, which costs `pixels × taps`; the alternative,
+    /// putting `O × taps` sums back in place, costs more when `O` is the larger. The columns'
+    /// order changes no chain: the bits are the same either way.
+    static func writesWeightGradientDirectly(outChannels: Int, groupColumns: Int) -> Bool {
+        4 * groupColumns <= outChannels
+    }
 }
 
 /// One thread's share of a weight gradient: the columns of `dw` of some input channels.
@@ -58,6 +68,9 @@ private struct WeightGradientPart {
     /// The longest k-block of any group: the packed slivers have room for it.
     let depth: Int
     let rowSlivers: Int, columnSlivers: Int
+    /// Whether the taps (columns of the part's result) are in `dw`'s own order `(c, u, v)`, so
+    /// that the tiles are written straight into `dw` (below).
+    let channelMajor: Bool
     /// How one pixel's taps reach the B slivers.
     let pieces: [Piece]
     /// GEMM's sliver shapes on this machine.
@@ -81,11 +94,21 @@ private struct WeightGradientPart {
         depth = Swift.min(geo.groupColumns, GEMM.kcMax)
         rowSlivers = (geo.outChannels + tiling.rows - 1) / tiling.rows
         columnSlivers = (taps + tiling.columns - 1) / tiling.columns
-        // Tap q = (u·KW + v)·channels + c; row u of the window is KW·channels adjacent floats
-        // of the padded image, cut where a sliver of taps (32 or 16) ends.
+        channelMajor = ConvGeometry.writesWeightGradientDirectly(outChannels: geo.outChannels, groupColumns: geo.groupColumns)
         var pieces: [Piece] = []
         let run = kw * channels.count
-        for u in 0..<kh {
+        if channelMajor {
+            // Tap q = (c·KH + u)·KW + v, at (u·padded width + v)·channels + c from the pixel's first tap.
+            for q in 0..<taps {
+                let (c, window) = q.quotientAndRemainder(dividingBy: kh * kw)
+                let (u, v) = window.quotientAndRemainder(dividingBy: kw)
+                pieces.append(Piece(source: (u * paddedWidth + v) * channels.count + c, sliver: q / tiling.columns,
+                                    column: q % tiling.columns, count: 1))
+            }
+        }
+        // Otherwise tap q = (u·KW + v)·channels + c; row u of the window is KW·channels adjacent
+        // floats of the padded image, cut where a sliver of taps (32 or 16) ends.
+        for u in 0..<kh where !channelMajor {
             var done = 0
             while done < run {
                 let q = u * run + done
@@ -118,11 +141,16 @@ private struct WeightGradientPart {
 
     func run(x: UnsafePointer<Float>, gy: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>) {
         guard !channels.isEmpty, geo.groupCount > 0 else { return }
+        if channelMajor {
+            let first = channels.lowerBound * kh * kw, patch = geo.image.patch
+            for o in 0..<geo.outChannels { (dw + o * patch + first).update(repeating: 0, count: taps) }
+            multiplyBlocks(kBlocks[...], x: x, gy: gy, factor: 1, ldc: patch) { _ in dw + first }
+            return
+        }
         let sum = geo.outChannels * taps
         GEMM.withPackingBuffer(floats: sum) { acc in
             acc.update(repeating: 0, count: sum)
-            let blocks = kBlocks
-            multiplyBlocks(blocks[...], x: x, gy: gy, factor: 1) { _ in acc }
+            multiplyBlocks(kBlocks[...], x: x, gy: gy, factor: 1, ldc: taps) { _ in acc }
             scatter(acc, into: dw)
         }
     }
@@ -133,13 +161,13 @@ private struct WeightGradientPart {
     /// two blocks or the slots would pass `ConvGeometry.blockSumsLimit`.
     func splitBlocks(x: UnsafePointer<Float>, gy: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>) -> Bool {
         let blocks = kBlocks, sum = geo.outChannels * taps
-        guard !channels.isEmpty, blocks.count >= 2, blocks.count * sum <= ConvGeometry.blockSumsLimit else { return false }
+        guard !channels.isEmpty, !channelMajor, blocks.count >= 2, blocks.count * sum <= ConvGeometry.blockSumsLimit else { return false }
         let workers = Swift.min(Parallel.threads, blocks.count)
         GEMM.withPackingBuffer(floats: blocks.count * sum) { sums in
             Parallel.forEach(workers, threads: workers) { range in
                 for w in range {
                     let mine = blocks.count * w / workers ..< blocks.count * (w + 1) / workers
-                    multiplyBlocks(blocks[mine], x: x, gy: gy, factor: nil) { sums + $0 * sum }
+                    multiplyBlocks(blocks[mine], x: x, gy: gy, factor: nil, ldc: taps) { sums + $0 * sum }
                 }
             }
             Parallel.forEach(sum, grain: 64) { elements in
@@ -155,9 +183,11 @@ private struct WeightGradientPart {
     }
 
     /// Packs and multiplies `blocks` (a run of `kBlocks`) in order, block `i`'s product going to
-    /// `target(i)` (`i` its index in `kBlocks`): added onto it with `factor` 1, written with nil.
+    /// `target(i)` (`i` its index in `kBlocks`, rows `ldc` floats apart): added onto it with
+    /// `factor` 1, written with nil.
     private func multiplyBlocks(_ blocks: ArraySlice<(group: Int, steps: Range<Int>)>, x: UnsafePointer<Float>,
-                                gy: UnsafePointer<Float>, factor: Float?, target: (Int) -> UnsafeMutablePointer<Float>) {
+                                gy: UnsafePointer<Float>, factor: Float?, ldc: Int,
+                                target: (Int) -> UnsafeMutablePointer<Float>) {
         let imageFloats = geo.groupSize * paddedHeight * paddedWidth * channels.count
         let aFloats = rowSlivers * tiling.rows * depth, bFloats = columnSlivers * tiling.columns * depth
         GEMM.withPackingBuffer(floats: bFloats + aFloats + imageFloats + GEMM.largestTile) { buffer in
@@ -174,7 +204,7 @@ private struct WeightGradientPart {
                 }
                 packGradient(gy, samples: samples, steps: block.steps, into: a)
                 packTaps(padded, steps: block.steps, into: b)
-                multiply(a: a, b: b, kc: block.steps.count, into: target(i), factor: factor, scratch: scratch)
+                multiply(a: a, b: b, kc: block.steps.count, into: target(i), ldc: ldc, factor: factor, scratch: scratch)
             }
         }
     }
@@ -272,15 +302,15 @@ private struct WeightGradientPart {
     }
 
     /// `acc[O, taps] = fma(factor, acc, A·B)` tile by tile, in the GEMM driver's order (`A·B`
-    /// with `factor` nil).
+    /// with `factor` nil), `acc`'s rows `ldc` floats apart.
     private func multiply(a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>, kc: Int,
-                          into acc: UnsafeMutablePointer<Float>, factor: Float?, scratch: UnsafeMutablePointer<Float>) {
+                          into acc: UnsafeMutablePointer<Float>, ldc: Int, factor: Float?, scratch: UnsafeMutablePointer<Float>) {
         let o = geo.outChannels
         GEMM.forEachTile(tiling, rowSlivers: 0..<rowSlivers, columnSlivers: 0..<columnSlivers, kc: kc) { s, t in
             let i = s * tiling.rows, h = Swift.min(tiling.rows, o - i)
             let j = t * tiling.columns, w = Swift.min(tiling.columns, taps - j)
-            GEMM.multiplyTile(tiling, h: h, w: w, kc: kc, a: aSliver(s, a), b: bSliver(t, b), c: acc + i * taps + j,
-                              ldc: taps, factor: factor, scratch: scratch)
+            GEMM.multiplyTile(tiling, h: h, w: w, kc: kc, a: aSliver(s, a), b: bSliver(t, b), c: acc + i * ldc + j,
+                              ldc: ldc, factor: factor, scratch: scratch)
         }
     }
 

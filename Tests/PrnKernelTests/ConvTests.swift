@@ -328,10 +328,17 @@ final class ConvTests: XCTestCase {
             (5, 1, 28, 28, 20, 3, 3, 1, 1),    // one channel: the threads split the k-blocks
             (3, 3, 40, 33, 16, 3, 3, 1, 1),    // three channels, two k-blocks per group, split
             (50, 2, 9, 9, 13, 5, 5, 2, 2),     // two channels, groups of 21 samples (the last short), stride 2
+            // Few pixels, many output channels: taps in dw's order, tiles written into dw.
+            (1, 40, 2, 2, 64, 3, 3, 1, 1),     // SynFlow's single sample on a deep layer
+            (1, 7, 4, 4, 70, 3, 3, 1, 1),      // 16 pixels, 7 channels split 3 + 4, 63 taps
+            (2, 3, 2, 2, 40, 3, 3, 1, 1),      // two samples, three channels
+            (1, 9, 3, 3, 37, 1, 1, 2, 0),      // 1×1 stride 2: 4 pixels
         ]
+        var direct: [Bool] = []
         for (k, t) in cases.enumerated() {
             let (x, w, gy) = Self.operands(t, seed: UInt64(31 * k + 3))
             let geo = ConvGeometry.validated(input: x.shape, weight: w.shape, stride: t.s, padding: t.p)
+            direct.append(ConvGeometry.writesWeightGradientDirectly(outChannels: geo.outChannels, groupColumns: geo.groupColumns))
             var reference = [Float](repeating: 0, count: w.count)
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: (geo.image.patch + geo.outChannels) * geo.groupColumns)
             defer { scratch.deallocate() }
@@ -351,6 +358,8 @@ final class ConvTests: XCTestCase {
                 XCTAssertEqual(dw.scalars.map(\.bitPattern), reference.map(\.bitPattern), "\(t), \(threads) threads")
             }
         }
+        // The last four write into dw directly, every training shape before them does not.
+        XCTAssertEqual(direct, [Bool](repeating: false, count: cases.count - 4) + [true, true, true, true])
     }
 
     // MARK: Validation
