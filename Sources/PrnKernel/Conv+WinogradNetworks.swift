@@ -1,11 +1,11 @@
-// The three tile transforms of the data (Bᵀ on the input, Aᵀ on the output, A on the output's
-// gradient) as straight-line networks of additions and exact scalings, one per tile size: a few
-// operations per vector of α instead of a row-by-row loop over `SmallMatrix` terms. Each network
-// computes the same matrix as `WinogradTile`'s (WinogradTests checks them against it); only the
+// The tile transforms (Bᵀ on the input, Aᵀ on the output, A on the output's gradient, G on the
+// weight, Gᵀ on its gradient) as straight-line networks of additions and scalings, one per tile
+// size: a few operations per vector instead of a loop over `SmallMatrix` terms. Each network
+// computes its `WinogradTile` matrix (WinogradTests checks them against each other); only the
 // order of the additions differs. Only +, − and × by constants: no FMA, so the AVX2 and AVX-512
 // builds compute the same bits.
 
-/// One tile size's transforms of the data, applied to `count` vectors ("lanes") at once: vector
+/// One tile size's transforms, applied to `count` vectors ("lanes") at once: vector
 /// l's element e is `x[e·xElement + l·xLane]`, its result's element i goes to
 /// `y[i·yElement + l·yLane]`. Callers pass constant lane strides so that the loops vectorize.
 protocol WinogradNetwork {
@@ -19,6 +19,12 @@ protocol WinogradNetwork {
                        into y: UnsafeMutablePointer<Float>, _ yElement: Int, _ yLane: Int, count: Int)
     /// `A · g`, the adjoint of `output`: m elements to α.
     static func outputAdjoint(_ x: UnsafePointer<Float>, _ xElement: Int, _ xLane: Int,
+                              into y: UnsafeMutablePointer<Float>, _ yElement: Int, _ yLane: Int, count: Int)
+    /// `G · g`: 3 elements to α.
+    static func weight(_ x: UnsafePointer<Float>, _ xElement: Int, _ xLane: Int,
+                       into y: UnsafeMutablePointer<Float>, _ yElement: Int, _ yLane: Int, count: Int)
+    /// `Gᵀ · s`, the adjoint of `weight`: α elements to 3.
+    static func weightAdjoint(_ x: UnsafePointer<Float>, _ xElement: Int, _ xLane: Int,
                               into y: UnsafeMutablePointer<Float>, _ yElement: Int, _ yLane: Int, count: Int)
 }
 
@@ -60,6 +66,33 @@ enum WinogradNetwork2: WinogradNetwork {
             d[ye] = g0 + g1
             d[2 &* ye] = g0 - g1
             d[3 &* ye] = -g1
+        }
+    }
+
+    @inline(__always)
+    static func weight(_ x: UnsafePointer<Float>, _ xe: Int, _ xl: Int,
+                       into y: UnsafeMutablePointer<Float>, _ ye: Int, _ yl: Int, count: Int) {
+        for l in 0..<count {
+            let s = x + l &* xl, d = y + l &* yl
+            let g0 = s[0], g1 = s[xe], g2 = s[2 &* xe]
+            let p = 0.5 * (g0 + g2), q = 0.5 * g1
+            d[0] = g0
+            d[ye] = p + q
+            d[2 &* ye] = p - q
+            d[3 &* ye] = g2
+        }
+    }
+
+    @inline(__always)
+    static func weightAdjoint(_ x: UnsafePointer<Float>, _ xe: Int, _ xl: Int,
+                              into y: UnsafeMutablePointer<Float>, _ ye: Int, _ yl: Int, count: Int) {
+        for l in 0..<count {
+            let s = x + l &* xl, d = y + l &* yl
+            let r0 = s[0], r1 = s[xe], r2 = s[2 &* xe], r3 = s[3 &* xe]
+            let a = 0.5 * (r1 + r2)
+            d[0] = r0 + a
+            d[ye] = 0.5 * (r1 - r2)
+            d[2 &* ye] = a + r3
         }
     }
 }
@@ -113,6 +146,36 @@ enum WinogradNetwork4: WinogradNetwork {
             d[3 &* ye] = h + k
             d[4 &* ye] = h - k
             d[5 &* ye] = g3
+        }
+    }
+
+    @inline(__always)
+    static func weight(_ x: UnsafePointer<Float>, _ xe: Int, _ xl: Int,
+                       into y: UnsafeMutablePointer<Float>, _ ye: Int, _ yl: Int, count: Int) {
+        for l in 0..<count {
+            let s = x + l &* xl, d = y + l &* yl
+            let g0 = s[0], g1 = s[xe], g2 = s[2 &* xe]
+            let p = (-1.0 / 6) * (g0 + g2), q = (-1.0 / 6) * g1                // rows 1, 2: p ± q
+            let r = (1.0 / 24) * g0 + (1.0 / 6) * g2, t = (1.0 / 12) * g1      // rows 3, 4: r ± t
+            d[0] = 0.25 * g0
+            d[ye] = p + q
+            d[2 &* ye] = p - q
+            d[3 &* ye] = r + t
+            d[4 &* ye] = r - t
+            d[5 &* ye] = g2
+        }
+    }
+
+    @inline(__always)
+    static func weightAdjoint(_ x: UnsafePointer<Float>, _ xe: Int, _ xl: Int,
+                              into y: UnsafeMutablePointer<Float>, _ ye: Int, _ yl: Int, count: Int) {
+        for l in 0..<count {
+            let s = x + l &* xl, d = y + l &* yl
+            let r0 = s[0], r1 = s[xe], r2 = s[2 &* xe], r3 = s[3 &* xe], r4 = s[4 &* xe], r5 = s[5 &* xe]
+            let a = (-1.0 / 6) * (r1 + r2), b = (-1.0 / 6) * (r1 - r2), c = r3 + r4, e = r3 - r4
+            d[0] = (0.25 * r0 + a) + (1.0 / 24) * c
+            d[ye] = b + (1.0 / 12) * e
+            d[2 &* ye] = (a + (1.0 / 6) * c) + r5
         }
     }
 }

@@ -1,11 +1,10 @@
 // The transforms of Winograd F(m×m, 3×3).
 //
-// Every transform is a sandwich `L · X · Rᵀ` of a small matrix X between two constant matrices.
-// X's elements are runs of floats ("lanes"): the same element of many tiles (or many kernels)
-// side by side, so each step is a loop along the lanes that the compiler vectorizes. The
-// weight's transforms use `SmallMatrix.sandwich`, written once for any tile; the data's, which
-// cost more, apply each tile's network (`Conv+WinogradNetworks.swift`) along the rows of the
-// planes and then down the columns of the lane layout `[element][lane]`.
+// Every transform is a sandwich `L · X · Rᵀ` of a small matrix X between two constant matrices,
+// computed in two passes of the tile's network (`Conv+WinogradNetworks.swift`): along X's rows,
+// then down its columns. X's elements are runs of floats ("lanes"): the same element of many
+// tiles (or many kernels) side by side, so each pass is a loop along the lanes that the compiler
+// vectorizes. The data's row passes read and write the planes' rows directly.
 
 /// The constant matrices of Winograd F(m×m, 3×3) (Lavin & Gray, 2016): with α = m + 2 the input
 /// tile side, a tile of outputs is `Aᵀ · [(G·g·Gᵀ) ⊙ (Bᵀ·d·B)] · A` for the α × α input patch d
@@ -62,7 +61,8 @@ struct WinogradTile: Sendable {
     ]))
 }
 
-/// A small constant matrix kept as its nonzero terms, row by row.
+/// A small constant matrix kept as its nonzero terms, row by row: the definition each tile's
+/// network computes (WinogradTests checks them against each other).
 struct SmallMatrix: Sendable {
     let rows: Int, columns: Int
     /// For each row, `(column, coefficient)` of its nonzero entries, left to right.
@@ -83,58 +83,6 @@ struct SmallMatrix: Sendable {
             for (j, c) in row { entries[j][i] = c }
         }
         return SmallMatrix(entries)
-    }
-
-    /// `out = L · X · Rᵀ` with `self` as L: X is `p × q` (`L.columns × R.columns`), its element
-    /// (k, l) the `lanes` floats at `x + (k·q + l)·xStride`; the result is `L.rows × R.rows`, its
-    /// element (i, j) at `out + (i·R.rows + j)·outStride`. `scratch` holds `p · R.rows · lanes`
-    /// floats (X·Rᵀ). The order of operations depends on the matrices alone.
-    func sandwich(_ x: UnsafePointer<Float>, xStride: Int, right r: SmallMatrix,
-                  into out: UnsafeMutablePointer<Float>, outStride: Int, lanes: Int, scratch: UnsafeMutablePointer<Float>) {
-        let p = columns, q = r.columns, s = r.rows
-        for k in 0..<p {
-            for j in 0..<s {
-                Self.combine(r.terms[j], x + k * q * xStride, stride: xStride, into: scratch + (k * s + j) * lanes, lanes: lanes)
-            }
-        }
-        for i in 0..<rows {
-            for j in 0..<s {
-                Self.combine(terms[i], scratch + j * lanes, stride: s * lanes, into: out + (i * s + j) * outStride, lanes: lanes)
-            }
-        }
-    }
-
-    /// `out = Σ coefficient · v[column]` along the lanes with `v[k] = base + k·stride`: up to four
-    /// terms per pass over `out`, added as `(t0 + t1) + (t2 + t3)`, later passes adding theirs.
-    @inline(__always)
-    private static func combine(_ terms: [(column: Int, coefficient: Float)], _ base: UnsafePointer<Float>, stride: Int,
-                                into out: UnsafeMutablePointer<Float>, lanes: Int) {
-        guard !terms.isEmpty else {
-            out.update(repeating: 0, count: lanes)
-            return
-        }
-        var first = 0
-        while first < terms.count {
-            let n = Swift.min(4, terms.count - first), accumulate = first > 0
-            let v0 = base + terms[first].column &* stride, c0 = terms[first].coefficient
-            let v1 = base + terms[first + Swift.min(1, n - 1)].column &* stride, c1 = n > 1 ? terms[first + 1].coefficient : 0
-            let v2 = base + terms[first + Swift.min(2, n - 1)].column &* stride, c2 = n > 2 ? terms[first + 2].coefficient : 0
-            let v3 = base + terms[first + Swift.min(3, n - 1)].column &* stride, c3 = n > 3 ? terms[first + 3].coefficient : 0
-            switch n {
-            case 1:
-                for j in 0..<lanes { let t = c0 * v0[j]; out[j] = accumulate ? out[j] + t : t }
-            case 2:
-                for j in 0..<lanes { let t = c0 * v0[j] + c1 * v1[j]; out[j] = accumulate ? out[j] + t : t }
-            case 3:
-                for j in 0..<lanes { let t = (c0 * v0[j] + c1 * v1[j]) + c2 * v2[j]; out[j] = accumulate ? out[j] + t : t }
-            default:
-                for j in 0..<lanes {
-                    let t = (c0 * v0[j] + c1 * v1[j]) + (c2 * v2[j] + c3 * v3[j])
-                    out[j] = accumulate ? out[j] + t : t
-                }
-            }
-            first += n
-        }
     }
 }
 
@@ -298,40 +246,54 @@ extension WinogradPlan {
     /// weight the input gradient convolves with, `g'[c][o][u][v] = g[o][c][2−u][2−v]`: α²
     /// matrices of C × O.
     func transformedWeight(_ weight: Tensor, adjoint: Bool = false) -> [Float] {
-        let o = outChannels, c = inChannels, count = o * c
-        let g = tile.weightTransform
-        var u = [Float](repeating: 0, count: tile.positions * count)
-        weight.scalars.withUnsafeBufferPointer { w in
-            u.withUnsafeMutableBufferPointer { u in
-                forEachKernelRun(count) { first, run, kernels, scratch in
+        switch tile.m {
+        case 2: transformedWeight(WinogradNetwork2.self, weight, adjoint: adjoint)
+        default: transformedWeight(WinogradNetwork4.self, weight, adjoint: adjoint)
+        }
+    }
+
+    /// `dw_oc = Gᵀ · P · G` for each `P = S[·][o][c]`, the adjoint of `transformedWeight`.
+    func transformWeightGradient(_ sum: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>) {
+        switch tile.m {
+        case 2: transformWeightGradient(WinogradNetwork2.self, sum, into: dw)
+        default: transformWeightGradient(WinogradNetwork4.self, sum, into: dw)
+        }
+    }
+
+    private func transformedWeight<N: WinogradNetwork>(_: N.Type, _ weight: Tensor, adjoint: Bool) -> [Float] {
+        let o = outChannels, c = inChannels, count = o * c, alpha = tile.alpha
+        return [Float](unsafeUninitializedCapacity: tile.positions * count) { u, initialized in
+            weight.scalars.withUnsafeBufferPointer { w in
+                forEachKernelRun(count) { first, run, kernels, block in
                     // Lane l is the (o, c) of `first + l`; `kernel` the one its taps come from.
                     for l in 0..<run {
                         let index = first + l, kernel = adjoint ? (index % o) * c + index / o : index
                         for t in 0..<9 { kernels[t * run + l] = w[kernel * 9 + (adjoint ? 8 - t : t)] }
                     }
-                    g.sandwich(kernels, xStride: run, right: g, into: u.baseAddress! + first, outStride: count,
-                               lanes: run, scratch: scratch)
+                    for r in 0..<3 { N.weight(kernels + 3 * r * run, run, 1, into: block + r * alpha * run, run, 1, count: run) }
+                    for j in 0..<alpha {
+                        N.weight(block + j * run, alpha * run, 1, into: u.baseAddress! + j * count + first, alpha * count, 1, count: run)
+                    }
                 }
             }
+            initialized = tile.positions * count
         }
-        return u
     }
 
-    /// `dw_oc = Gᵀ · P · G` for each `P = S[·][o][c]`, the adjoint of `transformedWeight`.
-    func transformWeightGradient(_ sum: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>) {
-        let count = outChannels * inChannels
-        let gT = tile.weightTransform.transposed
-        forEachKernelRun(count) { first, run, taps, scratch in
-            gT.sandwich(sum + first, xStride: count, right: gT, into: taps, outStride: run, lanes: run, scratch: scratch)
-            for l in 0..<run {
-                for t in 0..<9 { dw[(first + l) * 9 + t] = taps[t * run + l] }
+    private func transformWeightGradient<N: WinogradNetwork>(_: N.Type, _ sum: UnsafePointer<Float>,
+                                                             into dw: UnsafeMutablePointer<Float>) {
+        let count = outChannels * inChannels, alpha = tile.alpha
+        forEachKernelRun(count) { first, run, _, block in
+            for j in 0..<alpha {
+                N.weightAdjoint(sum + j * count + first, alpha * count, 1, into: block + j * run, alpha * run, 1, count: run)
             }
+            for r in 0..<3 { N.weightAdjoint(block + r * alpha * run, run, 1, into: dw + first * 9 + 3 * r, 1, 9, count: run) }
         }
     }
 
-    /// `body(first, run, taps, scratch)` for runs of `lanesPerRun` of the `count` kernels (the
+    /// `body(first, run, taps, block)` for runs of `lanesPerRun` of the `count` kernels (the
     /// last may be shorter), split across the threads, each thread with scratch for the run's 9
-    /// taps and a sandwich's.
+    /// taps and a 3 × α block of lanes.
     private func forEachKernelRun(_ count: Int,
                                   _ body: (Int, Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
         let lanes = Self.lanesPerRun

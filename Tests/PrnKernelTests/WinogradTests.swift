@@ -78,17 +78,18 @@ final class WinogradTests: XCTestCase {
         }
     }
 
-    /// Each tile's networks compute its matrices: Bᵀ·d, Aᵀ·v and A·g of random vectors against
-    /// the products with `WinogradTile`'s matrices in Double (a network only reorders the
-    /// additions, so they agree to a few ulps; a wrong sign or coefficient is off by about 1).
-    /// The vectors are read as `[element][lane]` and written as `[lane][element]`, the two
-    /// layouts the transforms use.
+    /// Each tile's networks compute its matrices: Bᵀ·d, Aᵀ·v, A·g, G·g and Gᵀ·s of random
+    /// vectors against the products with `WinogradTile`'s matrices in Double (a network only
+    /// reorders the additions, so they agree to a few ulps; a wrong sign or coefficient is off by
+    /// about 1). The vectors are read as `[element][lane]` and written as `[lane][element]`, the
+    /// two layouts the transforms use.
     func testNetworksComputeTheTilesMatrices() {
         func check<N: WinogradNetwork>(_: N.Type, _ tile: WinogradTile) {
             XCTAssertEqual(N.m, tile.m)
             let a = tile.outputTransform
             let cases: [(String, SmallMatrix, Network)] = [
                 ("Bᵀ", tile.inputTransform, N.input), ("Aᵀ", a, N.output), ("A", a.transposed, N.outputAdjoint),
+                ("G", tile.weightTransform, N.weight), ("Gᵀ", tile.weightTransform.transposed, N.weightAdjoint),
             ]
             for (k, (name, matrix, network)) in cases.enumerated() {
                 let lanes = 19, n = matrix.columns, rows = matrix.rows
