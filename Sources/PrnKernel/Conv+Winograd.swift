@@ -32,25 +32,28 @@ public enum ConvAlgorithm: Sendable {
     }
 
     /// The fixed rule, a function of the shapes alone (so a script computes the same way on every
-    /// machine), for 3×3 kernels of stride 1 and padding 1 with at least 64 input and 64 output
-    /// channels and at least 128 tiles in the batch:
-    /// - planes of at least 4×4 with at least 2²¹ multiply-adds per sample (C·O·H·W) and 2048
-    ///   outputs per channel in the batch (N·H·W): F(4×4, 3×3), VGG-16's layers from the second
-    ///   to the 4×4 ones, where `prn bench conv` measured it 1.0–2.3× faster than direct in each
-    ///   product;
-    /// - 2×2 and 3×3 planes with at least 256 × 256 channels and 512 outputs per channel in the
-    ///   batch: F(2×2, 3×3) (VGG-16's 2×2 layers, 1.1–1.4×; F(4×4) would compute 16 outputs per 4);
-    /// - direct everywhere else: smaller layers (VGG-11 at width 0.25, ResNet-20) lose to the
-    ///   transforms' cost, and a small batch (SynFlow's single sample) does not amortize
-    ///   transforming the weight (2.6× slower).
+    /// machine), for 3×3 kernels of stride 1 and padding 1 with at least 16 input and 16 output
+    /// channels (not a network's first layer):
+    /// - F(4×4, 3×3) on planes of at least 8×8 with 2048 outputs per channel in the batch (N·H·W),
+    ///   and on 4×4 to 7×7 planes with at least 128 × 128 channels: `prn bench conv` measured it
+    ///   1.8–2.8× faster than direct on VGG-16's layers (64–512 channels, one thread, CPU time)
+    ///   and 1.1–2.0× on the three products together on VGG-11's (width 0.25) and ResNet-20's
+    ///   layers of 16–128 channels (single products 0.9–2.0×). A 4×4 plane is one tile per
+    ///   sample, which only many channels amortize (64 → 128 channels: 0.97×).
+    /// - F(2×2, 3×3) on 2×2 and 3×3 planes with at least 128 × 128 channels and 512 outputs per
+    ///   channel in the batch (VGG-16's and VGG-11's 2×2 layers, 1.3–1.6×; F(4×4) would compute
+    ///   16 outputs per 4).
+    /// - Direct everywhere else, among them a small batch (SynFlow's single sample), which does
+    ///   not amortize transforming the weight.
     static func chosen(for geo: ConvGeometry) -> ConvAlgorithm {
         let image = geo.image, c = image.channels, o = geo.outChannels
         let side = Swift.min(image.height, image.width), outputs = image.batch * image.height * image.width
-        guard WinogradPlan.supports(geo) && c >= 64 && o >= 64 else { return .direct }
+        guard WinogradPlan.supports(geo) && c >= 16 && o >= 16 else { return .direct }
+        let wide = c >= 128 && o >= 128
         if side >= 4 {
-            return c * o * image.height * image.width >= 1 << 21 && outputs >= 2048 ? .winograd4x4 : .direct
+            return (side >= 8 || wide) && outputs >= 2048 ? .winograd4x4 : .direct
         }
-        return side >= 2 && c >= 256 && o >= 256 && outputs >= 512 ? .winograd2x2 : .direct
+        return side >= 2 && wide && outputs >= 512 ? .winograd2x2 : .direct
     }
 
     /// The rule's choice for a convolution of these shapes (which must satisfy `Shape.conv2d`).

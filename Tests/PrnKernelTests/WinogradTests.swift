@@ -116,19 +116,26 @@ final class WinogradTests: XCTestCase {
         func uses(_ x: [Int], _ w: [Int], stride: Int = 1, padding: Int = 1) -> ConvAlgorithm {
             ConvAlgorithm.chosen(input: x, weight: w, stride: stride, padding: padding)
         }
-        XCTAssertEqual(uses([2, 64, 32, 32], [64, 64, 3, 3]), .winograd4x4)     // 2²² multiply-adds per sample
-        XCTAssertEqual(uses([32, 256, 8, 8], [512, 256, 3, 3]), .winograd4x4)   // 2²³
-        XCTAssertEqual(uses([128, 512, 4, 4], [512, 512, 3, 3]), .winograd4x4)  // 2²², 2048 outputs per channel
+        XCTAssertEqual(uses([2, 64, 32, 32], [64, 64, 3, 3]), .winograd4x4)     // 2048 outputs per channel
+        XCTAssertEqual(uses([32, 256, 8, 8], [512, 256, 3, 3]), .winograd4x4)
+        XCTAssertEqual(uses([128, 512, 4, 4], [512, 512, 3, 3]), .winograd4x4)  // 2048 outputs per channel
         XCTAssertEqual(uses([127, 512, 4, 4], [512, 512, 3, 3]), .direct)       // 2032 outputs per channel
         XCTAssertEqual(uses([1, 64, 32, 32], [64, 64, 3, 3]), .direct)          // batch 1 (SynFlow)
-        XCTAssertEqual(uses([128, 128, 8, 8], [128, 128, 3, 3]), .direct)       // 2²⁰: too little work per sample
-        XCTAssertEqual(uses([128, 512, 2, 2], [512, 512, 3, 3]), .winograd2x2)  // 2×2 planes, 512 outputs per channel
+        XCTAssertEqual(uses([128, 16, 32, 32], [16, 16, 3, 3]), .winograd4x4)   // 16 channels (ResNet-20)
+        XCTAssertEqual(uses([128, 16, 16, 16], [32, 16, 3, 3]), .winograd4x4)   // VGG-11 at width 0.25
+        XCTAssertEqual(uses([128, 15, 32, 32], [16, 15, 3, 3]), .direct)        // few input channels
+        XCTAssertEqual(uses([128, 16, 32, 32], [15, 16, 3, 3]), .direct)        // few output channels
+        XCTAssertEqual(uses([128, 3, 32, 32], [64, 3, 3, 3]), .direct)          // a first layer
+        XCTAssertEqual(uses([128, 128, 4, 4], [128, 128, 3, 3]), .winograd4x4)  // 4×4 planes, 128 channels
+        XCTAssertEqual(uses([128, 64, 4, 4], [128, 64, 3, 3]), .direct)         // 4×4 planes, few input channels
+        XCTAssertEqual(uses([128, 128, 7, 7], [127, 128, 3, 3]), .direct)       // 7×7 planes, few output channels
+        XCTAssertEqual(uses([128, 16, 8, 8], [16, 16, 3, 3]), .winograd4x4)     // 8×8 planes, 16 channels
+        XCTAssertEqual(uses([128, 128, 2, 2], [128, 128, 3, 3]), .winograd2x2)  // 2×2 planes, 512 outputs per channel
         XCTAssertEqual(uses([128, 256, 3, 3], [256, 256, 3, 3]), .winograd2x2)  // 3×3 planes
         XCTAssertEqual(uses([127, 512, 2, 2], [512, 512, 3, 3]), .direct)       // 508 outputs per channel
-        XCTAssertEqual(uses([128, 128, 2, 2], [256, 128, 3, 3]), .direct)       // 2×2 planes, few input channels
+        XCTAssertEqual(uses([128, 64, 2, 2], [256, 64, 3, 3]), .direct)         // 2×2 planes, few input channels
+        XCTAssertEqual(uses([128, 256, 2, 2], [127, 256, 3, 3]), .direct)       // 2×2 planes, few output channels
         XCTAssertEqual(uses([512, 512, 1, 8], [512, 512, 3, 3]), .direct)       // 1×n planes
-        XCTAssertEqual(uses([8, 32, 64, 64], [64, 32, 3, 3]), .direct)          // few input channels
-        XCTAssertEqual(uses([8, 64, 64, 64], [32, 64, 3, 3]), .direct)          // few output channels
         XCTAssertEqual(uses([2, 64, 32, 32], [64, 64, 3, 3], stride: 2), .direct)
         XCTAssertEqual(uses([2, 64, 32, 32], [64, 64, 3, 3], padding: 0), .direct)
         XCTAssertEqual(uses([2, 64, 32, 32], [64, 64, 5, 5], padding: 2), .direct)
