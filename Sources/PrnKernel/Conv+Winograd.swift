@@ -7,7 +7,7 @@
 //     y_tile = Aᵀ · [ Σ_c (G·g_oc·Gᵀ) ⊙ (Bᵀ·d_c·B) ] · A
 //
 // with d_c the α × α input patch of the tile in channel c (α = m + 2). For each of the α²
-// positions ξ of the transformed domain the sum over c is a matrix product, M[ξ] (O × T) = U[ξ]
+// positions ξ of the transformed domain the sum over c is a matrix product, M[ξ] (O × T) = U[ξ]ᵀ
 // (O × C) · V[ξ] (C × T) over the T tiles of a group of samples: α² GEMMs with α²·O·C
 // multiply-adds per tile instead of direct convolution's 9·m²·O·C, 2.25× fewer for m = 2 and
 // 4× fewer for m = 4.
@@ -152,8 +152,8 @@ struct WinogradPlan {
             let m = v + positions * inChannels * maxTiles, tiles = samples.count * tilesPerSample
             transformInput(x, samples: samples, into: v, tiles: tiles, threads: gemmThreads)
             for xi in 0..<positions {
-                GEMM.sgemm(transA: false, transB: false, m: outChannels, n: tiles, k: inChannels, alpha: 1,
-                           a: u + xi * outChannels * inChannels, lda: inChannels,
+                GEMM.sgemm(transA: true, transB: false, m: outChannels, n: tiles, k: inChannels, alpha: 1,
+                           a: u + xi * outChannels * inChannels, lda: outChannels,
                            b: v + xi * inChannels * tiles, ldb: tiles,
                            beta: 0, c: m + xi * outChannels * tiles, ldc: tiles, threads: gemmThreads)
             }

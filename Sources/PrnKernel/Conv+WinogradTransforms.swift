@@ -242,9 +242,10 @@ extension WinogradPlan {
         }
     }
 
-    /// `U[ξ][o][c] = (G·g_oc·Gᵀ)[ξ]`, α² matrices of O × C. With `adjoint`, the transform of the
-    /// weight the input gradient convolves with, `g'[c][o][u][v] = g[o][c][2−u][2−v]`: α²
-    /// matrices of C × O.
+    /// `U[ξ][c][o] = (G·g_oc·Gᵀ)[ξ]`, α² matrices of C × O, each the transpose of the forward
+    /// GEMMs' left operand (O × C), which packs it without transposing. With `adjoint`, the
+    /// transform of the weight the input gradient convolves with, `g'[c][o][u][v] =
+    /// g[o][c][2−u][2−v]`: α² matrices of O × C.
     func transformedWeight(_ weight: Tensor, adjoint: Bool = false) -> [Float] {
         switch tile.m {
         case 2: transformedWeight(WinogradNetwork2.self, weight, adjoint: adjoint)
@@ -265,9 +266,10 @@ extension WinogradPlan {
         return [Float](unsafeUninitializedCapacity: tile.positions * count) { u, initialized in
             weight.scalars.withUnsafeBufferPointer { w in
                 forEachKernelRun(count) { first, run, kernels, block in
-                    // Lane l is the (o, c) of `first + l`; `kernel` the one its taps come from.
+                    // Lane l is the (c, o) of `first + l` (the (o, c) with `adjoint`); `kernel` the
+                    // one its taps come from.
                     for l in 0..<run {
-                        let index = first + l, kernel = adjoint ? (index % o) * c + index / o : index
+                        let index = first + l, kernel = adjoint ? index : (index % o) * c + index / o
                         for t in 0..<9 { kernels[t * run + l] = w[kernel * 9 + (adjoint ? 8 - t : t)] }
                     }
                     for r in 0..<3 { N.weight(kernels + 3 * r * run, run, 1, into: block + r * alpha * run, run, 1, count: run) }
