@@ -142,7 +142,7 @@ extension WinogradPlan {
             forEachRun(samples: samples.count) { rows in
                 let lanes = rows.count * tw
                 forEachPlaneRow(x, channels: inChannels, channel: c, samples: samples, rows: rows, side: alpha, left: 1,
-                                block: patch, buffer: row) { from, to in N.input(from, 1, m, into: to, lanes, 1, count: tw) }
+                                block: patch, edge: row) { from, to, count in N.input(from, 1, m, into: to, lanes, 1, count: count) }
                 for k in 0..<alpha {
                     N.input(patch + k * lanes, alpha * lanes, 1,
                             into: v + k * stride + c * tiles + rows.lowerBound * tw, alpha * stride, 1, count: lanes)
@@ -182,7 +182,9 @@ extension WinogradPlan {
             forEachRun(samples: samples.count) { rows in
                 let lanes = rows.count * tw
                 forEachPlaneRow(gy, channels: outChannels, channel: o, samples: samples, rows: rows, side: m, left: 0,
-                                block: block, buffer: row) { from, to in N.outputAdjoint(from, 1, m, into: to, lanes, 1, count: tw) }
+                                block: block, edge: row) { from, to, count in
+                    N.outputAdjoint(from, 1, m, into: to, lanes, 1, count: count)
+                }
                 for b in 0..<alpha {
                     N.outputAdjoint(block + b * lanes, alpha * lanes, 1,
                                     into: z + b * stride + o * tiles + rows.lowerBound * tw, alpha * stride, 1, count: lanes)
@@ -192,45 +194,45 @@ extension WinogradPlan {
     }
 
     /// The row pass from the planes of one channel: for each tile row of the run and each of its
-    /// tiles' `side` rows (from `left` rows above the tile), `pass(row, to)` with the plane's row
-    /// padded as `paddedRow` gives it and `to` the tiles' row in `block` (`α · lanes` floats per
-    /// row, a tile row's lanes from `(r − rows.lowerBound) · tileColumns`); rows outside the
-    /// plane give α zero elements instead.
+    /// tiles' `side` rows (from `left` rows above the tile), `pass(from, to, count)` for `count`
+    /// tiles side by side, each reading `side` floats from `from + m·j` (the tile's columns from
+    /// `left` left of it) into its lane of `to` (the tiles' row in `block`, `α · lanes` floats
+    /// per row). Tiles inside the plane read the plane's row directly; a tile over an edge reads
+    /// its columns, zero outside, from `edge`; rows outside the plane give α zero elements.
     private func forEachPlaneRow(_ planes: UnsafePointer<Float>, channels: Int, channel: Int, samples: Range<Int>,
                                  rows: Range<Int>, side: Int, left: Int, block: UnsafeMutablePointer<Float>,
-                                 buffer: UnsafeMutablePointer<Float>,
-                                 _ pass: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
-        let alpha = tile.alpha, lanes = rows.count * tileColumns, plane = height * width
+                                 edge: UnsafeMutablePointer<Float>,
+                                 _ pass: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) {
+        let alpha = tile.alpha, m = tile.m, tw = tileColumns, lanes = rows.count * tw, plane = height * width
+        // The tiles j whose columns m·j − left ..< m·j − left + side all lie inside the plane.
+        let first = (left + m - 1) / m, room = width - side + left
+        let inside = first..<Swift.max(first, room >= 0 ? Swift.min(tw, room / m + 1) : 0)
         for r in rows {
             let src = planes + ((samples.lowerBound + r / tileRows) * channels + channel) * plane
-            let top = tile.m * (r % tileRows) - left, lane = (r - rows.lowerBound) * tileColumns
+            let top = m * (r % tileRows) - left, lane = (r - rows.lowerBound) * tw
             for a in 0..<side {
-                let to = block + a * alpha * lanes + lane
-                if let from = paddedRow(src, top + a, left: left, into: buffer) {
-                    pass(from, to)
-                } else {
-                    for k in 0..<alpha { (to + k * lanes).update(repeating: 0, count: tileColumns) }
+                let to = block + a * alpha * lanes + lane, y = top + a
+                guard y >= 0 && y < height else {
+                    for k in 0..<alpha { (to + k * lanes).update(repeating: 0, count: tw) }
+                    continue
                 }
+                let row = src + y * width
+                if !inside.isEmpty { pass(row + m * inside.lowerBound - left, to + inside.lowerBound, inside.count) }
+                func overEdge(_ j: Int) {
+                    for k in 0..<side {
+                        let column = m * j - left + k
+                        edge[k] = column >= 0 && column < width ? row[column] : 0
+                    }
+                    pass(edge, to + j, 1)
+                }
+                for j in 0..<inside.lowerBound { overEdge(j) }
+                for j in inside.upperBound..<tw { overEdge(j) }
             }
         }
     }
 
-    /// Row `r` of a plane as a row of tiles reads it: `left` zeros, the row, zeros up to
-    /// `m · tileColumns + 2·left` floats, in `buffer` (or the plane's row itself when nothing
-    /// needs padding); nil when the row is outside the plane (all zeros).
-    private func paddedRow(_ plane: UnsafePointer<Float>, _ r: Int, left: Int,
-                           into buffer: UnsafeMutablePointer<Float>) -> UnsafePointer<Float>? {
-        guard r >= 0 && r < height else { return nil }
-        let from = plane + r * width, length = tile.m * tileColumns + 2 * left
-        if left == 0 && length == width { return from }
-        buffer.update(repeating: 0, count: left)
-        (buffer + left).update(from: from, count: width)
-        (buffer + left + width).update(repeating: 0, count: length - left - width)
-        return UnsafePointer(buffer)
-    }
-
     /// `body(channel, block, row)` for each of `count` channels, split across `threads` (all
-    /// when nil), each thread with an α² × run block and room for a padded plane row. Each
+    /// when nil), each thread with an α² × run block and room for a plane row. Each
     /// channel's transform is the same on any thread.
     private func forEachChannel(_ count: Int, threads: Int?,
                                 _ body: (Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
