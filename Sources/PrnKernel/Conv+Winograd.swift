@@ -34,14 +34,12 @@ public enum ConvAlgorithm: Sendable {
     /// The fixed rule, a function of the shapes alone (so a script computes the same way on every
     /// machine), for 3×3 kernels of stride 1 and padding 1 with at least 16 input and 16 output
     /// channels (not a network's first layer):
-    /// - F(4×4, 3×3) on planes of at least 8×8 with 2048 outputs per channel in the batch (N·H·W),
-    ///   and on 4×4 to 7×7 planes with at least 128 × 128 channels: `prn bench conv` measured it
-    ///   1.8–2.8× faster than direct on VGG-16's layers (64–512 channels, one thread, CPU time)
-    ///   and 1.1–2.0× on the three products together on VGG-11's (width 0.25) and ResNet-20's
-    ///   layers of 16–128 channels (single products 0.9–2.0×). A 4×4 plane is one tile per
-    ///   sample, which only many channels amortize (64 → 128 channels: 0.97×).
+    /// - F(4×4, 3×3) on planes of at least 4×4 with 2048 outputs per channel in the batch (N·H·W):
+    ///   `prn bench conv` measured it 1.7–2.8× faster than direct in each product on VGG-16's
+    ///   layers (64–512 channels, one thread, CPU time) and 1.2–1.7× over the three products on
+    ///   VGG-11's (width 0.25) and ResNet-20's layers of 16–128 channels (single ones 1.0–1.8×).
     /// - F(2×2, 3×3) on 2×2 and 3×3 planes with at least 128 × 128 channels and 512 outputs per
-    ///   channel in the batch (VGG-16's and VGG-11's 2×2 layers, 1.3–1.6×; F(4×4) would compute
+    ///   channel in the batch (VGG-16's and VGG-11's 2×2 layers, 1.1–2.1×; F(4×4) would compute
     ///   16 outputs per 4).
     /// - Direct everywhere else, among them a small batch (SynFlow's single sample), which does
     ///   not amortize transforming the weight.
@@ -49,11 +47,10 @@ public enum ConvAlgorithm: Sendable {
         let image = geo.image, c = image.channels, o = geo.outChannels
         let side = Swift.min(image.height, image.width), outputs = image.batch * image.height * image.width
         guard WinogradPlan.supports(geo) && c >= 16 && o >= 16 else { return .direct }
-        let wide = c >= 128 && o >= 128
         if side >= 4 {
-            return (side >= 8 || wide) && outputs >= 2048 ? .winograd4x4 : .direct
+            return outputs >= 2048 ? .winograd4x4 : .direct
         }
-        return side >= 2 && wide && outputs >= 512 ? .winograd2x2 : .direct
+        return side >= 2 && c >= 128 && o >= 128 && outputs >= 512 ? .winograd2x2 : .direct
     }
 
     /// The rule's choice for a convolution of these shapes (which must satisfy `Shape.conv2d`).

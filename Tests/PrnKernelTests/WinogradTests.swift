@@ -126,9 +126,8 @@ final class WinogradTests: XCTestCase {
         XCTAssertEqual(uses([128, 15, 32, 32], [16, 15, 3, 3]), .direct)        // few input channels
         XCTAssertEqual(uses([128, 16, 32, 32], [15, 16, 3, 3]), .direct)        // few output channels
         XCTAssertEqual(uses([128, 3, 32, 32], [64, 3, 3, 3]), .direct)          // a first layer
-        XCTAssertEqual(uses([128, 128, 4, 4], [128, 128, 3, 3]), .winograd4x4)  // 4×4 planes, 128 channels
-        XCTAssertEqual(uses([128, 64, 4, 4], [128, 64, 3, 3]), .direct)         // 4×4 planes, few input channels
-        XCTAssertEqual(uses([128, 128, 7, 7], [127, 128, 3, 3]), .direct)       // 7×7 planes, few output channels
+        XCTAssertEqual(uses([128, 64, 4, 4], [128, 64, 3, 3]), .winograd4x4)    // 4×4 planes (VGG-11 at width 0.25)
+        XCTAssertEqual(uses([128, 16, 4, 4], [15, 16, 3, 3]), .direct)          // 4×4 planes, few output channels
         XCTAssertEqual(uses([128, 16, 8, 8], [16, 16, 3, 3]), .winograd4x4)     // 8×8 planes, 16 channels
         XCTAssertEqual(uses([128, 128, 2, 2], [128, 128, 3, 3]), .winograd2x2)  // 2×2 planes, 512 outputs per channel
         XCTAssertEqual(uses([128, 256, 3, 3], [256, 256, 3, 3]), .winograd2x2)  // 3×3 planes
