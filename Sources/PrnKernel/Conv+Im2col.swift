@@ -18,6 +18,21 @@ extension WindowGeometry {
     /// first row.
     func im2col(_ x: UnsafePointer<Float>, into col: UnsafeMutablePointer<Float>, ld: Int, channels: Range<Int>? = nil) {
         let channels = channels ?? 0..<self.channels
+        if outputPlane <= Self.gatherPlane {
+            withTapSources { sources, taps in
+                for c in channels {
+                    let plane = x + c * inputPlane
+                    for q in 0..<taps {
+                        let dst = col + ((c - channels.lowerBound) * taps + q) * ld, from = sources + q * outputPlane
+                        for t in 0..<outputPlane {
+                            let s = Int(from[t])
+                            dst[t] = s >= 0 ? plane[s] : 0
+                        }
+                    }
+                }
+            }
+            return
+        }
         if let shifts = planeShifts {
             // Each row is the input plane shifted: one copy, then the padding's zeros.
             shifts.forEachTap(channels: channels) { r, base, rows, cols in
@@ -57,6 +72,23 @@ extension WindowGeometry {
     /// (`KH·KW` each), counted from `col`'s first row as in `im2col`.
     func col2im(_ col: UnsafeMutablePointer<Float>, ld: Int, into dx: UnsafeMutablePointer<Float>, channels: Range<Int>? = nil) {
         let channels = channels ?? 0..<self.channels
+        if outputPlane <= Self.gatherPlane {
+            // Tap by tap onto zeros: each pixel's entries in tap order, as below.
+            (dx + channels.lowerBound * inputPlane).update(repeating: 0, count: channels.count * inputPlane)
+            withTapSources { sources, taps in
+                for c in channels {
+                    let plane = dx + c * inputPlane
+                    for q in 0..<taps {
+                        let src = col + ((c - channels.lowerBound) * taps + q) * ld, from = sources + q * outputPlane
+                        for t in 0..<outputPlane {
+                            let s = Int(from[t])
+                            if s >= 0 { plane[s] += src[t] }
+                        }
+                    }
+                }
+            }
+            return
+        }
         if let shifts = planeShifts {
             // Each row adds onto the plane shifted, in one run once the entries that would wrap
             // onto a neighbouring image row are zeroed (adding +0 to a sum that started at +0
@@ -95,6 +127,32 @@ extension WindowGeometry {
             } else {
                 for j in valid { dx[inputOffset + j * sw] += src[j] }
             }
+        }
+    }
+
+    /// Output planes up to this many pixels (VGG's 4 × 4 and 2 × 2 layers) have their column
+    /// rows gathered through a table of source pixels, made once per call: on such planes the
+    /// runs below are a few floats long and finding them cost more than moving them.
+    static let gatherPlane = 16
+
+    /// Runs `body(sources, taps)` with, for each tap `(u, v)` of the window and each output pixel
+    /// `t`, the input pixel it reads within a plane (`sources[(u·KW + v)·P + t]`), or −1 in the
+    /// padding.
+    private func withTapSources(_ body: (_ sources: UnsafePointer<Int32>, _ taps: Int) -> Void) {
+        let w = window, taps = w.kernelH * w.kernelW, plane = outputPlane
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: taps * plane) { sources in
+            for u in 0..<w.kernelH {
+                for v in 0..<w.kernelW {
+                    for i in 0..<outHeight {
+                        for j in 0..<outWidth {
+                            let y = i * w.strideH - w.padH + u, x = j * w.strideW - w.padW + v
+                            let inside = y >= 0 && y < height && x >= 0 && x < width
+                            sources[(u * w.kernelW + v) * plane + i * outWidth + j] = inside ? Int32(y * width + x) : -1
+                        }
+                    }
+                }
+            }
+            body(UnsafePointer(sources.baseAddress!), taps)
         }
     }
 

@@ -163,12 +163,15 @@ final class ConvTests: XCTestCase {
     /// col2im (the input gradient's scatter of the column matrix) bit for bit against adding the
     /// column entries tap by tap onto zeros: same-size windows (whole shifted rows added at
     /// once, wrapped entries zeroed), a non-square kernel, planes narrower than eight, a strided
-    /// window (the general path), and a row stride `ld` past the row. Integer entries and −0s make sums
+    /// window (the general path), planes of at most 16 pixels (gathered), and a row stride `ld`
+    /// past the row. Integer entries and −0s make sums
     /// that cancel to zero, so the sign of zero is checked too.
     func testCol2imMatchesTapByTapSums() throws {
         let cases: [(c: Int, h: Int, w: Int, kh: Int, kw: Int, s: Int, p: Int)] = [
             (3, 9, 21, 3, 3, 1, 1), (2, 5, 17, 5, 5, 1, 2), (2, 4, 6, 1, 3, 1, 1), (1, 3, 1, 3, 3, 1, 1),
             (2, 6, 8, 1, 1, 1, 0), (2, 7, 9, 3, 3, 2, 1),
+            // Output planes of at most 16 pixels (gathered through a table): 4 × 4, 2 × 2, strided 3 × 3.
+            (3, 4, 4, 3, 3, 1, 1), (2, 2, 2, 3, 3, 1, 1), (2, 5, 5, 3, 3, 2, 1),
         ]
         var zeros = 0
         for (k, t) in cases.enumerated() {
