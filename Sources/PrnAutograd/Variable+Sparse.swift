@@ -92,3 +92,22 @@ extension Variable {
         }
     }
 }
+
+/// A compact weight (`SparseTopology.compact`: its kept values only) and its dense form `P_S(w)`,
+/// as two recorded primitives that are each other's adjoints, so a layer bound compact can still
+/// run a dense product (and double backward stays exact).
+extension Variable {
+    /// The dense weight of the topology's shape holding this compact weight's values at the kept
+    /// positions and zeros elsewhere; its gradient is the upstream gradient gathered there.
+    public func sparseExpanded(_ topology: SparseTopology) -> Variable {
+        precondition(topology.isCompact(shape), "sparseExpanded: \(shape) is not compact for \(topology.count) kept weights")
+        return Variable.record(topology.gradient(value.scalars, shape: topology.shape), [self]) { u in
+            [u.sparseGathered(topology)]
+        }
+    }
+
+    /// The compact weight of a dense one: its values at the kept positions, in row order.
+    public func sparseGathered(_ topology: SparseTopology) -> Variable {
+        Variable.record(topology.compact(value), [self]) { u in [u.sparseExpanded(topology)] }
+    }
+}

@@ -60,19 +60,18 @@ public enum SparseBenchmark {
         return (batch / fastest[.off]!, batch / fastest[.auto]!)
     }
 
-    /// Per layer kind, one step of a representative layer on each path at falling densities.
+    /// Per layer kind, one step of a representative layer on each path at falling densities;
+    /// then VGG-16's convolutions that the dense path runs by Winograd (batch 128), per product.
     static func crossover(threads: Int, report: (String) -> Void) {
         let layers: [(kind: String, x: [Int], w: [Int], rule: Double)] = [
             ("linear", [64, 784], [300, 784], SparseSelection.linearCrossover),
-            ("conv", [32, 64, 16, 16], [64, 64, 3, 3], SparseSelection.convCrossover),
+            ("conv", [32, 64, 16, 16], [64, 64, 3, 3], SparseSelection.convCrossover(.direct)),
         ]
         for layer in layers {
             var wins: [String] = []
             for density in [0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0.02] {
-                var rng = RNG(seed: 7)
-                let mask = Tensor(shape: layer.w, scalars: rng.uniform(count: Shape.count(layer.w)).map { Double($0) < density ? 1 : 0 })
-                let weight = Tensor.randn(layer.w, seed: 2), x = Tensor.randn(layer.x, seed: 3)
-                let topology = SparseTopology(mask: mask)
+                let (weight, mask, topology) = maskedWeight(layer.w, density: density)
+                let x = Tensor.randn(layer.x, seed: 3)
                 // The three products of a training step, dense on `mask ⊙ w` or sparse on the
                 // compact weight (as training binds it).
                 func step(_ sparse: Bool) {
@@ -96,6 +95,51 @@ public enum SparseBenchmark {
             report("sparse crossover kind=\(layer.kind) x=\(layer.x) w=\(layer.w) threads=\(threads) "
                    + "speedup_by_density=\(wins.joined(separator: ",")) auto_below=\(layer.rule)")
         }
+        winogradCrossover(threads: threads, report: report)
+    }
+
+    /// VGG-16's 3×3 layers of 64 channels and more at batch 128, which the dense path runs by
+    /// Winograd (`ConvAlgorithm.chosen`): one line per layer, the sparse training step's speed-up
+    /// over the dense one at falling densities, and in parentheses that of each product
+    /// (forward / input gradient / weight gradient). `auto_below` is the crossover `auto` uses
+    /// for the layer's dense algorithm (`SparseSelection.convCrossover`).
+    static func winogradCrossover(threads: Int, report: (String) -> Void) {
+        for (channels, side) in [(64, 32), (128, 16), (256, 8), (512, 4), (512, 2)] {
+            let xShape = [128, channels, side, side], wShape = [channels, channels, 3, 3]
+            let algorithm = ConvAlgorithm.chosen(input: xShape, weight: wShape, stride: 1, padding: 1)
+            let x = Tensor.randn(xShape, seed: 3), gy = Tensor.randn(xShape, seed: 4)
+            let dense = productTimes(
+                forward: { w in _ = x.conv2d(w, padding: 1) },
+                inputGrad: { w in _ = Tensor.conv2dInputGrad(gy, w, inputShape: xShape, padding: 1) },
+                weightGrad: { _ = Tensor.conv2dWeightGrad(x, gy, weightShape: wShape, padding: 1) },
+                weight: maskedWeight(wShape, density: 1).weight)
+            var wins: [String] = []
+            for density in [0.4, 0.3, 0.2, 0.15, 0.1, 0.05, 0.02] {
+                let (weight, _, topology) = maskedWeight(wShape, density: density)
+                let sparse = productTimes(
+                    forward: { w in _ = x.sparseConv2d(w, topology, padding: 1) },
+                    inputGrad: { w in _ = Tensor.sparseConv2dInputGrad(gy, w, topology, inputShape: xShape, padding: 1) },
+                    weightGrad: { _ = Tensor.sparseConv2dWeightGrad(x, gy, topology, weightShape: [topology.count], padding: 1) },
+                    weight: topology.compact(weight))
+                let each = zip(dense, sparse).map { String(format: "%.2f", $0 / $1) }.joined(separator: "/")
+                wins.append("\(density):\(String(format: "%.2f", dense.reduce(0, +) / sparse.reduce(0, +)))(\(each))")
+            }
+            report("sparse crossover kind=conv layer=vgg16.c\(channels).s\(side) x=\(xShape) dense=\(algorithm) threads=\(threads) "
+                   + "speedup_by_density=\(wins.joined(separator: ",")) auto_below=\(SparseSelection.convCrossover(algorithm))")
+        }
+    }
+
+    /// The fastest of three timings of each product, in seconds.
+    static func productTimes(forward: (Tensor) -> Void, inputGrad: (Tensor) -> Void, weightGrad: () -> Void,
+                             weight: Tensor) -> [Double] {
+        [fastest(of: 3) { forward(weight) }, fastest(of: 3) { inputGrad(weight) }, fastest(of: 3) { weightGrad() }]
+    }
+
+    /// A random weight of `shape`, a mask keeping about `density` of it uniformly, and the mask's topology.
+    static func maskedWeight(_ shape: [Int], density: Double) -> (weight: Tensor, mask: Tensor, topology: SparseTopology) {
+        var rng = RNG(seed: 7)
+        let mask = Tensor(shape: shape, scalars: rng.uniform(count: Shape.count(shape)).map { Double($0) < density ? 1 : 0 })
+        return (Tensor.randn(shape, seed: 2), mask, SparseTopology(mask: mask))
     }
 
     /// The shortest of `runs` timings of `body`, in seconds.

@@ -28,8 +28,14 @@ public final class Conv2d: ReLUFusing {
 
     /// The forward, followed by a ReLU when `relu`; the bias and the ReLU are one fused node.
     public func forward(_ x: Variable, _ scope: Scope, relu: Bool) -> Variable {
-        let y = scope.sparse("weight").map { x.sparseConv2d($0.parameter, $0.topology, stride: stride, padding: padding) }
-            ?? x.conv2d(scope["weight"], stride: stride, padding: padding)
+        let y: Variable
+        if let sparse = scope.sparse("weight"),
+           SparseSelection.convolutionRunsSparse(input: x.shape, weight: sparse.mask.shape, stride: stride, padding: padding,
+                                                 density: sparse.topology.density, mode: SparseMode.current) {
+            y = x.sparseConv2d(sparse.parameter, sparse.topology, stride: stride, padding: padding)
+        } else {
+            y = x.conv2d(scope["weight"], stride: stride, padding: padding)
+        }
         guard hasBias else { return relu ? y.relu() : y }
         return y.addingChannelBias(scope["bias"], relu: relu)
     }

@@ -120,9 +120,10 @@ public struct SparseWeight {
     public let mask: Tensor
     public let topology: SparseTopology
 
-    /// `mask ⊙ parameter`, for code that needs the dense form.
+    /// `mask ⊙ parameter` as a dense weight, for code that needs the dense form (a convolution
+    /// whose dense algorithm beats the sparse kernels, `SparseSelection.convolutionRunsSparse`):
+    /// a compact parameter is scattered among zeros, and its gradient comes back compact.
     public var masked: Variable {
-        precondition(parameter.shape == mask.shape, "a compact weight is read by the sparse products only")
-        return parameter * Variable(mask)
+        topology.isCompact(parameter.shape) ? parameter.sparseExpanded(topology) : parameter * Variable(mask)
     }
 }

@@ -24,28 +24,61 @@ public enum SparseMode: String, CaseIterable, Sendable {
     }
 }
 
-/// The fixed rule by which `auto` picks a layer's path: from its kept fraction and kind only,
-/// never by timing at run time, so a script computes the same way on every machine.
+/// The fixed rule by which `auto` picks a layer's path: from its kept fraction, its kind and (for
+/// a convolution) the algorithm its dense form would use, never by timing at run time, so a
+/// script computes the same way on every machine.
 ///
 /// The crossovers are where the sparse training step of one layer (forward, input gradient,
-/// weight gradient) first beats the dense one, measured by `prn bench sparse` on these machines
-/// (2 vCPU AMD EPYC Zen 4, 2026-11-30; see README), rounded down to a density the sparse step
-/// clearly wins at: linear 1.41× at 0.2 and 1.03× at 0.3 (with the vectorized SDDMM),
-/// convolution 1.30× at 0.4 and 1.14× at 0.5 (with the direct stride-1 kernels of
-/// `Conv+SparseDirect.swift`). Below them sparse wins, and by more the sparser the layer.
+/// weight gradient) first beats the dense one, measured by `prn bench sparse`'s crossover lines
+/// on these machines (2 vCPU AMD EPYC Zen 4; see README), rounded down to a density the sparse
+/// step clearly wins at. Below them sparse wins, and by more the sparser the layer. Each is one
+/// number per dense algorithm, to re-tune when that algorithm gets faster.
 public enum SparseSelection {
-    /// Kept fraction at or below which a fully connected layer runs sparse.
+    /// Kept fraction at or below which a fully connected layer runs sparse (2026-11-30: 1.41× at
+    /// 0.2 and 1.03× at 0.3, with the vectorized SDDMM).
     public static let linearCrossover = 0.2
-    /// Kept fraction at or below which a convolution runs sparse.
-    public static let convCrossover = 0.4
+
+    /// Kept fraction at or below which a convolution runs sparse, by the algorithm the dense
+    /// path would run it with (`ConvAlgorithm.chosen`, a function of the shapes):
+    /// - `direct` (im2col): 0.4 (2026-11-30: 1.30× at 0.4, 1.14× at 0.5, with the direct
+    ///   stride-1 kernels of `Conv+SparseDirect.swift`);
+    /// - `winograd4x4`: 0.2 (2026-12-01, VGG-16's layers at batch 128: 0.98–1.43× at 0.2,
+    ///   0.64–1.22× at 0.3; Winograd computes 4× fewer multiply-adds than im2col);
+    /// - `winograd2x2`: 0.2 (VGG-16's 2×2 layers: 1.06× at 0.2, 0.78× at 0.3).
+    public static func convCrossover(_ algorithm: ConvAlgorithm) -> Double {
+        switch algorithm {
+        case .direct: 0.4
+        case .winograd4x4: 0.2
+        case .winograd2x2: 0.2
+        }
+    }
+
+    /// The largest convolution crossover: a convolution above it runs dense whatever its shape.
+    static let widestConvCrossover = [ConvAlgorithm.direct, .winograd4x4, .winograd2x2].map(convCrossover).max()!
 
     /// Whether a masked weight of `shape` (rank 2: linear, rank 4: convolution) with kept
-    /// fraction `density` runs sparse under `mode`.
+    /// fraction `density` may run sparse under `mode`: then the model hands the layer its
+    /// topology (and training binds it compact). A linear layer then runs sparse; a convolution
+    /// asks `convolutionRunsSparse` with its input's shape.
     public static func runsSparse(shape: [Int], density: Double, mode: SparseMode) -> Bool {
         switch mode {
         case .off: return false
         case .on: return true
-        case .auto: return density <= (shape.count == 4 ? convCrossover : linearCrossover)
+        case .auto: return density <= (shape.count == 4 ? widestConvCrossover : linearCrossover)
+        }
+    }
+
+    /// Whether a masked convolution with kept fraction `density` runs its products sparse under
+    /// `mode`, for an input of shape `input` (`[N, C, H, W]`): under `auto`, when `density` is at
+    /// most the crossover of the algorithm the dense path would use for these shapes.
+    public static func convolutionRunsSparse(input: [Int], weight: [Int], stride: Int, padding: Int,
+                                             density: Double, mode: SparseMode) -> Bool {
+        switch mode {
+        case .off: return false
+        case .on: return true
+        case .auto:
+            let algorithm = ConvAlgorithm.chosen(input: input, weight: weight, stride: stride, padding: padding)
+            return density <= convCrossover(algorithm)
         }
     }
 }

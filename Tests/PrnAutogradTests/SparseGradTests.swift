@@ -141,6 +141,45 @@ final class SparseGradTests: XCTestCase {
         XCTAssertTrue(hv.allSatisfy { $0.abs().max().item > 1e-2 }, "every block of Hv should be non-trivial")
     }
 
+    /// A compact weight expanded to its dense form (what a layer bound compact runs a dense
+    /// product on): the values land at the kept positions among exact zeros, its gradient and
+    /// the Hessian–vector product of a net through it match finite differences and the dense
+    /// masked weight (`w ⊙ mask`), and gathering inverts expanding.
+    func testExpandedCompactWeight() {
+        let dense = Tensor.randn([3, 2, 3, 3], std: 0.5, seed: 50)
+        let compact = Self.convTopology.compact(dense)
+        let expanded = Variable(compact).sparseExpanded(Self.convTopology).value
+        XCTAssertEqual(expanded.shape, [3, 2, 3, 3])
+        for i in 0..<dense.count {
+            XCTAssertEqual(expanded.scalars[i].bitPattern, Self.convMask.scalars[i] == 0 ? Float(0).bitPattern : dense.scalars[i].bitPattern, "entry \(i)")
+        }
+        XCTAssertEqual(Variable(expanded).sparseGathered(Self.convTopology).value.scalars.map(\.bitPattern), compact.scalars.map(\.bitPattern))
+        GradCheck.check([Tensor.randn(Self.convInput, seed: 51), compact]) { v in
+            Self.probe(v[0].conv2d(v[1].sparseExpanded(Self.convTopology), stride: 2, padding: 1), seed: 52)
+        }
+        GradCheck.check([expanded]) { v in Self.probe(v[0].sparseGathered(Self.convTopology), seed: 53) }
+        func net(_ p: [Variable], compact: Bool) -> Variable {
+            let w = compact ? p[1].sparseExpanded(Self.convTopology) : p[1] * Variable(Self.convMask)
+            let z = p[0].conv2d(w, stride: 2, padding: 1)
+            return crossEntropy((z.exp() + 1).log().reshaped([2, 27]).matmul(p[2]), labels: [1, 2])
+        }
+        let x = Tensor.randn(Self.convInput, seed: 54), head = Tensor.randn([27, 4], std: 0.5, seed: 55)
+        let directions = [Tensor.randn(Self.convInput, seed: 56), Tensor.randn([Self.convTopology.count], seed: 57),
+                          Tensor.randn([27, 4], seed: 58)]
+        let hv = Self.hessianVectorProduct([x, compact, head], directions) { net($0, compact: true) }
+        let h: Float = 1e-3
+        let plus = Self.gradient(at: [x, compact, head], directions, t: h) { net($0, compact: true) }
+        let minus = Self.gradient(at: [x, compact, head], directions, t: -h) { net($0, compact: true) }
+        let denseDirections = [directions[0], Variable(directions[1]).sparseExpanded(Self.convTopology).value, directions[2]]
+        let viaDense = Self.hessianVectorProduct([x, dense, head], denseDirections) { net($0, compact: false) }
+        for k in 0..<3 {
+            assertClose(hv[k], (plus[k] - minus[k]) * (1 / (2 * h)), rtol: 2e-2, atol: 2e-3, "Hv wrt parameter \(k)")
+            let reference = k == 1 ? Self.convTopology.compact(viaDense[1]) : viaDense[k]
+            assertClose(hv[k], reference, rtol: 1e-5, atol: 1e-6, "Hv compact vs dense masked, parameter \(k)")
+        }
+        XCTAssertTrue(hv.allSatisfy { $0.abs().max().item > 1e-2 }, "every block of Hv should be non-trivial")
+    }
+
     /// `∇_p ⟨stopgrad(v), ∇_p f⟩`.
     static func hessianVectorProduct(_ params: [Tensor], _ directions: [Tensor], _ f: ([Variable]) -> Variable) -> [Tensor] {
         let leaves = params.map { Variable($0, requiresGrad: true) }

@@ -73,6 +73,57 @@ final class SparseTrainingTests: XCTestCase {
         XCTAssertTrue(SparseMode.with(.off) { model.forward(Variable(batch.images), training: false).context.sparse.isEmpty })
     }
 
+    /// The rule's boundaries: a convolution runs sparse at exactly the crossover of the algorithm
+    /// its dense form would use, not one step above; `on` and `off` ignore the density.
+    func testConvolutionCrossoverIsThatOfItsDenseAlgorithm() {
+        let cases: [(input: [Int], weight: [Int], algorithm: ConvAlgorithm)] = [
+            ([1, 64, 32, 32], [64, 64, 3, 3], .direct),          // one sample: too few outputs for Winograd
+            ([2, 64, 32, 32], [64, 64, 3, 3], .winograd4x4),
+            ([128, 512, 2, 2], [512, 512, 3, 3], .winograd2x2),
+        ]
+        for c in cases {
+            XCTAssertEqual(ConvAlgorithm.chosen(input: c.input, weight: c.weight, stride: 1, padding: 1), c.algorithm, "\(c.input)")
+            let crossover = SparseSelection.convCrossover(c.algorithm)
+            func runs(_ density: Double, _ mode: SparseMode) -> Bool {
+                SparseSelection.convolutionRunsSparse(input: c.input, weight: c.weight, stride: 1, padding: 1, density: density, mode: mode)
+            }
+            XCTAssertTrue(runs(crossover, .auto), "\(c.algorithm) at its crossover")
+            XCTAssertFalse(runs(crossover.nextUp, .auto), "\(c.algorithm) above its crossover")
+            XCTAssertTrue(runs(1, .on))
+            XCTAssertFalse(runs(0, .off))
+            // Every convolution that may run sparse gets its topology (and trains compact).
+            XCTAssertTrue(SparseSelection.runsSparse(shape: c.weight, density: crossover, mode: .auto))
+        }
+        XCTAssertLessThan(SparseSelection.convCrossover(.winograd4x4), SparseSelection.convCrossover(.direct))
+        XCTAssertFalse(SparseSelection.runsSparse(shape: [64, 64, 3, 3], density: SparseSelection.convCrossover(.direct).nextUp, mode: .auto))
+    }
+
+    /// A convolution the dense path runs by Winograd F(4×4) (conv2 of `conv2`: 64 → 64 channels on
+    /// 32 × 32, two samples), masked between F(4×4)'s crossover and im2col's: `auto` binds it
+    /// compact but runs it dense, so the step is the dense path's bit for bit, which the sparse
+    /// kernels (im2col's order) are not; below F(4×4)'s crossover `auto` runs it sparse.
+    func testWinogradLayerRunsDenseAboveItsCrossover() throws {
+        let model = try Model(Architecture(name: .conv2, inputShape: [1, 32, 32], classes: 3), seed: 4)
+        let batch = try batch(2, [1, 32, 32], classes: 3)
+        for (density, sparseUnderAuto) in [(0.3, false), (0.15, true)] {
+            var rng = RNG(seed: 21)
+            let shape = model.state["conv2.weight"]!.shape
+            let masked = model.withMasks(["conv2.weight": Tensor(shape: shape, scalars: rng.uniform(count: Shape.count(shape))
+                .map { Double($0) < density ? 1 : 0 })])
+            let auto = SparseMode.with(.auto) { step(masked, batch) }
+            let reference = SparseMode.with(sparseUnderAuto ? .on : .off) { step(masked, batch) }
+            let other = SparseMode.with(sparseUnderAuto ? .off : .on) { step(masked, batch) }
+            let topology = SparseTopology(mask: masked.masks["conv2.weight"]!)
+            XCTAssertEqual(auto.gradients["conv2.weight"]!.shape, [topology.count], "trains compact at \(density)")
+            let compactReference = reference.gradients["conv2.weight"]!.shape == [topology.count]
+                ? reference.gradients["conv2.weight"]! : topology.compact(reference.gradients["conv2.weight"]!)
+            assertSameBits(auto.gradients["conv2.weight"]!, compactReference, "conv2 gradient at \(density)")
+            XCTAssertEqual(auto.loss.bitPattern, reference.loss.bitPattern, "loss at \(density)")
+            for path in masked.parameterPaths { assertSameBits(auto.stepped[path]!, reference.stepped[path]!, "\(path) at \(density)") }
+            XCTAssertNotEqual(auto.loss.bitPattern, other.loss.bitPattern, "Winograd and im2col orders differ at \(density)")
+        }
+    }
+
     /// With kept positions, both optimizers update exactly those entries as a full update would,
     /// leave every pruned weight as it was, and keep compact moments: the full update's at the
     /// kept positions, none for pruned weights.
