@@ -7,7 +7,9 @@
 ///     sparseConv2dInputGrad:   col = P_S(W)ᵀ · gy, col2im     (rows of the CSC arrays)
 ///     sparseConv2dWeightGrad:  dW  = Σ_groups P_S(gy · colᵀ)  (SDDMM, group and k-block partials in order)
 ///
-/// Stride-1 convolutions skip im2col in the first two (`Conv+SparseDirect.swift`). Above a kept
+/// Stride-1 convolutions skip im2col in the first two (`Conv+SparseDirect.swift`), and those the
+/// dense path runs by Winograd in the third too (`Conv+SparseWindows.swift`, in its own order).
+/// Elsewhere, above a kept
 /// fraction of `SparseKernels.sampledConvolutionLimit` the weight gradient is the dense one
 /// gathered at the kept positions: the sampled product spends several of the GEMM's
 /// multiply-adds on each kept weight (its operands are transposed in registers), so there the
@@ -64,6 +66,9 @@ extension Tensor {
         precondition(gy.shape == geo.outputShape, "sparseConv2dWeightGrad: gradient \(gy.shape), expected \(geo.outputShape)")
         let o = geo.outChannels, k = geo.image.patch
         precondition(topology.rows == o && topology.columns == k, "sparseConv2dWeightGrad: topology does not fit \(weightShape)")
+        if ConvAlgorithm.chosen(for: geo) != .direct, let layout = PaddedRows(geo) {
+            return sparseConv2dWindowWeightGrad(x, gy, topology, layout: layout, weightShape: weightShape)
+        }
         if topology.density > SparseKernels.sampledConvolutionLimit {
             let dense = conv2dWeightGrad(x, gy, weightShape: topology.shape, stride: stride, padding: padding)
             return topology.gradient(topology.gather(dense), shape: weightShape)

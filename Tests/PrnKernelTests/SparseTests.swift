@@ -192,6 +192,83 @@ final class SparseTests: XCTestCase {
         }
     }
 
+    /// The weight gradient over the padded windows (`Conv+SparseWindows.swift`, the order of
+    /// layers the dense path runs by Winograd): against a Float64 sum of the same terms and the
+    /// dense im2col product, for groups of samples (the last one short), one sample, padding 0,
+    /// a non-square kernel, padding of KW − 1, rows keeping 0 or 1 weights and columns none,
+    /// densities from none to all; dense and compact weight shapes.
+    func testWindowWeightGradientAgainstFloat64AndDense() {
+        let cases: [(x: [Int], w: [Int], p: Int)] = [
+            ([70, 2, 3, 3], [4, 2, 3, 3], 1), ([1, 3, 6, 5], [5, 3, 3, 3], 1), ([3, 2, 7, 6], [3, 2, 3, 3], 0),
+            ([3, 3, 6, 5], [5, 3, 1, 3], 2), ([4, 2, 5, 7], [3, 2, 3, 3], 2), ([2, 9, 4, 4], [17, 9, 3, 3], 1),
+        ]
+        for t in cases {
+            for density in [0, 0.05, 0.5, 1] {
+                let c = ConvCase(x: t.x, w: t.w, stride: 1, padding: t.p, density: density)
+                let geo = ConvGeometry.validated(input: t.x, weight: t.w, stride: 1, padding: t.p)
+                guard let layout = PaddedRows(geo) else { return XCTFail("no padded layout for \(c)") }
+                let got = Tensor.sparseConv2dWindowWeightGrad(c.x, c.g, c.topology, layout: layout, weightShape: t.w)
+                let compact = Tensor.sparseConv2dWindowWeightGrad(c.x, c.g, c.topology, layout: layout, weightShape: [c.topology.count])
+                XCTAssertEqual(compact.scalars.map(\.bitPattern), c.topology.compact(got).scalars.map(\.bitPattern), "compact \(c)")
+                let (sums, magnitudes) = Self.weightGradient64(c, padding: t.p)
+                let dense = Tensor.conv2dWeightGrad(c.x, c.g, weightShape: t.w, padding: t.p, algorithm: .direct)
+                for i in 0..<got.count {
+                    guard c.mask.scalars[i] != 0 else {
+                        XCTAssertEqual(got.scalars[i], 0, "pruned entry \(i), \(c)")
+                        continue
+                    }
+                    let tolerance = 1e-6 * magnitudes[i] + 1e-30
+                    XCTAssertEqual(Double(got.scalars[i]), sums[i], accuracy: tolerance, "entry \(i) against Float64, \(c)")
+                    XCTAssertEqual(got.scalars[i], dense.scalars[i], accuracy: Float(2 * tolerance), "entry \(i) against im2col, \(c)")
+                }
+            }
+        }
+    }
+
+    /// Per weight, the Float64 sum of `gy[n, o, i, j] · x[n, c, i + u − p, j + v − p]` over the
+    /// taps inside the input, and the sum of the terms' magnitudes (the rounding scale).
+    static func weightGradient64(_ c: ConvCase, padding p: Int) -> (sums: [Double], magnitudes: [Double]) {
+        let (n, ch, h, w) = (c.x.shape[0], c.x.shape[1], c.x.shape[2], c.x.shape[3])
+        let (o, kh, kw) = (c.w.shape[0], c.w.shape[2], c.w.shape[3])
+        let (oh, ow) = (c.g.shape[2], c.g.shape[3])
+        var sums = [Double](repeating: 0, count: c.w.count), magnitudes = sums
+        for b in 0..<n {
+            for out in 0..<o {
+                for k in 0..<ch * kh * kw {
+                    let (cin, u, v) = (k / (kh * kw), k % (kh * kw) / kw, k % kw)
+                    for i in 0..<oh {
+                        for j in 0..<ow {
+                            let (r, q) = (i + u - p, j + v - p)
+                            guard r >= 0 && r < h && q >= 0 && q < w else { continue }
+                            let term = Double(c.g.scalars[((b * o + out) * oh + i) * ow + j]) * Double(c.x.scalars[((b * ch + cin) * h + r) * w + q])
+                            sums[out * ch * kh * kw + k] += term
+                            magnitudes[out * ch * kh * kw + k] += abs(term)
+                        }
+                    }
+                }
+            }
+        }
+        return (sums, magnitudes)
+    }
+
+    /// A layer the dense path runs by Winograd F(4×4) takes the windows' weight gradient; the
+    /// result is the same on one and two threads.
+    func testWinogradLayerWeightGradientTakesTheWindowsOnAnyThreadCount() {
+        let c = ConvCase(x: [2, 64, 32, 32], w: [64, 64, 3, 3], stride: 1, padding: 1, density: 0.1)
+        let geo = ConvGeometry.validated(input: c.x.shape, weight: c.w.shape, stride: 1, padding: 1)
+        XCTAssertEqual(ConvAlgorithm.chosen(for: geo), .winograd4x4)
+        func run(_ threads: Int) -> Tensor {
+            let saved = Parallel.threads
+            Parallel.threads = threads
+            defer { Parallel.threads = saved }
+            return Tensor.sparseConv2dWeightGrad(c.x, c.g, c.topology, weightShape: c.w.shape, padding: 1)
+        }
+        let one = run(1)
+        assertBitIdentical(one, Tensor.sparseConv2dWindowWeightGrad(c.x, c.g, c.topology, layout: PaddedRows(geo)!, weightShape: c.w.shape),
+                           "the windows' gradient")
+        assertBitIdentical(run(2), one, "1 vs 2 threads")
+    }
+
     /// The topology's CSC arrays are the transpose of its CSR arrays.
     func testTopologyTransposeAndGather() {
         let c = LinearCase(batch: 1, outputs: 9, inputs: 13, density: 0.3)
