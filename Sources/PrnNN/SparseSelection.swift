@@ -42,9 +42,9 @@ public enum SparseSelection {
     /// path would run it with (`ConvAlgorithm.chosen`, a function of the shapes):
     /// - `direct` (im2col): 0.4 (2026-11-30: 1.30× at 0.4, 1.14× at 0.5, with the direct
     ///   stride-1 kernels of `Conv+SparseDirect.swift`);
-    /// - `winograd4x4`: 0.2 (2026-12-01, VGG-16's layers at batch 128: 0.98–1.43× at 0.2,
-    ///   0.64–1.22× at 0.3; Winograd computes 4× fewer multiply-adds than im2col);
-    /// - `winograd2x2`: 0.2 (VGG-16's 2×2 layers: 1.06× at 0.2, 0.78× at 0.3).
+    /// - `winograd4x4`: 0.2 (2026-12-01, VGG-16's layers at batch 128: 0.87–1.82× at 0.2,
+    ///   0.64–1.31× at 0.3; Winograd computes 4× fewer multiply-adds than im2col);
+    /// - `winograd2x2`: 0.2 (VGG-16's 2×2 layers: 1.25× at 0.2, 0.84× at 0.3).
     public static func convCrossover(_ algorithm: ConvAlgorithm) -> Double {
         switch algorithm {
         case .direct: 0.4
