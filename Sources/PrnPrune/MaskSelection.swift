@@ -10,13 +10,12 @@ import PrnKernel
 /// removes every score equal to the threshold and can overshoot).
 ///
 /// Scores become 32-bit keys whose unsigned order is the float order (`-0` folded onto `+0`, so
-/// the two zeros tie as they compare). The threshold key is found by a radix select: a histogram
-/// of the high 16 bits, counted while the keys are made, locates the bucket holding the k-th key;
-/// a histogram of the low 16 bits inside that bucket locates the key itself. Then one pass
-/// writes the masks, keeping the keys equal to the threshold and counting them per chunk, and
-/// the few chunks holding the first ties to remove clear theirs. That is one pass to make the
-/// keys, one read pass and one write pass — O(N), no sort, no data-dependent worst case, and
-/// integer counts, so the result is identical for any thread count. On VGG-16's 15 million
+/// the two zeros tie as they compare). The threshold key — the k-th lowest — is found in one
+/// read pass (`thresholdKey`: a fixed sample of the keys brackets it, the pass counts the keys
+/// below the bracket and collects the few inside, a radix select finds it among them). Then one
+/// pass writes the masks, keeping the keys equal to the threshold and counting them per chunk,
+/// and the few chunks holding the first ties to remove clear theirs. O(N), no sort of the keys,
+/// and integer counts, so the result is identical for any thread count. On VGG-16's 15 million
 /// weights a selection takes a few tens of milliseconds, which keeps 100 SynFlow rounds cheap.
 enum MaskSelection {
     /// A key whose unsigned order is the order of `x` (NaN excluded by the caller).
@@ -38,21 +37,17 @@ enum MaskSelection {
         let alive: Int
         /// Whether every score is finite.
         let finite: Bool
-        /// Counts of the keys' high 16 bits (65,536 bins).
-        let high: [Int]
     }
 
-    /// Keys of a layer's scores, with the number of unpruned entries, whether every score is
-    /// finite, and the histogram of the keys' high halves. Already pruned entries (mask 0) get
-    /// the key of −∞, so they are removed before anything else and never come back; `invert`
-    /// ranks `−score`.
+    /// Keys of a layer's scores, with the number of unpruned entries and whether every score is
+    /// finite. Already pruned entries (mask 0) get the key of −∞, so they are removed before
+    /// anything else and never come back; `invert` ranks `−score`.
     static func keys(scores: Tensor, mask: Tensor?, invert: Bool) -> RankedLayer {
         let n = scores.count
         let bottom = key(-.infinity)
         let chunks = Chunk.split([n])
         var alive = [Int](repeating: 0, count: chunks.count)
         var finite = [Bool](repeating: true, count: chunks.count)
-        var high = [Int](repeating: 0, count: Histogram.bins)
         let keys = [UInt32](unsafeUninitializedCapacity: n) { buffer, initialized in
             let out = buffer.baseAddress!
             scores.scalars.withUnsafeBufferPointer { scores in
@@ -62,7 +57,7 @@ enum MaskSelection {
                         let m = mask?.scalars
                         m.withOptionalBuffer { buffer in
                             let m = buffer?.baseAddress
-                            high = Histogram.count(chunks) { c, bins in
+                            Parallel.forEach(chunks.count) { some in for c in some {
                                 let range = chunks[c].range
                                 let sign: Float = invert ? -1 : 1
                                 // The largest magnitude's bits: ≥ 0x7F800000 means an infinity or NaN.
@@ -75,36 +70,26 @@ enum MaskSelection {
                                         largest = Swift.max(largest, score.bitPattern & 0x7FFF_FFFF)
                                         // All ones where the mask is non-zero: integer selects, no branch.
                                         let live: UInt32 = m[i].bitPattern & 0x7FFF_FFFF == 0 ? 0 : .max
-                                        let k = (key(sign * score) & live) | (bottom & ~live)
-                                        out[i] = k
+                                        out[i] = (key(sign * score) & live) | (bottom & ~live)
                                         count &+= Int(live & 1)
-                                        // Pruned entries, most of them in late rounds, would all hit
-                                        // one bin, each increment waiting for the last; they rotate
-                                        // over spare bins instead.
-                                        let bin = (k >> 16) & live | (Histogram.spare + UInt32(i & Histogram.spareMask)) & ~live
-                                        bins[Int(bin)] &+= 1
                                     }
                                 } else {
                                     for i in range {
                                         let score = s[i]
                                         largest = Swift.max(largest, score.bitPattern & 0x7FFF_FFFF)
-                                        let k = key(sign * score)
-                                        out[i] = k
-                                        bins[Int(k >> 16)] &+= 1
+                                        out[i] = key(sign * score)
                                     }
                                 }
                                 alive[c] = count
                                 finite[c] = largest < 0x7F80_0000
-                            }
+                            } }
                         }
                     }
                 }
             }
             initialized = n
         }
-        let aliveCount = alive.reduce(0, +)
-        high[Int(bottom >> 16)] += n - aliveCount   // the pruned entries, from the spare bins
-        return RankedLayer(keys: keys, alive: aliveCount, finite: !finite.contains(false), high: high)
+        return RankedLayer(keys: keys, alive: alive.reduce(0, +), finite: !finite.contains(false))
     }
 
     /// 0/1 keep masks, one per layer (shaped by `shapes`), removing exactly `k` entries of the
@@ -118,24 +103,8 @@ enum MaskSelection {
         let chunks = Chunk.split(keys.map(\.count))
         let rank = k - 1   // 0-based rank of the last removed entry
 
-        // High 16 bits: counted while the keys were made.
-        var high = [Int](repeating: 0, count: Histogram.bins)
-        for layer in layers { for b in high.indices { high[b] += layer.high[b] } }
-        let (highBucket, belowHigh) = locate(high, rank: rank)
-        // Low 16 bits within that bucket.
-        let prefix = UInt32(highBucket)
-        let low = Histogram.count(chunks) { c, bins in
-            keys[chunks[c].segment].withUnsafeBufferPointer { buffer in
-                let x = buffer.baseAddress!
-                for i in chunks[c].range {
-                    let key = x[i]
-                    if key >> 16 == prefix { bins[Int(key & 0xFFFF)] &+= 1 }
-                }
-            }
-        }
-        let (lowBucket, belowLow) = locate(low, rank: rank - belowHigh)
-        let threshold = prefix << 16 | UInt32(lowBucket)
-        let tiesToRemove = k - belowHigh - belowLow   // ≥ 1: the entries equal to the threshold removed, by index
+        let (threshold, below) = thresholdKey(keys, chunks, rank: rank)
+        let tiesToRemove = k - below   // ≥ 1: the entries equal to the threshold removed, by index
 
         // Every key at the threshold is kept at first and counted per chunk; then the chunks
         // holding the first `tiesToRemove` of them, in index order, remove theirs (usually one
@@ -178,6 +147,117 @@ enum MaskSelection {
         }
     }
 
+    /// The key of 0-based `rank` in ascending order, and how many keys are lower.
+    ///
+    /// A sample of the keys at fixed positions brackets the rank's key strictly between two
+    /// sample keys with a wide margin; one pass counts the keys at or below the bracket and
+    /// collects those inside it (a few percent), and `radixSelect` finds the key among them. If
+    /// the bracket misses (the rank near either end, or inside a block of equal keys at the
+    /// bracket's edge), or when `sampled` is false, `radixSelect` runs over all keys. Either way
+    /// the answer is exact; the sample decides only the time. (Counting all keys into a
+    /// 65,536-bin histogram costs about 5 cycles a key, each increment waiting for the last of
+    /// its bin; the bracket pass only compares. On SynFlow's rounds over VGG-16 the bracket
+    /// holds about 3 % of the keys and has not missed.)
+    static func thresholdKey(_ keys: [[UInt32]], _ chunks: [Chunk], rank: Int, sampled: Bool = true) -> (key: UInt32, below: Int) {
+        let total = keys.reduce(0) { $0 + $1.count }
+        guard sampled, total >= 8 * sampleSize else { return radixSelect(keys, chunks, rank: rank) }
+        var sample: [UInt32] = []
+        sample.reserveCapacity(sampleSize + keys.count)
+        let step = total / sampleSize
+        var offset = 0   // global index of the segment's first key
+        for segment in keys {
+            var i = (step - offset % step) % step
+            while i < segment.count {
+                sample.append(segment[i])
+                i += step
+            }
+            offset += segment.count
+        }
+        sample.sort()
+        let at = Double(rank) / Double(total) * Double(sample.count)
+        // The sample's count below the rank's key is binomial: standard deviation at most
+        // √sampleSize / 2, so the margin is four of them.
+        let margin = 2 * Double(sampleSize).squareRoot() + 8
+        // The bracket is open: a block of equal keys at either end (the pruned entries, all at
+        // the key of −∞, lie just below the rank in SynFlow's late rounds) is counted or left
+        // out, not collected.
+        guard at - margin >= 0, at + margin < Double(sample.count) else { return radixSelect(keys, chunks, rank: rank) }
+        let low = sample[Int(at - margin)], high = sample[Int(at + margin)]
+
+        var below = [Int](repeating: 0, count: chunks.count)
+        var inside = [[UInt32]](repeating: [], count: chunks.count)
+        below.withUnsafeMutableBufferPointer { below in
+            inside.withUnsafeMutableBufferPointer { inside in
+                Parallel.forEach(chunks.count) { some in for c in some {
+                    keys[chunks[c].segment].withUnsafeBufferPointer { buffer in
+                        let x = buffer.baseAddress!
+                        // Two loops over the chunk (it stays in L2): the count in explicit
+                        // vectors (written as a scalar loop it became a mispredicted branch).
+                        below[c] = countAtMost(low, x + chunks[c].range.lowerBound, chunks[c].range.count)
+                        var found: [UInt32] = []
+                        found.reserveCapacity(chunks[c].range.count / 16)
+                        // `low < key < high` as one unsigned comparison; rare, so predictable.
+                        let width = high > low ? high &- low &- 1 : 0
+                        for i in chunks[c].range where x[i] &- (low &+ 1) < width { found.append(x[i]) }
+                        inside[c] = found
+                    }
+                } }
+            }
+        }
+        let belowBracket = below.reduce(0, +)
+        let candidates = Array(inside.joined())
+        guard belowBracket <= rank, rank < belowBracket + candidates.count else {
+            return radixSelect(keys, chunks, rank: rank)
+        }
+        let found = radixSelect([candidates], Chunk.split([candidates.count]), rank: rank - belowBracket)
+        return (found.key, belowBracket + found.below)
+    }
+
+    /// How many of the `n` keys at `x` are at most `bound` (`n` < 2^32).
+    private static func countAtMost(_ bound: UInt32, _ x: UnsafePointer<UInt32>, _ n: Int) -> Int {
+        var lanes = SIMD16<UInt32>()
+        let one = SIMD16<UInt32>(repeating: 1), limit = SIMD16<UInt32>(repeating: bound)
+        var i = 0
+        while i &+ 16 <= n {
+            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<UInt32>.self)
+            lanes &+= one.replacing(with: 0, where: v .> limit)
+            i &+= 16
+        }
+        var count = Int(lanes.wrappedSum())
+        while i < n {
+            count &+= x[i] <= bound ? 1 : 0
+            i &+= 1
+        }
+        return count
+    }
+
+    /// Keys sampled by `thresholdKey`.
+    static let sampleSize = 1 << 14
+
+    /// `thresholdKey` by two histogram passes over all the keys: the high 16 bits locate the
+    /// bucket holding the rank's key, the low 16 bits within that bucket the key itself.
+    static func radixSelect(_ keys: [[UInt32]], _ chunks: [Chunk], rank: Int) -> (key: UInt32, below: Int) {
+        let high = Histogram.count(chunks) { c, bins in
+            keys[chunks[c].segment].withUnsafeBufferPointer { buffer in
+                let x = buffer.baseAddress!
+                for i in chunks[c].range { bins[Int(x[i] >> 16)] &+= 1 }
+            }
+        }
+        let (highBucket, belowHigh) = locate(high, rank: rank)
+        let prefix = UInt32(highBucket)
+        let low = Histogram.count(chunks) { c, bins in
+            keys[chunks[c].segment].withUnsafeBufferPointer { buffer in
+                let x = buffer.baseAddress!
+                for i in chunks[c].range {
+                    let key = x[i]
+                    if key >> 16 == prefix { bins[Int(key & 0xFFFF)] &+= 1 }
+                }
+            }
+        }
+        let (lowBucket, belowLow) = locate(low, rank: rank - belowHigh)
+        return (prefix << 16 | UInt32(lowBucket), belowHigh + belowLow)
+    }
+
     /// The bucket holding the entry of 0-based `rank` in ascending order, and how many entries
     /// lie in lower buckets.
     private static func locate(_ histogram: [Int], rank: Int) -> (bucket: Int, below: Int) {
@@ -195,33 +275,29 @@ enum MaskSelection {
     /// threads.
     private enum Histogram {
         static let bins = 1 << 16
-        /// Extra bins past the real ones that `keys` spreads pruned entries over.
-        static let spare = UInt32(bins), spareMask = 15
 
-        /// Runs `body(chunk, bins)` for every chunk, then sums the workers' bins (spare bins folded
-        /// away: the caller accounts for what it put there).
+        /// Runs `body(chunk, bins)` for every chunk, then sums the workers' bins.
         static func count(_ chunks: [Chunk], _ body: (Int, UnsafeMutablePointer<UInt32>) -> Void) -> [Int] {
-            let width = bins + spareMask + 1
             let workers = Swift.max(1, Swift.min(Parallel.threads, chunks.count))
-            var partial = [UInt32](repeating: 0, count: workers * width)
+            var partial = [UInt32](repeating: 0, count: workers * bins)
             partial.withUnsafeMutableBufferPointer { counts in
                 let counts = counts   // each worker writes only its own bins
                 Parallel.forEach(workers, threads: workers) { range in
                     for w in range {
-                        for c in stride(from: w, to: chunks.count, by: workers) { body(c, counts.baseAddress! + w * width) }
+                        for c in stride(from: w, to: chunks.count, by: workers) { body(c, counts.baseAddress! + w * bins) }
                     }
                 }
             }
             var result = [Int](repeating: 0, count: bins)
             for w in 0..<workers {
-                for b in 0..<bins { result[b] += Int(partial[w * width + b]) }
+                for b in 0..<bins { result[b] += Int(partial[w * bins + b]) }
             }
             return result
         }
     }
 
     /// A fixed-size piece of one key array.
-    private struct Chunk {
+    struct Chunk {
         let segment: Int
         let range: Range<Int>
 

@@ -80,12 +80,35 @@ final class MaskSelectionTests: XCTestCase {
                                        mask: Tensor(shape: [sizes[l]], scalars: masks[l]), invert: false)
                 }
                 XCTAssertEqual(layers.map(\.alive), masks.map { m in m.filter { $0 != 0 }.count })
-                // The histogram counted in passing is the keys' own.
-                var high = [Int](repeating: 0, count: 1 << 16)
-                for layer in layers { for key in layer.keys { high[Int(key >> 16)] += 1 } }
-                XCTAssertEqual(layers.reduce([Int](repeating: 0, count: 1 << 16)) { sum, layer in zip(sum, layer.high).map(+) }, high)
                 let keep = MaskSelection.keepMasks(layers, shapes: sizes.map { [$0] }, remove: k).flatMap(\.scalars)
                 XCTAssertEqual(keep, reference, "k=\(k) threads=\(threads)")
+            }
+        }
+    }
+
+    /// The threshold key and the count below it, by the sampled bracket and by the radix select
+    /// over all keys, against a sort: smooth scores, heavy ties, a rank inside a block of ties,
+    /// the extremes, and an adversarial layout whose sample sees only one value.
+    func testThresholdKeyMatchesTheSortBothWays() {
+        var rng = RNG(seed: 41)
+        let smooth = rng.normal(count: 300_000).map { $0 * $0 * $0 }
+        let ties = rng.uniform(count: 200_000).map { Float(Int($0 * 5)) }
+        // Every 8th entry (all the sample can see at this size) is 1; the rest spread below and above.
+        let adversarial: [Float] = (0..<140_000).map { (i: Int) -> Float in
+            if i % 8 == 0 { return 1 }
+            return i % 3 == 0 ? -Float(i) : Float(i)
+        }
+        for values in [smooth, ties, adversarial] {
+            let keys = values.map(MaskSelection.key)
+            let sorted = keys.sorted()
+            let chunks = MaskSelection.Chunk.split([keys.count])
+            for rank in [0, 1, 17, keys.count / 3, keys.count / 2, keys.count - 2, keys.count - 1] {
+                let expected = (key: sorted[rank], below: sorted.firstIndex(of: sorted[rank])!)
+                for sampled in [true, false] {
+                    let found = MaskSelection.thresholdKey([keys], chunks, rank: rank, sampled: sampled)
+                    XCTAssertEqual(found.key, expected.key, "rank \(rank), sampled \(sampled)")
+                    XCTAssertEqual(found.below, expected.below, "rank \(rank), sampled \(sampled)")
+                }
             }
         }
     }
