@@ -42,14 +42,15 @@ public enum SparseSelection {
     /// path would run it with (`ConvAlgorithm.chosen`, a function of the shapes):
     /// - `direct` (im2col): 0.4 (2026-11-30: 1.30× at 0.4, 1.14× at 0.5, with the direct
     ///   stride-1 kernels of `Conv+SparseDirect.swift`);
-    /// - `winograd4x4`: 0.2 (2026-12-01, VGG-16's layers at batch 128: 0.87–1.82× at 0.2,
-    ///   0.64–1.31× at 0.3; Winograd computes 4× fewer multiply-adds than im2col);
-    /// - `winograd2x2`: 0.2 (VGG-16's 2×2 layers: 1.25× at 0.2, 0.84× at 0.3).
+    /// - `winograd4x4`: 0.15 (2026-12-01 idle, at 3dcd7c7's faster transforms, VGG-16's layers
+    ///   at batch 128: 1.05–1.32× at 0.15, 0.81–1.06× at 0.2; Winograd computes 4× fewer
+    ///   multiply-adds than im2col);
+    /// - `winograd2x2`: 0.15 (VGG-16's 2×2 layers: 1.19× at 0.15, 0.97× at 0.2).
     public static func convCrossover(_ algorithm: ConvAlgorithm) -> Double {
         switch algorithm {
         case .direct: 0.4
-        case .winograd4x4: 0.2
-        case .winograd2x2: 0.2
+        case .winograd4x4: 0.15
+        case .winograd2x2: 0.15
         }
     }
 
