@@ -19,16 +19,11 @@ extension WindowGeometry {
     func im2col(_ x: UnsafePointer<Float>, into col: UnsafeMutablePointer<Float>, ld: Int, channels: Range<Int>? = nil) {
         let channels = channels ?? 0..<self.channels
         if outputPlane <= Self.gatherPlane {
-            withTapSources { sources, taps in
-                for c in channels {
-                    let plane = x + c * inputPlane
-                    for q in 0..<taps {
-                        let dst = col + ((c - channels.lowerBound) * taps + q) * ld, from = sources + q * outputPlane
-                        for t in 0..<outputPlane {
-                            let s = Int(from[t])
-                            dst[t] = s >= 0 ? plane[s] : 0
-                        }
-                    }
+            forEachGatheredRow(channels: channels, ld: ld) { c, row, from in
+                let plane = x + c * inputPlane, dst = col + row
+                for t in 0..<outputPlane {
+                    let s = Int(from[t])
+                    dst[t] = s >= 0 ? plane[s] : 0
                 }
             }
             return
@@ -75,16 +70,11 @@ extension WindowGeometry {
         if outputPlane <= Self.gatherPlane {
             // Tap by tap onto zeros: each pixel's entries in tap order, as below.
             (dx + channels.lowerBound * inputPlane).update(repeating: 0, count: channels.count * inputPlane)
-            withTapSources { sources, taps in
-                for c in channels {
-                    let plane = dx + c * inputPlane
-                    for q in 0..<taps {
-                        let src = col + ((c - channels.lowerBound) * taps + q) * ld, from = sources + q * outputPlane
-                        for t in 0..<outputPlane {
-                            let s = Int(from[t])
-                            if s >= 0 { plane[s] += src[t] }
-                        }
-                    }
+            forEachGatheredRow(channels: channels, ld: ld) { c, row, from in
+                let plane = dx + c * inputPlane, src = col + row
+                for t in 0..<outputPlane {
+                    let s = Int(from[t])
+                    if s >= 0 { plane[s] += src[t] }
                 }
             }
             return
@@ -134,6 +124,19 @@ extension WindowGeometry {
     /// rows gathered through a table of source pixels, made once per call: on such planes the
     /// runs below are a few floats long and finding them cost more than moving them.
     static let gatherPlane = 16
+
+    /// Runs `body(channel, row, sources)` for each column-matrix row `(c, u, v)` of `channels`, in
+    /// order: `row` is its offset in the column matrix (rows `ld` floats apart, counted from the
+    /// first channel's), `sources` the input pixel within the plane that each output pixel reads
+    /// through that tap, or −1 in the padding. im2col gathers through it, col2im adds back.
+    private func forEachGatheredRow(channels: Range<Int>, ld: Int,
+                                    _ body: (_ channel: Int, _ row: Int, _ sources: UnsafePointer<Int32>) -> Void) {
+        withTapSources { sources, taps in
+            for c in channels {
+                for q in 0..<taps { body(c, ((c - channels.lowerBound) * taps + q) * ld, sources + q * outputPlane) }
+            }
+        }
+    }
 
     /// Runs `body(sources, taps)` with, for each tap `(u, v)` of the window and each output pixel
     /// `t`, the input pixel it reads within a plane (`sources[(u·KW + v)·P + t]`), or −1 in the
