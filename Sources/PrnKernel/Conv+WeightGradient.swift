@@ -10,7 +10,9 @@
 /// taps per pixel) are then filled with vector copies of those runs.
 ///
 /// The taps of a thread's part of `dw` are therefore in the order `(u, v, c)` rather than
-/// `(c, u, v)`, and are put back in place at the end. That changes no bit: each element of `dw`
+/// `(c, u, v)`, and are put back in place at the end — except when a group has few pixels and
+/// many output channels (`writesWeightGradientDirectly`), where the taps are packed in `dw`'s own
+/// order and the tiles written straight into it. Neither order changes a bit: each element of `dw`
 /// is its own chain over the pixels, and the chains are `sgemm`'s for
 /// `dw += gy_group · col_groupᵀ` (beta 1, groups in order, `dw` starting at zero): the k-blocks
 /// of a group's columns as `sgemm` cuts them, within a block `acc = fma(gy, x, acc)` pixel by
@@ -96,7 +98,6 @@ private struct WeightGradientPart {
         columnSlivers = (taps + tiling.columns - 1) / tiling.columns
         channelMajor = ConvGeometry.writesWeightGradientDirectly(outChannels: geo.outChannels, groupColumns: geo.groupColumns)
         var pieces: [Piece] = []
-        let run = kw * channels.count
         if channelMajor {
             // Tap q = (c·KH + u)·KW + v, at (u·padded width + v)·channels + c from the pixel's first tap.
             for q in 0..<taps {
@@ -105,17 +106,19 @@ private struct WeightGradientPart {
                 pieces.append(Piece(source: (u * paddedWidth + v) * channels.count + c, sliver: q / tiling.columns,
                                     column: q % tiling.columns, count: 1))
             }
-        }
-        // Otherwise tap q = (u·KW + v)·channels + c; row u of the window is KW·channels adjacent
-        // floats of the padded image, cut where a sliver of taps (32 or 16) ends.
-        for u in 0..<kh where !channelMajor {
-            var done = 0
-            while done < run {
-                let q = u * run + done
-                let count = Swift.min(run - done, tiling.columns - q % tiling.columns)
-                pieces.append(Piece(source: u * paddedWidth * channels.count + done, sliver: q / tiling.columns,
-                                    column: q % tiling.columns, count: count))
-                done += count
+        } else {
+            // Tap q = (u·KW + v)·channels + c; row u of the window is KW·channels adjacent floats
+            // of the padded image, cut where a sliver of taps (32 or 16) ends.
+            let run = kw * channels.count
+            for u in 0..<kh {
+                var done = 0
+                while done < run {
+                    let q = u * run + done
+                    let count = Swift.min(run - done, tiling.columns - q % tiling.columns)
+                    pieces.append(Piece(source: u * paddedWidth * channels.count + done, sliver: q / tiling.columns,
+                                        column: q % tiling.columns, count: count))
+                    done += count
+                }
             }
         }
         self.pieces = pieces
