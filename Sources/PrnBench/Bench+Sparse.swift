@@ -63,10 +63,14 @@ public enum SparseBenchmark {
     /// Per layer kind, one step of a representative layer on each path at falling densities;
     /// then VGG-16's convolutions that the dense path runs by Winograd (batch 128), per product.
     static func crossover(threads: Int, report: (String) -> Void) {
-        // The convolution: a batch small enough (6 × 16 × 16 outputs) that the dense path keeps
-        // it on im2col (`ConvAlgorithm.chosen`); VGG-16's Winograd layers follow.
+        // LeNet-300-100's three layers (global SynFlow keeps 0.35 of the second at density 0.1,
+        // 0.38 of the head at 0.005). The convolution: a batch small enough (6 × 16 × 16
+        // outputs) that the dense path keeps it on im2col (`ConvAlgorithm.chosen`); VGG-16's
+        // Winograd layers follow.
         let layers: [(kind: String, x: [Int], w: [Int], rule: Double)] = [
             ("linear", [64, 784], [300, 784], SparseSelection.linearCrossover),
+            ("linear", [64, 300], [100, 300], SparseSelection.linearCrossover),
+            ("linear", [64, 100], [10, 100], SparseSelection.linearCrossover),
             ("conv", [6, 64, 16, 16], [64, 64, 3, 3],
              SparseSelection.convCrossover(ConvAlgorithm.chosen(input: [6, 64, 16, 16], weight: [64, 64, 3, 3], stride: 1, padding: 1))),
         ]

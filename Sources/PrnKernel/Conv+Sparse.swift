@@ -10,7 +10,7 @@
 /// Stride-1 convolutions skip im2col in the first two (`Conv+SparseDirect.swift`), and those the
 /// dense path runs by Winograd in the third too (`Conv+SparseWindows.swift`, in its own order).
 /// Elsewhere, above a kept
-/// fraction of `SparseKernels.sampledConvolutionLimit` the weight gradient is the dense one
+/// fraction of `SparseKernels.sampledProductLimit` the weight gradient is the dense one
 /// gathered at the kept positions: the sampled product spends several of the GEMM's
 /// multiply-adds on each kept weight (its operands are transposed in registers), so there the
 /// GEMM is faster.
@@ -69,7 +69,7 @@ extension Tensor {
         if ConvAlgorithm.chosen(for: geo) != .direct, let layout = PaddedRows(geo) {
             return sparseConv2dWindowWeightGrad(x, gy, topology, layout: layout, weightShape: weightShape)
         }
-        if topology.density > SparseKernels.sampledConvolutionLimit {
+        if topology.density > SparseKernels.sampledProductLimit {
             let dense = conv2dWeightGrad(x, gy, weightShape: topology.shape, stride: stride, padding: padding)
             return topology.gradient(topology.gather(dense), shape: weightShape)
         }

@@ -25,25 +25,30 @@ extension SparseKernels {
                                out: UnsafeMutablePointer<Float>, ldo: Int) {
         withUnsafeTemporaryAllocation(of: Int.self, capacity: blocks.count + 1) { buffer in
             let cuts = buffer.baseAddress!
-            // Strips of 64 columns outermost: the dense rows' strips (depth × 256 bytes) stay in
-            // L2 while every output row of the range reads them.
-            for j0 in stride(from: 0, to: n, by: 64) {
-                let width = Swift.min(64, n - j0)
+            // Strips of `stripWidth` columns outermost: the dense rows' strips (depth × 512 bytes)
+            // stay in L2 while every output row of the range reads them.
+            for j0 in stride(from: 0, to: n, by: stripWidth) {
+                let end = Swift.min(j0 + stripWidth, n)
                 for r in rows {
                     cut(entries: Int(start[r])..<Int(start[r + 1]), index: index, blocks: blocks, into: cuts)
                     let target = out + r * ldo
                     var j = j0
-                    if width == 64 {
-                        strip(MicroPair<SIMD16Pair>.self, cuts: cuts, blocks: blocks.count, index: index,
+                    if end - j == 128 {
+                        strip(MicroPair<MicroPair<SIMD16Pair>>.self, cuts: cuts, blocks: blocks.count, index: index,
                               values: values, dense: dense + j, ldd: ldd, out: target + j)
                         continue
                     }
-                    while j + 16 <= j0 + width {
+                    while j + 64 <= end {
+                        strip(MicroPair<SIMD16Pair>.self, cuts: cuts, blocks: blocks.count, index: index,
+                              values: values, dense: dense + j, ldd: ldd, out: target + j)
+                        j += 64
+                    }
+                    while j + 16 <= end {
                         strip(SIMD16<Float>.self, cuts: cuts, blocks: blocks.count, index: index,
                               values: values, dense: dense + j, ldd: ldd, out: target + j)
                         j += 16
                     }
-                    while j < j0 + width {
+                    while j < end {
                         for b in 0..<blocks.count {
                             var acc: Float = 0
                             for e in cuts[b]..<cuts[b + 1] { acc = acc.addingProduct(values[e], dense[Int(index[e]) &* ldd &+ j]) }
@@ -55,6 +60,15 @@ extension SparseKernels {
             }
         }
     }
+
+    /// Columns per strip of `rowsTimesDense`: 128 (eight 16-lane accumulators) where the GEMM
+    /// found 32 vector registers (`GEMM.wideTiles`), else 64. Each accumulator is a chain that
+    /// waits for its previous FMA (4 cycles) and two FMAs issue per cycle, so a row's strip needs
+    /// eight independent accumulators to keep both pipes busy: four 16-lane ones left half idle
+    /// (the direct convolutions of VGG-16's sparse layers ran at about one FMA per cycle). With
+    /// 16 ymm registers (x86-64-v3), sixteen accumulators of 8 lanes would spill. The width only
+    /// decides which columns share a loop, never a chain's order, so it changes no result.
+    static var stripWidth: Int { GEMM.wideTiles ? 128 : 64 }
 
     /// One strip of `Row.width` columns of one output row: a chain per k-block, stored, then
     /// each later block's sum added to it (as the dense kernel's `C = acc + 1 · C`).
@@ -156,10 +170,13 @@ enum SparseKernels {
         return (0..<count).map { k * $0 / count ..< k * ($0 + 1) / count }
     }
 
-    /// Kept fraction above which a convolution's weight gradient is the dense GEMM's, gathered
-    /// (`sparseConv2dWeightGrad`): where the sampled product stops beating it (a 3×3
-    /// convolution's weight gradient took as long either way at 0.09–0.13 on 2026-11-30).
-    static let sampledConvolutionLimit = 0.1
+    /// Kept fraction above which a layer's weight gradient is the dense GEMM's, gathered at the
+    /// kept positions (`sparseLinearWeightGrad`, `sparseConv2dWeightGrad`), rather than the
+    /// sampled product: each sampled multiply-add moves its operands into a lane, several of the
+    /// GEMM's, so it stops winning near here (2026-11-30: a 3×3 convolution's weight gradient took
+    /// as long either way at 0.09–0.13; a 300 × 784 layer's at 0.1, batch 64, 223 µs against the
+    /// GEMM's 285 µs).
+    static let sampledProductLimit = 0.1
 
     /// Runs `body` over contiguous ranges of `0..<parts` independent parts (output rows, tiles of
     /// entries), on several threads only when the product has enough `work` (in the GEMM's

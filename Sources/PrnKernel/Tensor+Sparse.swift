@@ -38,14 +38,25 @@ extension Tensor {
     }
 
     /// `P_S(gᵀ · x)`, shaped `weightShape` (`O · I` elements), zero outside `S`: the gradient of
-    /// `sparseLinear` with respect to its weight, computed at the kept positions only.
-    /// `featureMajor`, when the caller has them, are `x.transposed()` and `g.transposed()`.
+    /// `sparseLinear` with respect to its weight. Up to a kept fraction of
+    /// `SparseKernels.sampledProductLimit` it is computed at the kept positions only (SDDMM);
+    /// above it, the dense GEMM's product gathered there is faster (the same chains, so the same
+    /// bits). `featureMajor`, when the caller has them, are `x.transposed()` and `g.transposed()`.
     public static func sparseLinearWeightGrad(_ x: Tensor, _ g: Tensor, _ topology: SparseTopology,
                                               weightShape: [Int], featureMajor: (x: Tensor, g: Tensor)? = nil) -> Tensor {
-        let batch = x.shape[0]
-        precondition(x.rank == 2 && g.rank == 2 && g.shape[0] == batch && x.shape[1] == topology.columns
+        precondition(x.rank == 2 && g.rank == 2 && g.shape[0] == x.shape[0] && x.shape[1] == topology.columns
                      && g.shape[1] == topology.rows && Shape.count(topology.denseShape(weightShape)) == topology.rows * topology.columns,
                      "sparseLinearWeightGrad: input \(x.shape), gradient \(g.shape), weight \(weightShape)")
+        if topology.density > SparseKernels.sampledProductLimit {
+            return topology.gradient(topology.gather(g.matmul(x, transA: true)), shape: weightShape)
+        }
+        return sampledLinearWeightGrad(x, g, topology, weightShape: weightShape, featureMajor: featureMajor)
+    }
+
+    /// `sparseLinearWeightGrad` by the sampled product at the kept positions, at any density.
+    static func sampledLinearWeightGrad(_ x: Tensor, _ g: Tensor, _ topology: SparseTopology,
+                                        weightShape: [Int], featureMajor: (x: Tensor, g: Tensor)? = nil) -> Tensor {
+        let batch = x.shape[0]
         let (o, i) = (topology.rows, topology.columns)
         // Entry (r, c) is Σ_b g[b, r] · x[b, c]. Feature-major copies of g and x make every
         // chain contiguous, and the entries go sixteen at a time: worth making them when there

@@ -4,25 +4,28 @@ import XCTest
 /// The sparse products against the dense GEMM on the masked weight (bit for bit), against a
 /// naive Float64 sum, and across thread counts.
 final class SparseTests: XCTestCase {
-    /// Layer shapes around the SIMD strips (16, 64 samples) and the k-blocks (1024), at densities
-    /// from none to all, with rows of 0 and 1 kept weights and columns that lose every weight.
+    /// Layer shapes around the SIMD strips (16, 64, 128 samples) and the k-blocks (1024), at
+    /// densities from none to all, with rows of 0 and 1 kept weights and columns that lose every
+    /// weight; with both strip widths of `rowsTimesDense`.
     func testLinearProductsMatchDenseBitForBit() {
-        let shapes = [(batch: 1, outputs: 5, inputs: 7), (17, 30, 40), (64, 12, 1030), (65, 1100, 9), (80, 3, 2)]
-        for (batch, outputs, inputs) in shapes {
-            for density in [0, 0.01, 0.2, 1] {
-                let c = LinearCase(batch: batch, outputs: outputs, inputs: inputs, density: density)
-                assertBitIdentical(c.x.sparseLinear(c.w, c.topology), c.x.matmul(c.masked, transB: true), "forward \(c)")
-                assertBitIdentical(Tensor.sparseLinearInputGrad(c.g, c.w, c.topology), c.g.matmul(c.masked), "input grad \(c)")
-                assertBitIdentical(Tensor.sparseLinearWeightGrad(c.x, c.g, c.topology, weightShape: c.w.shape),
-                                   c.g.matmul(c.x, transA: true) * c.mask, "weight grad \(c)")
+        let shapes = [(batch: 1, outputs: 5, inputs: 7), (17, 30, 40), (64, 12, 1030), (65, 1100, 9), (80, 3, 2), (150, 20, 30)]
+        forEachStripWidth {
+            for (batch, outputs, inputs) in shapes {
+                for density in [0, 0.01, 0.2, 1] {
+                    let c = LinearCase(batch: batch, outputs: outputs, inputs: inputs, density: density)
+                    assertBitIdentical(c.x.sparseLinear(c.w, c.topology), c.x.matmul(c.masked, transB: true), "forward \(c)")
+                    assertBitIdentical(Tensor.sparseLinearInputGrad(c.g, c.w, c.topology), c.g.matmul(c.masked), "input grad \(c)")
+                    assertBitIdentical(Tensor.sparseLinearWeightGrad(c.x, c.g, c.topology, weightShape: c.w.shape),
+                                       c.g.matmul(c.x, transA: true) * c.mask, "weight grad \(c)")
+                }
             }
         }
     }
 
-    /// A batch over 1024 splits the weight gradient's chain into k-blocks, as the GEMM does.
+    /// A batch over 1024 splits the sampled weight gradient's chain into k-blocks, as the GEMM does.
     func testWeightGradientFollowsTheKBlocks() {
         let c = LinearCase(batch: 2100, outputs: 6, inputs: 9, density: 0.5)
-        assertBitIdentical(Tensor.sparseLinearWeightGrad(c.x, c.g, c.topology, weightShape: c.w.shape),
+        assertBitIdentical(Tensor.sampledLinearWeightGrad(c.x, c.g, c.topology, weightShape: c.w.shape),
                            c.g.matmul(c.x, transA: true) * c.mask, "weight grad \(c)")
     }
 
@@ -87,8 +90,8 @@ final class SparseTests: XCTestCase {
         for batch in [64, 2100] {
             let x = Tensor.randn([batch, inputs], seed: 3), g = Tensor.randn([batch, lengths.count], seed: 4)
             let want = g.matmul(x, transA: true) * mask
-            assertBitIdentical(Tensor.sparseLinearWeightGrad(x, g, topology, weightShape: mask.shape), want, "batch \(batch)")
-            assertBitIdentical(Tensor.sparseLinearWeightGrad(x, g, topology, weightShape: mask.shape,
+            assertBitIdentical(Tensor.sampledLinearWeightGrad(x, g, topology, weightShape: mask.shape), want, "batch \(batch)")
+            assertBitIdentical(Tensor.sampledLinearWeightGrad(x, g, topology, weightShape: mask.shape,
                                                              featureMajor: (x.transposed(), g.transposed())),
                                want, "batch \(batch), transposes passed in")
         }
@@ -97,7 +100,7 @@ final class SparseTests: XCTestCase {
     /// A compact weight (its kept values only) gives the dense weight's products, and a compact
     /// weight gradient: the dense one's kept entries.
     func testCompactWeightsMatchDenseWeights() {
-        for density in [0, 0.2, 1] {
+        for density in [0, 0.05, 0.2, 1] {
             let c = LinearCase(batch: 20, outputs: 33, inputs: 50, density: density)
             let compact = c.topology.compact(c.w)
             XCTAssertEqual(compact.shape, [c.topology.count])
@@ -131,7 +134,8 @@ final class SparseTests: XCTestCase {
         for (got, expected) in zip(y.scalars, want) { XCTAssertEqual(Double(got), expected, accuracy: 1e-5 * (1 + abs(expected))) }
     }
 
-    /// Large enough to run on two threads; the result must not change.
+    /// Large enough to run on two threads; the result must not change. The weight gradient both
+    /// from the GEMM (this density is above the sampled product's limit) and sampled.
     func testBitIdenticalAcrossThreads() {
         let c = LinearCase(batch: 64, outputs: 300, inputs: 784, density: 0.2)
         func run(_ threads: Int) -> [Tensor] {
@@ -139,14 +143,16 @@ final class SparseTests: XCTestCase {
             Parallel.threads = threads
             defer { Parallel.threads = saved }
             return [c.x.sparseLinear(c.w, c.topology), Tensor.sparseLinearInputGrad(c.g, c.w, c.topology),
-                    Tensor.sparseLinearWeightGrad(c.x, c.g, c.topology, weightShape: c.w.shape)]
+                    Tensor.sparseLinearWeightGrad(c.x, c.g, c.topology, weightShape: c.w.shape),
+                    Tensor.sampledLinearWeightGrad(c.x, c.g, c.topology, weightShape: c.w.shape)]
         }
         for (one, two) in zip(run(1), run(2)) { assertBitIdentical(one, two, "1 vs 2 threads") }
     }
 
     /// Convolutions: one sample and groups of samples (small planes), stride and padding, a
     /// patch over 1024 (two k-blocks), more output channels than 1024 rows of the transpose, and a
-    /// plane over 1024 (two k-blocks in the weight gradient of every sample).
+    /// plane over 1024 (two k-blocks in the weight gradient of every sample); with both strip
+    /// widths of `rowsTimesDense`.
     func testConvolutionsMatchDenseBitForBit() {
         let cases: [(x: [Int], w: [Int], s: Int, p: Int)] = [
             ([1, 2, 5, 5], [3, 2, 3, 3], 1, 1), ([5, 3, 4, 4], [4, 3, 3, 3], 2, 1), ([3, 120, 3, 3], [5, 120, 3, 3], 1, 1),
@@ -159,16 +165,18 @@ final class SparseTests: XCTestCase {
             ([70, 2, 3, 3], [4, 2, 3, 3], 1, 1), ([3, 3, 6, 5], [5, 3, 1, 3], 1, 2),
             ([4, 2, 5, 7], [3, 2, 3, 3], 1, 2), ([2, 2, 4, 4], [3, 2, 2, 2], 1, 2),
         ]
-        for t in cases {
-            for density in [0, 0.05, 0.5, 1] {
-                let c = ConvCase(x: t.x, w: t.w, stride: t.s, padding: t.p, density: density)
-                assertBitIdentical(c.x.sparseConv2d(c.w, c.topology, stride: t.s, padding: t.p),
-                                   c.x.conv2d(c.masked, stride: t.s, padding: t.p), "forward \(c)")
-                assertBitIdentical(Tensor.sparseConv2dInputGrad(c.g, c.w, c.topology, inputShape: t.x, stride: t.s, padding: t.p),
-                                   Tensor.conv2dInputGrad(c.g, c.masked, inputShape: t.x, stride: t.s, padding: t.p), "input grad \(c)")
-                assertBitIdentical(Tensor.sparseConv2dWeightGrad(c.x, c.g, c.topology, weightShape: t.w, stride: t.s, padding: t.p),
-                                   Tensor.conv2dWeightGrad(c.x, c.g, weightShape: t.w, stride: t.s, padding: t.p) * c.mask,
-                                   "weight grad \(c)")
+        forEachStripWidth {
+            for t in cases {
+                for density in [0, 0.05, 0.5, 1] {
+                    let c = ConvCase(x: t.x, w: t.w, stride: t.s, padding: t.p, density: density)
+                    assertBitIdentical(c.x.sparseConv2d(c.w, c.topology, stride: t.s, padding: t.p),
+                                       c.x.conv2d(c.masked, stride: t.s, padding: t.p), "forward \(c)")
+                    assertBitIdentical(Tensor.sparseConv2dInputGrad(c.g, c.w, c.topology, inputShape: t.x, stride: t.s, padding: t.p),
+                                       Tensor.conv2dInputGrad(c.g, c.masked, inputShape: t.x, stride: t.s, padding: t.p), "input grad \(c)")
+                    assertBitIdentical(Tensor.sparseConv2dWeightGrad(c.x, c.g, c.topology, weightShape: t.w, stride: t.s, padding: t.p),
+                                       Tensor.conv2dWeightGrad(c.x, c.g, weightShape: t.w, stride: t.s, padding: t.p) * c.mask,
+                                       "weight grad \(c)")
+                }
             }
         }
     }
@@ -292,6 +300,17 @@ final class SparseTests: XCTestCase {
 
 /// Random operands of one masked layer. The mask keeps each weight with probability `density`,
 /// except that row 0 keeps nothing, row 1 keeps exactly one weight, and column 0 keeps nothing.
+/// Runs `body` with each strip width of `rowsTimesDense` in force (128 and 64 columns, as
+/// `GEMM.wideTiles` picks them), in any build; the dense GEMM gives the same bits either way.
+func forEachStripWidth(_ body: () -> Void) {
+    let saved = GEMM.wideTiles
+    defer { GEMM.wideTiles = saved }
+    for wide in [true, false] {
+        GEMM.wideTiles = wide
+        body()
+    }
+}
+
 struct LinearCase: CustomStringConvertible {
     let batch: Int, outputs: Int, inputs: Int, density: Double
     let x: Tensor, g: Tensor, w: Tensor, mask: Tensor, masked: Tensor, topology: SparseTopology
