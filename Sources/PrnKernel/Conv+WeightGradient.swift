@@ -145,15 +145,13 @@ private struct WeightGradientPart {
     func run(x: UnsafePointer<Float>, gy: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>) {
         guard !channels.isEmpty, geo.groupCount > 0 else { return }
         if channelMajor {
-            let first = channels.lowerBound * kh * kw, patch = geo.image.patch
-            for o in 0..<geo.outChannels { (dw + o * patch + first).update(repeating: 0, count: taps) }
-            multiplyBlocks(kBlocks[...], x: x, gy: gy, factor: 1, ldc: patch) { _ in dw + first }
+            let first = channels.lowerBound * kh * kw
+            multiplyBlocks(kBlocks[...], x: x, gy: gy, accumulating: true, ldc: geo.image.patch) { _ in dw + first }
             return
         }
         let sum = geo.outChannels * taps
         GEMM.withPackingBuffer(floats: sum) { acc in
-            acc.update(repeating: 0, count: sum)
-            multiplyBlocks(kBlocks[...], x: x, gy: gy, factor: 1, ldc: taps) { _ in acc }
+            multiplyBlocks(kBlocks[...], x: x, gy: gy, accumulating: true, ldc: taps) { _ in acc }
             scatter(acc, into: dw)
         }
     }
@@ -170,7 +168,7 @@ private struct WeightGradientPart {
             Parallel.forEach(workers, threads: workers) { range in
                 for w in range {
                     let mine = blocks.count * w / workers ..< blocks.count * (w + 1) / workers
-                    multiplyBlocks(blocks[mine], x: x, gy: gy, factor: nil, ldc: taps) { sums + $0 * sum }
+                    multiplyBlocks(blocks[mine], x: x, gy: gy, accumulating: false, ldc: taps) { sums + $0 * sum }
                 }
             }
             Parallel.forEach(sum, grain: 64) { elements in
@@ -186,18 +184,23 @@ private struct WeightGradientPart {
     }
 
     /// Packs and multiplies `blocks` (a run of `kBlocks`) in order, block `i`'s product going to
-    /// `target(i)` (`i` its index in `kBlocks`, rows `ldc` floats apart): added onto it with
-    /// `factor` 1, written with nil.
+    /// `target(i)` (`i` its index in `kBlocks`, rows `ldc` floats apart). `accumulating`: the
+    /// blocks sum onto one target in order, as onto zeros (`dw = fma(1, dw, acc)` from 0), the
+    /// first written as `0 + acc` so the target need not be zeroed first; else each block is
+    /// written to a target of its own.
     private func multiplyBlocks(_ blocks: ArraySlice<(group: Int, steps: Range<Int>)>, x: UnsafePointer<Float>,
-                                gy: UnsafePointer<Float>, factor: Float?, ldc: Int,
+                                gy: UnsafePointer<Float>, accumulating: Bool, ldc: Int,
                                 target: (Int) -> UnsafeMutablePointer<Float>) {
         let imageFloats = geo.groupSize * paddedHeight * paddedWidth * channels.count
         let aFloats = rowSlivers * tiling.rows * depth, bFloats = columnSlivers * tiling.columns * depth
         GEMM.withPackingBuffer(floats: bFloats + aFloats + imageFloats + GEMM.largestTile) { buffer in
             let b = buffer, a = b + bFloats, padded = a + aFloats, scratch = padded + imageFloats
-            // Zero: the image's border (never written after) and the slivers' padding columns
-            // (read, not kept).
-            buffer.update(repeating: 0, count: bFloats + aFloats + imageFloats)
+            // Zero only what no pass writes: the padding columns of B's last sliver (read, not
+            // kept). `packSlivers` pads A's last sliver itself, `fillPaddedImage` writes the
+            // image's border, and every step writes all live taps.
+            if taps % tiling.columns != 0 {
+                bSliver(columnSlivers - 1, b).update(repeating: 0, count: bWidth(columnSlivers - 1) * depth)
+            }
             var filled: Int?
             for (i, block) in zip(blocks.indices, blocks) {
                 let samples = geo.samples(ofGroup: block.group)
@@ -207,19 +210,27 @@ private struct WeightGradientPart {
                 }
                 packGradient(gy, samples: samples, steps: block.steps, into: a)
                 packTaps(padded, steps: block.steps, into: b)
-                multiply(a: a, b: b, kc: block.steps.count, into: target(i), ldc: ldc, factor: factor, scratch: scratch)
+                let later = accumulating && i != blocks.startIndex
+                multiply(a: a, b: b, kc: block.steps.count, into: target(i), ldc: ldc, factor: later ? 1 : nil,
+                         ontoZero: accumulating && !later, scratch: scratch)
             }
         }
     }
 
-    /// The group's samples, this part's channels, into `[samples, H + 2ph, W + 2pw, channels]`
-    /// (the border is left as it is: zero).
+    /// The group's samples, this part's channels, into `[samples, H + 2ph, W + 2pw, channels]`,
+    /// the border zero.
     private func fillPaddedImage(_ x: UnsafePointer<Float>, samples: Range<Int>, into padded: UnsafeMutablePointer<Float>) {
         let image = geo.image, window = image.window, cw = channels.count
         let width = image.width, plane = image.inputPlane
+        let rowFloats = paddedWidth * cw, sideFloats = window.padW * cw
         for (b, n) in samples.enumerated() {
+            let sample = padded + b * paddedHeight * rowFloats
+            sample.update(repeating: 0, count: window.padH * rowFloats)
+            (sample + (window.padH + image.height) * rowFloats).update(repeating: 0, count: window.padH * rowFloats)
             for h in 0..<image.height {
                 let row = padded + ((b * paddedHeight + h + window.padH) * paddedWidth + window.padW) * cw
+                (row - sideFloats).update(repeating: 0, count: sideFloats)
+                (row + width * cw).update(repeating: 0, count: sideFloats)
                 let source = x + (n * image.channels + channels.lowerBound) * plane + h * width
                 // Four channels × four pixels at a time, transposed in registers.
                 var c = 0
@@ -305,15 +316,34 @@ private struct WeightGradientPart {
     }
 
     /// `acc[O, taps] = fma(factor, acc, A·B)` tile by tile, in the GEMM driver's order (`A·B`
-    /// with `factor` nil), `acc`'s rows `ldc` floats apart.
+    /// with `factor` nil), `acc`'s rows `ldc` floats apart. `ontoZero` (with `factor` nil) writes
+    /// `0 + A·B`, the bits `fma(1, 0, A·B)` gives: a chain that underflowed to −0 becomes +0.
+    /// Each tile is fixed while it is still in L1.
     private func multiply(a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>, kc: Int,
-                          into acc: UnsafeMutablePointer<Float>, ldc: Int, factor: Float?, scratch: UnsafeMutablePointer<Float>) {
+                          into acc: UnsafeMutablePointer<Float>, ldc: Int, factor: Float?, ontoZero: Bool,
+                          scratch: UnsafeMutablePointer<Float>) {
         let o = geo.outChannels
         GEMM.forEachTile(tiling, rowSlivers: 0..<rowSlivers, columnSlivers: 0..<columnSlivers, kc: kc) { s, t in
             let i = s * tiling.rows, h = Swift.min(tiling.rows, o - i)
             let j = t * tiling.columns, w = Swift.min(tiling.columns, taps - j)
-            GEMM.multiplyTile(tiling, h: h, w: w, kc: kc, a: aSliver(s, a), b: bSliver(t, b), c: acc + i * ldc + j,
+            let c = acc + i * ldc + j
+            GEMM.multiplyTile(tiling, h: h, w: w, kc: kc, a: aSliver(s, a), b: bSliver(t, b), c: c,
                               ldc: ldc, factor: factor, scratch: scratch)
+            if ontoZero {
+                for r in 0..<h {
+                    let row = c + r * ldc
+                    var q = 0
+                    while q + 16 <= w {
+                        let lanes = UnsafeMutableRawPointer(row + q)
+                        lanes.storeBytes(of: 0 + lanes.loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+                        q += 16
+                    }
+                    while q < w {
+                        row[q] = 0 + row[q]
+                        q += 1
+                    }
+                }
+            }
         }
     }
 

@@ -365,6 +365,24 @@ final class ConvTests: XCTestCase {
         XCTAssertEqual(direct, [Bool](repeating: false, count: cases.count - 4) + [true, true, true, true])
     }
 
+    /// A weight gradient is its products summed onto zeros, so products that all underflow to
+    /// −0 give +0 (`fma(1, +0, −0)`), whether the tiles are written into dw directly or go
+    /// through the accumulator: neither path may write the chain's −0 as it is.
+    func testWeightGradientOfUnderflowingProductsIsPositiveZero() {
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        for t: Case in [(1, 40, 2, 2, 64, 3, 3, 1, 1), (3, 16, 9, 9, 16, 3, 3, 1, 1), (2, 5, 40, 33, 13, 3, 3, 1, 1)] {
+            let (x, w, gy) = Self.operands(t, seed: 5)
+            let tiny = x.map { _ in 1e-30 }, negative = gy.map { _ in -1e-30 }
+            XCTAssertEqual((tiny.scalars[0] * negative.scalars[0]).bitPattern, (-Float.zero).bitPattern)
+            for threads in [1, 2] {
+                Parallel.threads = threads
+                let dw = Tensor.conv2dWeightGrad(tiny, negative, weightShape: w.shape, stride: t.s, padding: t.p)
+                XCTAssertEqual(Set(dw.scalars.map(\.bitPattern)), [0], "\(t), \(threads) threads")
+            }
+        }
+    }
+
     // MARK: Validation
 
     func testConvShapeValidation() throws {
