@@ -7,8 +7,9 @@
 /// and there are `H + 2·padH` rows. Output pixel `(n, i, j)` of the group's `n`-th sample is
 /// flat position `t = i·L + n·S + j`, and its tap `(c, u, v)` reads position `t + u·L + v` of
 /// input plane `c`: over all `t` at once, a kept weight is one contiguous shifted run. So the
-/// forward pass is `rowsTimesDense` with entry offsets `c·(plane) + u·L + v` in place of im2col
-/// rows; positions with `j ≥ OW` are computed too and dropped. The input gradient computes the
+/// forward pass is `rowsTimesDense` (entry-major, `rowsTimesDenseByEntries`: the runs are long)
+/// with entry offsets `c·(plane) + u·L + v` in place of im2col rows; positions with `j ≥ OW`
+/// are computed too and dropped. The input gradient computes the
 /// im2col-shaped rows `(c, u, v)` of `Wᵀ · gy` the same way, one input channel at a time, and
 /// adds each at its shift into a padded plane of `dx` (col2im without the column matrix).
 ///
@@ -96,8 +97,9 @@ extension SparseTopology {
                 offsets.withUnsafeBufferPointer { index in
                     values.withUnsafeBufferPointer { vs in
                         SparseKernels.forEachPart(rows, work: count * t, threads: threads) { range in
-                            SparseKernels.rowsTimesDense(start: start.baseAddress!, index: index.baseAddress!, values: vs.baseAddress!,
-                                                         rows: range, blocks: blocks, dense: padded, ldd: 1, n: t, out: out, ldo: t)
+                            SparseKernels.rowsTimesDenseByEntries(start: start.baseAddress!, index: index.baseAddress!,
+                                                                  values: vs.baseAddress!, rows: range, blocks: blocks,
+                                                                  dense: padded, ldd: 1, n: t, out: out, ldo: t)
                         }
                     }
                 }
@@ -124,9 +126,9 @@ extension SparseTopology {
                             let plane = tapRows + taps * t
                             for c in channels {
                                 let first = start.baseAddress! + c * taps
-                                SparseKernels.rowsTimesDense(start: first, index: index.baseAddress!, values: vs.baseAddress!,
-                                                             rows: 0..<taps, blocks: blocks, dense: gPadded, ldd: t, n: t,
-                                                             out: tapRows, ldo: t)
+                                SparseKernels.rowsTimesDenseByEntries(start: first, index: index.baseAddress!, values: vs.baseAddress!,
+                                                                      rows: 0..<taps, blocks: blocks, dense: gPadded, ldd: t, n: t,
+                                                                      out: tapRows, ldo: t)
                                 plane.update(repeating: 0, count: layout.gradientPlaneExtent)
                                 for tap in 0..<taps where first[tap] < first[tap + 1] {
                                     let row = tapRows + tap * t
