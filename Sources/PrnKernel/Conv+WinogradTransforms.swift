@@ -194,19 +194,24 @@ extension WinogradPlan {
     }
 
     /// The row pass from the planes of one channel: for each tile row of the run and each of its
-    /// tiles' `side` rows (from `left` rows above the tile), `pass(from, to, count)` for `count`
-    /// tiles side by side, each reading `side` floats from `from + m·j` (the tile's columns from
-    /// `left` left of it) into its lane of `to` (the tiles' row in `block`, `α · lanes` floats
-    /// per row). Tiles inside the plane read the plane's row directly; a tile over an edge reads
-    /// its columns, zero outside, from `edge`; rows outside the plane give α zero elements.
+    /// tiles' `side` rows (from `left` rows above the tile), `pass(from, to, count)` for the
+    /// row's `tileColumns` tiles side by side, tile j reading `side` floats from `from + m·j` (its
+    /// columns from `left` left of it) into its lane of `to` (the tiles' row in `block`, `α ·
+    /// lanes` floats per row). When every tile lies inside the plane the pass reads the plane's
+    /// row directly; otherwise it reads the row copied into `edge` between zeros (the padding),
+    /// so the tiles over an edge run in the same vector pass as the others. Rows outside the plane
+    /// give α zero elements.
     private func forEachPlaneRow(_ planes: UnsafePointer<Float>, channels: Int, channel: Int, samples: Range<Int>,
                                  rows: Range<Int>, side: Int, left: Int, block: UnsafeMutablePointer<Float>,
                                  edge: UnsafeMutablePointer<Float>,
                                  _ pass: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) {
         let alpha = tile.alpha, m = tile.m, tw = tileColumns, lanes = rows.count * tw, plane = height * width
-        // The tiles j whose columns m·j − left ..< m·j − left + side all lie inside the plane.
-        let first = (left + m - 1) / m, room = width - side + left
-        let inside = first..<Swift.max(first, room >= 0 ? Swift.min(tw, room / m + 1) : 0)
+        // The columns the row's tiles read, from −left: all inside the plane, or padded in `edge`.
+        let span = m * (tw - 1) + side, padded = left > 0 || span > width
+        if padded {
+            edge.update(repeating: 0, count: left)
+            (edge + left + width).update(repeating: 0, count: span - left - width)
+        }
         for r in rows {
             let src = planes + ((samples.lowerBound + r / tileRows) * channels + channel) * plane
             let top = m * (r % tileRows) - left, lane = (r - rows.lowerBound) * tw
@@ -217,16 +222,12 @@ extension WinogradPlan {
                     continue
                 }
                 let row = src + y * width
-                if !inside.isEmpty { pass(row + m * inside.lowerBound - left, to + inside.lowerBound, inside.count) }
-                func overEdge(_ j: Int) {
-                    for k in 0..<side {
-                        let column = m * j - left + k
-                        edge[k] = column >= 0 && column < width ? row[column] : 0
-                    }
-                    pass(edge, to + j, 1)
+                if padded {
+                    (edge + left).update(from: row, count: width)
+                    pass(edge, to, tw)
+                } else {
+                    pass(row, to, tw)
                 }
-                for j in 0..<inside.lowerBound { overEdge(j) }
-                for j in inside.upperBound..<tw { overEdge(j) }
             }
         }
     }
