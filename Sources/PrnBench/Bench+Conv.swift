@@ -8,7 +8,7 @@ public enum ConvBenchmark {
     /// threads=2 direct_ms=… winograd2x2_ms=… winograd4x4_ms=… speedup2x2=… speedup4x4=…
     /// max_diff2x2=… max_diff4x4=… rule=…` (speedups against direct; `max_diff`: the largest
     /// difference from the direct result, relative to its largest magnitude; `rule`: what
-    /// `ConvAlgorithm.chosen` runs for this layer). `models` (as `BENCH_MODELS=vgg16` gives them)
+    /// `ConvAlgorithm.chosen` runs for this layer's product). `models` (as `BENCH_MODELS=vgg16` gives them)
     /// runs only those models' layers.
     public static func run(models: Set<String>? = nil, report: (String) -> Void) {
         let layers: [(String, Int, Int, Int)] = [  // name, in, out, side
@@ -26,13 +26,13 @@ public enum ConvBenchmark {
             let x = Tensor(shape: [128, c, side, side], scalars: rng.normal(count: 128 * c * side * side))
             let w = Tensor(shape: [o, c, 3, 3], scalars: rng.normal(count: o * c * 9))
             let gy = Tensor(shape: [128, o, side, side], scalars: rng.normal(count: 128 * o * side * side))
-            let rule = ConvAlgorithm.chosen(input: x.shape, weight: w.shape, stride: 1, padding: 1)
-            let products: [(String, (ConvAlgorithm) -> Tensor)] = [
-                ("forward", { x.conv2d(w, stride: 1, padding: 1, algorithm: $0) }),
-                ("input_grad", { Tensor.conv2dInputGrad(gy, w, inputShape: x.shape, stride: 1, padding: 1, algorithm: $0) }),
-                ("weight_grad", { Tensor.conv2dWeightGrad(x, gy, weightShape: w.shape, stride: 1, padding: 1, algorithm: $0) }),
+            let products: [(String, ConvProduct, (ConvAlgorithm) -> Tensor)] = [
+                ("forward", .forward, { x.conv2d(w, stride: 1, padding: 1, algorithm: $0) }),
+                ("input_grad", .inputGradient, { Tensor.conv2dInputGrad(gy, w, inputShape: x.shape, stride: 1, padding: 1, algorithm: $0) }),
+                ("weight_grad", .weightGradient, { Tensor.conv2dWeightGrad(x, gy, weightShape: w.shape, stride: 1, padding: 1, algorithm: $0) }),
             ]
-            for (product, compute) in products {
+            for (product, kind, compute) in products {
+                let rule = ConvAlgorithm.chosen(input: x.shape, weight: w.shape, stride: 1, padding: 1, product: kind)
                 for threads in [1, 2] {
                     Parallel.threads = threads
                     var direct = x

@@ -43,20 +43,45 @@ public enum ConvAlgorithm: Sendable {
     ///   16 outputs per 4).
     /// - Direct everywhere else, among them a small batch (SynFlow's single sample), which does
     ///   not amortize transforming the weight.
-    static func chosen(for geo: ConvGeometry) -> ConvAlgorithm {
+    ///
+    /// That is the layer's algorithm, which its forward pass and input gradient run. Its weight
+    /// gradient runs it too where the channels amortize transforming x and gy per tile (a
+    /// tile's GEMM work grows as C·O, its transforms as C + O): at least 64 × 64 channels
+    /// (C·O ≥ 4096), and on planes under 8×8 (all of F(2×2)'s, and F(4×4)'s of one tile a side
+    /// plus edge tiles) at least 256 × 256. Elsewhere the weight gradient runs direct, whose
+    /// products there are one large GEMM each (k = N·H·W). `prn bench conv` at 5f39406 (idle):
+    /// F(4×4)'s weight gradient ran at 0.44–0.86× of direct's on one thread and 0.54–0.70× on two
+    /// on VGG-11's (width 0.25) 16–128-channel layers on 4×4 to 16×16 planes (but 1.21× on one
+    /// thread for 128 channels on 4×4), 0.34–0.47× on ResNet-20's 16- and 32-channel layers;
+    /// F(2×2)'s on VGG-11's 128-channel 2×2 layers 0.92× and 0.32×. VGG-16's 512-channel 4×4 and
+    /// 2×2 layers keep Winograd (1.6× and 1.3× on one thread).
+    static func chosen(for geo: ConvGeometry, product: ConvProduct = .forward) -> ConvAlgorithm {
         let image = geo.image, c = image.channels, o = geo.outChannels
         let side = Swift.min(image.height, image.width), outputs = image.batch * image.height * image.width
         guard WinogradPlan.supports(geo) && c >= 16 && o >= 16 else { return .direct }
+        let layer: ConvAlgorithm
         if side >= 4 {
-            return outputs >= 2048 ? .winograd4x4 : .direct
+            layer = outputs >= 2048 ? .winograd4x4 : .direct
+        } else {
+            layer = side >= 2 && c >= 128 && o >= 128 && outputs >= 512 ? .winograd2x2 : .direct
         }
-        return side >= 2 && c >= 128 && o >= 128 && outputs >= 512 ? .winograd2x2 : .direct
+        guard product == .weightGradient else { return layer }
+        let amortized = c * o >= 64 * 64 && (side >= 8 || (c >= 256 && o >= 256))
+        return amortized ? layer : .direct
     }
 
-    /// The rule's choice for a convolution of these shapes (which must satisfy `Shape.conv2d`).
-    public static func chosen(input: [Int], weight: [Int], stride: Int, padding: Int) -> ConvAlgorithm {
-        chosen(for: ConvGeometry.validated(input: input, weight: weight, stride: stride, padding: padding))
+    /// The rule's choice for a product of a convolution of these shapes (which must satisfy
+    /// `Shape.conv2d`); the forward pass's is the layer's algorithm.
+    public static func chosen(input: [Int], weight: [Int], stride: Int, padding: Int,
+                              product: ConvProduct = .forward) -> ConvAlgorithm {
+        chosen(for: ConvGeometry.validated(input: input, weight: weight, stride: stride, padding: padding), product: product)
     }
+}
+
+/// The three products of a convolution layer, which the rule (`ConvAlgorithm.chosen`) may run
+/// by different algorithms: `conv2d`, `conv2dInputGrad`, `conv2dWeightGrad`.
+public enum ConvProduct: Sendable {
+    case forward, inputGradient, weightGradient
 }
 
 extension WinogradPlan {

@@ -144,6 +144,48 @@ final class WinogradTests: XCTestCase {
                        x.conv2d(w, stride: 1, padding: 1, algorithm: .winograd4x4).scalars)
     }
 
+    /// The weight gradient keeps the layer's Winograd only with enough channels to amortize the
+    /// transforms: C·O ≥ 64·64, and on planes under 8×8 at least 256 × 256; the forward pass and
+    /// the input gradient always run the layer's algorithm.
+    func testWeightGradientRuleFollowsTheChannels() {
+        func uses(_ x: [Int], _ w: [Int], _ product: ConvProduct) -> ConvAlgorithm {
+            ConvAlgorithm.chosen(input: x, weight: w, stride: 1, padding: 1, product: product)
+        }
+        let cases: [(x: [Int], w: [Int], layer: ConvAlgorithm, weightGradient: ConvAlgorithm)] = [
+            ([2, 64, 32, 32], [64, 64, 3, 3], .winograd4x4, .winograd4x4),      // 64 × 64 (VGG-16's first)
+            ([128, 64, 8, 8], [64, 64, 3, 3], .winograd4x4, .winograd4x4),      // 64 × 64 on 8×8
+            ([128, 32, 8, 8], [64, 32, 3, 3], .winograd4x4, .direct),           // 32 × 64 (VGG-11 at width 0.25)
+            ([128, 32, 16, 16], [127, 32, 3, 3], .winograd4x4, .direct),        // C·O = 4064
+            ([128, 32, 16, 16], [128, 32, 3, 3], .winograd4x4, .winograd4x4),   // C·O = 4096
+            ([128, 16, 32, 32], [16, 16, 3, 3], .winograd4x4, .direct),         // 16 × 16 (ResNet-20)
+            ([128, 128, 4, 4], [128, 128, 3, 3], .winograd4x4, .direct),        // 4×4 planes, 128 × 128
+            ([128, 256, 7, 7], [255, 256, 3, 3], .winograd4x4, .direct),        // 7×7 planes, 256 × 255
+            ([128, 512, 4, 4], [512, 512, 3, 3], .winograd4x4, .winograd4x4),   // 4×4 planes, 512 × 512
+            ([128, 128, 2, 2], [128, 128, 3, 3], .winograd2x2, .direct),        // 2×2 planes, 128 × 128
+            ([128, 256, 3, 3], [256, 256, 3, 3], .winograd2x2, .winograd2x2),   // 3×3 planes, 256 × 256
+            ([1, 64, 32, 32], [64, 64, 3, 3], .direct, .direct),                // batch 1
+        ]
+        for c in cases {
+            XCTAssertEqual(uses(c.x, c.w, .forward), c.layer, "\(c.x) \(c.w)")
+            XCTAssertEqual(uses(c.x, c.w, .inputGradient), c.layer, "\(c.x) \(c.w)")
+            XCTAssertEqual(uses(c.x, c.w, .weightGradient), c.weightGradient, "\(c.x) \(c.w)")
+        }
+        // The default of each product is its rule's choice.
+        let x = Tensor.randn([4, 32, 8, 8], seed: 1), w = Tensor.randn([64, 32, 3, 3], seed: 2)
+        let gy = Tensor.randn([4, 64, 8, 8], seed: 3)
+        XCTAssertEqual(ConvAlgorithm.chosen(input: x.shape, weight: w.shape, stride: 1, padding: 1), .direct)
+        XCTAssertEqual(Tensor.conv2dWeightGrad(x, gy, weightShape: w.shape, stride: 1, padding: 1).scalars,
+                       Tensor.conv2dWeightGrad(x, gy, weightShape: w.shape, stride: 1, padding: 1, algorithm: .direct).scalars)
+        let big = Tensor.randn([32, 32, 8, 8], seed: 4), gyBig = Tensor.randn([32, 64, 8, 8], seed: 5)
+        XCTAssertEqual(ConvAlgorithm.chosen(input: big.shape, weight: w.shape, stride: 1, padding: 1), .winograd4x4)
+        XCTAssertEqual(Tensor.conv2dWeightGrad(big, gyBig, weightShape: w.shape, stride: 1, padding: 1).scalars,
+                       Tensor.conv2dWeightGrad(big, gyBig, weightShape: w.shape, stride: 1, padding: 1, algorithm: .direct).scalars)
+        XCTAssertNotEqual(Tensor.conv2dWeightGrad(big, gyBig, weightShape: w.shape, stride: 1, padding: 1).scalars,
+                          Tensor.conv2dWeightGrad(big, gyBig, weightShape: w.shape, stride: 1, padding: 1, algorithm: .winograd4x4).scalars)
+        XCTAssertEqual(big.conv2d(w, stride: 1, padding: 1).scalars,
+                       big.conv2d(w, stride: 1, padding: 1, algorithm: .winograd4x4).scalars)
+    }
+
     func testThreadCountDoesNotChangeBits() {
         for t: ConvTests.Case in [(10, 4, 24, 24, 3, 3, 3, 1, 1), (300, 2, 4, 4, 3, 3, 3, 1, 1), (3, 3, 9, 7, 2, 3, 3, 1, 1)] {
             let (x, w, gy) = ConvTests.operands(t, seed: 7)
