@@ -167,10 +167,19 @@ struct WinogradPlan {
     var sampleGroups: SampleGroups { SampleGroups(batch: batch, size: groupSize) }
 
     /// y = conv(x, w) given `u = transformedWeight(w)`.
+    ///
+    /// Each output comes out the same in any group (a tile's transforms are its own, and a GEMM
+    /// column's chains do not depend on the other columns, `GEMM.swift`), so unlike the weight
+    /// gradient, whose sums follow the groups, the forward pass cuts the batch into at least one
+    /// group per thread: a batch that fits one group (VGG-11's 4×4 and 2×2 layers at batch 128,
+    /// one tile per sample) runs as a group per thread, each with its α² GEMMs whole, instead of
+    /// one group whose transforms and α² GEMMs each fork across the threads.
     func forward(x: UnsafePointer<Float>, u: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
-        let positions = tile.positions, maxTiles = groupSize * tilesPerSample
+        let perThread = (batch + Parallel.threads - 1) / Parallel.threads
+        let groups = SampleGroups(batch: batch, size: Swift.max(1, Swift.min(groupSize, perThread)))
+        let positions = tile.positions, maxTiles = groups.size * tilesPerSample
         let transforms = positions * (inChannels + outChannels) * maxTiles
-        sampleGroups.forEach(scratch: transforms) { samples, v, gemmThreads in
+        groups.forEach(scratch: transforms) { samples, v, gemmThreads in
             let m = v + positions * inChannels * maxTiles, tiles = samples.count * tilesPerSample
             transformInput(x, samples: samples, into: v, tiles: tiles, threads: gemmThreads)
             for xi in 0..<positions {
