@@ -192,6 +192,9 @@ struct WinogradPlan {
         }
     }
 
+    /// Fewest elements of the weight gradient's sum per thread, so that a small sum is not forked.
+    static let sumGrain = 1 << 14
+
     /// `dw = ∂⟨conv(x, w), gy⟩/∂w`, the adjoint of `forward` in w: per group, the α² products
     /// `S[ξ] (O × C) = Z[ξ] (O × T) · V[ξ]ᵀ (T × C)` of gy's and x's transforms, added in group
     /// order, then `dw_oc = Gᵀ · S_oc · G`.
@@ -214,15 +217,19 @@ struct WinogradPlan {
                            beta: 0, c: partial + xi * outChannels * inChannels, ldc: inChannels, threads: gemmThreads)
             }
         }, afterWave: { scratches in
-            for scratch in scratches {
-                let partial = scratch + transforms
-                if added {
-                    for i in 0..<products { sum[i] += partial[i] }
-                } else {
-                    sum.update(from: partial, count: products)
-                    added = true
+            // The threads split the elements: each element still adds the groups in group order.
+            let summed = added
+            Parallel.forEach(products, grain: Self.sumGrain) { elements in
+                for (w, scratch) in scratches.enumerated() {
+                    let partial = scratch + transforms
+                    if summed || w > 0 {
+                        for i in elements { sum[i] += partial[i] }
+                    } else {
+                        (sum + elements.lowerBound).update(from: partial + elements.lowerBound, count: elements.count)
+                    }
                 }
             }
+            added = true
         })
         if !added { sum.update(repeating: 0, count: products) }   // an empty batch
         transformWeightGradient(sum, into: dw)
