@@ -138,11 +138,15 @@ extension WinogradPlan {
     private func transformInput<N: WinogradNetwork>(_: N.Type, _ x: UnsafePointer<Float>, samples: Range<Int>,
                                                     into v: UnsafeMutablePointer<Float>, tiles: Int, threads: Int?) {
         let m = N.m, alpha = m + 2, tw = tileColumns, stride = inChannels * tiles
-        forEachChannel(inChannels, threads: threads) { c, patch, row in
+        forEachChannel(inChannels, threads: threads, blocks: 2) { c, patch, _ in
+            let patches = patch + tile.positions * Swift.max(Self.lanesPerRun, tw)
             forEachRun(samples: samples.count) { rows in
                 let lanes = rows.count * tw
-                forEachPlaneRow(x, channels: inChannels, channel: c, samples: samples, rows: rows, side: alpha, left: 1,
-                                block: patch, edge: row) { from, to, count in N.input(from, 1, m, into: to, lanes, 1, count: count) }
+                // The row pass along all the run's tiles at once, on their gathered patches.
+                gatherPatches(N.self, x, channel: c, samples: samples, rows: rows, into: patches)
+                for a in 0..<alpha {
+                    N.input(patches + a * alpha * lanes, lanes, 1, into: patch + a * alpha * lanes, lanes, 1, count: lanes)
+                }
                 for k in 0..<alpha {
                     N.input(patch + k * lanes, alpha * lanes, 1,
                             into: v + k * stride + c * tiles + rows.lowerBound * tw, alpha * stride, 1, count: lanes)
@@ -193,6 +197,50 @@ extension WinogradPlan {
         }
     }
 
+    /// The α × α input patches of the run's tiles in channel `channel`, element (a, k) of
+    /// lane l at `patches[(a·α + k) · lanes + l]` (zero past the plane's edges), so that the row
+    /// pass runs along all the run's lanes with unit strides, which vectorizes (reading each
+    /// tile's overlapping window from the plane row would not).
+    private func gatherPatches<N: WinogradNetwork>(_: N.Type, _ x: UnsafePointer<Float>, channel: Int, samples: Range<Int>,
+                                                   rows: Range<Int>, into patches: UnsafeMutablePointer<Float>) {
+        let m = N.m, alpha = m + 2, tw = tileColumns, lanes = rows.count * tw, plane = height * width
+        for r in rows {
+            let src = x + ((samples.lowerBound + r / tileRows) * inChannels + channel) * plane
+            let top = m * (r % tileRows) - 1, lane = (r - rows.lowerBound) * tw
+            for a in 0..<alpha {
+                let to = patches + a * alpha * lanes + lane, y = top + a
+                guard y >= 0 && y < height else {
+                    for k in 0..<alpha { (to + k * lanes).update(repeating: 0, count: tw) }
+                    continue
+                }
+                let row = src + y * width
+                var j = 0
+                // Four tiles at a time: their window, the columns m·j − 1 ... m·j + 16, is one
+                // vector of 16 columns and a column on each side (zero outside the plane); the
+                // elements are picked out of it by shuffles.
+                while j + 4 <= tw && m * j + 16 <= width {
+                    let head = UnsafeRawPointer(row + m * j).loadUnaligned(as: SIMD16<Float>.self)
+                    let left: Float = j == 0 ? 0 : row[m * j - 1], right: Float = m * j + 16 < width ? row[m * j + 16] : 0
+                    for k in 0..<alpha {
+                        var element = SIMD4<Float>()
+                        for t in 0..<4 {
+                            let i = t * m + k   // in the window; column m·j − 1 + i
+                            element[t] = i == 0 ? left : i <= 16 ? head[i - 1] : right
+                        }
+                        UnsafeMutableRawPointer(to + k * lanes + j).storeBytes(of: element, as: SIMD4<Float>.self)
+                    }
+                    j += 4
+                }
+                for j in j..<tw {
+                    for k in 0..<alpha {
+                        let column = m * j - 1 + k
+                        to[k * lanes + j] = column >= 0 && column < width ? row[column] : 0
+                    }
+                }
+            }
+        }
+    }
+
     /// The row pass from the planes of one channel: for each tile row of the run and each of its
     /// tiles' `side` rows (from `left` rows above the tile), `pass(from, to, count)` for the
     /// row's `tileColumns` tiles side by side, tile j reading `side` floats from `from + m·j` (its
@@ -233,11 +281,11 @@ extension WinogradPlan {
     }
 
     /// `body(channel, block, row)` for each of `count` channels, split across `threads` (all
-    /// when nil), each thread with an α² × run block and room for a plane row. Each
+    /// when nil), each thread with `blocks` α² × run blocks and room for a plane row. Each
     /// channel's transform is the same on any thread.
-    private func forEachChannel(_ count: Int, threads: Int?,
+    private func forEachChannel(_ count: Int, threads: Int?, blocks: Int = 1,
                                 _ body: (Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
-        let size = tile.positions * Swift.max(Self.lanesPerRun, tileColumns), row = tile.m * tileColumns + 2
+        let size = blocks * tile.positions * Swift.max(Self.lanesPerRun, tileColumns), row = tile.m * tileColumns + 2
         Parallel.forEach(count, threads: threads) { channels in
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: size + row)
             defer { scratch.deallocate() }
