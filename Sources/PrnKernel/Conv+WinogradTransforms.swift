@@ -203,39 +203,30 @@ extension WinogradPlan {
     /// tile's overlapping window from the plane row would not).
     private func gatherPatches<N: WinogradNetwork>(_: N.Type, _ x: UnsafePointer<Float>, channel: Int, samples: Range<Int>,
                                                    rows: Range<Int>, into patches: UnsafeMutablePointer<Float>) {
-        let m = N.m, alpha = m + 2, tw = tileColumns, lanes = rows.count * tw, plane = height * width
-        for r in rows {
-            let src = x + ((samples.lowerBound + r / tileRows) * inChannels + channel) * plane
-            let top = m * (r % tileRows) - 1, lane = (r - rows.lowerBound) * tw
-            for a in 0..<alpha {
-                let to = patches + a * alpha * lanes + lane, y = top + a
-                guard y >= 0 && y < height else {
-                    for k in 0..<alpha { (to + k * lanes).update(repeating: 0, count: tw) }
-                    continue
-                }
-                let row = src + y * width
-                var j = 0
-                // Four tiles at a time: their window, the columns m·j − 1 ... m·j + 16, is one
-                // vector of 16 columns and a column on each side (zero outside the plane); the
-                // elements are picked out of it by shuffles.
-                while j + 4 <= tw && m * j + 16 <= width {
-                    let head = UnsafeRawPointer(row + m * j).loadUnaligned(as: SIMD16<Float>.self)
-                    let left: Float = j == 0 ? 0 : row[m * j - 1], right: Float = m * j + 16 < width ? row[m * j + 16] : 0
-                    for k in 0..<alpha {
-                        var element = SIMD4<Float>()
-                        for t in 0..<4 {
-                            let i = t * m + k   // in the window; column m·j − 1 + i
-                            element[t] = i == 0 ? left : i <= 16 ? head[i - 1] : right
-                        }
-                        UnsafeMutableRawPointer(to + k * lanes + j).storeBytes(of: element, as: SIMD4<Float>.self)
+        let m = N.m, alpha = m + 2, tw = tileColumns, lanes = rows.count * tw
+        forEachRunRow(x, channels: inChannels, channel: channel, samples: samples, rows: rows, side: alpha, left: 1,
+                      block: patches) { to, row in
+            var j = 0
+            // Four tiles at a time: their window, the columns m·j − 1 ... m·j + 16, is one
+            // vector of 16 columns and a column on each side (zero outside the plane); the
+            // elements are picked out of it by shuffles.
+            while j + 4 <= tw && m * j + 16 <= width {
+                let head = UnsafeRawPointer(row + m * j).loadUnaligned(as: SIMD16<Float>.self)
+                let left: Float = j == 0 ? 0 : row[m * j - 1], right: Float = m * j + 16 < width ? row[m * j + 16] : 0
+                for k in 0..<alpha {
+                    var element = SIMD4<Float>()
+                    for t in 0..<4 {
+                        let i = t * m + k   // in the window; column m·j − 1 + i
+                        element[t] = i == 0 ? left : i <= 16 ? head[i - 1] : right
                     }
-                    j += 4
+                    UnsafeMutableRawPointer(to + k * lanes + j).storeBytes(of: element, as: SIMD4<Float>.self)
                 }
-                for j in j..<tw {
-                    for k in 0..<alpha {
-                        let column = m * j - 1 + k
-                        to[k * lanes + j] = column >= 0 && column < width ? row[column] : 0
-                    }
+                j += 4
+            }
+            for j in j..<tw {
+                for k in 0..<alpha {
+                    let column = m * j - 1 + k
+                    to[k * lanes + j] = column >= 0 && column < width ? row[column] : 0
                 }
             }
         }
@@ -253,13 +244,32 @@ extension WinogradPlan {
                                  rows: Range<Int>, side: Int, left: Int, block: UnsafeMutablePointer<Float>,
                                  edge: UnsafeMutablePointer<Float>,
                                  _ pass: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) {
-        let alpha = tile.alpha, m = tile.m, tw = tileColumns, lanes = rows.count * tw, plane = height * width
+        let tw = tileColumns
         // The columns the row's tiles read, from −left: all inside the plane, or padded in `edge`.
-        let span = m * (tw - 1) + side, padded = left > 0 || span > width
+        let span = tile.m * (tw - 1) + side, padded = left > 0 || span > width
         if padded {
             edge.update(repeating: 0, count: left)
             (edge + left + width).update(repeating: 0, count: span - left - width)
         }
+        forEachRunRow(planes, channels: channels, channel: channel, samples: samples, rows: rows, side: side, left: left,
+                      block: block) { to, row in
+            if padded {
+                (edge + left).update(from: row, count: width)
+                pass(edge, to, tw)
+            } else {
+                pass(row, to, tw)
+            }
+        }
+    }
+
+    /// For each tile row of the run and each of its tiles' `side` rows (from `left` rows above
+    /// the tile), `body(to, row)`: `to` is that row's place in `block` (the run's tiles side by
+    /// side, `α · lanes` floats per row), `row` the plane's row. A row outside the plane gives α
+    /// zero elements per tile instead.
+    private func forEachRunRow(_ planes: UnsafePointer<Float>, channels: Int, channel: Int, samples: Range<Int>,
+                               rows: Range<Int>, side: Int, left: Int, block: UnsafeMutablePointer<Float>,
+                               _ body: (_ to: UnsafeMutablePointer<Float>, _ row: UnsafePointer<Float>) -> Void) {
+        let alpha = tile.alpha, m = tile.m, tw = tileColumns, lanes = rows.count * tw, plane = height * width
         for r in rows {
             let src = planes + ((samples.lowerBound + r / tileRows) * channels + channel) * plane
             let top = m * (r % tileRows) - left, lane = (r - rows.lowerBound) * tw
@@ -269,13 +279,7 @@ extension WinogradPlan {
                     for k in 0..<alpha { (to + k * lanes).update(repeating: 0, count: tw) }
                     continue
                 }
-                let row = src + y * width
-                if padded {
-                    (edge + left).update(from: row, count: width)
-                    pass(edge, to, tw)
-                } else {
-                    pass(row, to, tw)
-                }
+                body(to, src + y * width)
             }
         }
     }
