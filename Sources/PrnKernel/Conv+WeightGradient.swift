@@ -210,9 +210,8 @@ private struct WeightGradientPart {
                 }
                 packGradient(gy, samples: samples, steps: block.steps, into: a)
                 packTaps(padded, steps: block.steps, into: b)
-                let later = accumulating && i != blocks.startIndex
-                multiply(a: a, b: b, kc: block.steps.count, into: target(i), ldc: ldc, factor: later ? 1 : nil,
-                         ontoZero: accumulating && !later, scratch: scratch)
+                let update: TileUpdate = !accumulating ? .write : i == blocks.startIndex ? .writeOntoZero : .add
+                multiply(a: a, b: b, kc: block.steps.count, into: target(i), ldc: ldc, update: update, scratch: scratch)
             }
         }
     }
@@ -315,12 +314,22 @@ private struct WeightGradientPart {
         }
     }
 
-    /// `acc[O, taps] = fma(factor, acc, A·B)` tile by tile, in the GEMM driver's order (`A·B`
-    /// with `factor` nil), `acc`'s rows `ldc` floats apart. `ontoZero` (with `factor` nil) writes
-    /// `0 + A·B`, the bits `fma(1, 0, A·B)` gives: a chain that underflowed to −0 becomes +0.
-    /// Each tile is fixed while it is still in L1.
+    /// How a k-block's product `A·B` reaches its target.
+    private enum TileUpdate {
+        /// `acc = A·B`.
+        case write
+        /// `acc = 0 + A·B`, the bits `fma(1, 0, A·B)` gives onto a zeroed target (a chain that
+        /// underflowed to −0 becomes +0), without zeroing it first.
+        case writeOntoZero
+        /// `acc = fma(1, acc, A·B)`.
+        case add
+    }
+
+    /// `acc[O, taps]` updated with `A·B` tile by tile as `update` says, in the GEMM driver's
+    /// order, `acc`'s rows `ldc` floats apart. `writeOntoZero` fixes each tile while it is still
+    /// in L1.
     private func multiply(a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>, kc: Int,
-                          into acc: UnsafeMutablePointer<Float>, ldc: Int, factor: Float?, ontoZero: Bool,
+                          into acc: UnsafeMutablePointer<Float>, ldc: Int, update: TileUpdate,
                           scratch: UnsafeMutablePointer<Float>) {
         let o = geo.outChannels
         GEMM.forEachTile(tiling, rowSlivers: 0..<rowSlivers, columnSlivers: 0..<columnSlivers, kc: kc) { s, t in
@@ -328,8 +337,8 @@ private struct WeightGradientPart {
             let j = t * tiling.columns, w = Swift.min(tiling.columns, taps - j)
             let c = acc + i * ldc + j
             GEMM.multiplyTile(tiling, h: h, w: w, kc: kc, a: aSliver(s, a), b: bSliver(t, b), c: c,
-                              ldc: ldc, factor: factor, scratch: scratch)
-            if ontoZero {
+                              ldc: ldc, factor: update == .add ? 1 : nil, scratch: scratch)
+            if update == .writeOntoZero {
                 for r in 0..<h {
                     let row = c + r * ldc
                     var q = 0
