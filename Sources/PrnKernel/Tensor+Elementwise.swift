@@ -22,6 +22,13 @@ extension Tensor {
     /// Combines two tensors elementwise after broadcasting them to a common shape.
     @inlinable
     public static func zip(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
+        withoutActuallyEscaping(f) { zip(a, b, ScalarClosure(function: $0)) }
+    }
+
+    /// `zip` with a scalar function type: specialized for `F`, so its loops vectorize on every
+    /// thread (`ScalarBinaryFunction`).
+    @inlinable
+    static func zip<F: ScalarBinaryFunction>(_ a: Tensor, _ b: Tensor, _ f: F) -> Tensor {
         if a.shape == b.shape {
             return Tensor.build(a.shape) { out in
                 a.scalars.withUnsafeBufferPointer { x in
@@ -152,10 +159,10 @@ extension Tensor {
         }
     }
 
-    public static func + (a: Tensor, b: Tensor) -> Tensor { zip(a, b, +) }
-    public static func - (a: Tensor, b: Tensor) -> Tensor { zip(a, b, -) }
-    public static func * (a: Tensor, b: Tensor) -> Tensor { zip(a, b, *) }
-    public static func / (a: Tensor, b: Tensor) -> Tensor { zip(a, b, /) }
+    public static func + (a: Tensor, b: Tensor) -> Tensor { zip(a, b, ScalarSum()) }
+    public static func - (a: Tensor, b: Tensor) -> Tensor { zip(a, b, ScalarDifference()) }
+    public static func * (a: Tensor, b: Tensor) -> Tensor { zip(a, b, ScalarProduct()) }
+    public static func / (a: Tensor, b: Tensor) -> Tensor { zip(a, b, ScalarQuotient()) }
     public static func + (a: Tensor, b: Float) -> Tensor { a.map { $0 + b } }
     public static func - (a: Tensor, b: Float) -> Tensor { a.map { $0 - b } }
     public static func * (a: Tensor, b: Float) -> Tensor { a.map { $0 * b } }
@@ -176,7 +183,7 @@ extension Tensor {
     /// so the same bits (a blocked gradient is `g · 0`: a signed zero, or NaN for an infinite g).
     public static func reluGated(_ g: Tensor, by y: Tensor) -> Tensor {
         precondition(g.shape == y.shape, "reluGated: gradient \(g.shape), gate \(y.shape)")
-        return zip(g, y) { g, y in g * (y > 0 ? 1 : 0) }
+        return zip(g, y, ScalarReLUGate())
     }
     public func pow(_ p: Float) -> Tensor {
         if p == 2 { return map { $0 * $0 } }
@@ -186,4 +193,51 @@ extension Tensor {
 
     /// True when no scalar is NaN or infinite.
     public var isFinite: Bool { scalars.allSatisfy { $0.isFinite } }
+}
+
+/// A function of two scalars that `Tensor.zip` applies elementwise.
+///
+/// `zip`'s loops that run on the worker pool are closures of their own, so a closure passed to
+/// `zip` reaches them only as a pointer: they call it once per element and do not vectorize
+/// (only the one-thread path, inlined at the call site, sees the closure itself). A conforming
+/// type is a generic parameter instead, `zip` is specialized for it, and every thread's loop
+/// vectorizes: the arithmetic operators and `reluGated`, which a training step runs on whole
+/// activations, use one.
+@usableFromInline
+protocol ScalarBinaryFunction {
+    func callAsFunction(_ a: Float, _ b: Float) -> Float
+}
+
+/// A closure as a `ScalarBinaryFunction` (`Tensor.zip`'s public form).
+@usableFromInline
+struct ScalarClosure: ScalarBinaryFunction {
+    @usableFromInline let function: (Float, Float) -> Float
+    @inlinable init(function: @escaping (Float, Float) -> Float) { self.function = function }
+    @inlinable func callAsFunction(_ a: Float, _ b: Float) -> Float { function(a, b) }
+}
+
+@usableFromInline struct ScalarSum: ScalarBinaryFunction {
+    @inlinable init() {}
+    @inlinable func callAsFunction(_ a: Float, _ b: Float) -> Float { a + b }
+}
+
+@usableFromInline struct ScalarDifference: ScalarBinaryFunction {
+    @inlinable init() {}
+    @inlinable func callAsFunction(_ a: Float, _ b: Float) -> Float { a - b }
+}
+
+@usableFromInline struct ScalarProduct: ScalarBinaryFunction {
+    @inlinable init() {}
+    @inlinable func callAsFunction(_ a: Float, _ b: Float) -> Float { a * b }
+}
+
+@usableFromInline struct ScalarQuotient: ScalarBinaryFunction {
+    @inlinable init() {}
+    @inlinable func callAsFunction(_ a: Float, _ b: Float) -> Float { a / b }
+}
+
+/// `g · step(y)`: the gradient `g` let through where `y` is positive (`Tensor.reluGated`).
+@usableFromInline struct ScalarReLUGate: ScalarBinaryFunction {
+    @inlinable init() {}
+    @inlinable func callAsFunction(_ g: Float, _ y: Float) -> Float { g * (y > 0 ? 1 : 0) }
 }
