@@ -27,47 +27,43 @@ extension Variable {
     /// optional ReLU — a residual block's `relu(bn(h) + skip)` as one node.
     public func batchNorm(scale: Variable, shift: Variable, epsilon: Float, relu: Bool = false,
                           adding residual: Variable? = nil) -> (output: Variable, mean: Tensor, variance: Tensor) {
-        let (mean, variance) = value.channelMeanAndVariance()
-        let output = normalized(scale: scale, shift: shift, mean: mean, variance: variance, batchStatistics: true,
-                                epsilon: epsilon, relu: relu, residual: residual)
-        return (output, mean, variance)
+        let forward = value.batchNormalized(scale: scale.value, shift: shift.value, epsilon: epsilon, relu: relu,
+                                            adding: residual?.value)
+        let output = recorded(forward.output, scale: scale, shift: shift, mean: forward.mean, variance: forward.variance,
+                              invStd: forward.invStd, batchStatistics: true, epsilon: epsilon, relu: relu, residual: residual)
+        return (output, forward.mean, forward.variance)
     }
 
     /// Batch norm with fixed statistics `mean` and `variance` (shape `[C]`, constants: no
     /// gradient reaches them); `residual` as above.
     public func batchNorm(scale: Variable, shift: Variable, mean: Tensor, variance: Tensor, epsilon: Float,
                           relu: Bool = false, adding residual: Variable? = nil) -> Variable {
-        normalized(scale: scale, shift: shift, mean: mean, variance: variance, batchStatistics: false,
-                   epsilon: epsilon, relu: relu, residual: residual)
+        let invStd = (variance + epsilon).pow(-0.5)
+        let y = value.batchNormalized(mean: mean, invStd: invStd, scale: scale.value, shift: shift.value, relu: relu,
+                                      adding: residual?.value)
+        return recorded(y, scale: scale, shift: shift, mean: mean, variance: variance, invStd: invStd, batchStatistics: false,
+                        epsilon: epsilon, relu: relu, residual: residual)
     }
 
-    /// The node of both batch norms: `mean` and `variance` are the batch's own (`batchStatistics`,
-    /// then they depend on x) or fixed.
-    private func normalized(scale: Variable, shift: Variable, mean: Tensor, variance: Tensor, batchStatistics: Bool,
-                            epsilon: Float, relu: Bool, residual: Variable?) -> Variable {
+    /// The node of both batch norms, whose output `y` is computed: `mean` and `variance` are the
+    /// batch's own (`batchStatistics`, then they depend on x) or fixed, `invStd` is
+    /// `(variance + ε)^(−1/2)`.
+    private func recorded(_ y: Tensor, scale: Variable, shift: Variable, mean: Tensor, variance: Tensor, invStd: Tensor,
+                          batchStatistics: Bool, epsilon: Float, relu: Bool, residual: Variable?) -> Variable {
         let x = self
-        let invStd = (variance + epsilon).pow(-0.5)
-        let y = x.value.batchNormalized(mean: mean, invStd: invStd, scale: scale.value, shift: shift.value, relu: relu,
-                                        adding: residual?.value)
         return Variable.record(y, [x, scale, shift] + (residual.map { [$0] } ?? [])) { upstream in
             if GradMode.isEnabled {
                 let g = relu ? upstream.reluGated(by: y) : upstream
                 return Variable.batchNormBackward(g, x, scale, statistics: batchStatistics ? nil : (mean, variance), epsilon: epsilon)
                     + (residual.map { [$0.requiresGrad ? g : nil] } ?? [])
             }
-            // The residual's gradient is the gated gradient itself, so with a residual it is
-            // gated once, in a tensor of its own that batch norm then reads; without one the
-            // kernels apply the gate as they read.
-            let (g, gate): (Tensor, Tensor?) = residual == nil
-                ? (upstream.value, relu ? y : nil)
-                : (relu ? Tensor.reluGated(upstream.value, by: y) : upstream.value, nil)
-            let sums = Tensor.batchNormGradientSums(g, x.value, mean: mean, invStd: invStd, gate: gate)
-            let dx = x.requiresGrad
-                ? Tensor.batchNormInputGradient(g, x.value, mean: mean, invStd: invStd, scale: scale.value,
-                                                sums: batchStatistics ? sums : nil, gate: gate)
-                : nil
-            return [dx.map { Variable($0) }, Variable(sums.projection), Variable(sums.gradient)]
-                + (residual.map { [$0.requiresGrad ? Variable(g) : nil] } ?? [])
+            // The residual's gradient is the gated gradient itself: the kernel writes it out
+            // as it reads it.
+            let result = Tensor.batchNormBackward(upstream.value, x.value, mean: mean, invStd: invStd, scale: scale.value,
+                                                  batchStatistics: batchStatistics, gate: relu ? y : nil,
+                                                  keepGated: residual != nil, inputGradient: x.requiresGrad)
+            return [result.dx.map { Variable($0) }, Variable(result.sums.projection), Variable(result.sums.gradient)]
+                + (residual.map { [$0.requiresGrad ? Variable(result.gated ?? upstream.value) : nil] } ?? [])
         }
     }
 

@@ -75,4 +75,10 @@ extension Optional where Wrapped == [Float] {
         case .none: return body(nil)
         }
     }
+
+    /// Runs `body` with the array's mutable buffer, or nil: an optional output of a kernel.
+    mutating func withOptionalMutableBuffer<R>(_ body: (UnsafeMutableBufferPointer<Float>?) -> R) -> R {
+        guard self != nil else { return body(nil) }
+        return self!.withUnsafeMutableBufferPointer { body($0) }
+    }
 }
