@@ -43,47 +43,77 @@ enum MaskSelection {
     /// finite. Already pruned entries (mask 0) get the key of −∞, so they are removed before
     /// anything else and never come back; `invert` ranks `−score`.
     static func keys(scores: Tensor, mask: Tensor?, invert: Bool) -> RankedLayer {
-        let n = scores.count
+        scores.scalars.withUnsafeBufferPointer { scores in
+            keys(count: scores.count, mask: mask, invert: invert, score: Stored(scores: scores.baseAddress!))
+        }
+    }
+
+    /// The keys of the scores `|a ⊙ b|` (SynFlow's `|∂R/∂w ⊙ w|`), without writing the scores:
+    /// the same keys as `keys(scores:)` of the masked product `m ⊙ |a ⊙ b|`, and finite exactly
+    /// when that product is (a pruned entry's `|a_i·b_i|` is checked too: 0 · ∞ is NaN there).
+    static func keys(magnitudeOfProduct a: Tensor, _ b: Tensor, mask: Tensor?, invert: Bool) -> RankedLayer {
+        precondition(a.shape == b.shape, "factors \(a.shape) and \(b.shape) differ")
+        return a.scalars.withUnsafeBufferPointer { a in
+            b.scalars.withUnsafeBufferPointer { b in
+                keys(count: a.count, mask: mask, invert: invert, score: MagnitudeOfProduct(a: a.baseAddress!, b: b.baseAddress!))
+            }
+        }
+    }
+
+    /// Where the i-th score comes from. A generic parameter rather than a closure, so that the
+    /// key loop is specialized for each and stays one vectorized pass.
+    private protocol ScoreSource {
+        func score(_ i: Int) -> Float
+    }
+
+    private struct Stored: ScoreSource {
+        let scores: UnsafePointer<Float>
+        @inline(__always) func score(_ i: Int) -> Float { scores[i] }
+    }
+
+    private struct MagnitudeOfProduct: ScoreSource {
+        let a: UnsafePointer<Float>, b: UnsafePointer<Float>
+        @inline(__always) func score(_ i: Int) -> Float { Swift.abs(a[i] * b[i]) }
+    }
+
+    /// `keys` of `source.score(i)` for i in 0..<n, one parallel pass.
+    private static func keys<Source: ScoreSource>(count n: Int, mask: Tensor?, invert: Bool, score source: Source) -> RankedLayer {
         let bottom = key(-.infinity)
         let chunks = Chunk.split([n])
         var alive = [Int](repeating: 0, count: chunks.count)
         var finite = [Bool](repeating: true, count: chunks.count)
         let keys = [UInt32](unsafeUninitializedCapacity: n) { buffer, initialized in
             let out = buffer.baseAddress!
-            scores.scalars.withUnsafeBufferPointer { scores in
-                let s = scores.baseAddress!
-                alive.withUnsafeMutableBufferPointer { alive in
-                    finite.withUnsafeMutableBufferPointer { finite in
-                        let m = mask?.scalars
-                        m.withOptionalBuffer { buffer in
-                            let m = buffer?.baseAddress
-                            Parallel.forEach(chunks.count) { some in for c in some {
-                                let range = chunks[c].range
-                                let sign: Float = invert ? -1 : 1
-                                // The largest magnitude's bits: ≥ 0x7F800000 means an infinity or NaN.
-                                var largest: UInt32 = 0
-                                var count = range.count
-                                if let m {
-                                    count = 0
-                                    for i in range {
-                                        let score = s[i]
-                                        largest = Swift.max(largest, score.bitPattern & 0x7FFF_FFFF)
-                                        // All ones where the mask is non-zero: integer selects, no branch.
-                                        let live: UInt32 = m[i].bitPattern & 0x7FFF_FFFF == 0 ? 0 : .max
-                                        out[i] = (key(sign * score) & live) | (bottom & ~live)
-                                        count &+= Int(live & 1)
-                                    }
-                                } else {
-                                    for i in range {
-                                        let score = s[i]
-                                        largest = Swift.max(largest, score.bitPattern & 0x7FFF_FFFF)
-                                        out[i] = key(sign * score)
-                                    }
+            alive.withUnsafeMutableBufferPointer { alive in
+                finite.withUnsafeMutableBufferPointer { finite in
+                    (mask?.scalars).withOptionalBuffer { buffer in
+                        let m = buffer?.baseAddress
+                        Parallel.forEach(chunks.count) { some in for c in some {
+                            let range = chunks[c].range
+                            let sign: Float = invert ? -1 : 1
+                            // The largest magnitude's bits: ≥ 0x7F800000 means an infinity or NaN.
+                            var largest: UInt32 = 0
+                            var count = range.count
+                            if let m {
+                                count = 0
+                                for i in range {
+                                    let score = source.score(i)
+                                    largest = Swift.max(largest, score.bitPattern & 0x7FFF_FFFF)
+                                    // All ones where the mask is non-zero: integer selects, no branch.
+                                    let live: UInt32 = m[i].bitPattern & 0x7FFF_FFFF == 0 ? 0 : .max
+                                    out[i] = (key(sign * score) & live) | (bottom & ~live)
+                                    count &+= Int(live & 1)
                                 }
-                                alive[c] = count
-                                finite[c] = largest < 0x7F80_0000
-                            } }
-                        }
+                            } else {
+                                for i in range {
+                                    let score = source.score(i)
+                                    largest = Swift.max(largest, score.bitPattern & 0x7FFF_FFFF)
+                                    out[i] = key(sign * score)
+                                }
+                            }
+                            alive[c] = count
+                            finite[c] = largest < 0x7F80_0000
+                        } }
                     }
                 }
             }

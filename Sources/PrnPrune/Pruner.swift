@@ -97,9 +97,9 @@ public enum Pruner {
         var notes: [String] = []
         for round in 1...rounds {
             if shouldStop?() == true { throw PruneError("prune stopped at round \(round) of \(rounds)") }
-            let scores = try scorer.scores(current, round: round)
+            let scores = try scorer.scores(current, round: round, rankingFor: invert)
             let density = target.density(afterRound: round, of: rounds)
-            let (masks, clamped) = try select(current, scores: scores.tensors, density: density, scope: scope,
+            let (masks, clamped) = try select(current, scores: scores.layers, density: density, scope: scope,
                                               allocation: allocation.scheduled(round: round, of: rounds), invert: invert)
             current = current.withMasks(masks)
             if round == rounds { notes = clamped }
@@ -151,7 +151,7 @@ public enum Pruner {
     /// `round(density_l·N_l)` in each layer with a density of its own (`DensityAllocation`),
     /// never reviving a pruned weight. Returns notes for tensors (or the pool) already sparser
     /// than asked, which stay as they are.
-    static func select(_ model: Model, scores: [String: Tensor], density: Double, scope: PruneScope,
+    static func select(_ model: Model, scores: [String: LayerScores], density: Double, scope: PruneScope,
                        allocation: AllocationOptions = AllocationOptions(),
                        invert: Bool) throws -> (masks: [String: Tensor], notes: [String]) {
         let paths = model.prunablePaths
@@ -160,13 +160,16 @@ public enum Pruner {
         var ranked: [MaskSelection.RankedLayer] = []
         var shapes: [[Int]] = []
         for path in paths {
-            let s = scores[path]!
-            let layer = MaskSelection.keys(scores: s, mask: model.masks[path], invert: invert)
+            let layer: MaskSelection.RankedLayer
+            switch scores[path]! {
+            case .tensor(let s): layer = MaskSelection.keys(scores: s, mask: model.masks[path], invert: invert)
+            case .ranked(let r): layer = r
+            }
             guard layer.finite else {
                 throw PruneError("scores of \(path) are not all finite (NaN or infinity): the weights or gradients overflowed")
             }
             ranked.append(layer)
-            shapes.append(s.shape)
+            shapes.append(model.state[path]!.shape)
         }
         let shares = try DensityAllocation.shares(shapes: shapes, density: density, scope: scope, options: allocation,
                                                   residual: model.architecture.name == .resnet20)

@@ -57,9 +57,13 @@ extension Scorer {
     /// the scale carried from the previous round (unscaled at first). If it overflows, a
     /// forward-only probe at input 2^−120 measures log2 R and the round is recomputed centred
     /// (`SynFlowScale`); if that also fails, the round throws.
-    func synflowScores(_ model: Model, scale: inout SynFlowScale) throws -> ScoreSet {
-        if let (log2R, scores) = synflowAttempt(model, scale: scale) {
-            let result = ScoreSet(tensors: scores, exponent: scale.exponent)
+    ///
+    /// With `rankingFor` (what `prune` asks), each layer comes back as keys made straight from
+    /// the gradient and the weight (`MaskSelection.keys(magnitudeOfProduct:)`), the finite check
+    /// in the same pass.
+    func synflowScores(_ model: Model, scale: inout SynFlowScale, rankingFor invert: Bool? = nil) throws -> ScoreSet {
+        if let (log2R, scores) = synflowAttempt(model, scale: scale, rankingFor: invert) {
+            let result = ScoreSet(layers: scores.layers, exponent: scale.exponent)
             scale = SynFlowScale.centered(log2R: log2R)
             return result
         }
@@ -71,30 +75,36 @@ extension Scorer {
         }
         let log2R = Int(r.exponent) - SynFlowScale.floor
         let centred = SynFlowScale.centered(log2R: Swift.max(log2R, SynFlowScale.unscaledLimit + 1))
-        guard let (_, scores) = synflowAttempt(model, scale: centred) else {
+        guard let (_, scores) = synflowAttempt(model, scale: centred, rankingFor: invert) else {
             throw PruneError("synflow overflows Float32 on this model (R ≈ 2^\(log2R)) even rescaled by powers of two")
         }
         scale = centred
-        return ScoreSet(tensors: scores, exponent: centred.exponent)
+        return ScoreSet(layers: scores.layers, exponent: centred.exponent)
     }
 
-    /// Scores at `scale`, with log2 of the unscaled R; nil when R or a score is not finite.
-    func synflowAttempt(_ model: Model, scale: SynFlowScale) -> (log2R: Int, scores: [String: Tensor])? {
+    /// Scores at `scale` (ranked with `rankingFor`), with log2 of the unscaled R; nil when R or a
+    /// score is not finite.
+    func synflowAttempt(_ model: Model, scale: SynFlowScale, rankingFor invert: Bool? = nil) -> (log2R: Int, scores: ScoreSet)? {
         let (output, leaves) = synflowForward(model, scale: scale)
         let r = output.sum()
         let rValue = r.value.item
         guard rValue.isFinite else { return nil }
         let seed = Variable(Tensor(Float(sign: .plus, exponent: scale.seed, significand: 1)))
         let gradients = grad(of: r, wrt: leaves.map(\.leaf), seed: seed)
-        var scores: [String: Tensor] = [:]
+        var scores: [String: LayerScores] = [:]
         for ((path, _), g) in zip(leaves, gradients) {
-            guard let s = Scorer.synflowScore(weight: model.state[path]!, mask: model.masks[path], gradient: g.value) else {
-                return nil
+            let (weight, mask) = (model.state[path]!, model.masks[path])
+            if let invert {
+                let ranked = MaskSelection.keys(magnitudeOfProduct: g.value, weight, mask: mask, invert: invert)
+                guard ranked.finite else { return nil }
+                scores[path] = .ranked(ranked)
+            } else {
+                guard let s = Scorer.synflowScore(weight: weight, mask: mask, gradient: g.value) else { return nil }
+                scores[path] = .tensor(s)
             }
-            scores[path] = s
         }
         let log2R = rValue > 0 ? Int(rValue.exponent) - scale.input : Int.min / 2
-        return (log2R, scores)
+        return (log2R, ScoreSet(layers: scores))
     }
 
     /// The network's output on the all-ones input, with no tape (the overflow probe).

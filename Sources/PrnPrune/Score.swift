@@ -3,13 +3,40 @@ import PrnAutograd
 import PrnData
 import PrnNN
 
-/// One round's scores: a tensor per prunable weight path, shaped like the weight, and the power
-/// of two they carry. `exponent` is 0 except when SynFlow had to rescale to stay inside Float32
-/// (see `Score+SynFlow.swift`); the true scores are `tensors · 2^−exponent`, and since the factor
-/// is common to every entry, the ranking is the same.
+/// One round's scores per prunable weight path, and the power of two they carry. `exponent` is 0
+/// except when SynFlow had to rescale to stay inside Float32 (see `Score+SynFlow.swift`); the
+/// true scores are the computed ones · 2^−exponent, and since the factor is common to every
+/// entry, the ranking is the same.
 struct ScoreSet {
-    var tensors: [String: Tensor]
+    var layers: [String: LayerScores]
     var exponent: Int = 0
+
+    init(layers: [String: LayerScores], exponent: Int = 0) {
+        self.layers = layers
+        self.exponent = exponent
+    }
+
+    init(tensors: [String: Tensor], exponent: Int = 0) {
+        self.init(layers: tensors.mapValues { .tensor($0) }, exponent: exponent)
+    }
+
+    /// The scores as tensors: only for a set asked for without ranking (`Scorer.scores`).
+    var tensors: [String: Tensor] {
+        layers.mapValues { layer in
+            guard case .tensor(let t) = layer else { preconditionFailure("scores were ranked, not kept") }
+            return t
+        }
+    }
+}
+
+/// One layer's scores, as the ranking takes them.
+enum LayerScores {
+    /// The scores, shaped like the weight.
+    case tensor(Tensor)
+    /// Keys made by the scorer straight from what the scores are computed from (SynFlow's
+    /// `|∂R/∂w ⊙ w|`), already inverted if asked: the scores themselves are never written out,
+    /// which saves a pass over every weight and a fresh buffer of the model's size per round.
+    case ranked(MaskSelection.RankedLayer)
 }
 
 /// A batch of scoring data.
@@ -47,14 +74,16 @@ struct Scorer {
         self.seed = seed
     }
 
-    /// The scores of `model` (with its current masks) in round `round` (from 1).
-    mutating func scores(_ model: Model, round: Int) throws -> ScoreSet {
+    /// The scores of `model` (with its current masks) in round `round` (from 1). With
+    /// `rankingFor`, a method may hand over layers already ranked (`LayerScores.ranked`, with
+    /// that `invert`) instead of their scores; without it, every layer is a tensor.
+    mutating func scores(_ model: Model, round: Int, rankingFor invert: Bool? = nil) throws -> ScoreSet {
         switch method {
         case .random: return ScoreSet(tensors: randomScores(model, round: round))
         case .magnitude: return ScoreSet(tensors: magnitudeScores(model))
         case .snip: return ScoreSet(tensors: snipScores(model))
         case .grasp: return ScoreSet(tensors: graspScores(model))
-        case .synflow: return try synflowScores(model, scale: &synflowScale)
+        case .synflow: return try synflowScores(model, scale: &synflowScale, rankingFor: invert)
         }
     }
 

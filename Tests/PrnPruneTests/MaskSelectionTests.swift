@@ -57,6 +57,36 @@ final class MaskSelectionTests: XCTestCase {
         XCTAssertEqual(MaskSelection.keepMasks([inverted], shapes: [[6]], remove: 3)[0].scalars, [0, 0, 1, 1, 1, 0])
     }
 
+    /// SynFlow's keys made from the factors are the keys of the written-out scores `m ⊙ |a ⊙ b|`
+    /// (computed here in Double, each product exact in it, then rounded once as Float does), both
+    /// ways round, and a non-finite product is caught even where the mask has pruned the entry.
+    func testKeysOfAProductAreTheKeysOfTheMaskedProduct() {
+        var rng = RNG(seed: 31)
+        let n = 300_001   // several chunks and a ragged tail
+        let a = Array(rng.normal(count: n)), b = Array(rng.normal(count: n))
+        let m = rng.uniform(count: n).map { $0 < 0.3 ? Float(1) : 0 }
+        let written = (0..<n).map { i in Float(Swift.abs(Double(a[i]) * Double(b[i]))) * m[i] }
+        for invert in [false, true] {
+            for mask in [Tensor(shape: [n], scalars: m), nil] {
+                let scores = mask == nil ? (0..<n).map { Float(Swift.abs(Double(a[$0]) * Double(b[$0]))) } : written
+                let reference = MaskSelection.keys(scores: Tensor(shape: [n], scalars: scores), mask: mask, invert: invert)
+                let fused = MaskSelection.keys(magnitudeOfProduct: Tensor(shape: [n], scalars: a), Tensor(shape: [n], scalars: b),
+                                               mask: mask, invert: invert)
+                XCTAssertEqual(fused.keys, reference.keys, "invert=\(invert) mask=\(mask != nil)")
+                XCTAssertEqual(fused.alive, reference.alive)
+                XCTAssertTrue(fused.finite)
+            }
+        }
+        var huge = a
+        let pruned = m.firstIndex(of: 0)!
+        huge[pruned] = .greatestFiniteMagnitude
+        var big = b
+        big[pruned] = 4   // overflows to ∞ in Float, though the entry is pruned
+        let fused = MaskSelection.keys(magnitudeOfProduct: Tensor(shape: [n], scalars: huge), Tensor(shape: [n], scalars: big),
+                                       mask: Tensor(shape: [n], scalars: m), invert: false)
+        XCTAssertFalse(fused.finite)
+    }
+
     /// Masks over large layers, most entries pruned (as in SynFlow's late rounds) and heavy ties
     /// among the live ones, across several chunks: pruned entries rank as −∞, and the result is
     /// the sort reference's on 1 and 2 threads.

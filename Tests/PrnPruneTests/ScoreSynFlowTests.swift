@@ -118,8 +118,8 @@ final class ScoreSynFlowTests: XCTestCase {
             }
             m = m.updating(updates)
             let scorer = try Scorer(method: .synflow, model: m, data: nil, samples: nil, seed: 0)
-            let plain = scorer.synflowAttempt(m, scale: SynFlowScale())!.scores
-            let scaled = scorer.synflowAttempt(m, scale: SynFlowScale(input: -37, seed: 21))!.scores
+            let plain = scorer.synflowAttempt(m, scale: SynFlowScale())!.scores.tensors
+            let scaled = scorer.synflowAttempt(m, scale: SynFlowScale(input: -37, seed: 21))!.scores.tensors
             for path in m.prunablePaths {
                 XCTAssertEqual(scaled[path]!, plain[path]! * Float(sign: .plus, exponent: -16, significand: 1), path)
             }
@@ -173,7 +173,7 @@ final class ScoreSynFlowTests: XCTestCase {
         for e in 1...rounds {
             let scores = try scorer.scores(current, round: e)
             let density = target.density(afterRound: e, of: rounds)
-            let masks = try Pruner.select(current, scores: scores.tensors, density: density, scope: .global, invert: false).masks
+            let masks = try Pruner.select(current, scores: scores.layers, density: density, scope: .global, invert: false).masks
             let kept = m.prunablePaths.reduce(0) { $0 + PruneFixtures.ones(masks[$1]!) }
             XCTAssertEqual(kept, PruneTarget.keptCount(density: density, total: total), "round \(e)")
             for path in m.prunablePaths {
