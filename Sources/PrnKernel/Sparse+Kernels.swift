@@ -162,7 +162,7 @@ extension SparseKernels {
 
 extension SparseKernels {
     /// `rowsTimesDense` for long rows (`n` in the hundreds or more: the direct convolutions'
-    /// padded planes), entry-major: each output row, in L1, is swept once per four entries, and
+    /// padded planes), entry-major: each output row, in L1, is swept once per eight entries, and
     /// each entry streams its dense run from start to end. The strips of `rowsTimesDense` start a
     /// new short run at every entry of every strip instead (the hardware prefetchers never get
     /// going), which left them 2.5× slower per multiply-add than `windowDots` on VGG-16's sparse
@@ -184,41 +184,61 @@ extension SparseKernels {
                 for b in 0..<blocks.count {
                     let sum = b == 0 ? target : blockSum!
                     sum.update(repeating: 0, count: n)
-                    var e = cuts[b]
-                    while e + 4 <= cuts[b + 1] {
-                        let (r0, r1, r2, r3) = (run(e), run(e + 1), run(e + 2), run(e + 3))
-                        let (a0, a1, a2, a3) = (values[e], values[e + 1], values[e + 2], values[e + 3])
-                        let (v0, v1, v2, v3) = (SIMD16(repeating: a0), SIMD16(repeating: a1), SIMD16(repeating: a2), SIMD16(repeating: a3))
+                    // One sweep of the row per `step`: sixteen positions at a time (`vector`),
+                    // then one (`scalar`), each the next FMAs of its chains in entry order.
+                    @inline(__always) func sweep(_ vector: (SIMD16<Float>, Int) -> SIMD16<Float>, _ scalar: (Float, Int) -> Float) {
                         var p = 0
                         while p + 16 <= n {
-                            var acc = load(sum + p)
-                            acc.addProduct(v0, load(r0 + p))
-                            acc.addProduct(v1, load(r1 + p))
-                            acc.addProduct(v2, load(r2 + p))
-                            acc.addProduct(v3, load(r3 + p))
-                            UnsafeMutableRawPointer(sum + p).storeBytes(of: acc, as: SIMD16<Float>.self)
+                            UnsafeMutableRawPointer(sum + p).storeBytes(of: vector(load(sum + p), p), as: SIMD16<Float>.self)
                             p += 16
                         }
                         while p < n {
-                            sum[p] = sum[p].addingProduct(a0, r0[p]).addingProduct(a1, r1[p]).addingProduct(a2, r2[p]).addingProduct(a3, r3[p])
+                            sum[p] = scalar(sum[p], p)
                             p += 1
                         }
+                    }
+                    var e = cuts[b]
+                    // Eight entries per sweep: the row is loaded and stored once per eight FMAs.
+                    while e + 8 <= cuts[b + 1] {
+                        let (r0, r1, r2, r3, r4, r5, r6, r7) = (run(e), run(e + 1), run(e + 2), run(e + 3),
+                                                                run(e + 4), run(e + 5), run(e + 6), run(e + 7))
+                        let (a0, a1, a2, a3) = (values[e], values[e + 1], values[e + 2], values[e + 3])
+                        let (a4, a5, a6, a7) = (values[e + 4], values[e + 5], values[e + 6], values[e + 7])
+                        sweep({ acc, p in
+                            var acc = acc
+                            acc.addProduct(SIMD16(repeating: a0), load(r0 + p))
+                            acc.addProduct(SIMD16(repeating: a1), load(r1 + p))
+                            acc.addProduct(SIMD16(repeating: a2), load(r2 + p))
+                            acc.addProduct(SIMD16(repeating: a3), load(r3 + p))
+                            acc.addProduct(SIMD16(repeating: a4), load(r4 + p))
+                            acc.addProduct(SIMD16(repeating: a5), load(r5 + p))
+                            acc.addProduct(SIMD16(repeating: a6), load(r6 + p))
+                            acc.addProduct(SIMD16(repeating: a7), load(r7 + p))
+                            return acc
+                        }, { s, p in
+                            s.addingProduct(a0, r0[p]).addingProduct(a1, r1[p]).addingProduct(a2, r2[p]).addingProduct(a3, r3[p])
+                                .addingProduct(a4, r4[p]).addingProduct(a5, r5[p]).addingProduct(a6, r6[p]).addingProduct(a7, r7[p])
+                        })
+                        e += 8
+                    }
+                    // The short rows of the input gradient (a tap's entries over the output
+                    // channels: a few at low density) and the remainders: four, then one.
+                    while e + 4 <= cuts[b + 1] {
+                        let (r0, r1, r2, r3) = (run(e), run(e + 1), run(e + 2), run(e + 3))
+                        let (a0, a1, a2, a3) = (values[e], values[e + 1], values[e + 2], values[e + 3])
+                        sweep({ acc, p in
+                            var acc = acc
+                            acc.addProduct(SIMD16(repeating: a0), load(r0 + p))
+                            acc.addProduct(SIMD16(repeating: a1), load(r1 + p))
+                            acc.addProduct(SIMD16(repeating: a2), load(r2 + p))
+                            acc.addProduct(SIMD16(repeating: a3), load(r3 + p))
+                            return acc
+                        }, { s, p in s.addingProduct(a0, r0[p]).addingProduct(a1, r1[p]).addingProduct(a2, r2[p]).addingProduct(a3, r3[p]) })
                         e += 4
                     }
                     while e < cuts[b + 1] {
                         let (r0, a0) = (run(e), values[e])
-                        let v0 = SIMD16(repeating: a0)
-                        var p = 0
-                        while p + 16 <= n {
-                            var acc = load(sum + p)
-                            acc.addProduct(v0, load(r0 + p))
-                            UnsafeMutableRawPointer(sum + p).storeBytes(of: acc, as: SIMD16<Float>.self)
-                            p += 16
-                        }
-                        while p < n {
-                            sum[p] = sum[p].addingProduct(a0, r0[p])
-                            p += 1
-                        }
+                        sweep({ acc, p in acc.addingProduct(SIMD16(repeating: a0), load(r0 + p)) }, { s, p in s.addingProduct(a0, r0[p]) })
                         e += 1
                     }
                     if b > 0 { for p in 0..<n { target[p] = sum[p] + target[p] } }

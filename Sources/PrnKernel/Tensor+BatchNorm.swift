@@ -24,6 +24,7 @@ extension Tensor {
     /// Σ over every axis but 1, shape `[C]`, in `ChannelPlanes.laneSum`'s order.
     public func channelSums() -> Tensor {
         let layout = ChannelPlanes(shape)
+        if layout.plane == 1 { return rowSums(layout) }
         var sums = [Float](repeating: 0, count: layout.channels)
         scalars.withUnsafeBufferPointer { x in
             sums.withUnsafeMutableBufferPointer { out in
@@ -234,6 +235,7 @@ extension Tensor {
     public func addingChannelBias(_ bias: Tensor, relu: Bool) -> Tensor {
         let layout = ChannelPlanes(shape)
         precondition(bias.shape == [layout.channels], "addingChannelBias: bias \(bias.shape) for input \(shape)")
+        if layout.plane == 1 { return addingRowBias(bias, relu: relu, layout) }
         return Tensor.build(shape) { y in
             scalars.withUnsafeBufferPointer { x in
                 layout.forEachPlane { run, c in
@@ -247,6 +249,71 @@ extension Tensor {
                         for i in run { y[i] = x[i] + b }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// The channel passes for planes of one scalar (`[N, C]`, a linear layer's output): each row of
+/// `C` features at once, sixteen channels per vector, instead of `N·C` one-scalar planes.
+extension Tensor {
+    /// `addingChannelBias` over rows: the same addition and ReLU per scalar.
+    fileprivate func addingRowBias(_ bias: Tensor, relu: Bool, _ layout: ChannelPlanes) -> Tensor {
+        let width = layout.channels
+        return Tensor.build(shape) { y in
+            scalars.withUnsafeBufferPointer { x in
+                bias.scalars.withUnsafeBufferPointer { b in
+                    Parallel.forEach(layout.batch, grain: Swift.max(1, Tensor.elementwiseGrain / Swift.max(width, 1))) { rows in
+                        for row in rows {
+                            let (from, to) = (x.baseAddress! + row * width, y.baseAddress! + row * width)
+                            var j = 0
+                            while j + 16 <= width {
+                                let v = UnsafeRawPointer(from + j).loadUnaligned(as: SIMD16<Float>.self)
+                                    + UnsafeRawPointer(b.baseAddress! + j).loadUnaligned(as: SIMD16<Float>.self)
+                                // `v > 0 ? v : 0` per lane (NaN gives 0, as in `relu()`).
+                                let out = relu ? SIMD16<Float>().replacing(with: v, where: v .> 0) : v
+                                UnsafeMutableRawPointer(to + j).storeBytes(of: out, as: SIMD16<Float>.self)
+                                j += 16
+                            }
+                            while j < width {
+                                let v = from[j] + b[j]
+                                to[j] = relu ? (v > 0 ? v : 0) : v
+                                j += 1
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `channelSums` over rows: each channel's scalars added in batch order from +0, sixteen
+    /// channels per vector. That is `laneSum`'s order for planes of one scalar (every scalar
+    /// goes to lane 0, the other lanes stay +0 and adding them changes nothing: a sum that
+    /// starts at +0 is never −0), and `sum(to:)`'s, so a linear layer's bias gradient is the
+    /// same through either.
+    fileprivate func rowSums(_ layout: ChannelPlanes) -> Tensor {
+        let width = layout.channels
+        return Tensor.build([width]) { out in
+            out.update(repeating: 0)
+            scalars.withUnsafeBufferPointer { x in Tensor.addRows(x.baseAddress!, rows: layout.batch, width: width, into: out.baseAddress!) }
+        }
+    }
+
+    /// `out[j] = out[j] + x[row · width + j]` for the rows in order: every column its own chain.
+    static func addRows(_ x: UnsafePointer<Float>, rows: Int, width: Int, into out: UnsafeMutablePointer<Float>) {
+        for row in 0..<rows {
+            let from = x + row * width
+            var j = 0
+            while j + 16 <= width {
+                let sum = UnsafeRawPointer(out + j).loadUnaligned(as: SIMD16<Float>.self)
+                    + UnsafeRawPointer(from + j).loadUnaligned(as: SIMD16<Float>.self)
+                UnsafeMutableRawPointer(out + j).storeBytes(of: sum, as: SIMD16<Float>.self)
+                j += 16
+            }
+            while j < width {
+                out[j] = out[j] + from[j]
+                j += 1
             }
         }
     }

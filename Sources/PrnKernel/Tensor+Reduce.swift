@@ -85,12 +85,7 @@ extension Tensor {
             // general fold does, with every column a lane.
             return Tensor.build(target) { out in
                 out.update(repeating: 0)
-                scalars.withUnsafeBufferPointer { x in
-                    for row in 0..<count / width {
-                        let base = row * width
-                        for j in 0..<width { out[j] = out[j] + x[base + j] }
-                    }
-                }
+                scalars.withUnsafeBufferPointer { x in Tensor.addRows(x.baseAddress!, rows: count / width, width: width, into: out.baseAddress!) }
             }
         }
         return sum(axes: axes, keepDims: true).reshaped(target)

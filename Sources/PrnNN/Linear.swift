@@ -3,7 +3,7 @@ import PrnAutograd
 
 /// A fully connected layer: `y = x · Wᵀ + b`, with `W` of shape `[out, in]` (PyTorch's layout,
 /// so checkpoints read the same in both). The weight is prunable; the bias is not.
-public final class Linear: Layer {
+public final class Linear: ReLUFusing {
     public let inputs: Int, outputs: Int, hasBias: Bool
 
     public init(_ inputs: Int, _ outputs: Int, bias: Bool = true) {
@@ -18,10 +18,16 @@ public final class Linear: Layer {
         return s
     }
 
-    public func forward(_ x: Variable, _ scope: Scope) -> Variable {
+    public func forward(_ x: Variable, _ scope: Scope) -> Variable { forward(x, scope, relu: false) }
+
+    /// The forward, followed by a ReLU when `relu`; the bias and the ReLU are one fused node
+    /// (`addingChannelBias`: the features are channel axis 1 of `[B, out]`), with the numbers of
+    /// `y + b` and `relu()`, the bias gradient summed over the batch in order as `sum(to:)` does.
+    public func forward(_ x: Variable, _ scope: Scope, relu: Bool) -> Variable {
         let y = scope.sparse("weight").map { x.sparseLinear($0.parameter, $0.topology) }
             ?? x.matmul(scope["weight"], transB: true)
-        return hasBias ? y + scope["bias"] : y
+        guard hasBias else { return relu ? y.relu() : y }
+        return y.addingChannelBias(scope["bias"], relu: relu)
     }
 }
 

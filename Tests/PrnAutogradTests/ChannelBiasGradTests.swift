@@ -18,7 +18,9 @@ final class ChannelBiasGradTests: XCTestCase {
         })
     }
 
-    static let shapes: [[Int]] = [[3, 4], [2, 3, 4, 5]]
+    /// A linear layer's `[N, C]` (one-scalar planes, run as rows: a feature tail, then sixteen
+    /// features per vector and a tail) and a convolution's `[N, C, H, W]`.
+    static let shapes: [[Int]] = [[3, 4], [5, 37], [2, 3, 4, 5]]
 
     func testGradientsMatchFiniteDifferences() {
         for (k, shape) in Self.shapes.enumerated() {
@@ -55,7 +57,8 @@ final class ChannelBiasGradTests: XCTestCase {
 
     /// Output and input gradient (with and without a recorded backward) equal those of
     /// `x + b.reshaped([1, C, 1, …])` and then `relu()`, bit for bit; the bias gradient is the
-    /// input gradient summed by `channelSums`, batch norm's order, also bit for bit.
+    /// input gradient summed by `channelSums`, batch norm's order, also bit for bit, and for
+    /// `[N, C]` that of the broadcast `x + b` (`sum(to:)`), which `Linear` had before it fused.
     func testBitIdenticalToBroadcastAddThenReLU() {
         for (k, shape) in Self.shapes.enumerated() {
             let bias = Tensor.randn([shape[1]], seed: UInt64(k + 20)), x = Tensor.randn(shape, seed: UInt64(k + 30))
@@ -70,9 +73,17 @@ final class ChannelBiasGradTests: XCTestCase {
                         let gradients = grad(of: y, wrt: v, seed: Variable(seedGradient), createGraph: createGraph).map(\.value)
                         return [y.value, gradients[0], fused ? gradients[1] : gradients[0].channelSums()]
                     }
-                    for (i, (a, b)) in zip(run(fused: true), run(fused: false)).enumerated() {
+                    let fused = run(fused: true)
+                    for (i, (a, b)) in zip(fused, run(fused: false)).enumerated() {
                         XCTAssertEqual(a.scalars.map(\.bitPattern), b.scalars.map(\.bitPattern),
                                        "result \(i) of \(shape), relu \(relu), createGraph \(createGraph)")
+                    }
+                    if shape.count == 2 {
+                        let v = [x, bias].map { Variable($0, requiresGrad: true) }
+                        let y = relu ? (v[0] + v[1]).relu() : v[0] + v[1]
+                        let broadcast = grad(of: y, wrt: v, seed: Variable(seedGradient), createGraph: createGraph).map(\.value)
+                        XCTAssertEqual(fused[2].scalars.map(\.bitPattern), broadcast[1].scalars.map(\.bitPattern),
+                                       "bias gradient of \(shape) against sum(to:), relu \(relu)")
                     }
                 }
             }
