@@ -29,9 +29,9 @@ extension Variable {
     /// upstream gradient once for both of its products.
     public func sparseLinear(_ weight: Variable, _ topology: SparseTopology) -> Variable {
         let x = self
-        let xT = x.value.transposed()
+        let xT = topology.featureMajorInput(x.value)
         return Variable.record(x.value.sparseLinear(weight.value, topology, featureMajor: xT), [x, weight]) { u in
-            let uT = u.value.transposed()
+            let uT = topology.featureMajorGradient(u.value)
             return [x.requiresGrad ? Variable.sparseLinearInputGrad(u, weight, topology, featureMajor: uT) : nil,
                     weight.requiresGrad ? Variable.sparseLinearWeightGrad(x, u, topology, weightShape: weight.shape,
                                                                           featureMajor: (xT, uT)) : nil]
@@ -39,7 +39,7 @@ extension Variable {
     }
 
     /// `g · P_S(w)`: the gradient of `sparseLinear` with respect to its input. `featureMajor`,
-    /// when the caller has it, is `g.value.transposed()`.
+    /// when the caller has it, is `topology.featureMajorGradient(g.value)`.
     public static func sparseLinearInputGrad(_ g: Variable, _ weight: Variable, _ topology: SparseTopology,
                                              featureMajor: Tensor? = nil) -> Variable {
         record(Tensor.sparseLinearInputGrad(g.value, weight.value, topology, featureMajor: featureMajor), [g, weight]) { u in
@@ -49,7 +49,8 @@ extension Variable {
     }
 
     /// `P_S(gᵀ · x)` of `weightShape`: the gradient of `sparseLinear` with respect to its weight.
-    /// `featureMajor`, when the caller has them, are the transposed values of `x` and `g`.
+    /// `featureMajor`, when the caller has them, are `topology.featureMajorInput(x.value)` and
+    /// `topology.featureMajorGradient(g.value)`.
     public static func sparseLinearWeightGrad(_ x: Variable, _ g: Variable, _ topology: SparseTopology,
                                               weightShape: [Int], featureMajor: (x: Tensor, g: Tensor)? = nil) -> Variable {
         let value = Tensor.sparseLinearWeightGrad(x.value, g.value, topology, weightShape: weightShape, featureMajor: featureMajor)

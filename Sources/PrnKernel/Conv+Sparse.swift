@@ -108,10 +108,11 @@ extension Tensor {
 extension SparseTopology {
     /// `out[rows, columns] = S · dense[depth, columns]` (`order == .rows`, values in row order) or
     /// `Sᵀ · dense` (`.columns`, values in column order), all matrices row-major and contiguous.
+    /// The chains split at `blocks`, by default the dense product's k-blocks of `depth`.
     func multiply(_ values: [Float], order: EntryOrder, dense: UnsafePointer<Float>, columns: Int, depth: Int,
-                  into out: UnsafeMutablePointer<Float>, threads: Int? = nil) {
+                  into out: UnsafeMutablePointer<Float>, threads: Int? = nil, blocks: [Range<Int>]? = nil) {
         let (start, index, outRows) = order == .rows ? (rowStart, columnIndex, rows) : (columnStart, cscRowIndex, self.columns)
-        let blocks = SparseKernels.kBlocks(depth)
+        let blocks = blocks ?? SparseKernels.kBlocks(depth)
         start.withUnsafeBufferPointer { st in
             index.withUnsafeBufferPointer { ix in
                 values.withUnsafeBufferPointer { vs in

@@ -15,33 +15,36 @@
 /// then comes compact too.
 ///
 /// The batch is the contiguous axis of the first two: `x` and `g` are transposed to
-/// feature-major `[features, B]` copies, so every kept weight costs one SIMD multiply-add per 16
-/// samples, and the result is transposed back.
+/// feature-major `[features, B]` copies (`featureMajorInput`, `featureMajorGradient`: only the
+/// features the topology uses, when it leaves most unused: `UsedPart`), so every kept weight
+/// costs one SIMD multiply-add per 16 samples, and the result is transposed back.
 extension Tensor {
     /// `x[B, I] · P_S(w)ᵀ` for a weight `w[O, I]` with kept positions `topology` (O × I).
-    /// `featureMajor`, when the caller has it, is `x.transposed()`, and saves making it.
+    /// `featureMajor`, when the caller has it, is `topology.featureMajorInput(x)`, and saves making it.
     public func sparseLinear(_ weight: Tensor, _ topology: SparseTopology, featureMajor: Tensor? = nil) -> Tensor {
         precondition(rank == 2 && shape[1] == topology.columns,
                      "sparseLinear: input \(shape), weight \(weight.shape)")
         let values = topology.gather(weight)
-        return topology.featureMajorProduct(values, order: .rows, featureMajor ?? transposed())
+        return topology.featureMajorProduct(values, order: .rows, featureMajor ?? topology.featureMajorInput(self))
     }
 
     /// `g[B, O] · P_S(w)` for a weight `w[O, I]` with kept positions `topology`: the gradient of
-    /// `sparseLinear` with respect to its input. `featureMajor`, when given, is `g.transposed()`.
+    /// `sparseLinear` with respect to its input. `featureMajor`, when given, is
+    /// `topology.featureMajorGradient(g)`.
     public static func sparseLinearInputGrad(_ g: Tensor, _ weight: Tensor, _ topology: SparseTopology,
                                              featureMajor: Tensor? = nil) -> Tensor {
         precondition(g.rank == 2 && g.shape[1] == topology.rows,
                      "sparseLinearInputGrad: gradient \(g.shape), weight \(weight.shape)")
         let values = topology.gather(weight, order: .columns)
-        return topology.featureMajorProduct(values, order: .columns, featureMajor ?? g.transposed())
+        return topology.featureMajorProduct(values, order: .columns, featureMajor ?? topology.featureMajorGradient(g))
     }
 
     /// `P_S(gᵀ · x)`, shaped `weightShape` (`O · I` elements), zero outside `S`: the gradient of
     /// `sparseLinear` with respect to its weight. Up to a kept fraction of
     /// `SparseKernels.sampledProductLimit` it is computed at the kept positions only (SDDMM);
     /// above it, the dense GEMM's product gathered there is faster (the same chains, so the same
-    /// bits). `featureMajor`, when the caller has them, are `x.transposed()` and `g.transposed()`.
+    /// bits). `featureMajor`, when the caller has them, are `topology.featureMajorInput(x)` and
+    /// `topology.featureMajorGradient(g)`.
     public static func sparseLinearWeightGrad(_ x: Tensor, _ g: Tensor, _ topology: SparseTopology,
                                               weightShape: [Int], featureMajor: (x: Tensor, g: Tensor)? = nil) -> Tensor {
         precondition(x.rank == 2 && g.rank == 2 && g.shape[0] == x.shape[0] && x.shape[1] == topology.columns
@@ -61,16 +64,23 @@ extension Tensor {
         // Entry (r, c) is Σ_b g[b, r] · x[b, c]. Feature-major copies of g and x make every
         // chain contiguous, and the entries go sixteen at a time: worth making them when there
         // are enough entries, always when they come made.
-        let transposes = featureMajor ?? (topology.count >= o + i ? (x.transposed(), g.transposed()) : nil)
+        let transposes = featureMajor
+            ?? (topology.count >= o + i ? (topology.featureMajorInput(x), topology.featureMajorGradient(g)) : nil)
         let featureMajor = transposes != nil
         let (gOperand, xOperand) = transposes.map { ($0.g, $0.x) } ?? (g, x)
+        // The feature-major copies hold the used part's features, at its ranks.
+        let sampled = featureMajor ? topology.usedPart?.topology ?? topology : topology
+        if let transposes {
+            precondition(transposes.x.shape == [sampled.columns, batch] && transposes.g.shape == [sampled.rows, batch],
+                         "sparseLinearWeightGrad: feature-major operands \(transposes.x.shape), \(transposes.g.shape)")
+        }
         var kept = [Float](repeating: 0, count: topology.count)
         kept.withUnsafeMutableBufferPointer { out in
             xOperand.scalars.withUnsafeBufferPointer { xs in
                 gOperand.scalars.withUnsafeBufferPointer { gs in
-                    topology.sample(a: gs.baseAddress!, aRow: featureMajor ? batch : 1, aStep: featureMajor ? 1 : o,
-                                    b: xs.baseAddress!, bRow: featureMajor ? batch : 1, bStep: featureMajor ? 1 : i,
-                                    depth: batch, into: out.baseAddress!)
+                    sampled.sample(a: gs.baseAddress!, aRow: featureMajor ? batch : 1, aStep: featureMajor ? 1 : o,
+                                   b: xs.baseAddress!, bRow: featureMajor ? batch : 1, bStep: featureMajor ? 1 : i,
+                                   depth: batch, into: out.baseAddress!)
                 }
             }
         }
@@ -109,14 +119,37 @@ extension SparseTopology {
         }
     }
 
-    /// `(S · d)ᵀ` (or `(Sᵀ · d)ᵀ` for `.columns`) for a feature-major `d[depth, B]`: `[B, rows]`.
+    /// `(S · D)ᵀ` (or `(Sᵀ · D)ᵀ` for `.columns`), `[B, rows]` (or `[B, columns]`), for the
+    /// batch operand `D` as `featureMajorInput` (or `featureMajorGradient`) gives it in `d`.
+    /// With a `UsedPart`, only its rows (columns) are computed, over its features, the others
+    /// placed as the +0 their empty chains give.
     func featureMajorProduct(_ values: [Float], order: EntryOrder, _ d: Tensor) -> Tensor {
-        let batch = d.shape[1], outRows = order == .rows ? rows : columns
-        return Tensor.build([outRows, batch]) { out in
+        let batch = d.shape[1], outCount = order == .rows ? rows : columns
+        let part = usedPart, product = part?.topology ?? self
+        let (used, reduced) = order == .rows ? (part?.rows, part?.rowsReduced ?? false) : (part?.columns, part?.columnsReduced ?? false)
+        let depth = order == .rows ? product.columns : product.rows
+        precondition(d.rank == 2 && d.shape[0] == depth, "featureMajorProduct: operand \(d.shape) for \(depth) features")
+        let out = Tensor.build([order == .rows ? product.rows : product.columns, batch]) { out in
             d.scalars.withUnsafeBufferPointer { ds in
-                multiply(values, order: order, dense: ds.baseAddress!, columns: batch, depth: d.shape[0], into: out.baseAddress!)
+                product.multiply(values, order: order, dense: ds.baseAddress!, columns: batch, depth: depth, into: out.baseAddress!,
+                                 blocks: part.map { order == .rows ? $0.columnBlocks : $0.rowBlocks })
             }
-        }.transposed()
+        }
+        return reduced ? out.transposed(width: outCount, placing: used!) : out.transposed()
+    }
+
+    /// A batch `x[B, columns]` feature-major as the products read it: `[columns, B]`, or only the
+    /// used columns' rows when the `UsedPart` dropped columns.
+    public func featureMajorInput(_ x: Tensor) -> Tensor {
+        guard let part = usedPart, part.columnsReduced else { return x.transposed() }
+        return x.transposed(picking: part.columns)
+    }
+
+    /// A gradient `g[B, rows]` feature-major as the products read it: `[rows, B]`, or only the
+    /// used rows' when the `UsedPart` dropped rows.
+    public func featureMajorGradient(_ g: Tensor) -> Tensor {
+        guard let part = usedPart, part.rowsReduced else { return g.transposed() }
+        return g.transposed(picking: part.rows)
     }
 
     /// A dense tensor of `shape` holding `kept` (in row order) at the kept positions, 0 elsewhere.
@@ -126,6 +159,37 @@ extension SparseTopology {
             out.update(repeating: 0)
             positions.withUnsafeBufferPointer { at in
                 for e in 0..<at.count { out[Int(at[e])] = kept[e] }
+            }
+        }
+    }
+}
+
+extension Tensor {
+    /// `[picked.count, B]` for a matrix `[B, features]`: row k is feature `picked[k]` over the batch.
+    fileprivate func transposed(picking picked: [Int32]) -> Tensor {
+        let (batch, features) = (shape[0], shape[1])
+        return Tensor.build([picked.count, batch]) { out in
+            scalars.withUnsafeBufferPointer { x in
+                // Output rows one after the other: the batch's rows read at neighbouring picked
+                // features share their cache lines.
+                for (k, feature) in picked.enumerated() {
+                    let (target, column) = (out.baseAddress! + k * batch, x.baseAddress! + Int(feature))
+                    for b in 0..<batch { target[b] = column[b * features] }
+                }
+            }
+        }
+    }
+
+    /// `[B, width]` for a matrix `[placed.count, B]`: feature `placed[k]` is row k, every other
+    /// feature +0.
+    fileprivate func transposed(width: Int, placing placed: [Int32]) -> Tensor {
+        let batch = shape[1]
+        return Tensor.build([batch, width]) { out in
+            out.update(repeating: 0)
+            scalars.withUnsafeBufferPointer { x in
+                for (k, feature) in placed.enumerated() {
+                    for b in 0..<batch { out[b * width + Int(feature)] = x[k * batch + b] }
+                }
             }
         }
     }

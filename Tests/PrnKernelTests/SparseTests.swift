@@ -92,7 +92,7 @@ final class SparseTests: XCTestCase {
             let want = g.matmul(x, transA: true) * mask
             assertBitIdentical(Tensor.sampledLinearWeightGrad(x, g, topology, weightShape: mask.shape), want, "batch \(batch)")
             assertBitIdentical(Tensor.sampledLinearWeightGrad(x, g, topology, weightShape: mask.shape,
-                                                             featureMajor: (x.transposed(), g.transposed())),
+                                                             featureMajor: (topology.featureMajorInput(x), topology.featureMajorGradient(g))),
                                want, "batch \(batch), transposes passed in")
         }
     }
@@ -295,6 +295,46 @@ final class SparseTests: XCTestCase {
         XCTAssertEqual(fromColumns.sorted { $0 < $1 }.map { [$0.0, $0.1] }, kept.map { [$0.0, $0.1] })
         XCTAssertEqual(s.gather(c.w), kept.map { c.w.scalars[$0.0 * 13 + $0.1] })
         XCTAssertEqual(s.scatter(s.gather(c.w), shape: c.w.shape), c.masked)
+    }
+
+    /// A layer keeping weights in few of its rows or columns runs its products over those only
+    /// (`UsedPart`), with the k-blocks of depths over 1024 falling between used features, and the
+    /// batch operands' feature-major copies made by the products or passed in: bit for bit the
+    /// dense products. (outputs, inputs, used rows, used columns): LeNet-300-100's fc1 at density
+    /// 0.005 (few rows, half of the columns: those stay whole) and at most a quarter of its
+    /// columns, rows over two k-blocks of the input gradient, columns over three of the forward,
+    /// and a layer that keeps nothing.
+    func testUsedPartProductsMatchDense() {
+        let cases = [(300, 784, 17, 392), (300, 784, 66, 196), (1100, 40, 9, 40), (30, 2100, 30, 15), (3, 5, 0, 0)]
+        for (outputs, inputs, usedRows, usedColumns) in cases {
+            var rng = RNG(seed: UInt64(outputs * 31 + inputs))
+            let rows = Array(rng.permutation(outputs).prefix(usedRows)), columns = Array(rng.permutation(inputs).prefix(usedColumns))
+            var keep = [Float](repeating: 0, count: outputs * inputs)
+            for k in 0..<max(usedRows, usedColumns) { keep[rows[k % usedRows] * inputs + columns[k % usedColumns]] = 1 }
+            for r in rows {
+                for c in columns where rng.uniform(count: 1)[0] < 0.1 { keep[r * inputs + c] = 1 }
+            }
+            let mask = Tensor(shape: [outputs, inputs], scalars: keep), topology = SparseTopology(mask: mask)
+            let part = topology.usedPart
+            XCTAssertEqual(part?.rowsReduced ?? false, 4 * usedRows <= outputs, "\(outputs)×\(inputs)")
+            XCTAssertEqual(part?.columnsReduced ?? false, 4 * usedColumns <= inputs, "\(outputs)×\(inputs)")
+            XCTAssertEqual(part?.topology.count, topology.count)
+            for batch in [1, 20, 64] {
+                let x = Tensor.randn([batch, inputs], rng: &rng), g = Tensor.randn([batch, outputs], rng: &rng)
+                let w = Tensor.randn([outputs, inputs], rng: &rng), masked = w * mask
+                let (xT, gT) = (topology.featureMajorInput(x), topology.featureMajorGradient(g))
+                let name = "\(outputs)×\(inputs), batch \(batch)"
+                for passed in [false, true] {
+                    assertBitIdentical(x.sparseLinear(w, topology, featureMajor: passed ? xT : nil),
+                                       x.matmul(masked, transB: true), "forward \(name)")
+                    assertBitIdentical(Tensor.sparseLinearInputGrad(g, w, topology, featureMajor: passed ? gT : nil),
+                                       g.matmul(masked), "input grad \(name)")
+                    assertBitIdentical(Tensor.sampledLinearWeightGrad(x, g, topology, weightShape: w.shape,
+                                                                      featureMajor: passed ? (xT, gT) : nil),
+                                       g.matmul(x, transA: true) * mask, "weight grad \(name)")
+                }
+            }
+        }
     }
 }
 
