@@ -94,11 +94,9 @@ extension WinogradPlan {
     /// `y = conv2d(x, w)`.
     static func conv2d(_ x: Tensor, _ weight: Tensor, _ geo: ConvGeometry, tile: WinogradTile) -> Tensor {
         let plan = WinogradPlan(geo, tile: tile)
-        let u = plan.transformedWeight(weight)
+        let u = plan.packed(plan.transformedWeight(weight))
         return Tensor.build(geo.outputShape) { y in
-            x.scalars.withUnsafeBufferPointer { x in
-                u.withUnsafeBufferPointer { u in plan.forward(x: x.baseAddress!, u: u.baseAddress!, y: y.baseAddress!) }
-            }
+            x.scalars.withUnsafeBufferPointer { x in plan.forward(x: x.baseAddress!, u: u, y: y.baseAddress!) }
         }
     }
 
@@ -106,11 +104,9 @@ extension WinogradPlan {
     /// channels swapped.
     static func inputGrad(_ gy: Tensor, _ weight: Tensor, _ geo: ConvGeometry, tile: WinogradTile) -> Tensor {
         let plan = WinogradPlan(geo, tile: tile)
-        let u = plan.transformedWeight(weight, adjoint: true)
+        let u = plan.adjoint.packed(plan.transformedWeight(weight, adjoint: true))
         return Tensor.build(geo.image.inputShape) { dx in
-            gy.scalars.withUnsafeBufferPointer { g in
-                u.withUnsafeBufferPointer { u in plan.adjoint.forward(x: g.baseAddress!, u: u.baseAddress!, y: dx.baseAddress!) }
-            }
+            gy.scalars.withUnsafeBufferPointer { g in plan.adjoint.forward(x: g.baseAddress!, u: u, y: dx.baseAddress!) }
         }
     }
 
@@ -166,7 +162,19 @@ struct WinogradPlan {
     /// The batch in groups of `groupSize` samples, and how they run on the threads.
     var sampleGroups: SampleGroups { SampleGroups(batch: batch, size: groupSize) }
 
-    /// y = conv(x, w) given `u = transformedWeight(w)`.
+    /// The forward GEMMs' left operands `U[ξ]ᵀ` (O × C) of a transformed weight `u`
+    /// (`transformedWeight`), packed once for all groups of samples: each group's GEMMs then
+    /// pack only their tiles, and groups on different threads share one copy.
+    func packed(_ u: [Float]) -> [GEMM.PackedA] {
+        u.withUnsafeBufferPointer { u in
+            Parallel.map(tile.positions) { xi in
+                GEMM.PackedA(transA: true, m: outChannels, k: inChannels, alpha: 1,
+                             a: u.baseAddress! + xi * outChannels * inChannels, lda: outChannels, threads: 1)
+            }
+        }
+    }
+
+    /// y = conv(x, w) given `u = packed(transformedWeight(w))`.
     ///
     /// Each output comes out the same in any group (a tile's transforms are its own, and a GEMM
     /// column's chains do not depend on the other columns, `GEMM.swift`), so unlike the weight
@@ -174,7 +182,7 @@ struct WinogradPlan {
     /// group per thread: a batch that fits one group (VGG-11's 4×4 and 2×2 layers at batch 128,
     /// one tile per sample) runs as a group per thread, each with its α² GEMMs whole, instead of
     /// one group whose transforms and α² GEMMs each fork across the threads.
-    func forward(x: UnsafePointer<Float>, u: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+    func forward(x: UnsafePointer<Float>, u: [GEMM.PackedA], y: UnsafeMutablePointer<Float>) {
         let perThread = (batch + Parallel.threads - 1) / Parallel.threads
         let groups = SampleGroups(batch: batch, size: Swift.max(1, Swift.min(groupSize, perThread)))
         let positions = tile.positions, maxTiles = groups.size * tilesPerSample
@@ -183,9 +191,7 @@ struct WinogradPlan {
             let m = v + positions * inChannels * maxTiles, tiles = samples.count * tilesPerSample
             transformInput(x, samples: samples, into: v, tiles: tiles, threads: gemmThreads)
             for xi in 0..<positions {
-                GEMM.sgemm(transA: true, transB: false, m: outChannels, n: tiles, k: inChannels, alpha: 1,
-                           a: u + xi * outChannels * inChannels, lda: outChannels,
-                           b: v + xi * inChannels * tiles, ldb: tiles,
+                GEMM.sgemm(packedA: u[xi], transB: false, n: tiles, b: v + xi * inChannels * tiles, ldb: tiles,
                            beta: 0, c: m + xi * outChannels * tiles, ldc: tiles, threads: gemmThreads)
             }
             transformOutput(m, tiles: tiles, samples: samples, into: y, threads: gemmThreads)

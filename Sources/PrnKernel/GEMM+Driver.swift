@@ -8,10 +8,13 @@
 //    then each updates its share of the tiles. Two forks per round, no duplicated packing.
 
 extension GEMM {
-    /// The operands of one `sgemm` call.
+    /// The operands of one `sgemm` call: A as stored (`a`, `lda`, `transA`, `alpha`), or
+    /// `packedA`, already packed, then `a` is nil.
     struct Job: @unchecked Sendable {
         let transA: Bool, transB: Bool, k: Int, alpha: Float
-        let a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int
+        let a: UnsafePointer<Float>?, lda: Int
+        var packedA: PackedA? = nil
+        let b: UnsafePointer<Float>, ldb: Int
         let beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
         let tiling: Tiling
 
@@ -24,16 +27,17 @@ extension GEMM {
             }
             // Split along the dimension with more slivers. Waking a worker costs tens of µs on
             // these machines, so when the operand every worker needs is small, each packs its
-            // own copy and the call forks once.
-            let splitRows = grid.rowSlivers >= grid.columnSlivers
-            if (splitRows ? columns.count : rows.count) * k <= privatePackingLimit {
+            // own copy and the call forks once. A packed beforehand is shared: the workers split
+            // the columns, each packing its part of B, unless there are too few of them.
+            let splitRows = packedA == nil ? grid.rowSlivers >= grid.columnSlivers : grid.columnSlivers < workers
+            if packedA != nil || (splitRows ? columns.count : rows.count) * k <= privatePackingLimit {
+                // Parts of C on tile-row or 16-column boundaries, so each worker's slivers are as
+                // full as the whole grid's; on sliver boundaries when A is packed already.
+                let rowStep = packedA != nil ? tiling.rows : tiling.rows == 12 ? 4 : 6
                 Parallel.forEach(workers, threads: workers) { range in
                     for w in range {
-                        // Parts of C on tile-row or 16-column boundaries, so each worker's
-                        // slivers are as full as the whole grid's.
                         let part = splitRows
-                            ? SliverGrid(rows: split(rows, w, of: workers, step: tiling.rows == 12 ? 4 : 6),
-                                         columns: columns, tiling: tiling)
+                            ? SliverGrid(rows: split(rows, w, of: workers, step: rowStep), columns: columns, tiling: tiling)
                             : SliverGrid(rows: rows, columns: split(columns, w, of: workers, step: 16), tiling: tiling)
                         if !part.rows.isEmpty && !part.columns.isEmpty { multiplyPrivately(part) }
                     }
@@ -43,17 +47,16 @@ extension GEMM {
             }
         }
 
-        /// The k-blocks: `k` split into equal parts of at most `kcMax`. They depend on `k` alone;
-        /// that is what makes the result independent of the thread count.
-        var kBlocks: [Range<Int>] {
-            let count = (k + kcMax - 1) / kcMax
-            return (0..<count).map { k * $0 / count ..< k * ($0 + 1) / count }
+        /// Floats packed per step of k for a grid: its B slivers, and its A slivers unless A is
+        /// packed already.
+        func floatsPerStep(_ grid: SliverGrid) -> Int {
+            grid.columnSlivers * tiling.columns + (packedA == nil ? grid.rowSlivers * tiling.rows : 0)
         }
 
         /// Consecutive k-blocks grouped so that each group's packed slivers fit `packBudget`.
         func rounds(floatsPerStep: Int) -> [[Range<Int>]] {
             var rounds: [[Range<Int>]] = [], current: [Range<Int>] = [], size = 0
-            for block in kBlocks {
+            for block in GEMM.kBlocks(k) {
                 if !current.isEmpty && size + block.count * floatsPerStep > packBudget {
                     rounds.append(current)
                     (current, size) = ([], 0)
@@ -67,10 +70,10 @@ extension GEMM {
 
         /// One worker, the whole grid: pack, then update every tile, round by round.
         func multiplyPrivately(_ grid: SliverGrid) {
-            let rounds = rounds(floatsPerStep: grid.floatsPerStep)
-            withPackingBuffer(floats: grid.floatsPerStep * rounds.map(\.depth).max()!) { buffer in
+            let rounds = rounds(floatsPerStep: floatsPerStep(grid))
+            withPackingBuffer(floats: floatsPerStep(grid) * rounds.map(\.depth).max()!) { buffer in
                 for (r, round) in rounds.enumerated() {
-                    let layout = PackedRound(blocks: round, grid: grid, base: buffer)
+                    let layout = PackedRound(blocks: round, grid: grid, base: buffer, packedA: packedA)
                     pack(layout, grid, rowSlivers: 0..<grid.rowSlivers, columnSlivers: 0..<grid.columnSlivers)
                     multiply(layout, grid, rowSlivers: 0..<grid.rowSlivers, columnSlivers: 0..<grid.columnSlivers,
                              firstRound: r == 0)
@@ -81,11 +84,11 @@ extension GEMM {
         /// All workers, one grid: each round, every worker packs a share of all slivers; after
         /// the join, each updates the tiles of its share of row (or column) slivers.
         func multiplyShared(_ grid: SliverGrid, workers: Int, splitRows: Bool) {
-            let rounds = rounds(floatsPerStep: grid.floatsPerStep)
+            let rounds = rounds(floatsPerStep: floatsPerStep(grid))
             func share(_ w: Int, _ count: Int) -> Range<Int> { count * w / workers ..< count * (w + 1) / workers }
-            withPackingBuffer(floats: grid.floatsPerStep * rounds.map(\.depth).max()!) { buffer in
+            withPackingBuffer(floats: floatsPerStep(grid) * rounds.map(\.depth).max()!) { buffer in
                 for (r, round) in rounds.enumerated() {
-                    let layout = PackedRound(blocks: round, grid: grid, base: buffer)
+                    let layout = PackedRound(blocks: round, grid: grid, base: buffer, packedA: packedA)
                     Parallel.forEach(workers, threads: workers) { range in
                         for w in range {
                             pack(layout, grid, rowSlivers: share(w, grid.rowSlivers),
@@ -108,7 +111,7 @@ extension GEMM {
         private func pack(_ layout: PackedRound, _ grid: SliverGrid, rowSlivers: Range<Int>, columnSlivers: Range<Int>) {
             for (index, block) in layout.blocks.enumerated() {
                 let kc = block.count, p = block.lowerBound
-                if !rowSlivers.isEmpty {
+                if !rowSlivers.isEmpty, let a {
                     let i = grid.rows(of: rowSlivers.lowerBound).first
                     let count = min(grid.rows.upperBound, i + rowSlivers.count * tiling.rows) - i
                     // op(A)[i][p] is a[p·lda + i] for Aᵀ, else a[i·lda + p].
@@ -194,9 +197,6 @@ extension GEMM {
             columnSlivers = (columns.count + tiling.columns - 1) / tiling.columns
         }
 
-        /// Packed floats per step of k, all slivers.
-        var floatsPerStep: Int { rowSlivers * tiling.rows + columnSlivers * tiling.columns }
-
         /// First row of C and live row count of row sliver `s`.
         func rows(of s: Int) -> (first: Int, count: Int) {
             let i = rows.lowerBound + s * tiling.rows
@@ -211,35 +211,36 @@ extension GEMM {
     }
 
     /// Where each packed sliver of a round lives: all B slivers first (so they stay 64-byte
-    /// aligned), then all A slivers; each sliver has room for a full tile.
+    /// aligned), then all A slivers; each sliver has room for a full tile. A packed beforehand
+    /// (`packedA`) stays where it is: its slivers of one k-block lie the same way, in a row.
     struct PackedRound: @unchecked Sendable {
         let blocks: [Range<Int>]
-        private let aOffsets: [Int], bOffsets: [Int]
-        private let base: UnsafeMutablePointer<Float>
+        /// Per block, its first A and B sliver.
+        private let aStarts: [UnsafeMutablePointer<Float>], bStarts: [UnsafeMutablePointer<Float>]
         private let tiling: Tiling
 
-        init(blocks: [Range<Int>], grid: SliverGrid, base: UnsafeMutablePointer<Float>) {
-            (self.blocks, self.base, self.tiling) = (blocks, base, grid.tiling)
-            var offset = 0, bOffsets: [Int] = [], aOffsets: [Int] = []
+        init(blocks: [Range<Int>], grid: SliverGrid, base: UnsafeMutablePointer<Float>, packedA: PackedA?) {
+            (self.blocks, self.tiling) = (blocks, grid.tiling)
+            var offset = 0, bStarts: [UnsafeMutablePointer<Float>] = [], aStarts: [UnsafeMutablePointer<Float>] = []
             for block in blocks {
-                bOffsets.append(offset)
+                bStarts.append(base + offset)
                 offset += grid.columnSlivers * tiling.columns * block.count
             }
             for block in blocks {
-                aOffsets.append(offset)
+                aStarts.append(packedA?.sliver(row: grid.rows.lowerBound, kBlock: block) ?? base + offset)
                 offset += grid.rowSlivers * tiling.rows * block.count
             }
-            (self.aOffsets, self.bOffsets) = (aOffsets, bOffsets)
+            (self.aStarts, self.bStarts) = (aStarts, bStarts)
         }
 
         @inline(__always)
         func a(block: Int, sliver: Int) -> UnsafeMutablePointer<Float> {
-            base + aOffsets[block] + sliver * tiling.rows * blocks[block].count
+            aStarts[block] + sliver * tiling.rows * blocks[block].count
         }
 
         @inline(__always)
         func b(block: Int, sliver: Int) -> UnsafeMutablePointer<Float> {
-            base + bOffsets[block] + sliver * tiling.columns * blocks[block].count
+            bStarts[block] + sliver * tiling.columns * blocks[block].count
         }
     }
 

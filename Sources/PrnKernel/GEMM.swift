@@ -67,6 +67,13 @@ public enum GEMM {
     /// keep up with. Measured on Zen 4: 1024 beats 384 by 3–5 %, and blocking the columns of B
     /// for L2 did not help.
     static let kcMax = 1024
+
+    /// The k-blocks of a product of depth `k`: `k` split into equal parts of at most `kcMax`.
+    /// They depend on `k` alone; that is what makes the result independent of the thread count.
+    static func kBlocks(_ k: Int) -> [Range<Int>] {
+        let count = (k + kcMax - 1) / kcMax
+        return (0..<count).map { k * $0 / count ..< k * ($0 + 1) / count }
+    }
     /// Floats of L2 that a group of packed slivers and the slivers applied to it may fill
     /// (`Job.forEachTile`): 7/8 of the core's L2, the rest left to C and the stack. The larger
     /// the group, the fewer times all of packed B streams in from L3 or memory; on Zen 4 (1 MB

@@ -251,7 +251,7 @@ extension SparseKernels {
 /// The sparse products of `Tensor+Sparse.swift` and `Conv+Sparse.swift`, and how they split
 /// across threads.
 enum SparseKernels {
-    /// The dense GEMM's k-blocks for a product of depth `k` (`GEMM.Job.kBlocks`: equal parts of
+    /// The dense GEMM's k-blocks for a product of depth `k` (`GEMM.kBlocks`: equal parts of
     /// at most `GEMM.kcMax`). The sparse chains split where the dense ones do.
     static func kBlocks(_ k: Int) -> [Range<Int>] {
         let count = Swift.max(1, (k + GEMM.kcMax - 1) / GEMM.kcMax)

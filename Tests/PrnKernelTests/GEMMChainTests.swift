@@ -11,16 +11,19 @@ final class GEMMChainTests: XCTestCase {
         defer { GEMM.wideTiles = saved }
         let depth = GEMM.kcMax
         // Edge rows (5, 13, 29 are not multiples of 4, 6 or 12), edge columns, one and three
-        // k-blocks, and shapes large enough to run on two threads.
-        let shapes = [(5, 7, 3), (13, 33, 40), (29, 50, 2 * depth + 5), (12, 32, depth), (70, 90, 300), (40, 300, 260)]
+        // k-blocks, and shapes large enough to run on two threads: split by columns, and by rows
+        // (one column sliver), also over two row panels (m > panelSize).
+        let shapes = [(5, 7, 3), (13, 33, 40), (29, 50, 2 * depth + 5), (12, 32, depth), (70, 90, 300), (40, 300, 260),
+                      (301, 9, 600), (GEMM.panelSize + 13, 20, 40)]
         for wide in [true, false] {
             GEMM.wideTiles = wide
             for (transA, transB) in [(false, false), (true, false), (false, true), (true, true)] {
                 for (m, n, k) in shapes {
                     for (alpha, beta): (Float, Float) in [(1, 0), (-0.75, 0.5), (1, 1)] {
-                        for threads in [1, 2] {
-                            check(ChainCase(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta),
-                                  threads: threads, wide: wide)
+                        let g = ChainCase(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta)
+                        for threads in [1, 2, 3] {
+                            check(g, threads: threads, wide: wide, packedA: false)
+                            check(g, threads: threads, wide: wide, packedA: true)
                         }
                     }
                 }
@@ -34,10 +37,20 @@ final class GEMMChainTests: XCTestCase {
         return (0..<count).map { k * $0 / count ..< k * ($0 + 1) / count }
     }
 
-    private func check(_ g: ChainCase, threads: Int, wide: Bool, file: StaticString = #filePath, line: UInt = #line) {
+    /// `packedA`: A packed beforehand (`GEMM.PackedA`, on the same thread count) and the
+    /// product by `sgemm(packedA:…)`.
+    private func check(_ g: ChainCase, threads: Int, wide: Bool, packedA: Bool,
+                       file: StaticString = #filePath, line: UInt = #line) {
         var got = g.c
-        GEMM.sgemm(transA: g.transA, transB: g.transB, m: g.m, n: g.n, k: g.k, alpha: g.alpha, a: g.a, lda: g.lda,
-                   b: g.b, ldb: g.ldb, beta: g.beta, c: &got, ldc: g.n, threads: threads)
+        if packedA {
+            let a = g.a.withUnsafeBufferPointer {
+                GEMM.PackedA(transA: g.transA, m: g.m, k: g.k, alpha: g.alpha, a: $0.baseAddress!, lda: g.lda, threads: threads)
+            }
+            GEMM.sgemm(packedA: a, transB: g.transB, n: g.n, b: g.b, ldb: g.ldb, beta: g.beta, c: &got, ldc: g.n, threads: threads)
+        } else {
+            GEMM.sgemm(transA: g.transA, transB: g.transB, m: g.m, n: g.n, k: g.k, alpha: g.alpha, a: g.a, lda: g.lda,
+                       b: g.b, ldb: g.ldb, beta: g.beta, c: &got, ldc: g.n, threads: threads)
+        }
         let blocks = kBlocks(g.k)
         for i in 0..<g.m {
             for j in 0..<g.n {
@@ -54,7 +67,8 @@ final class GEMMChainTests: XCTestCase {
                 }
                 if got[i * g.n + j].bitPattern != c.bitPattern {
                     XCTFail("C[\(i), \(j)] = \(got[i * g.n + j]), contract chain gives \(c) for \(g), "
-                            + "threads \(threads), \(wide ? "wide" : "narrow") tiles", file: file, line: line)
+                            + "threads \(threads), \(wide ? "wide" : "narrow") tiles\(packedA ? ", A packed beforehand" : "")",
+                            file: file, line: line)
                     return
                 }
             }
