@@ -94,7 +94,7 @@ extension WinogradPlan {
     /// `y = conv2d(x, w)`.
     static func conv2d(_ x: Tensor, _ weight: Tensor, _ geo: ConvGeometry, tile: WinogradTile) -> Tensor {
         let plan = WinogradPlan(geo, tile: tile)
-        let u = plan.packed(plan.transformedWeight(weight))
+        let u = plan.transformedWeight(weight)
         return Tensor.build(geo.outputShape) { y in
             x.scalars.withUnsafeBufferPointer { x in plan.forward(x: x.baseAddress!, u: u, y: y.baseAddress!) }
         }
@@ -104,7 +104,7 @@ extension WinogradPlan {
     /// channels swapped.
     static func inputGrad(_ gy: Tensor, _ weight: Tensor, _ geo: ConvGeometry, tile: WinogradTile) -> Tensor {
         let plan = WinogradPlan(geo, tile: tile)
-        let u = plan.adjoint.packed(plan.transformedWeight(weight, adjoint: true))
+        let u = plan.transformedWeight(weight, adjoint: true)
         return Tensor.build(geo.image.inputShape) { dx in
             gy.scalars.withUnsafeBufferPointer { g in plan.adjoint.forward(x: g.baseAddress!, u: u, y: dx.baseAddress!) }
         }
@@ -162,19 +162,8 @@ struct WinogradPlan {
     /// The batch in groups of `groupSize` samples, and how they run on the threads.
     var sampleGroups: SampleGroups { SampleGroups(batch: batch, size: groupSize) }
 
-    /// The forward GEMMs' left operands `U[ξ]ᵀ` (O × C) of a transformed weight `u`
-    /// (`transformedWeight`), packed once for all groups of samples: each group's GEMMs then
-    /// pack only their tiles, and groups on different threads share one copy.
-    func packed(_ u: [Float]) -> [GEMM.PackedA] {
-        u.withUnsafeBufferPointer { u in
-            Parallel.map(tile.positions) { xi in
-                GEMM.PackedA(transA: true, m: outChannels, k: inChannels, alpha: 1,
-                             a: u.baseAddress! + xi * outChannels * inChannels, lda: outChannels, threads: 1)
-            }
-        }
-    }
-
-    /// y = conv(x, w) given `u = packed(transformedWeight(w))`.
+    /// y = conv(x, w) given `u = transformedWeight(w)` (for the input gradient's plan,
+    /// `adjoint`, the adjoint one).
     ///
     /// Each output comes out the same in any group (a tile's transforms are its own, and a GEMM
     /// column's chains do not depend on the other columns, `GEMM.swift`), so unlike the weight

@@ -297,11 +297,12 @@ extension WinogradPlan {
         }
     }
 
-    /// `U[ξ][c][o] = (G·g_oc·Gᵀ)[ξ]`, α² matrices of C × O, each the transpose of the forward
-    /// GEMMs' left operand (O × C), which packs it without transposing. With `adjoint`, the
-    /// transform of the weight the input gradient convolves with, `g'[c][o][u][v] =
-    /// g[o][c][2−u][2−v]`: α² matrices of O × C.
-    func transformedWeight(_ weight: Tensor, adjoint: Bool = false) -> [Float] {
+    /// The forward GEMMs' left operands `U[ξ]ᵀ` (O × C), `U[ξ][c][o] = (G·g_oc·Gᵀ)[ξ]`, one per
+    /// position ξ, written straight into the GEMM's packed slivers (`GEMM.PackedA`): every group
+    /// of samples then packs only its tiles, and groups on different threads share one copy.
+    /// With `adjoint`, those of `adjoint`'s GEMMs (C × O): the transform of the weight the input
+    /// gradient convolves with, `g'[c][o][u][v] = g[o][c][2−u][2−v]`.
+    func transformedWeight(_ weight: Tensor, adjoint: Bool = false) -> [GEMM.PackedA] {
         switch tile.m {
         case 2: transformedWeight(WinogradNetwork2.self, weight, adjoint: adjoint)
         default: transformedWeight(WinogradNetwork4.self, weight, adjoint: adjoint)
@@ -316,27 +317,37 @@ extension WinogradPlan {
         }
     }
 
-    private func transformedWeight<N: WinogradNetwork>(_: N.Type, _ weight: Tensor, adjoint: Bool) -> [Float] {
-        let o = outChannels, c = inChannels, count = o * c, alpha = tile.alpha
-        // Lane l is the (c, o) of `first + l` (the (o, c) with `adjoint`): its kernel is the one
-        // at `first + l` in the weight with its channel axes swapped (in the weight itself, taps
-        // reversed). The gather reads the kernels in order either way.
-        let kernels = adjoint ? weight.scalars : channelsSwapped(weight)
-        return [Float](unsafeUninitializedCapacity: tile.positions * count) { u, initialized in
-            kernels.withUnsafeBufferPointer { w in
-                forEachKernelRun(count) { first, run, taps, block in
-                    for l in 0..<run {
-                        let kernel = w.baseAddress! + (first + l) * 9
-                        for t in 0..<9 { taps[t &* run &+ l] = kernel[adjoint ? 8 &- t : t] }
-                    }
-                    for r in 0..<3 { N.weight(taps + 3 * r * run, run, 1, into: block + r * alpha * run, run, 1, count: run) }
-                    for j in 0..<alpha {
-                        N.weight(block + j * run, alpha * run, 1, into: u.baseAddress! + j * count + first, alpha * count, 1, count: run)
-                    }
-                }
-            }
-            initialized = tile.positions * count
+    private func transformedWeight<N: WinogradNetwork>(_: N.Type, _ weight: Tensor, adjoint: Bool) -> [GEMM.PackedA] {
+        let alpha = tile.alpha
+        let packed = (0..<tile.positions).map { _ in
+            GEMM.PackedA(m: adjoint ? inChannels : outChannels, k: adjoint ? outChannels : inChannels)
         }
+        // Lane l is packed float `first + l` of every position. It holds op(A)[i][p] at
+        // `sources[first + l] = p·m + i`: the (c, o) = (p, i) kernel, the one at that index in
+        // the weight with its channel axes swapped; with `adjoint` the (o, c) = (p, i) kernel, the
+        // one at that index in the weight itself, taps reversed. Padding lanes transform zeros.
+        let sources = packed[0].sourceIndices()
+        let kernels = adjoint ? weight.scalars : channelsSwapped(weight)
+        kernels.withUnsafeBufferPointer { w in
+            forEachKernelRun(packed[0].count) { first, run, taps, block in
+                for l in 0..<run {
+                    let source = sources[first + l]
+                    guard source >= 0 else {
+                        for t in 0..<9 { taps[t &* run &+ l] = 0 }
+                        continue
+                    }
+                    let kernel = w.baseAddress! + source * 9
+                    for t in 0..<9 { taps[t &* run &+ l] = kernel[adjoint ? 8 &- t : t] }
+                }
+                // The row pass into `block`, the column pass into the α² positions' runs after
+                // it (position a·α + j at `(a·α + j) · run`), copied out to the packed matrices.
+                let runs = block + 3 * alpha * run
+                for r in 0..<3 { N.weight(taps + 3 * r * run, run, 1, into: block + r * alpha * run, run, 1, count: run) }
+                for j in 0..<alpha { N.weight(block + j * run, alpha * run, 1, into: runs + j * run, alpha * run, 1, count: run) }
+                for (xi, u) in packed.enumerated() { (u.elements + first).update(from: runs + xi * run, count: run) }
+            }
+        }
+        return packed
     }
 
     /// The weight's kernels `[C][O][3·3]` from `[O][C][3·3]`, for the forward transform's gather
@@ -376,12 +387,12 @@ extension WinogradPlan {
 
     /// `body(first, run, taps, block)` for runs of `lanesPerRun` of the `count` kernels (the
     /// last may be shorter), split across the threads, each thread with scratch for the run's 9
-    /// taps and a 3 × α block of lanes.
+    /// taps and a 3 × α block of lanes followed by α² runs.
     private func forEachKernelRun(_ count: Int,
                                   _ body: (Int, Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
         let lanes = Self.lanesPerRun
         Parallel.forEach((count + lanes - 1) / lanes) { runs in
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: (9 + 3 * tile.alpha) * lanes)
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: (9 + 3 * tile.alpha + tile.positions) * lanes)
             defer { scratch.deallocate() }
             for r in runs { body(r * lanes, Swift.min(lanes, count - r * lanes), scratch, scratch + 9 * lanes) }
         }

@@ -1,11 +1,13 @@
-// op(A) packed once, for many products with the same A (`GEMM+Driver.swift` packs it per call).
+// op(A) packed once by its producer, for many products with the same A (`GEMM+Driver.swift`
+// packs it per call).
 
 extension GEMM {
-    /// op(A) of `C = op(A) · op(B)` packed in the slivers `sgemm` would pack (`GEMM+Pack.swift`),
+    /// op(A) of `C = op(A) · op(B)` laid out in the slivers `sgemm` would pack (`GEMM+Pack.swift`),
     /// for products that share A and differ in B: Winograd's α² transformed weights meet every
-    /// group of tiles, and without this each group (on two threads, each thread) packed its own
-    /// copy of them again. `sgemm(packedA:…)` gives the bits `sgemm` gives: the same slivers
-    /// (alpha applied while packing), the same k-blocks (a function of k alone), the same chains.
+    /// group of tiles, and packed per call each group (on two threads, each thread) packed its
+    /// own copy of them again. Its producer writes it in that order (`sourceIndices`); then
+    /// `sgemm(packedA:…)` gives the bits `sgemm` gives for the same A: the same slivers, the
+    /// same k-blocks (a function of k alone), the same chains.
     ///
     /// Layout: per panel of `panelSize` rows, per k-block, the panel's row slivers one after the
     /// other, each `tiling.rows · kc` floats (a last, partial sliver padded as `pack` pads it).
@@ -13,54 +15,61 @@ extension GEMM {
         let m: Int, k: Int
         /// The tiling the slivers were cut for; a product must run with the same one.
         let tiling: Tiling
-        private let buffer: UnsafeMutablePointer<Float>
-        /// Where each panel's slivers start.
-        private let panelOffsets: [Int]
+        /// The packed floats, `count` of them.
+        let elements: UnsafeMutablePointer<Float>
+        let count: Int
+        /// The panels' rows, and where each panel's slivers start.
+        private let panels: [Range<Int>], panelOffsets: [Int]
 
-        /// Packs `alpha · op(A)` (m × k, `op(A) = Aᵀ` when `transA`), row-major with leading
-        /// dimension `lda`, on up to `threads` threads (the slivers do not depend on it).
-        init(transA: Bool, m: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int, threads: Int? = nil) {
-            precondition(m > 0 && k > 0 && lda >= (transA ? m : k), "PackedA: bad shape")
+        /// Room for op(A) (m × k), laid out for the current tiling, its floats not yet written:
+        /// the producer writes them in layout order (`sourceIndices`).
+        init(m: Int, k: Int) {
+            precondition(m > 0 && k > 0, "PackedA: empty")
             let tiling = Tiling.current
             (self.m, self.k, self.tiling) = (m, k, tiling)
-            let panels = stride(from: 0, to: m, by: panelSize).map { $0..<Swift.min($0 + panelSize, m) }
+            panels = stride(from: 0, to: m, by: panelSize).map { $0..<Swift.min($0 + panelSize, m) }
             let sliverRows = panels.map { ($0.count + tiling.rows - 1) / tiling.rows * tiling.rows }
             panelOffsets = sliverRows.indices.map { sliverRows[..<$0].reduce(0, +) * k }
-            buffer = UnsafeMutableRawPointer.allocate(byteCount: sliverRows.reduce(0, +) * k * 4, alignment: 64)
-                .bindMemory(to: Float.self, capacity: sliverRows.reduce(0, +) * k)
-            for (panel, rows) in panels.enumerated() {
-                let slivers = sliverRows[panel] / tiling.rows
+            count = sliverRows.reduce(0, +) * k
+            elements = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64).bindMemory(to: Float.self, capacity: count)
+        }
+
+        deinit { elements.deallocate() }
+
+        /// For each packed float in order, the element of op(A) it holds, as `p · m + i` for
+        /// op(A)[i][p] (its index in the k × m matrix op(A)ᵀ), or −1 for padding (the rows past a
+        /// last, partial sliver, which the kernels multiply into tile rows they discard).
+        func sourceIndices() -> [Int] {
+            var sources = [Int](repeating: -1, count: count)
+            for rows in panels {
                 for block in GEMM.kBlocks(k) {
-                    let kc = block.count, p = block.lowerBound
-                    Parallel.forEach(slivers, threads: threads) { part in
-                        let i = rows.lowerBound + part.lowerBound * tiling.rows
-                        let count = Swift.min(rows.upperBound, i + part.count * tiling.rows) - i
-                        // op(A)[i][p] is a[p·lda + i] for Aᵀ, else a[i·lda + p].
-                        packSlivers(transA ? a + p * lda + i : a + i * lda + p, ld: lda, contiguous: transA, kc: kc,
-                                    count: count, tile: tiling.rows, lastTile: tiling.paddedRows, scale: alpha,
-                                    into: sliver(row: i, kBlock: block), sliverStride: tiling.rows * kc)
+                    for i0 in stride(from: rows.lowerBound, to: rows.upperBound, by: tiling.rows) {
+                        let live = Swift.min(tiling.rows, rows.upperBound - i0)
+                        let width = live == tiling.rows ? live : tiling.paddedRows(live)
+                        let first = sliver(row: i0, kBlock: block) - elements
+                        for p in block {
+                            let at = first + (p - block.lowerBound) * width
+                            for r in 0..<live { sources[at + r] = p * m + i0 + r }
+                        }
                     }
                 }
             }
+            return sources
         }
-
-        deinit { buffer.deallocate() }
 
         /// The packed sliver of op(A) whose first row is `row` (a sliver boundary of its panel),
         /// for the k-block `kBlock`.
-        @inline(__always)
         func sliver(row: Int, kBlock: Range<Int>) -> UnsafeMutablePointer<Float> {
             let panel = row / panelSize, inPanel = row - panel * panelSize
-            let panelRows = Swift.min(panelSize, m - panel * panelSize)
-            let sliverRows = (panelRows + tiling.rows - 1) / tiling.rows * tiling.rows
-            return buffer + panelOffsets[panel] + sliverRows * kBlock.lowerBound + inPanel * kBlock.count
+            let sliverRows = (panels[panel].count + tiling.rows - 1) / tiling.rows * tiling.rows
+            return elements + panelOffsets[panel] + sliverRows * kBlock.lowerBound + inPanel * kBlock.count
         }
     }
 
-    /// `C[m×n] = A · op(B) + beta · C` for an A packed beforehand (which holds alpha and the
-    /// transposition); otherwise as `sgemm`, bit for bit. Threads split C's columns (or, when
-    /// there are fewer column slivers than threads, whole row slivers), each packing only the part
-    /// of B it reads.
+    /// `C[m×n] = A · op(B) + beta · C` for an A packed beforehand (any alpha and transposition
+    /// applied by its producer); otherwise as `sgemm`, bit for bit. Threads split C's columns
+    /// (or, when there are fewer column slivers than threads, whole row slivers), each packing
+    /// only the part of B it reads.
     static func sgemm(packedA a: PackedA, transB: Bool, n: Int, b: UnsafePointer<Float>, ldb: Int,
                       beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int? = nil) {
         precondition(n >= 0 && ldc >= n && ldb >= (transB ? a.k : n), "sgemm: bad shape")

@@ -22,8 +22,7 @@ final class GEMMChainTests: XCTestCase {
                     for (alpha, beta): (Float, Float) in [(1, 0), (-0.75, 0.5), (1, 1)] {
                         let g = ChainCase(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta)
                         for threads in [1, 2, 3] {
-                            check(g, threads: threads, wide: wide, packedA: false)
-                            check(g, threads: threads, wide: wide, packedA: true)
+                            for a in [AOperand.asStored, .packed] { check(g, threads: threads, wide: wide, a: a) }
                         }
                     }
                 }
@@ -37,14 +36,19 @@ final class GEMMChainTests: XCTestCase {
         return (0..<count).map { k * $0 / count ..< k * ($0 + 1) / count }
     }
 
-    /// `packedA`: A packed beforehand (`GEMM.PackedA`, on the same thread count) and the
-    /// product by `sgemm(packedA:…)`.
-    private func check(_ g: ChainCase, threads: Int, wide: Bool, packedA: Bool,
+    /// How a check passes A: as stored to `sgemm`, or written into a `GEMM.PackedA` in layout
+    /// order from its `sourceIndices` (as Winograd's weight transform writes it) to
+    /// `sgemm(packedA:…)`.
+    private enum AOperand { case asStored, packed }
+
+    private func check(_ g: ChainCase, threads: Int, wide: Bool, a how: AOperand,
                        file: StaticString = #filePath, line: UInt = #line) {
         var got = g.c
-        if packedA {
-            let a = g.a.withUnsafeBufferPointer {
-                GEMM.PackedA(transA: g.transA, m: g.m, k: g.k, alpha: g.alpha, a: $0.baseAddress!, lda: g.lda, threads: threads)
+        if how == .packed {
+            let a = GEMM.PackedA(m: g.m, k: g.k)
+            // Padding gets NaN: it must only reach tile rows the kernels discard.
+            for (offset, source) in a.sourceIndices().enumerated() {
+                a.elements[offset] = source < 0 ? .nan : g.alpha * g.opA(source % g.m, source / g.m)
             }
             GEMM.sgemm(packedA: a, transB: g.transB, n: g.n, b: g.b, ldb: g.ldb, beta: g.beta, c: &got, ldc: g.n, threads: threads)
         } else {
@@ -67,7 +71,7 @@ final class GEMMChainTests: XCTestCase {
                 }
                 if got[i * g.n + j].bitPattern != c.bitPattern {
                     XCTFail("C[\(i), \(j)] = \(got[i * g.n + j]), contract chain gives \(c) for \(g), "
-                            + "threads \(threads), \(wide ? "wide" : "narrow") tiles\(packedA ? ", A packed beforehand" : "")",
+                            + "threads \(threads), \(wide ? "wide" : "narrow") tiles, A \(how)",
                             file: file, line: line)
                     return
                 }
