@@ -192,17 +192,18 @@ struct WinogradPlan {
 
     /// `dw = ∂⟨conv(x, w), gy⟩/∂w`, the adjoint of `forward` in w: per group, the α² products
     /// `S[ξ] (O × C) = Z[ξ] (O × T) · V[ξ]ᵀ (T × C)` of gy's and x's transforms, added in group
-    /// order, then `dw_oc = Gᵀ · S_oc · G`.
+    /// order, then `dw_oc = Gᵀ · S_oc · G`. A lone group (VGG-16's 512-channel layers at batch
+    /// 128: 38 MB of products) writes its products straight into the sum instead of copying them.
     func weightGradient(x: UnsafePointer<Float>, gy: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>) {
         let positions = tile.positions, maxTiles = groupSize * tilesPerSample
-        let products = positions * outChannels * inChannels
+        let products = positions * outChannels * inChannels, lone = sampleGroups.count == 1
         // Each group's scratch: x's transform V, gy's transform Z, then its α² products S.
         let transforms = positions * (inChannels + outChannels) * maxTiles
         let sum = UnsafeMutablePointer<Float>.allocate(capacity: products)
         defer { sum.deallocate() }
         var added = false
-        sampleGroups.forEach(scratch: transforms + products, { samples, v, gemmThreads in
-            let z = v + positions * inChannels * maxTiles, partial = v + transforms
+        sampleGroups.forEach(scratch: transforms + (lone ? 0 : products), { samples, v, gemmThreads in
+            let z = v + positions * inChannels * maxTiles, partial = lone ? sum : v + transforms
             let tiles = samples.count * tilesPerSample
             transformInput(x, samples: samples, into: v, tiles: tiles, threads: gemmThreads)
             transformGradient(gy, samples: samples, into: z, tiles: tiles, threads: gemmThreads)
@@ -212,6 +213,8 @@ struct WinogradPlan {
                            beta: 0, c: partial + xi * outChannels * inChannels, ldc: inChannels, threads: gemmThreads)
             }
         }, afterWave: { scratches in
+            defer { added = true }
+            guard !lone else { return }
             // The threads split the elements: each element still adds the groups in group order.
             let summed = added
             Parallel.forEach(products, grain: Self.sumGrain) { elements in
@@ -224,7 +227,6 @@ struct WinogradPlan {
                     }
                 }
             }
-            added = true
         })
         if !added { sum.update(repeating: 0, count: products) }   // an empty batch
         transformWeightGradient(sum, into: dw)
