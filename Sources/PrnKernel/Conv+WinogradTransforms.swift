@@ -319,9 +319,9 @@ extension WinogradPlan {
 
     private func transformedWeight<N: WinogradNetwork>(_: N.Type, _ weight: Tensor, adjoint: Bool) -> [GEMM.PackedA] {
         let alpha = tile.alpha
-        let packed = (0..<tile.positions).map { _ in
-            GEMM.PackedA(m: adjoint ? inChannels : outChannels, k: adjoint ? outChannels : inChannels)
-        }
+        let packed = GEMM.PackedA.batch(tile.positions, m: adjoint ? inChannels : outChannels,
+                                        k: adjoint ? outChannels : inChannels)
+        let u = packed[0].elements, stride = packed[0].stride
         // Lane l is packed float `first + l` of every position. It holds op(A)[i][p] at
         // `sources[first + l] = p·m + i`: the (c, o) = (p, i) kernel, the one at that index in
         // the weight with its channel axes swapped; with `adjoint` the (o, c) = (p, i) kernel, the
@@ -339,12 +339,10 @@ extension WinogradPlan {
                     let kernel = w.baseAddress! + source * 9
                     for t in 0..<9 { taps[t &* run &+ l] = kernel[adjoint ? 8 &- t : t] }
                 }
-                // The row pass into `block`, the column pass into the α² positions' runs after
-                // it (position a·α + j at `(a·α + j) · run`), copied out to the packed matrices.
-                let runs = block + 3 * alpha * run
+                // The row pass into `block`, the column pass into the α² packed matrices
+                // (position a·α + j is `packed[a·α + j]`, `(a·α + j) · stride` floats on).
                 for r in 0..<3 { N.weight(taps + 3 * r * run, run, 1, into: block + r * alpha * run, run, 1, count: run) }
-                for j in 0..<alpha { N.weight(block + j * run, alpha * run, 1, into: runs + j * run, alpha * run, 1, count: run) }
-                for (xi, u) in packed.enumerated() { (u.elements + first).update(from: runs + xi * run, count: run) }
+                for j in 0..<alpha { N.weight(block + j * run, alpha * run, 1, into: u + j * stride + first, alpha * stride, 1, count: run) }
             }
         }
         return packed
@@ -387,12 +385,12 @@ extension WinogradPlan {
 
     /// `body(first, run, taps, block)` for runs of `lanesPerRun` of the `count` kernels (the
     /// last may be shorter), split across the threads, each thread with scratch for the run's 9
-    /// taps and a 3 × α block of lanes followed by α² runs.
+    /// taps and a 3 × α block of lanes.
     private func forEachKernelRun(_ count: Int,
                                   _ body: (Int, Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
         let lanes = Self.lanesPerRun
         Parallel.forEach((count + lanes - 1) / lanes) { runs in
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: (9 + 3 * tile.alpha + tile.positions) * lanes)
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: (9 + 3 * tile.alpha) * lanes)
             defer { scratch.deallocate() }
             for r in runs { body(r * lanes, Swift.min(lanes, count - r * lanes), scratch, scratch + 9 * lanes) }
         }

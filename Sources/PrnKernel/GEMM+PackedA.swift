@@ -15,26 +15,47 @@ extension GEMM {
         let m: Int, k: Int
         /// The tiling the slivers were cut for; a product must run with the same one.
         let tiling: Tiling
-        /// The packed floats, `count` of them.
+        /// The packed floats, `count` of them; the next matrix of a `batch` starts `stride`
+        /// floats on (64-byte aligned).
         let elements: UnsafeMutablePointer<Float>
-        let count: Int
+        let count: Int, stride: Int
         /// The panels' rows, and where each panel's slivers start.
         private let panels: [Range<Int>], panelOffsets: [Int]
+        /// The allocation `elements` lies in, shared by a batch.
+        private let storage: Storage
 
-        /// Room for op(A) (m × k), laid out for the current tiling, its floats not yet written:
-        /// the producer writes them in layout order (`sourceIndices`).
-        init(m: Int, k: Int) {
-            precondition(m > 0 && k > 0, "PackedA: empty")
-            let tiling = Tiling.current
-            (self.m, self.k, self.tiling) = (m, k, tiling)
-            panels = stride(from: 0, to: m, by: panelSize).map { $0..<Swift.min($0 + panelSize, m) }
-            let sliverRows = panels.map { ($0.count + tiling.rows - 1) / tiling.rows * tiling.rows }
-            panelOffsets = sliverRows.indices.map { sliverRows[..<$0].reduce(0, +) * k }
-            count = sliverRows.reduce(0, +) * k
-            elements = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64).bindMemory(to: Float.self, capacity: count)
+        /// Owns a batch's floats.
+        private final class Storage {
+            let floats: UnsafeMutablePointer<Float>
+            init(count: Int) {
+                floats = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64).bindMemory(to: Float.self, capacity: count)
+            }
+            deinit { floats.deallocate() }
         }
 
-        deinit { elements.deallocate() }
+        /// `count` matrices op(A) (m × k) laid out for the current tiling, in one allocation
+        /// (`stride` floats apart, so a producer can write all of them in one pass, as
+        /// Winograd's weight transform writes its α² positions), their floats not yet written:
+        /// the producer writes them in layout order (`sourceIndices`).
+        static func batch(_ count: Int, m: Int, k: Int) -> [PackedA] {
+            precondition(m > 0 && k > 0, "PackedA: empty")
+            let tiling = Tiling.current
+            let panels = Swift.stride(from: 0, to: m, by: panelSize).map { $0..<Swift.min($0 + panelSize, m) }
+            let sliverRows = panels.map { ($0.count + tiling.rows - 1) / tiling.rows * tiling.rows }
+            let floats = sliverRows.reduce(0, +) * k, stride = (floats + 15) & ~15
+            let storage = Storage(count: Swift.max(1, count * stride))
+            return (0..<count).map { index in
+                PackedA(m: m, k: k, tiling: tiling, panels: panels, sliverRows: sliverRows, count: floats, stride: stride,
+                        storage: storage, elements: storage.floats + index * stride)
+            }
+        }
+
+        private init(m: Int, k: Int, tiling: Tiling, panels: [Range<Int>], sliverRows: [Int], count: Int, stride: Int,
+                     storage: Storage, elements: UnsafeMutablePointer<Float>) {
+            (self.m, self.k, self.tiling, self.panels, self.count, self.stride) = (m, k, tiling, panels, count, stride)
+            panelOffsets = sliverRows.indices.map { sliverRows[..<$0].reduce(0, +) * k }
+            (self.storage, self.elements) = (storage, elements)
+        }
 
         /// For each packed float in order, the element of op(A) it holds, as `p · m + i` for
         /// op(A)[i][p] (its index in the k × m matrix op(A)ᵀ), or −1 for padding (the rows past a
@@ -43,7 +64,7 @@ extension GEMM {
             var sources = [Int](repeating: -1, count: count)
             for rows in panels {
                 for block in GEMM.kBlocks(k) {
-                    for i0 in stride(from: rows.lowerBound, to: rows.upperBound, by: tiling.rows) {
+                    for i0 in Swift.stride(from: rows.lowerBound, to: rows.upperBound, by: tiling.rows) {
                         let live = Swift.min(tiling.rows, rows.upperBound - i0)
                         let width = live == tiling.rows ? live : tiling.paddedRows(live)
                         let first = sliver(row: i0, kBlock: block) - elements

@@ -45,7 +45,7 @@ final class GEMMChainTests: XCTestCase {
                        file: StaticString = #filePath, line: UInt = #line) {
         var got = g.c
         if how == .packed {
-            let a = GEMM.PackedA(m: g.m, k: g.k)
+            let a = GEMM.PackedA.batch(1, m: g.m, k: g.k)[0]
             // Padding gets NaN: it must only reach tile rows the kernels discard.
             for (offset, source) in a.sourceIndices().enumerated() {
                 a.elements[offset] = source < 0 ? .nan : g.alpha * g.opA(source % g.m, source / g.m)
