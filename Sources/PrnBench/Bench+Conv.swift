@@ -1,24 +1,29 @@
 import PrnKernel
 
-/// Direct (im2col + GEMM) against Winograd F(2×2, 3×3) and F(4×4, 3×3) convolution on the 3×3
-/// layers of VGG-16, VGG-11 (width 0.25, `vgg11`) and ResNet-20 at batch 128: the forward pass and both
-/// gradients.
+/// Direct (im2col + GEMM) against Winograd F(2×2, 3×3), F(4×4, 3×3) and the sliding direct
+/// kernel (`ConvAlgorithm.sliding`) on the 3×3 layers of VGG-16, VGG-11 (width 0.25, `vgg11`) and
+/// ResNet-20 at batch 128: the forward pass and both gradients.
 public enum ConvBenchmark {
     /// One line per layer, product and thread count: `conv layer=vgg16.c64.s32 product=forward
-    /// threads=2 direct_ms=… winograd2x2_ms=… winograd4x4_ms=… speedup2x2=… speedup4x4=…
-    /// max_diff2x2=… max_diff4x4=… rule=…` (speedups against direct; `max_diff`: the largest
-    /// difference from the direct result, relative to its largest magnitude; `rule`: what
-    /// `ConvAlgorithm.chosen` runs for this layer's product). `models` (as `BENCH_MODELS=vgg16` gives them)
-    /// runs only those models' layers.
+    /// threads=2 direct_ms=… winograd2x2_ms=… winograd4x4_ms=… sliding_ms=… speedup2x2=…
+    /// speedup4x4=… speedup_sliding=… max_diff2x2=… max_diff4x4=… max_diff_sliding=… rule=…`
+    /// (speedups against direct; `max_diff`: the largest difference from the direct result,
+    /// relative to its largest magnitude; `rule`: what `ConvAlgorithm.chosen` runs for this layer's
+    /// product). `models` (as `BENCH_MODELS=vgg16` gives them) runs only those models' layers.
     public static func run(models: Set<String>? = nil, report: (String) -> Void) {
-        let layers: [(String, Int, Int, Int)] = [  // name, in, out, side
-            ("vgg16.c64.s32", 64, 64, 32), ("vgg16.c128.s16", 128, 128, 16), ("vgg16.c256.s8", 256, 256, 8),
-            ("vgg16.c512.s4", 512, 512, 4), ("vgg16.c512.s2", 512, 512, 2),
+        // name, in, out, side; `c3` the first layers (3 input channels: training runs no input gradient there)
+        let layers: [(String, Int, Int, Int)] = [
+            ("vgg16.c3.s32", 3, 64, 32), ("vgg16.c64.s32", 64, 64, 32), ("vgg16.c128.s16", 128, 128, 16),
+            ("vgg16.c256.s8", 256, 256, 8), ("vgg16.c512.s4", 512, 512, 4), ("vgg16.c512.s2", 512, 512, 2),
             ("vgg11.c16.s16", 16, 32, 16), ("vgg11.c32.s8", 32, 64, 8), ("vgg11.c64.s8", 64, 64, 8),
             ("vgg11.c64.s4", 64, 128, 4), ("vgg11.c128.s4", 128, 128, 4), ("vgg11.c128.s2", 128, 128, 2),
-            ("resnet20.c16.s32", 16, 16, 32), ("resnet20.c32.s16", 32, 32, 16), ("resnet20.c64.s8", 64, 64, 8),
+            ("resnet20.c3.s32", 3, 16, 32), ("resnet20.c16.s32", 16, 16, 32), ("resnet20.c32.s16", 32, 32, 16),
+            ("resnet20.c64.s8", 64, 64, 8),
         ]
-        let algorithms: [(String, ConvAlgorithm)] = [("2x2", .winograd2x2), ("4x4", .winograd4x4)]
+        // Column names: the time, speed-up and difference of each algorithm.
+        let algorithms: [(label: String, suffix: String, ConvAlgorithm)] = [
+            ("winograd2x2", "2x2", .winograd2x2), ("winograd4x4", "4x4", .winograd4x4), ("sliding", "_sliding", .sliding),
+        ]
         let saved = Parallel.threads
         defer { Parallel.threads = saved }
         for (name, c, o, side) in layers where models?.contains(String(name.prefix { $0 != "." })) ?? true {
@@ -39,11 +44,11 @@ public enum ConvBenchmark {
                     let td = Benchmarks.bestTime(minimumTotal: 0.3) { direct = compute(.direct) }
                     let scale = Swift.max(direct.scalars.map(abs).max() ?? 1, .leastNormalMagnitude)
                     var times = "", speedups = "", diffs = ""
-                    for (suffix, algorithm) in algorithms {
+                    for (label, suffix, algorithm) in algorithms {
                         var result = x
                         let t = Benchmarks.bestTime(minimumTotal: 0.3) { result = compute(algorithm) }
                         let worst = zip(direct.scalars, result.scalars).map { abs($0 - $1) }.max() ?? 0
-                        times += " winograd\(suffix)_ms=\(Benchmarks.formatted(t * 1e3))"
+                        times += " \(label)_ms=\(Benchmarks.formatted(t * 1e3))"
                         speedups += " speedup\(suffix)=\(Benchmarks.formatted(td / t))"
                         diffs += " max_diff\(suffix)=\(worst / scale)"
                     }

@@ -17,15 +17,18 @@
 
 /// How a convolution is computed: `direct` (im2col + GEMM, each output one FMA chain in the GEMM's
 /// order, which the sparse kernels match bit for bit), `winograd2x2` (F(2×2, 3×3): 2.25× fewer
-/// multiply-adds, results within about 1e-6 of the largest output's magnitude) or `winograd4x4`
-/// (F(4×4, 3×3): 4× fewer, within about 1e-5; README, Architecture, has the measured errors).
+/// multiply-adds, results within about 1e-6 of the largest output's magnitude), `winograd4x4`
+/// (F(4×4, 3×3): 4× fewer, within about 1e-5; README, Architecture, has the measured errors) or
+/// `sliding` (direct 3×3 loops vectorized along the output plane, `Conv+Sliding.swift`: no
+/// transform and no column matrix, for layers of few channels; each output one FMA chain over
+/// (c, u, v), which is im2col's forward chain whenever C·9 fits one GEMM k-block).
 public enum ConvAlgorithm: Sendable {
-    case direct, winograd2x2, winograd4x4
+    case direct, winograd2x2, winograd4x4, sliding
 
-    /// The Winograd tile, or nil for `direct`.
+    /// The Winograd tile, or nil for `direct` and `sliding`.
     var winogradTile: WinogradTile? {
         switch self {
-        case .direct: nil
+        case .direct, .sliding: nil
         case .winograd2x2: .f2
         case .winograd4x4: .f4
         }
@@ -44,6 +47,16 @@ public enum ConvAlgorithm: Sendable {
     /// - Direct everywhere else, among them a small batch (SynFlow's single sample), which does
     ///   not amortize transforming the weight.
     ///
+    /// Before all of these, `sliding` runs all three products of 3×3, stride-1, padding-1 layers
+    /// of at most 32 input and 32 output channels with C·O ≤ 512 (ResNet-20's 16-channel layers and
+    /// first layer, VGG-11's (width 0.25) first two) on planes of at least 8×8 with 2048 outputs
+    /// per channel in the batch, except an input gradient onto fewer than 8 channels (a first
+    /// layer's, which training does not compute). `prn bench conv` (1 thread, CPU time, loaded):
+    /// on ResNet-20's 16 → 16 layer (32×32) 1.4–1.8× F(4×4)'s forward, 1.8–1.9× its input
+    /// gradient and 1.4× im2col's weight gradient; on VGG-11's 16 → 32 (16×16) 1.1–1.3×, 1.5× and
+    /// 1.3×; on the 3 → 16 first layer (32×32) 2.4× im2col's forward and weight gradient. At
+    /// 32 × 32 channels it is on par with F(4×4) (0.8–1.0× forward) and was left out.
+    ///
     /// That is the layer's algorithm, which its forward pass and input gradient run. Its weight
     /// gradient runs it too where the channels amortize transforming x and gy per tile (a
     /// tile's GEMM work grows as C·O, its transforms as C + O): at least 64 × 64 channels
@@ -58,7 +71,13 @@ public enum ConvAlgorithm: Sendable {
     static func chosen(for geo: ConvGeometry, product: ConvProduct = .forward) -> ConvAlgorithm {
         let image = geo.image, c = image.channels, o = geo.outChannels
         let side = Swift.min(image.height, image.width), outputs = image.batch * image.height * image.width
-        guard WinogradPlan.supports(geo) && c >= 16 && o >= 16 else { return .direct }
+        guard WinogradPlan.supports(geo) else { return .direct }
+        if side >= 8 && outputs >= 2048 && c <= 32 && o <= 32 && c * o <= 512 {
+            // The input gradient's output channels are the layer's inputs: 3 would fill 3 of the
+            // kernel's 8-channel register block.
+            return product == .inputGradient && c < 8 ? .direct : .sliding
+        }
+        guard c >= 16 && o >= 16 else { return .direct }
         let layer: ConvAlgorithm
         if side >= 4 {
             layer = outputs >= 2048 ? .winograd4x4 : .direct
@@ -85,7 +104,7 @@ public enum ConvProduct: Sendable {
 }
 
 extension WinogradPlan {
-    /// Whether Winograd can compute this convolution: 3×3, stride 1, padding 1.
+    /// Whether Winograd (and `sliding`) can compute this convolution: 3×3, stride 1, padding 1.
     static func supports(_ geo: ConvGeometry) -> Bool {
         let w = geo.image.window
         return w.kernelH == 3 && w.kernelW == 3 && w.strideH == 1 && w.strideW == 1 && w.padH == 1 && w.padW == 1

@@ -23,7 +23,9 @@ extension Tensor {
     /// direct where Winograd's transforms would not pay, `ConvAlgorithm.chosen`).
     public func conv2d(_ weight: Tensor, stride: Int = 1, padding: Int = 0, algorithm: ConvAlgorithm? = nil) -> Tensor {
         let geo = ConvGeometry.validated(input: shape, weight: weight.shape, stride: stride, padding: padding)
-        if let tile = geo.uses(algorithm, .forward).winogradTile { return WinogradPlan.conv2d(self, weight, geo, tile: tile) }
+        let chosen = geo.uses(algorithm, .forward)
+        if chosen == .sliding { return SlidingPlan.conv2d(self, weight, geo) }
+        if let tile = chosen.winogradTile { return WinogradPlan.conv2d(self, weight, geo, tile: tile) }
         return Tensor.build(geo.outputShape) { y in
             scalars.withUnsafeBufferPointer { x in
                 geo.forward(x: x, y: y, product: geo.weightProduct(weight, transposed: false))
@@ -41,7 +43,9 @@ extension Tensor {
                                        stride: Int = 1, padding: Int = 0, algorithm: ConvAlgorithm? = nil) -> Tensor {
         let geo = ConvGeometry.validated(input: inputShape, weight: weight.shape, stride: stride, padding: padding)
         precondition(gy.shape == geo.outputShape, "conv2dInputGrad: gradient \(gy.shape), expected \(geo.outputShape)")
-        if let tile = geo.uses(algorithm, .inputGradient).winogradTile { return WinogradPlan.inputGrad(gy, weight, geo, tile: tile) }
+        let chosen = geo.uses(algorithm, .inputGradient)
+        if chosen == .sliding { return SlidingPlan.inputGrad(gy, weight, geo) }
+        if let tile = chosen.winogradTile { return WinogradPlan.inputGrad(gy, weight, geo, tile: tile) }
         return Tensor.build(inputShape) { dx in
             gy.scalars.withUnsafeBufferPointer { g in
                 geo.inputGradient(gy: g, dx: dx, product: geo.weightProduct(weight, transposed: true))
@@ -63,7 +67,9 @@ extension Tensor {
                                         stride: Int = 1, padding: Int = 0, algorithm: ConvAlgorithm? = nil) -> Tensor {
         let geo = ConvGeometry.validated(input: x.shape, weight: weightShape, stride: stride, padding: padding)
         precondition(gy.shape == geo.outputShape, "conv2dWeightGrad: gradient \(gy.shape), expected \(geo.outputShape)")
-        if let tile = geo.uses(algorithm, .weightGradient).winogradTile { return WinogradPlan.weightGrad(x, gy, geo, tile: tile, weightShape: weightShape) }
+        let chosen = geo.uses(algorithm, .weightGradient)
+        if chosen == .sliding { return SlidingPlan.weightGrad(x, gy, geo, weightShape: weightShape) }
+        if let tile = chosen.winogradTile { return WinogradPlan.weightGrad(x, gy, geo, tile: tile, weightShape: weightShape) }
         return Tensor.build(weightShape) { dw in
             guard geo.groupCount > 0 else {
                 dw.update(repeating: 0)
@@ -135,10 +141,10 @@ struct ConvGeometry {
 
     var outputShape: [Int] { [image.batch, outChannels, image.outHeight, image.outWidth] }
     /// The algorithm a product runs: the one asked for, else the fixed rule's for that product.
-    /// Winograd is asked for only where it applies (a precondition).
+    /// Winograd and sliding are asked for only where they apply (a precondition).
     func uses(_ algorithm: ConvAlgorithm?, _ product: ConvProduct) -> ConvAlgorithm {
         guard let algorithm else { return ConvAlgorithm.chosen(for: self, product: product) }
-        precondition(algorithm == .direct || WinogradPlan.supports(self), "Winograd needs a 3×3 kernel, stride 1, padding 1")
+        precondition(algorithm == .direct || WinogradPlan.supports(self), "Winograd and sliding need a 3×3 kernel, stride 1, padding 1")
         return algorithm
     }
     /// The batch in groups of `groupSize` samples, and how they run on the threads.

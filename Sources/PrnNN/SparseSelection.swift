@@ -45,17 +45,19 @@ public enum SparseSelection {
     /// - `winograd4x4`: 0.15 (2026-12-01 idle, at 3dcd7c7's faster transforms, VGG-16's layers
     ///   at batch 128: 1.05–1.32× at 0.15, 0.81–1.06× at 0.2; Winograd computes 4× fewer
     ///   multiply-adds than im2col);
-    /// - `winograd2x2`: 0.15 (VGG-16's 2×2 layers: 1.19× at 0.15, 0.97× at 0.2).
+    /// - `winograd2x2`: 0.15 (VGG-16's 2×2 layers: 1.19× at 0.15, 0.97× at 0.2);
+    /// - `sliding`: 0.15, F(4×4)'s, which it replaced on the layers it runs, where it is faster.
     public static func convCrossover(_ algorithm: ConvAlgorithm) -> Double {
         switch algorithm {
         case .direct: 0.4
         case .winograd4x4: 0.15
         case .winograd2x2: 0.15
+        case .sliding: 0.15
         }
     }
 
     /// The largest convolution crossover: a convolution above it runs dense whatever its shape.
-    static let widestConvCrossover = [ConvAlgorithm.direct, .winograd4x4, .winograd2x2].map(convCrossover).max()!
+    static let widestConvCrossover = [ConvAlgorithm.direct, .winograd4x4, .winograd2x2, .sliding].map(convCrossover).max()!
 
     /// Whether a masked weight of `shape` (rank 2: linear, rank 4: convolution) with kept
     /// fraction `density` may run sparse under `mode`: then the model hands the layer its

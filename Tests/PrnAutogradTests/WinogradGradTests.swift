@@ -3,10 +3,11 @@ import PrnTestSupport
 import PrnKernel
 @testable import PrnAutograd
 
-/// Gradients through convolutions that run by Winograd (3×3, stride 1, padding 1; the fixed rule's
-/// choice: F(4×4) for 2 samples of 64 channels on 32×32 planes, F(2×2) for 128 samples of 256
-/// channels on 2×2 planes), against central differences: the directional derivative, and the
-/// Hessian–vector product by double backward.
+/// Gradients through convolutions that run by Winograd or the sliding kernel (3×3, stride 1,
+/// padding 1; the fixed rule's choice: F(4×4) for 2 samples of 64 channels on 32×32 planes, F(2×2)
+/// for 128 samples of 256 channels on 2×2 planes, sliding for 8 samples of 16 channels, or of a
+/// first layer's 3, on 16×16 planes), against central differences: the directional derivative,
+/// and the Hessian–vector product by double backward.
 final class WinogradGradTests: XCTestCase {
     /// `⟨r, softplus(conv(x, w))⟩`: curved, so the Hessian has nonzero blocks in x and w.
     static func loss(_ p: [Variable]) -> Variable {
@@ -20,6 +21,10 @@ final class WinogradGradTests: XCTestCase {
          [Tensor.randn([2, 64, 32, 32], seed: 3), Tensor.randn([64, 64, 3, 3], std: 0.05, seed: 4)], .winograd4x4),
         ([Tensor.randn([128, 256, 2, 2], seed: 5), Tensor.randn([256, 256, 3, 3], std: 0.03, seed: 6)],
          [Tensor.randn([128, 256, 2, 2], seed: 7), Tensor.randn([256, 256, 3, 3], std: 0.03, seed: 8)], .winograd2x2),
+        ([Tensor.randn([8, 16, 16, 16], seed: 11), Tensor.randn([16, 16, 3, 3], std: 0.1, seed: 12)],
+         [Tensor.randn([8, 16, 16, 16], seed: 13), Tensor.randn([16, 16, 3, 3], std: 0.1, seed: 14)], .sliding),
+        ([Tensor.randn([8, 3, 16, 16], seed: 15), Tensor.randn([16, 3, 3, 3], std: 0.3, seed: 16)],
+         [Tensor.randn([8, 3, 16, 16], seed: 17), Tensor.randn([16, 3, 3, 3], std: 0.3, seed: 18)], .sliding),
     ]
 
     func testRuleTakesWinogradForTheseLayers() {

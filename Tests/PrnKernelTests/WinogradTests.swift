@@ -121,14 +121,14 @@ final class WinogradTests: XCTestCase {
         XCTAssertEqual(uses([128, 512, 4, 4], [512, 512, 3, 3]), .winograd4x4)  // 2048 outputs per channel
         XCTAssertEqual(uses([127, 512, 4, 4], [512, 512, 3, 3]), .direct)       // 2032 outputs per channel
         XCTAssertEqual(uses([1, 64, 32, 32], [64, 64, 3, 3]), .direct)          // batch 1 (SynFlow)
-        XCTAssertEqual(uses([128, 16, 32, 32], [16, 16, 3, 3]), .winograd4x4)   // 16 channels (ResNet-20)
-        XCTAssertEqual(uses([128, 16, 16, 16], [32, 16, 3, 3]), .winograd4x4)   // VGG-11 at width 0.25
-        XCTAssertEqual(uses([128, 15, 32, 32], [16, 15, 3, 3]), .direct)        // few input channels
-        XCTAssertEqual(uses([128, 16, 32, 32], [15, 16, 3, 3]), .direct)        // few output channels
+        XCTAssertEqual(uses([128, 32, 16, 16], [32, 32, 3, 3]), .winograd4x4)   // 32 × 32 channels (ResNet-20)
+        XCTAssertEqual(uses([128, 15, 32, 32], [64, 15, 3, 3]), .direct)        // few input channels
+        XCTAssertEqual(uses([128, 64, 32, 32], [15, 64, 3, 3]), .direct)        // few output channels
         XCTAssertEqual(uses([128, 3, 32, 32], [64, 3, 3, 3]), .direct)          // a first layer
         XCTAssertEqual(uses([128, 64, 4, 4], [128, 64, 3, 3]), .winograd4x4)    // 4×4 planes (VGG-11 at width 0.25)
         XCTAssertEqual(uses([128, 16, 4, 4], [15, 16, 3, 3]), .direct)          // 4×4 planes, few output channels
-        XCTAssertEqual(uses([128, 16, 8, 8], [16, 16, 3, 3]), .winograd4x4)     // 8×8 planes, 16 channels
+        XCTAssertEqual(uses([128, 16, 7, 7], [16, 16, 3, 3]), .winograd4x4)     // 7×7 planes, 16 channels
+        XCTAssertEqual(uses([128, 16, 4, 4], [16, 16, 3, 3]), .winograd4x4)     // 4×4 planes, 16 channels
         XCTAssertEqual(uses([128, 128, 2, 2], [128, 128, 3, 3]), .winograd2x2)  // 2×2 planes, 512 outputs per channel
         XCTAssertEqual(uses([128, 256, 3, 3], [256, 256, 3, 3]), .winograd2x2)  // 3×3 planes
         XCTAssertEqual(uses([127, 512, 2, 2], [512, 512, 3, 3]), .direct)       // 508 outputs per channel
@@ -144,6 +144,43 @@ final class WinogradTests: XCTestCase {
                        x.conv2d(w, stride: 1, padding: 1, algorithm: .winograd4x4).scalars)
     }
 
+    /// `sliding` for all three products of layers of at most 32 × 32 channels with C·O ≤ 512 on
+    /// planes of at least 8×8 with 2048 outputs per channel, but an input gradient onto fewer than
+    /// 8 channels.
+    func testSlidingRuleFollowsTheShapes() {
+        func uses(_ x: [Int], _ w: [Int], _ product: ConvProduct = .forward) -> ConvAlgorithm {
+            ConvAlgorithm.chosen(input: x, weight: w, stride: 1, padding: 1, product: product)
+        }
+        for product in [ConvProduct.forward, .inputGradient, .weightGradient] {
+            XCTAssertEqual(uses([128, 16, 32, 32], [16, 16, 3, 3], product), .sliding)  // ResNet-20's 16 channels
+            XCTAssertEqual(uses([128, 16, 16, 16], [32, 16, 3, 3], product), .sliding)  // VGG-11 at width 0.25
+            XCTAssertEqual(uses([128, 32, 16, 16], [16, 32, 3, 3], product), .sliding)  // C·O = 512
+            XCTAssertEqual(uses([2, 16, 32, 32], [16, 16, 3, 3], product), .sliding)    // 2048 outputs per channel
+            XCTAssertEqual(uses([32, 16, 8, 8], [16, 16, 3, 3], product), .sliding)     // 8×8 planes
+        }
+        XCTAssertEqual(uses([128, 3, 32, 32], [16, 3, 3, 3]), .sliding)                  // a first layer (ResNet-20, VGG-11/4)
+        XCTAssertEqual(uses([128, 3, 32, 32], [16, 3, 3, 3], .weightGradient), .sliding)
+        XCTAssertEqual(uses([128, 3, 32, 32], [16, 3, 3, 3], .inputGradient), .direct)   // onto 3 channels
+        XCTAssertEqual(uses([128, 8, 32, 32], [16, 8, 3, 3], .inputGradient), .sliding)  // onto 8 channels
+        XCTAssertEqual(uses([128, 3, 32, 32], [64, 3, 3, 3]), .direct)                   // 64 output channels (VGG-16)
+        XCTAssertEqual(uses([128, 16, 16, 16], [33, 16, 3, 3]), .winograd4x4)            // C·O = 528
+        XCTAssertEqual(uses([128, 33, 16, 16], [8, 33, 3, 3]), .direct)                  // 33 input channels
+        XCTAssertEqual(uses([1, 16, 32, 32], [16, 16, 3, 3]), .direct)                   // 1024 outputs per channel
+        XCTAssertEqual(uses([31, 16, 8, 8], [16, 16, 3, 3]), .direct)                    // 1984 outputs per channel
+        XCTAssertEqual(uses([2, 16, 32, 32], [16, 16, 3, 3]), .sliding)
+        XCTAssertEqual(ConvAlgorithm.chosen(input: [2, 16, 32, 32], weight: [16, 16, 3, 3], stride: 2, padding: 1), .direct)
+        // The default of each product is the rule's choice.
+        let x = Tensor.randn([8, 16, 16, 16], seed: 1), w = Tensor.randn([16, 16, 3, 3], seed: 2)
+        let gy = Tensor.randn([8, 16, 16, 16], seed: 3)
+        XCTAssertEqual(x.conv2d(w, stride: 1, padding: 1).scalars, x.conv2d(w, stride: 1, padding: 1, algorithm: .sliding).scalars)
+        XCTAssertEqual(Tensor.conv2dInputGrad(gy, w, inputShape: x.shape, stride: 1, padding: 1).scalars,
+                       Tensor.conv2dInputGrad(gy, w, inputShape: x.shape, stride: 1, padding: 1, algorithm: .sliding).scalars)
+        XCTAssertEqual(Tensor.conv2dWeightGrad(x, gy, weightShape: w.shape, stride: 1, padding: 1).scalars,
+                       Tensor.conv2dWeightGrad(x, gy, weightShape: w.shape, stride: 1, padding: 1, algorithm: .sliding).scalars)
+        XCTAssertNotEqual(Tensor.conv2dWeightGrad(x, gy, weightShape: w.shape, stride: 1, padding: 1).scalars,
+                          Tensor.conv2dWeightGrad(x, gy, weightShape: w.shape, stride: 1, padding: 1, algorithm: .direct).scalars)
+    }
+
     /// The weight gradient keeps the layer's Winograd only with enough channels to amortize the
     /// transforms: C·O ≥ 64·64, and on planes under 8×8 at least 256 × 256; the forward pass and
     /// the input gradient always run the layer's algorithm.
@@ -157,7 +194,7 @@ final class WinogradTests: XCTestCase {
             ([128, 32, 8, 8], [64, 32, 3, 3], .winograd4x4, .direct),           // 32 × 64 (VGG-11 at width 0.25)
             ([128, 32, 16, 16], [127, 32, 3, 3], .winograd4x4, .direct),        // C·O = 4064
             ([128, 32, 16, 16], [128, 32, 3, 3], .winograd4x4, .winograd4x4),   // C·O = 4096
-            ([128, 16, 32, 32], [16, 16, 3, 3], .winograd4x4, .direct),         // 16 × 16 (ResNet-20)
+            ([128, 32, 16, 16], [32, 32, 3, 3], .winograd4x4, .direct),         // 32 × 32 (ResNet-20)
             ([128, 128, 4, 4], [128, 128, 3, 3], .winograd4x4, .direct),        // 4×4 planes, 128 × 128
             ([128, 256, 7, 7], [255, 256, 3, 3], .winograd4x4, .direct),        // 7×7 planes, 256 × 255
             ([128, 512, 4, 4], [512, 512, 3, 3], .winograd4x4, .winograd4x4),   // 4×4 planes, 512 × 512

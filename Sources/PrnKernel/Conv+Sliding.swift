@@ -1,0 +1,298 @@
+// Direct 3×3 convolution (stride 1, padding 1) vectorized along the flattened output plane, for
+// layers of few channels (ResNet-20's and VGG-11's at width 0.25), where Winograd's transforms and
+// im2col's packing cost more than the multiply-adds they feed.
+//
+// A sample's output plane `y[o]` (H × W) is read as one row of H·W pixels. Output pixel
+// p = i·W + j of tap (u, v) reads x[c][i + u − 1][j + v − 1]; in a copy of the plane shifted by
+// v − 1 columns (zero where the shift brings in the other edge) and framed by a zero row above
+// and below, that is the element p + u·W. So the 16 pixels p..<p+16 of one tap are one contiguous
+// load from the copy for shift v, whatever the plane's width: no im2col buffer and no transform.
+// A block of `vectors` × 16 (or 8) pixels and `channels` output channels keeps its accumulators in
+// registers for the whole sum over (c, u, v), each tap one load per vector and one broadcast
+// weight per channel.
+//
+// Each output element is the chain `acc = 0; acc = fma(w[o][c][u][v], x, acc)` over c, then u,
+// then v: the same whichever block, vector width or thread computes it, so results are the same
+// on every thread count and on AVX2 and AVX-512 builds. It is not the im2col GEMM's chain (which
+// cuts k into blocks of 256), so the bits differ from `direct` in the last places.
+
+/// A direct 3×3, stride-1, padding-1 convolution vectorized along the output plane: the sizes,
+/// and the register block this build runs.
+struct SlidingPlan {
+    let batch: Int, inChannels: Int, outChannels: Int, height: Int, width: Int
+
+    init(_ geo: ConvGeometry) {
+        self.init(batch: geo.image.batch, inChannels: geo.image.channels, outChannels: geo.outChannels,
+                  height: geo.image.height, width: geo.image.width)
+    }
+
+    init(batch: Int, inChannels: Int, outChannels: Int, height: Int, width: Int) {
+        self.batch = batch
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.height = height
+        self.width = width
+    }
+
+    /// The plan of the input gradient: the convolution of gy with the adjoint weight.
+    var adjoint: SlidingPlan {
+        SlidingPlan(batch: batch, inChannels: outChannels, outChannels: inChannels, height: height, width: width)
+    }
+
+    var plane: Int { height * width }
+
+    /// Floats of one shifted copy of an input plane: the plane framed by a zero row above and
+    /// below, and room for the last pixel block's loads past the plane's end.
+    var shiftedCount: Int { (height + 2) * width + SlidingBlock.current.pixels }
+
+    /// Output channels per block of the packed weight (the block this build runs).
+    var channelBlock: Int { SlidingBlock.current.channels }
+    var channelBlocks: Int { (outChannels + channelBlock - 1) / channelBlock }
+
+    /// The weight `w[O, C, 3, 3]` packed for the kernel: per block of `channelBlock` output
+    /// channels, per input channel and tap (u, v), the block's weights side by side (zeros past
+    /// the last output channel). With `adjoint`, the weight of the input gradient,
+    /// `w'[c][o][u][v] = w[o][c][2 − u][2 − v]` (channels swapped, kernel flipped).
+    func packedWeight(_ w: UnsafePointer<Float>, adjoint: Bool = false) -> [Float] {
+        let block = channelBlock, taps = 9
+        // In the plan's own terms (for the adjoint, the plan's inChannels are w's O).
+        let weightIn = adjoint ? outChannels : inChannels
+        return [Float](unsafeUninitializedCapacity: channelBlocks * block * inChannels * taps) { packed, initialized in
+            for ob in 0..<channelBlocks {
+                for c in 0..<inChannels {
+                    for t in 0..<taps {
+                        let base = ((ob * inChannels + c) * taps + t) * block
+                        for k in 0..<block {
+                            let o = ob * block + k
+                            guard o < outChannels else {
+                                packed[base + k] = 0
+                                continue
+                            }
+                            packed[base + k] = adjoint ? w[(c * weightIn + o) * taps + (taps - 1 - t)]
+                                                       : w[(o * weightIn + c) * taps + t]
+                        }
+                    }
+                }
+            }
+            initialized = packed.count
+        }
+    }
+
+    /// y = conv(x, w) given `packed = packedWeight(w)` (or the input gradient through the adjoint
+    /// plan and weight). The threads split the batch; each output is computed once, by one chain.
+    func forward(x: UnsafePointer<Float>, packed: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        let shifted = shiftedCount, perSample = 3 * inChannels * shifted
+        Parallel.forEach(batch) { samples in
+            let copies = UnsafeMutablePointer<Float>.allocate(capacity: perSample)
+            defer { copies.deallocate() }
+            for n in samples {
+                fillShifted(x + n * inChannels * plane, into: copies)
+                forwardSample(copies, packed: packed, y: y + n * outChannels * plane)
+            }
+        }
+    }
+
+    /// Writes each channel's three shifted copies (shift v − 1 for v = 0, 1, 2), one after the
+    /// other, `shiftedCount` floats each: copy v's element (r + 1)·W + j is x[r][j + v − 1], zero
+    /// outside the plane, in the frame rows and past the end.
+    func fillShifted(_ x: UnsafePointer<Float>, into copies: UnsafeMutablePointer<Float>) {
+        let plane = self.plane, w = width, shifted = shiftedCount
+        for c in 0..<inChannels {
+            let source = x + c * plane
+            for v in 0..<3 {
+                let copy = copies + (3 * c + v) * shifted
+                copy.update(repeating: 0, count: w + 1)
+                // Shift by v − 1: the plane read as one row, moved by one element, then the column
+                // that came from the neighbouring row zeroed.
+                (copy + w + 1 - v).update(from: source, count: plane)
+                (copy + w + plane + 1 - v).update(repeating: 0, count: shifted - w - plane - 1 + v)
+                // Column 0 of copy 0 (rows 1 to H + 1) and column W − 1 of copy 2 (rows 0 to H) are
+                // outside the plane.
+                if v == 0 {
+                    for r in 1...height + 1 { copy[r * w] = 0 }
+                } else if v == 2 {
+                    for r in 0...height { copy[r * w + w - 1] = 0 }
+                }
+            }
+        }
+    }
+
+    /// One sample's output planes from its shifted copies: pixel blocks outer, so a block's input
+    /// stays in L1 across the output channel blocks.
+    func forwardSample(_ copies: UnsafePointer<Float>, packed: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        let block = SlidingBlock.current, plane = self.plane
+        let packedBlock = inChannels * 9 * block.channels
+        var p = 0
+        while p < plane {
+            let pixels = Swift.min(block.pixels, plane - p)
+            for ob in 0..<channelBlocks {
+                let live = Swift.min(block.channels, outChannels - ob * block.channels)
+                block.run(pixels: pixels, live: live, depth: inChannels, x: copies + p, channelStride: 3 * shiftedCount,
+                          shiftStride: shiftedCount, rowStride: width, w: packed + ob * packedBlock,
+                          y: y + ob * block.channels * plane + p, plane: plane)
+            }
+            p += pixels
+        }
+    }
+}
+
+/// The register block of the sliding kernel: `channels` output channels × `vectors` pixel
+/// vectors of `lanes` floats. With 32 vector registers (AVX-512, `GEMM.wideTiles`) 8 × 3 of 16
+/// lanes: 24 accumulators, per tap 3 loads and 8 broadcasts for 24 FMAs. With 16 ymm registers
+/// (x86-64-v3), 4 × 3 of 8 lanes: 12 accumulators. The block only decides which chains share a
+/// loop, never a chain's order, so both give the same bits.
+struct SlidingBlock {
+    let channels: Int, vectors: Int, lanes: Int
+
+    var pixels: Int { vectors * lanes }
+
+    static let wide = SlidingBlock(channels: 8, vectors: 3, lanes: 16)
+    static let narrow = SlidingBlock(channels: 4, vectors: 3, lanes: 8)
+    static var current: SlidingBlock { GEMM.wideTiles ? wide : narrow }
+
+    /// Computes `live` ≤ `channels` output planes at `pixels` ≤ `self.pixels` pixels: whole
+    /// vectors of all the block's channels straight into y, else (the plane's end, the last
+    /// channels) through a tile on the stack.
+    @inline(__always)
+    func run(pixels: Int, live: Int, depth: Int, x: UnsafePointer<Float>, channelStride: Int, shiftStride: Int,
+             rowStride: Int, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, plane: Int) {
+        let used = (pixels + lanes - 1) / lanes
+        if pixels == used * lanes && live == channels {
+            kernel(vectors: used, depth: depth, x: x, channelStride: channelStride, shiftStride: shiftStride,
+                   rowStride: rowStride, w: w, y: y, yStride: plane)
+            return
+        }
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: channels * self.pixels) { tile in
+            let tile = tile.baseAddress!
+            kernel(vectors: used, depth: depth, x: x, channelStride: channelStride, shiftStride: shiftStride,
+                   rowStride: rowStride, w: w, y: tile, yStride: self.pixels)
+            for k in 0..<live { (y + k * plane).update(from: tile + k * self.pixels, count: pixels) }
+        }
+    }
+
+    @inline(__always)
+    private func kernel(vectors: Int, depth: Int, x: UnsafePointer<Float>, channelStride: Int, shiftStride: Int,
+                        rowStride: Int, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, yStride: Int) {
+        let f: SlidingKernel
+        if lanes == 16 {
+            f = vectors == 3 ? slidingWide3 : vectors == 2 ? slidingWide2 : slidingWide1
+        } else {
+            f = vectors == 3 ? slidingNarrow3 : vectors == 2 ? slidingNarrow2 : slidingNarrow1
+        }
+        f(depth, x, channelStride, shiftStride, rowStride, w, y, yStride)
+    }
+}
+
+typealias SlidingKernel = (_ depth: Int, _ x: UnsafePointer<Float>, _ channelStride: Int, _ shiftStride: Int,
+                           _ rowStride: Int, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                           _ yStride: Int) -> Void
+
+/// `y[k][0..<vectors·Row.width] = Σ_{c,u,v} w[c][u][v][k] · copy_v[c][p + u·rowStride]` for the
+/// block's `channels` (a literal, as `vectors`, so that unused accumulators fold away): per tap, one
+/// load per vector and `channels` broadcasts.
+@inline(__always)
+private func slidingKernel<Row: MicroRow>(
+    _: Row.Type, vectors: Int, channels: Int, depth: Int, x: UnsafePointer<Float>, channelStride: Int,
+    shiftStride: Int, rowStride: Int, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, yStride: Int
+) {
+    let low = min(channels, 6), high = channels - low
+    var a0 = MicroRows<Row>(), b0 = MicroRows<Row>()
+    var a1 = MicroRows<Row>(), b1 = MicroRows<Row>()
+    var a2 = MicroRows<Row>(), b2 = MicroRows<Row>()
+    var x = UnsafeRawPointer(x), w = w
+    let shiftBytes = 4 &* shiftStride, rowBytes = 4 &* rowStride, vectorBytes = 4 &* Row.width
+    @inline(__always) func tap(_ p: UnsafeRawPointer) {
+        let x0 = Row.load(p)
+        a0.accumulate(w, x0, rows: low)
+        if high > 0 { b0.accumulate(w + 6, x0, rows: high) }
+        if vectors > 1 {
+            let x1 = Row.load(p + vectorBytes)
+            a1.accumulate(w, x1, rows: low)
+            if high > 0 { b1.accumulate(w + 6, x1, rows: high) }
+        }
+        if vectors > 2 {
+            let x2 = Row.load(p + 2 &* vectorBytes)
+            a2.accumulate(w, x2, rows: low)
+            if high > 0 { b2.accumulate(w + 6, x2, rows: high) }
+        }
+        w += channels
+    }
+    for _ in 0..<depth {
+        for u in 0..<3 {
+            let row = x + u &* rowBytes
+            tap(row)
+            tap(row + shiftBytes)
+            tap(row + 2 &* shiftBytes)
+        }
+        x += 4 &* channelStride
+    }
+    let out = UnsafeMutableRawPointer(y), outRow = 4 &* yStride
+    a0.store(to: out, rowBytes: outRow, rows: low, factor: nil)
+    if high > 0 { b0.store(to: out + 6 &* outRow, rowBytes: outRow, rows: high, factor: nil) }
+    if vectors > 1 {
+        a1.store(to: out + vectorBytes, rowBytes: outRow, rows: low, factor: nil)
+        if high > 0 { b1.store(to: out + vectorBytes + 6 &* outRow, rowBytes: outRow, rows: high, factor: nil) }
+    }
+    if vectors > 2 {
+        a2.store(to: out + 2 &* vectorBytes, rowBytes: outRow, rows: low, factor: nil)
+        if high > 0 { b2.store(to: out + 2 &* vectorBytes + 6 &* outRow, rowBytes: outRow, rows: high, factor: nil) }
+    }
+}
+
+// One out-of-line copy per block shape, so each gets its own register allocation.
+@inline(never) private func slidingWide3(_ d: Int, _ x: UnsafePointer<Float>, _ cs: Int, _ ss: Int, _ rs: Int, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ ys: Int) {
+    slidingKernel(SIMD16<Float>.self, vectors: 3, channels: 8, depth: d, x: x, channelStride: cs, shiftStride: ss, rowStride: rs, w: w, y: y, yStride: ys)
+}
+@inline(never) private func slidingWide2(_ d: Int, _ x: UnsafePointer<Float>, _ cs: Int, _ ss: Int, _ rs: Int, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ ys: Int) {
+    slidingKernel(SIMD16<Float>.self, vectors: 2, channels: 8, depth: d, x: x, channelStride: cs, shiftStride: ss, rowStride: rs, w: w, y: y, yStride: ys)
+}
+@inline(never) private func slidingWide1(_ d: Int, _ x: UnsafePointer<Float>, _ cs: Int, _ ss: Int, _ rs: Int, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ ys: Int) {
+    slidingKernel(SIMD16<Float>.self, vectors: 1, channels: 8, depth: d, x: x, channelStride: cs, shiftStride: ss, rowStride: rs, w: w, y: y, yStride: ys)
+}
+@inline(never) private func slidingNarrow3(_ d: Int, _ x: UnsafePointer<Float>, _ cs: Int, _ ss: Int, _ rs: Int, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ ys: Int) {
+    slidingKernel(SIMD8<Float>.self, vectors: 3, channels: 4, depth: d, x: x, channelStride: cs, shiftStride: ss, rowStride: rs, w: w, y: y, yStride: ys)
+}
+@inline(never) private func slidingNarrow2(_ d: Int, _ x: UnsafePointer<Float>, _ cs: Int, _ ss: Int, _ rs: Int, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ ys: Int) {
+    slidingKernel(SIMD8<Float>.self, vectors: 2, channels: 4, depth: d, x: x, channelStride: cs, shiftStride: ss, rowStride: rs, w: w, y: y, yStride: ys)
+}
+@inline(never) private func slidingNarrow1(_ d: Int, _ x: UnsafePointer<Float>, _ cs: Int, _ ss: Int, _ rs: Int, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ ys: Int) {
+    slidingKernel(SIMD8<Float>.self, vectors: 1, channels: 4, depth: d, x: x, channelStride: cs, shiftStride: ss, rowStride: rs, w: w, y: y, yStride: ys)
+}
+
+extension SlidingPlan {
+    /// `y = conv2d(x, w)`.
+    static func conv2d(_ x: Tensor, _ weight: Tensor, _ geo: ConvGeometry) -> Tensor {
+        let plan = SlidingPlan(geo)
+        let packed = weight.scalars.withUnsafeBufferPointer { plan.packedWeight($0.baseAddress!) }
+        return Tensor.build(geo.outputShape) { y in
+            x.scalars.withUnsafeBufferPointer { x in
+                packed.withUnsafeBufferPointer { p in plan.forward(x: x.baseAddress!, packed: p.baseAddress!, y: y.baseAddress!) }
+            }
+        }
+    }
+
+    /// `dx = conv2dInputGrad(gy, w)`: the convolution of gy with the weight flipped and its
+    /// channels swapped.
+    static func inputGrad(_ gy: Tensor, _ weight: Tensor, _ geo: ConvGeometry) -> Tensor {
+        let plan = SlidingPlan(geo).adjoint
+        let packed = weight.scalars.withUnsafeBufferPointer { plan.packedWeight($0.baseAddress!, adjoint: true) }
+        return Tensor.build(geo.image.inputShape) { dx in
+            gy.scalars.withUnsafeBufferPointer { g in
+                packed.withUnsafeBufferPointer { p in plan.forward(x: g.baseAddress!, packed: p.baseAddress!, y: dx.baseAddress!) }
+            }
+        }
+    }
+}
+
+extension SlidingPlan {
+    /// `dw = conv2dWeightGrad(x, gy)` (`Conv+SlidingWeightGradient.swift`).
+    static func weightGrad(_ x: Tensor, _ gy: Tensor, _ geo: ConvGeometry, weightShape: [Int]) -> Tensor {
+        Tensor.build(weightShape) { dw in
+            x.scalars.withUnsafeBufferPointer { x in
+                gy.scalars.withUnsafeBufferPointer { g in
+                    SlidingPlan(geo).weightGradient(x: x.baseAddress!, gy: g.baseAddress!, dw: dw.baseAddress!)
+                }
+            }
+        }
+    }
+}

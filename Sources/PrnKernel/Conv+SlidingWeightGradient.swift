@@ -1,0 +1,186 @@
+// The weight gradient of the sliding direct convolution (`Conv+Sliding.swift`):
+//
+//     dw[o][c][u][v] = Σ_n Σ_p gy[n][o][p] · copy_v[n][c][p + u·W]
+//
+// over the output pixels p of the flattened plane, with the same shifted copies of x as the
+// forward pass. The sum over p runs in 16 lanes: lane l of (o, c, u, v) is the chain
+// `acc = fma(gy, x, acc)` over the pixels p ≡ l (mod 16), sample by sample, 16-pixel chunk by
+// chunk, from 0; at the end the 16 lanes are added in a fixed tree (`laneSum`). The lanes are 16
+// on every build (two ymm registers each without AVX-512), so AVX2 and AVX-512 give the same bits.
+//
+// The threads split the output channels, each running all samples for its channels: no partial
+// sums to add, so the thread count changes no chain. A thread keeps its lanes in memory between
+// groups of samples (a load is exact, so where a chain pauses changes no bit) and, per group,
+// loads the lanes of a pair of output channels and one input channel into registers (18 of them)
+// and runs them over the group's chunks: per chunk two loads of gy and nine of x for 18 FMAs.
+// Without AVX-512 a pass takes one output channel and one row of taps (3 accumulators, 6 ymm).
+
+extension SlidingPlan {
+    /// Samples per group of the weight gradient: about 1024 pixels, so a lane's pass over a group
+    /// amortizes loading and storing it.
+    var gradientGroupSize: Int { Swift.max(1, Swift.min(batch, (1024 + plane - 1) / plane)) }
+
+    /// `dw = ∂⟨conv(x, w), gy⟩/∂w`, overwriting `dw[O, C, 3, 3]`.
+    func weightGradient(x: UnsafePointer<Float>, gy: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>) {
+        let pairs = (outChannels + 1) / 2, group = gradientGroupSize, chunks = (plane + 15) / 16
+        let padded = chunks * 16, shifted = shiftedCount, perSample = 3 * inChannels * shifted
+        Parallel.forEach(pairs) { range in
+            let outputs = 2 * range.lowerBound ..< Swift.min(2 * range.upperBound, outChannels)
+            let lanes = UnsafeMutablePointer<SIMD16<Float>>.allocate(capacity: outputs.count * inChannels * 9)
+            lanes.initialize(repeating: SIMD16(), count: outputs.count * inChannels * 9)
+            let copies = UnsafeMutablePointer<Float>.allocate(capacity: group * perSample)
+            // gy's planes of the thread's channels, padded with zeros to whole chunks (only when
+            // the plane is not a whole number of chunks: the lanes past it must add nothing).
+            let gyPadded = plane == padded ? nil : UnsafeMutablePointer<Float>.allocate(capacity: group * outputs.count * padded)
+            defer {
+                lanes.deallocate()
+                copies.deallocate()
+                gyPadded?.deallocate()
+            }
+            var first = 0
+            while first < batch {
+                let samples = first ..< Swift.min(first + group, batch)
+                for (i, n) in samples.enumerated() {
+                    fillShifted(x + n * inChannels * plane, into: copies + i * perSample)
+                }
+                if let gyPadded {
+                    for (i, n) in samples.enumerated() {
+                        for (k, o) in outputs.enumerated() {
+                            let row = gyPadded + (i * outputs.count + k) * padded
+                            row.update(from: gy + (n * outChannels + o) * plane, count: plane)
+                            (row + plane).update(repeating: 0, count: padded - plane)
+                        }
+                    }
+                }
+                let rows = gyPadded.map { GradientRows(base: UnsafePointer($0), sampleStride: outputs.count * padded, channelStride: padded) }
+                    ?? GradientRows(base: gy + (samples.lowerBound * outChannels + outputs.lowerBound) * plane,
+                                    sampleStride: outChannels * plane, channelStride: plane)
+                accumulate(samples: samples.count, outputs: outputs.count, chunks: chunks, copies: copies,
+                           perSample: perSample, gy: rows, lanes: lanes)
+                first = samples.upperBound
+            }
+            for (k, o) in outputs.enumerated() {
+                for t in 0..<(inChannels * 9) { dw[o * inChannels * 9 + t] = laneSum(lanes[k * inChannels * 9 + t]) }
+            }
+        }
+    }
+
+    /// Runs the group's chunks through the lanes of `outputs` output channels (`lanes[k][c][t]`).
+    private func accumulate(samples: Int, outputs: Int, chunks: Int, copies: UnsafePointer<Float>, perSample: Int,
+                            gy: GradientRows, lanes: UnsafeMutablePointer<SIMD16<Float>>) {
+        let shifted = shiftedCount, taps = inChannels * 9
+        let pass = GradientPass(chunks: chunks, samples: samples, perSample: perSample, gyStride: gy.sampleStride,
+                                shiftBytes: 4 * shifted, rowBytes: 4 * width)
+        let step = GEMM.wideTiles ? 2 : 1
+        // Input channels outer: a channel's shifted copies stay in L1 while the output channels' gy
+        // rows pass by.
+        for c in 0..<inChannels {
+            let x = copies + 3 * c * shifted
+            for k in stride(from: 0, to: outputs, by: step) {
+                let g = gy.base + k * gy.channelStride, own = lanes + k * taps + c * 9
+                if k + 1 < outputs && step == 2 {
+                    gradientPair(pass, x, g, g + gy.channelStride, own, own + taps)
+                } else {
+                    for u in 0..<3 { gradientRow(pass, x + u * width, g, own + 3 * u) }
+                }
+            }
+        }
+    }
+}
+
+/// Where a group's gy rows are: output channel k of a thread's, sample i at
+/// `base + i·sampleStride + k·channelStride`.
+struct GradientRows {
+    let base: UnsafePointer<Float>, sampleStride: Int, channelStride: Int
+}
+
+/// The sizes a pass of the weight gradient's kernel walks: a group's samples (`perSample` floats
+/// of shifted copies and `gyStride` of gy apart), each `chunks` chunks of 16 pixels.
+struct GradientPass {
+    let chunks: Int, samples: Int, perSample: Int, gyStride: Int, shiftBytes: Int, rowBytes: Int
+}
+
+/// The sum of a lane vector's 16 lanes in a fixed tree: halves added lane-wise (16 → 8 → 4 → 2),
+/// then the last two.
+@inline(__always)
+func laneSum(_ v: SIMD16<Float>) -> Float {
+    let eight = v.lowHalf + v.highHalf, four = eight.lowHalf + eight.highHalf, two = four.lowHalf + four.highHalf
+    return two[0] + two[1]
+}
+
+/// Nine lanes: one output and input channel's taps (u, v), `rows` (1 or 3, a literal) rows of them.
+struct TapLanes {
+    var t0 = SIMD16<Float>(), t1 = SIMD16<Float>(), t2 = SIMD16<Float>()
+    var t3 = SIMD16<Float>(), t4 = SIMD16<Float>(), t5 = SIMD16<Float>()
+    var t6 = SIMD16<Float>(), t7 = SIMD16<Float>(), t8 = SIMD16<Float>()
+
+    @inline(__always)
+    init(_ p: UnsafePointer<SIMD16<Float>>, rows: Int) {
+        (t0, t1, t2) = (p[0], p[1], p[2])
+        if rows > 1 { (t3, t4, t5, t6, t7, t8) = (p[3], p[4], p[5], p[6], p[7], p[8]) }
+    }
+
+    @inline(__always)
+    func store(_ p: UnsafeMutablePointer<SIMD16<Float>>, rows: Int) {
+        (p[0], p[1], p[2]) = (t0, t1, t2)
+        if rows > 1 { (p[3], p[4], p[5], p[6], p[7], p[8]) = (t3, t4, t5, t6, t7, t8) }
+    }
+
+    /// Adds `g ⊙ x` for the taps, reading tap (u, v) at `x + u·rowBytes + v·shiftBytes`.
+    @inline(__always)
+    mutating func accumulate(_ g: SIMD16<Float>, _ x: UnsafeRawPointer, _ pass: GradientPass, rows: Int) {
+        @inline(__always) func at(_ u: Int, _ v: Int) -> SIMD16<Float> {
+            (x + u &* pass.rowBytes + v &* pass.shiftBytes).loadUnaligned(as: SIMD16<Float>.self)
+        }
+        t0.addProduct(g, at(0, 0))
+        t1.addProduct(g, at(0, 1))
+        t2.addProduct(g, at(0, 2))
+        if rows > 1 {
+            t3.addProduct(g, at(1, 0))
+            t4.addProduct(g, at(1, 1))
+            t5.addProduct(g, at(1, 2))
+            t6.addProduct(g, at(2, 0))
+            t7.addProduct(g, at(2, 1))
+            t8.addProduct(g, at(2, 2))
+        }
+    }
+}
+
+/// Two output channels' nine taps for one input channel over a group's samples (AVX-512: 18
+/// accumulators). `x`: the channel's first shifted copy of the group's first sample.
+@inline(never)
+private func gradientPair(_ pass: GradientPass, _ x: UnsafePointer<Float>,
+                          _ gy0: UnsafePointer<Float>, _ gy1: UnsafePointer<Float>,
+                          _ lanes0: UnsafeMutablePointer<SIMD16<Float>>, _ lanes1: UnsafeMutablePointer<SIMD16<Float>>) {
+    var a = TapLanes(lanes0, rows: 3), b = TapLanes(lanes1, rows: 3)
+    for i in 0..<pass.samples {
+        var xs = UnsafeRawPointer(x + i &* pass.perSample)
+        var g0 = UnsafeRawPointer(gy0 + i &* pass.gyStride), g1 = UnsafeRawPointer(gy1 + i &* pass.gyStride)
+        for _ in 0..<pass.chunks {
+            a.accumulate(g0.loadUnaligned(as: SIMD16<Float>.self), xs, pass, rows: 3)
+            b.accumulate(g1.loadUnaligned(as: SIMD16<Float>.self), xs, pass, rows: 3)
+            xs += 64
+            g0 += 64
+            g1 += 64
+        }
+    }
+    a.store(lanes0, rows: 3)
+    b.store(lanes1, rows: 3)
+}
+
+/// One output channel's three taps of one row (u) for one input channel over a group's samples
+/// (without AVX-512: 3 accumulators, 6 ymm). `x`: the row's first shifted copy (copy 0 + u·W).
+@inline(never)
+private func gradientRow(_ pass: GradientPass, _ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>,
+                         _ lanes: UnsafeMutablePointer<SIMD16<Float>>) {
+    var a = TapLanes(lanes, rows: 1)
+    for i in 0..<pass.samples {
+        var xs = UnsafeRawPointer(x + i &* pass.perSample), g = UnsafeRawPointer(gy + i &* pass.gyStride)
+        for _ in 0..<pass.chunks {
+            a.accumulate(g.loadUnaligned(as: SIMD16<Float>.self), xs, pass, rows: 1)
+            xs += 64
+            g += 64
+        }
+    }
+    a.store(lanes, rows: 1)
+}
