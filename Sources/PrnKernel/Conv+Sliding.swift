@@ -13,8 +13,9 @@
 //
 // Each output element is the chain `acc = 0; acc = fma(w[o][c][u][v], x, acc)` over c, then u,
 // then v: the same whichever block, vector width or thread computes it, so results are the same
-// on every thread count and on AVX2 and AVX-512 builds. It is not the im2col GEMM's chain (which
-// cuts k into blocks of 256), so the bits differ from `direct` in the last places.
+// on every thread count and on AVX2 and AVX-512 builds. It is the im2col GEMM's chain whenever
+// the 9·C taps fit one of its k-blocks (`GEMM.kcMax`, C ≤ 113), so the forward's bits are then
+// `direct`'s; the gradients' chains are not im2col's and differ in the last places.
 
 /// A direct 3×3, stride-1, padding-1 convolution vectorized along the output plane: the sizes,
 /// and the register block this build runs.
