@@ -149,13 +149,8 @@ enum MaskSelection {
                     var ties = [Int](repeating: 0, count: mine.count)
                     ties.withUnsafeMutableBufferPointer { ties in
                         Parallel.forEach(mine.count) { some in for j in some {
-                            var n = 0
-                            for i in mine[j].range {
-                                let key = x[i]
-                                out[i] = key >= threshold ? 1 : 0
-                                n &+= key == threshold ? 1 : 0
-                            }
-                            ties[j] = n
+                            let range = mine[j].range
+                            ties[j] = writeKeep(x + range.lowerBound, out + range.lowerBound, range.count, threshold: threshold)
                         } }
                     }
                     var removals: [(range: Range<Int>, count: Int)] = []
@@ -175,6 +170,31 @@ enum MaskSelection {
                 }
             }
         }
+    }
+
+    /// Writes 1 for each of the `n` keys at `x` that is at least `threshold` and 0 for the
+    /// others, and returns how many equal it. In explicit vectors: as a scalar loop it compiled
+    /// to a compare and a branch per key.
+    static func writeKeep(_ x: UnsafePointer<UInt32>, _ out: UnsafeMutablePointer<Float>, _ n: Int,
+                                  threshold: UInt32) -> Int {
+        let limit = SIMD16<UInt32>(repeating: threshold), one = SIMD16<UInt32>(repeating: 1)
+        let kept = SIMD16<Float>(repeating: 1), dropped = SIMD16<Float>()
+        var ties = SIMD16<UInt32>()
+        var i = 0
+        while i &+ 16 <= n {
+            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<UInt32>.self)
+            UnsafeMutableRawPointer(out + i).storeBytes(of: dropped.replacing(with: kept, where: v .>= limit),
+                                                        as: SIMD16<Float>.self)
+            ties &+= one.replacing(with: 0, where: v .!= limit)
+            i &+= 16
+        }
+        var count = Int(ties.wrappedSum())
+        while i < n {
+            out[i] = x[i] >= threshold ? 1 : 0
+            count &+= x[i] == threshold ? 1 : 0
+            i &+= 1
+        }
+        return count
     }
 
     /// The key of 0-based `rank` in ascending order, and how many keys are lower.
@@ -221,15 +241,8 @@ enum MaskSelection {
                 Parallel.forEach(chunks.count) { some in for c in some {
                     keys[chunks[c].segment].withUnsafeBufferPointer { buffer in
                         let x = buffer.baseAddress!
-                        // Two loops over the chunk (it stays in L2): the count in explicit
-                        // vectors (written as a scalar loop it became a mispredicted branch).
-                        below[c] = countAtMost(low, x + chunks[c].range.lowerBound, chunks[c].range.count)
-                        var found: [UInt32] = []
-                        found.reserveCapacity(chunks[c].range.count / 16)
-                        // `low < key < high` as one unsigned comparison; rare, so predictable.
-                        let width = high > low ? high &- low &- 1 : 0
-                        for i in chunks[c].range where x[i] &- (low &+ 1) < width { found.append(x[i]) }
-                        inside[c] = found
+                        let range = chunks[c].range
+                        (below[c], inside[c]) = bracket(x + range.lowerBound, range.count, above: low, below: high)
                     }
                 } }
             }
@@ -243,22 +256,40 @@ enum MaskSelection {
         return (found.key, belowBracket + found.below)
     }
 
-    /// How many of the `n` keys at `x` are at most `bound` (`n` < 2^32).
-    private static func countAtMost(_ bound: UInt32, _ x: UnsafePointer<UInt32>, _ n: Int) -> Int {
+    /// How many of the `n` keys at `x` are at most `low`, and those strictly between `low` and
+    /// `high`, in order. One pass in explicit vectors of 16 keys. About a third of the vectors
+    /// hold a key inside the bracket; those turn their lanes into a bit mask and append the keys
+    /// of its set bits. (A scalar loop over every key, branch-free, took three times as long.)
+    static func bracket(_ x: UnsafePointer<UInt32>, _ n: Int, above low: UInt32, below high: UInt32) -> (Int, [UInt32]) {
+        var found: [UInt32] = []
+        found.reserveCapacity(n / 16)
+        // `low < key < high` as one unsigned comparison: `key − (low + 1) < width`.
+        let start = low &+ 1, width = high > low ? high &- low &- 1 : 0
+        let lows = SIMD16<UInt32>(repeating: low), starts = SIMD16<UInt32>(repeating: start)
+        let widths = SIMD16<UInt32>(repeating: width), one = SIMD16<UInt32>(repeating: 1)
+        let bits = SIMD16<UInt32>(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
         var lanes = SIMD16<UInt32>()
-        let one = SIMD16<UInt32>(repeating: 1), limit = SIMD16<UInt32>(repeating: bound)
         var i = 0
         while i &+ 16 <= n {
             let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<UInt32>.self)
-            lanes &+= one.replacing(with: 0, where: v .> limit)
+            lanes &+= one.replacing(with: 0, where: v .> lows)
+            let inside = (v &- starts) .< widths
+            if any(inside) {
+                var set = SIMD16<UInt32>().replacing(with: bits, where: inside).wrappedSum()
+                while set != 0 {
+                    found.append(x[i &+ set.trailingZeroBitCount])
+                    set &= set &- 1
+                }
+            }
             i &+= 16
         }
         var count = Int(lanes.wrappedSum())
         while i < n {
-            count &+= x[i] <= bound ? 1 : 0
+            count &+= x[i] <= low ? 1 : 0
+            if x[i] &- start < width { found.append(x[i]) }
             i &+= 1
         }
-        return count
+        return (count, found)
     }
 
     /// Keys sampled by `thresholdKey`.

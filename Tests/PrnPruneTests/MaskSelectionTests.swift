@@ -92,7 +92,7 @@ final class MaskSelectionTests: XCTestCase {
     /// the sort reference's on 1 and 2 threads.
     func testMostlyPrunedLayersMatchTheSortReferenceOnOneAndTwoThreads() {
         var rng = RNG(seed: 23)
-        let sizes = [400_000, 3, 270_000]
+        let sizes = [400_005, 3, 270_000]
         let palette: [Float] = [0, 0.25, 0.25, 1, 7]
         let scores = sizes.map { n in rng.uniform(count: n).map { palette[Int($0 * Float(palette.count)) % palette.count] } }
         let masks = sizes.map { n in rng.uniform(count: n).map { $0 < 0.1 ? Float(1) : 0 } }
@@ -121,7 +121,7 @@ final class MaskSelectionTests: XCTestCase {
     /// the extremes, and an adversarial layout whose sample sees only one value.
     func testThresholdKeyMatchesTheSortBothWays() {
         var rng = RNG(seed: 41)
-        let smooth = rng.normal(count: 300_000).map { $0 * $0 * $0 }
+        let smooth = rng.normal(count: 300_007).map { $0 * $0 * $0 }
         let ties = rng.uniform(count: 200_000).map { Float(Int($0 * 5)) }
         // Every 8th entry (all the sample can see at this size) is 1; the rest spread below and above.
         let adversarial: [Float] = (0..<140_000).map { (i: Int) -> Float in
@@ -139,6 +139,28 @@ final class MaskSelectionTests: XCTestCase {
                     XCTAssertEqual(found.key, expected.key, "rank \(rank), sampled \(sampled)")
                     XCTAssertEqual(found.below, expected.below, "rank \(rank), sampled \(sampled)")
                 }
+            }
+        }
+    }
+
+    /// The vector passes against scalar filters, at lengths around the 16-key vector (the
+    /// scalar tails) and with keys at, inside and on either edge of the bracket.
+    func testVectorPassesMatchScalarFiltersAtEveryLength() {
+        var rng = RNG(seed: 5)
+        for n in [0, 1, 15, 16, 17, 31, 33, 250, 1_001] {
+            let keys = rng.uniform(count: n).map { UInt32($0 * 40) + 100 }
+            for (low, high) in [(UInt32(110), UInt32(125)), (120, 121), (99, 141), (130, 110)] {
+                let (count, found) = keys.withUnsafeBufferPointer { MaskSelection.bracket($0.baseAddress!, n, above: low, below: high) }
+                XCTAssertEqual(count, keys.filter { $0 <= low }.count, "n \(n), low \(low)")
+                XCTAssertEqual(found, keys.filter { $0 > low && $0 < high }, "n \(n), bracket \(low)..\(high)")
+            }
+            for threshold in [UInt32(99), 117, 140] {
+                var out = [Float](repeating: -1, count: n)
+                let ties = keys.withUnsafeBufferPointer { x in
+                    out.withUnsafeMutableBufferPointer { MaskSelection.writeKeep(x.baseAddress!, $0.baseAddress!, n, threshold: threshold) }
+                }
+                XCTAssertEqual(out, keys.map { $0 >= threshold ? 1 : 0 }, "n \(n), threshold \(threshold)")
+                XCTAssertEqual(ties, keys.filter { $0 == threshold }.count, "n \(n), threshold \(threshold)")
             }
         }
     }
