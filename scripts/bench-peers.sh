@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # prn against its peers on this machine, in one run: SGEMM against numpy/OpenBLAS, training and
 # SynFlow against PyTorch CPU (skipped when `import torch` fails; `pip install torch==2.13.0`).
-# Prints each comparison's table; ratios > 1 mean prn is faster.
+# Prints each comparison's table; ratios > 1 mean prn is faster. BENCH_REPEAT=N repeats each
+# training and SynFlow comparison N times, prn and PyTorch alternating, and reports medians.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release >/dev/null
@@ -14,16 +15,26 @@ echo "== training (samples/s) vs PyTorch"
 scripts/bench-train.sh
 echo
 echo "== SynFlow, 100 rounds on VGG-16 (seconds) vs PyTorch"
-prn_out=$("$PRN" bench synflow)
-echo "$prn_out"
 source scripts/bench-common.sh
-if have_torch; then
+torch=true
+have_torch || torch=false
+seconds=()
+for ((r = 1; r <= ${BENCH_REPEAT:-1}; r++)); do
+  prn_out=$("$PRN" bench synflow)
+  echo "$prn_out"
+  $torch || continue
   torch_out=$(python3 scripts/bench_synflow_torch.py)
   echo "torch: $torch_out"
-  python3 - "$prn_out" "$torch_out" <<'PY'
-import sys
+  seconds+=("$prn_out" "$torch_out")
+done
+$torch || exit 0
+python3 - "${seconds[@]}" <<'PY'
+import sys, statistics
 seconds = lambda line: float(dict(kv.split("=") for kv in line.split()[1:])["seconds"])
-p, t = seconds(sys.argv[1]), seconds(sys.argv[2])
-print(f"prn {p:.1f} s, PyTorch {t:.1f} s: prn is {t / p:.2f}x as fast")
+runs = [(seconds(p), seconds(t)) for p, t in zip(sys.argv[1::2], sys.argv[2::2])]
+ratios = sorted(p / t for p, t in runs)
+p, t = statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+spread = f" (pairs {ratios[0]:.3f}-{ratios[-1]:.3f} of PyTorch's time)" if len(runs) > 1 else ""
+print(f"prn {p:.2f} s, PyTorch {t:.2f} s: prn takes {statistics.median(ratios):.3f}x PyTorch's time, "
+      f"{1 / statistics.median(ratios):.2f}x as fast{spread}")
 PY
-fi
