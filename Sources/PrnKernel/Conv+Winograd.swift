@@ -189,10 +189,11 @@ struct WinogradPlan {
     /// gradient, whose sums follow the groups, the forward pass cuts the batch into at least one
     /// group per thread: a batch that fits one group (VGG-11's 4×4 and 2×2 layers at batch 128,
     /// one tile per sample) runs as a group per thread, each with its α² GEMMs whole, instead of
-    /// one group whose transforms and α² GEMMs each fork across the threads.
+    /// one group whose transforms and α² GEMMs each fork across the threads. For the same
+    /// reason a layer of few channels can run smaller groups (`forwardGroupSize`).
     func forward(x: UnsafePointer<Float>, u: [GEMM.PackedA], y: UnsafeMutablePointer<Float>) {
         let perThread = (batch + Parallel.threads - 1) / Parallel.threads
-        let groups = SampleGroups(batch: batch, size: Swift.max(1, Swift.min(groupSize, perThread)))
+        let groups = SampleGroups(batch: batch, size: Swift.max(1, Swift.min(forwardGroupSize, perThread)))
         let positions = tile.positions, maxTiles = groups.size * tilesPerSample
         let transforms = positions * (inChannels + outChannels) * maxTiles
         groups.forEach(scratch: transforms) { samples, v, gemmThreads in
@@ -205,6 +206,24 @@ struct WinogradPlan {
             transformOutput(m, tiles: tiles, samples: samples, into: y, threads: gemmThreads)
         }
     }
+
+    /// Samples per group of `forward` (which the input gradient runs too): `groupSize`, but
+    /// about `fewChannelTiles` tiles where the layer has at most `fewChannels` input and output
+    /// channels together. There the transforms, not the α² GEMMs, take most of the time, and a
+    /// group's transforms V and products M (α²·(C + O)·tiles floats, 2.4 MB for ResNet-20's 32 ×
+    /// 32 channels at 256 tiles) left the L2 cache between the passes that write and read them.
+    /// `perf record` of `prn bench train`, 2 threads, loaded host (two rounds, alternating):
+    /// the Winograd forward's CPU share fell from 23.9 / 24.7 % to 19.9 / 20.1 % on ResNet-20 and
+    /// from 33.7 / 33.4 % to 30.1 / 30.5 % on VGG-11 (width 0.25) with groups of 64 tiles. (On
+    /// VGG-16, 64 tiles for every layer gave 42.1 / 41.9 % against 45.7 / 44.5 %; its layers of
+    /// more channels keep `groupSize`, untested at 1 thread, where their α² packed weights would
+    /// be read once per group.)
+    var forwardGroupSize: Int {
+        guard inChannels + outChannels <= Self.fewChannels else { return groupSize }
+        return Swift.max(1, Swift.min(groupSize, (Self.fewChannelTiles + tilesPerSample - 1) / tilesPerSample))
+    }
+
+    static let fewChannels = 256, fewChannelTiles = 64
 
     /// Fewest elements of the weight gradient's sum per thread, so that a small sum is not forked.
     static let sumGrain = 1 << 14

@@ -207,21 +207,15 @@ extension WinogradPlan {
         forEachRunRow(x, channels: inChannels, channel: channel, samples: samples, rows: rows, side: alpha, left: 1,
                       block: patches) { to, row in
             var j = 0
-            // Four tiles at a time: their window, the columns m·j − 1 ... m·j + 16, is one
-            // vector of 16 columns and a column on each side (zero outside the plane); the
-            // elements are picked out of it by shuffles.
+            // Four tiles at a time from 16 columns, then two from 8 (the 8 × 8 planes' two tiles
+            // a row for m = 4), in vectors rather than one scalar per element.
             while j + 4 <= tw && m * j + 16 <= width {
-                let head = UnsafeRawPointer(row + m * j).loadUnaligned(as: SIMD16<Float>.self)
-                let left: Float = j == 0 ? 0 : row[m * j - 1], right: Float = m * j + 16 < width ? row[m * j + 16] : 0
-                for k in 0..<alpha {
-                    var element = SIMD4<Float>()
-                    for t in 0..<4 {
-                        let i = t * m + k   // in the window; column m·j − 1 + i
-                        element[t] = i == 0 ? left : i <= 16 ? head[i - 1] : right
-                    }
-                    UnsafeMutableRawPointer(to + k * lanes + j).storeBytes(of: element, as: SIMD4<Float>.self)
-                }
+                gatherWindows(SIMD16<Float>.self, SIMD4<Float>.self, row: row, firstTile: j, m: m, alpha: alpha, into: to, lanes: lanes)
                 j += 4
+            }
+            while j + 2 <= tw && m * j + 8 <= width {
+                gatherWindows(SIMD8<Float>.self, SIMD2<Float>.self, row: row, firstTile: j, m: m, alpha: alpha, into: to, lanes: lanes)
+                j += 2
             }
             for j in j..<tw {
                 for k in 0..<alpha {
@@ -229,6 +223,27 @@ extension WinogradPlan {
                     to[k * lanes + j] = column >= 0 && column < width ? row[column] : 0
                 }
             }
+        }
+    }
+
+    /// `gatherPatches`' elements of one row for `Tiles.scalarCount` tiles from `firstTile` on (at
+    /// most `Head.scalarCount / m` of them), all inside the row: their window, the columns
+    /// m·j − 1 ... m·j + H (H = `Head.scalarCount`), is one vector of H columns and a column on
+    /// each side (zero outside the plane), and the elements are picked out of it by shuffles.
+    @inline(__always)
+    private func gatherWindows<Head: SIMD, Tiles: SIMD>(_: Head.Type, _: Tiles.Type, row: UnsafePointer<Float>, firstTile j: Int,
+                                                        m: Int, alpha: Int, into to: UnsafeMutablePointer<Float>, lanes: Int)
+        where Head.Scalar == Float, Tiles.Scalar == Float {
+        let h = Head.scalarCount
+        let head = UnsafeRawPointer(row + m * j).loadUnaligned(as: Head.self)
+        let left: Float = j == 0 ? 0 : row[m * j - 1], right: Float = m * j + h < width ? row[m * j + h] : 0
+        for k in 0..<alpha {
+            var element = Tiles()
+            for t in 0..<Tiles.scalarCount {
+                let i = t * m + k   // in the window; column m·j − 1 + i
+                element[t] = i == 0 ? left : i <= h ? head[i - 1] : right
+            }
+            UnsafeMutableRawPointer(to + k * lanes + j).storeBytes(of: element, as: Tiles.self)
         }
     }
 

@@ -9,7 +9,8 @@ final class WinogradTests: XCTestCase {
 
     /// 3×3, stride 1, padding 1: planes that are not multiples of either tile (tiles hanging over
     /// the edge), one sample, several samples per group, several groups with a short last one,
-    /// 1×1 and 1×n planes, a row of more tiles than a transform's run.
+    /// 1×1 and 1×n planes, a row of more tiles than a transform's run, and rows whose tiles are
+    /// gathered four and two at a time (24 and 8 columns) and singly (9).
     static let cases: [ConvTests.Case] = [
         (1, 1, 4, 4, 1, 3, 3, 1, 1),
         (2, 3, 7, 6, 4, 3, 3, 1, 1),
@@ -18,6 +19,7 @@ final class WinogradTests: XCTestCase {
         (2, 2, 1, 6, 3, 3, 3, 1, 1),
         (2, 2, 1, 300, 3, 3, 3, 1, 1),   // 150 and 75 tiles in a row, more than a run's 64
         (10, 4, 24, 24, 3, 3, 3, 1, 1),  // 144 / 36 tiles per sample: groups of 4 (last 2) / 8 (last 2)
+        (3, 4, 8, 8, 5, 3, 3, 1, 1),     // F(4×4)'s two tiles a row gathered from one 8-column vector
         (300, 2, 4, 4, 3, 3, 3, 1, 1),   // 4 / 1 tiles per sample: groups of 128 / 256, the last short
     ]
 
