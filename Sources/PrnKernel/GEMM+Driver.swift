@@ -243,13 +243,6 @@ extension GEMM {
             bStarts[block] + sliver * tiling.columns * blocks[block].count
         }
     }
-
-    /// Runs `body` with a 64-byte aligned buffer of `floats` floats.
-    static func withPackingBuffer(floats: Int, _ body: (UnsafeMutablePointer<Float>) -> Void) {
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(floats, 1) * 4, alignment: 64)
-        defer { buffer.deallocate() }
-        body(buffer.bindMemory(to: Float.self, capacity: floats))
-    }
 }
 
 private extension Array where Element == Range<Int> {

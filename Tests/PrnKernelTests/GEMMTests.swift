@@ -20,6 +20,23 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    /// Packing buffers are reused by best fit, large ones on 2 MB boundaries, and at most
+    /// `kept` stay when free, the smallest dropped first.
+    func testPackingBuffersAreReusedByBestFit() {
+        let buffers = GEMM.PackingBuffers()
+        let small = buffers.take(bytes: 1000), large = buffers.take(bytes: 3 << 20)
+        XCTAssertEqual(Int(bitPattern: small.start) % 64, 0)
+        XCTAssertEqual(Int(bitPattern: large.start) % GEMM.PackingBuffers.hugePage, 0)
+        XCTAssertEqual(large.bytes, 4 << 20)
+        buffers.give(large)
+        buffers.give(small)
+        XCTAssertEqual(buffers.take(bytes: 800).start, small.start, "the smallest that fits")
+        XCTAssertEqual(buffers.take(bytes: 2000).start, large.start, "the only one that fits")
+        let extra = (0...GEMM.PackingBuffers.kept).map { buffers.take(bytes: 4096 * ($0 + 1)) }
+        for buffer in extra { buffers.give(buffer) }
+        XCTAssertNotEqual(buffers.take(bytes: 4096).start, extra[0].start, "the smallest was dropped")
+    }
+
     func testEmptyDimensionsDoNothing() {
         for (m, n) in [(0, 5), (5, 0), (0, 0)] {
             var c = [Float](repeating: 7, count: 30)
