@@ -68,7 +68,7 @@ for t in $thread_counts; do
     numpy_results+=$(numpy_bench "$t")$'\n'
 done
 
-echo "SGEMM, square, row-major float32, GFLOP/s (best of >= 0.5 s); OpenBLAS kernel: ${BENCH_OPENBLAS_CORETYPE:-its own choice}"
+echo "SGEMM, square, row-major float32, GFLOP/s (best of >= 0.5 s); OpenBLAS kernel: ${BENCH_OPENBLAS_CORETYPE:-its own choice}; prn tiling: $(sed -n 's/^gemm tiling=//p' <<<"$prn_out")"
 awk -v blas="$numpy_results" '
     BEGIN {
         n = split(blas, lines, "\n")

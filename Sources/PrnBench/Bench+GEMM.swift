@@ -4,15 +4,17 @@ import PrnKernel
 /// Throughput benchmarks, printed by `prn bench`.
 public enum Benchmarks {
     /// GFLOP/s of `GEMM.sgemm` on square row-major matrices (`C = A·B`, beta 0), for each size and
-    /// thread count; one line per result through `report`, e.g. `gemm n=1024 threads=1 gflops=88.12`.
+    /// thread count; one line per result through `report`, e.g. `gemm n=1024 threads=1 gflops=88.12`,
+    /// after one naming the micro-kernel tiling in use (`gemm tiling=wide wide/narrow=0.52`).
     ///
     /// Each configuration runs once to warm up, then repeats until at least 0.5 s has passed; the
     /// best rate is reported (the machine is shared, so the best is the least disturbed run).
     /// A product is `2·n³` floating-point operations. Then the same for the products a training
-    /// step makes (`GEMMShape.training`): `gemm shape=vgg16.conv2.forward m=… n=… k=… transA=0
-    /// transB=0 threads=1 gflops=…`.
+    /// step makes (`GEMMShape.training`, unless `trainingShapes` is false): `gemm
+    /// shape=vgg16.conv2.forward m=… n=… k=… transA=0 transB=0 threads=1 gflops=…`.
     public static func gemm(sizes: [Int] = [256, 512, 1024, 2048], threads: [Int] = [1, 2],
-                            report: (String) -> Void) {
+                            trainingShapes: Bool = true, report: (String) -> Void) {
+        report("gemm tiling=\(GEMM.tilingDescription)")
         for n in sizes where n > 0 {
             var rng = RNG(seed: UInt64(n))
             let a = rng.normal(count: n * n), b = rng.normal(count: n * n)
@@ -33,7 +35,7 @@ public enum Benchmarks {
                 report("gemm n=\(n) threads=\(t) gflops=\(formatted(gflops))")
             }
         }
-        for shape in GEMMShape.training {
+        for shape in GEMMShape.training where trainingShapes {
             for t in threads where t > 0 {
                 let gflops = 2 * Double(shape.m) * Double(shape.n) * Double(shape.k) / time(shape, threads: t) / 1e9
                 report("gemm shape=\(shape.name) m=\(shape.m) n=\(shape.n) k=\(shape.k) transA=\(shape.transA ? 1 : 0) "

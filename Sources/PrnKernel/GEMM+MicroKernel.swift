@@ -268,9 +268,13 @@ extension GEMM {
     /// Whether the wide tiling is used; otherwise the narrow one (`Tiling`).
     ///
     /// This depends on how the module was compiled (`-march`), which Swift code cannot test, so
-    /// it is measured once: both kernels on the same work in L1. The narrow one must win clearly (on
-    /// Zen 4 with AVX-512 the wide one is faster in the full multiply even where they tie in L1;
-    /// built for x86-64-v3 the wide one spills and runs at half speed). Either choice gives
+    /// it is measured once: both kernels on the same work in L1, taking turns. The wide one is
+    /// used unless it takes 12 % longer there. With AVX-512 the two tie in L1 on Zen 4 (and the
+    /// wide one is faster in the full multiply) and the wide one wins on the Intel Xeon. Built
+    /// for x86-64-v3 the wide one spills its accumulators and runs at half speed on Zen 4, but
+    /// only 1.3–1.6× slower in L1 on the Xeon, whose three loads and two stores per cycle
+    /// absorb most of the spills; a 25 % margin there chose the wide tiles in an idle run, which
+    /// then ran the whole multiply at 0.5–0.75× of the narrow ones' speed. Either choice gives
     /// the same bits: each element of C is the same FMA chain. `PRN_GEMM_TILES=wide|narrow`
     /// overrides the measurement (for benchmarks); tests set it to run both paths in one build.
     nonisolated(unsafe) static var wideTiles: Bool = {
@@ -286,20 +290,28 @@ extension GEMM {
         defer { a.deallocate(); b.deallocate(); c.deallocate() }
         a.initialize(repeating: 0.5, count: 12 * kc)
         b.initialize(repeating: 0.25, count: 32 * kc)
-        func best(_ body: () -> Void) -> UInt64 {
-            var fastest = UInt64.max
-            for _ in 0..<5 {
-                let start = DispatchTime.now().uptimeNanoseconds
-                for _ in 0..<20 { body() }
-                fastest = min(fastest, DispatchTime.now().uptimeNanoseconds - start)
-            }
-            return fastest
+        func time(_ body: () -> Void) -> UInt64 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<20 { body() }
+            return DispatchTime.now().uptimeNanoseconds - start
         }
-        // One 12 × 32 tile against four 6 × 16 ones (the same multiply-adds).
-        let wide = best { kernel12x32(kc, a, b, c, 32, nil) }
-        let narrow = best {
-            for part in 0..<4 { kernel6x16Narrow(kc, a, b, c + 96 &* part, 16, nil) }
+        // One 12 × 32 tile against four 6 × 16 ones (the same multiply-adds), taking turns so
+        // that a slow spell of the machine does not fall on one kernel only; the fastest of each.
+        var wide = UInt64.max, narrow = UInt64.max
+        for _ in 0..<9 {
+            wide = min(wide, time { kernel12x32(kc, a, b, c, 32, nil) })
+            narrow = min(narrow, time { for part in 0..<4 { kernel6x16Narrow(kc, a, b, c + 96 &* part, 16, nil) } })
         }
-        return Double(narrow) * 1.25 > Double(wide)
+        wideOverNarrow = Double(wide) / Double(narrow)
+        return Double(wide) < 1.12 * Double(narrow)
     }()
+
+    /// The measurement behind `wideTiles`: the wide kernel's time in L1 over the narrow one's
+    /// (nil when `PRN_GEMM_TILES` chose).
+    nonisolated(unsafe) static var wideOverNarrow: Double? = nil
+
+    /// The tiling in use and why, for benchmark logs: e.g. `narrow wide/narrow=1.27`.
+    public static var tilingDescription: String {
+        (wideTiles ? "wide" : "narrow") + (wideOverNarrow.map { " wide/narrow=\(($0 * 100).rounded() / 100)" } ?? " (PRN_GEMM_TILES)")
+    }
 }

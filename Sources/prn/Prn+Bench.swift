@@ -23,7 +23,12 @@ extension Prn {
             // BENCH_MODELS=vgg16,resnet20 runs only those, as in PyTorch's twin script.
             let models = ProcessInfo.processInfo.environment["BENCH_MODELS"].map { Set($0.split(separator: ",").map(String.init)) }
             switch what {
-            case .gemm: Benchmarks.gemm(report: { print($0) })
+            case .gemm:
+                // BENCH_SIZES=2048 (or 512,2048) times only those square sizes, without the training
+                // products; BENCH_THREADS=1 (or 1,2) only those thread counts.
+                let sizes = ProcessInfo.processInfo.environment["BENCH_SIZES"].map { $0.split(separator: ",").compactMap { Int($0) } }
+                Benchmarks.gemm(sizes: sizes ?? [256, 512, 1024, 2048], threads: TrainBenchmarks.benchThreads,
+                                trainingShapes: sizes == nil, report: { print($0); fflush(stdout) })
             case .train: try TrainBenchmarks.run(models: models, report: { print($0); fflush(stdout) })
             case .synflow: try SynFlowBenchmark.run(report: { print($0); fflush(stdout) })
             case .sparse: try SparseBenchmark.run(models: models, report: { print($0); fflush(stdout) })
