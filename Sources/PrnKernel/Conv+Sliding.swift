@@ -16,35 +16,71 @@
 // on every thread count and on AVX2 and AVX-512 builds. It is the im2col GEMM's chain whenever
 // the 9·C taps fit one of its k-blocks (`GEMM.kcMax`, C ≤ 113), so the forward's bits are then
 // `direct`'s; the gradients' chains are not im2col's and differ in the last places.
+//
+// Stride 2 (forward pass and weight gradient) runs the same kernel over copies split by row and
+// column parity (`Conv+SlidingStride2.swift`); planes of at most 2×2 are one dense map per sample
+// instead, computed by GEMMs (`Conv+SlidingPlaneMap.swift`).
 
-/// A direct 3×3, stride-1, padding-1 convolution vectorized along the output plane: the sizes,
-/// and the register block this build runs.
+/// A direct 3×3, padding-1 convolution of stride 1 or 2 vectorized along the output plane: the
+/// sizes, and the register block this build runs.
 struct SlidingPlan {
     let batch: Int, inChannels: Int, outChannels: Int, height: Int, width: Int
+    /// 1, or 2 (forward pass and weight gradient only, `Conv+SlidingStride2.swift`).
+    let stride: Int
 
     init(_ geo: ConvGeometry) {
         self.init(batch: geo.image.batch, inChannels: geo.image.channels, outChannels: geo.outChannels,
-                  height: geo.image.height, width: geo.image.width)
+                  height: geo.image.height, width: geo.image.width, stride: geo.image.window.strideH)
     }
 
-    init(batch: Int, inChannels: Int, outChannels: Int, height: Int, width: Int) {
+    init(batch: Int, inChannels: Int, outChannels: Int, height: Int, width: Int, stride: Int = 1) {
         self.batch = batch
         self.inChannels = inChannels
         self.outChannels = outChannels
         self.height = height
         self.width = width
+        self.stride = stride
+    }
+
+    /// Whether the sliding kernel computes this product of this convolution: a 3×3 kernel and
+    /// padding 1, stride 1, or stride 2 but for the input gradient.
+    static func supports(_ geo: ConvGeometry, _ product: ConvProduct) -> Bool {
+        let w = geo.image.window
+        guard w.kernelH == 3 && w.kernelW == 3 && w.padH == 1 && w.padW == 1 && w.strideH == w.strideW else { return false }
+        return w.strideH == 1 || (w.strideH == 2 && product != .inputGradient)
     }
 
     /// The plan of the input gradient: the convolution of gy with the adjoint weight.
     var adjoint: SlidingPlan {
-        SlidingPlan(batch: batch, inChannels: outChannels, outChannels: inChannels, height: height, width: width)
+        precondition(stride == 1, "the sliding kernel's input gradient needs stride 1")
+        return SlidingPlan(batch: batch, inChannels: outChannels, outChannels: inChannels, height: height, width: width)
     }
 
-    var plane: Int { height * width }
+    /// The output plane's sizes: the input's on stride 1, ⌈H / 2⌉ × ⌈W / 2⌉ on stride 2.
+    var outHeight: Int { (height - 1) / stride + 1 }
+    var outWidth: Int { (width - 1) / stride + 1 }
+    /// Pixels of an output plane, which the kernel reads as one row.
+    var plane: Int { outHeight * outWidth }
+    var inputPlane: Int { height * width }
 
-    /// Floats of one shifted copy of an input plane: the plane framed by a zero row above and
-    /// below, and room for the last pixel block's loads past the plane's end.
-    var shiftedCount: Int { (height + 2) * width + SlidingBlock.current.pixels }
+    /// Floats of one shifted copy of an input plane: on stride 1 the plane framed by a zero row
+    /// above and below (on stride 2 a phase of it, `Conv+SlidingStride2.swift`), and room for the
+    /// last pixel block's loads past the plane's end.
+    var shiftedCount: Int {
+        (stride == 1 ? (height + 2) * width : (outHeight + 1) * outWidth) + SlidingBlock.current.pixels
+    }
+    /// Shifted copies per input channel: one per column shift on stride 1, and per row phase too
+    /// on stride 2.
+    var copiesPerChannel: Int { stride == 1 ? 3 : 6 }
+    /// Floats of one sample's shifted copies.
+    var copiesPerSample: Int { copiesPerChannel * inChannels * shiftedCount }
+
+    /// Where row u of an output pixel's taps starts in a channel's copies, relative to the pixel's
+    /// element in copy 0 (floats): u·W on stride 1; on stride 2 the odd-row phase for u = 0 and
+    /// u = 2 (one row further) and the even-row phase, three copies on, for u = 1.
+    var tapRows: TapRows {
+        stride == 1 ? TapRows(0, width, 2 * width) : TapRows(0, 3 * shiftedCount, outWidth)
+    }
 
     /// Output channels per block of the packed weight (the block this build runs).
     var channelBlock: Int { SlidingBlock.current.channels }
@@ -82,12 +118,11 @@ struct SlidingPlan {
     /// y = conv(x, w) given `packed = packedWeight(w)` (or the input gradient through the adjoint
     /// plan and weight). The threads split the batch; each output is computed once, by one chain.
     func forward(x: UnsafePointer<Float>, packed: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
-        let shifted = shiftedCount, perSample = 3 * inChannels * shifted
         Parallel.forEach(batch) { samples in
-            let copies = UnsafeMutablePointer<Float>.allocate(capacity: perSample)
+            let copies = UnsafeMutablePointer<Float>.allocate(capacity: copiesPerSample)
             defer { copies.deallocate() }
             for n in samples {
-                fillShifted(x + n * inChannels * plane, into: copies)
+                fillShifted(x + n * inChannels * inputPlane, into: copies)
                 forwardSample(copies, packed: packed, y: y + n * outChannels * plane)
             }
         }
@@ -95,8 +130,9 @@ struct SlidingPlan {
 
     /// Writes each channel's three shifted copies (shift v − 1 for v = 0, 1, 2), one after the
     /// other, `shiftedCount` floats each: copy v's element (r + 1)·W + j is x[r][j + v − 1], zero
-    /// outside the plane, in the frame rows and past the end.
+    /// outside the plane, in the frame rows and past the end. On stride 2, the six phase copies.
     func fillShifted(_ x: UnsafePointer<Float>, into copies: UnsafeMutablePointer<Float>) {
+        guard stride == 1 else { return fillPhases(x, into: copies) }
         let plane = self.plane, w = width, shifted = shiftedCount
         for c in 0..<inChannels {
             let source = x + c * plane
@@ -128,8 +164,9 @@ struct SlidingPlan {
             let pixels = Swift.min(block.pixels, plane - p)
             for ob in 0..<channelBlocks {
                 let live = Swift.min(block.channels, outChannels - ob * block.channels)
-                block.run(pixels: pixels, live: live, depth: inChannels, x: copies + p, channelStride: 3 * shiftedCount,
-                          shiftStride: shiftedCount, rowStride: width, w: packed + ob * packedBlock,
+                block.run(pixels: pixels, live: live, depth: inChannels, x: copies + p,
+                          channelStride: copiesPerChannel * shiftedCount, shiftStride: shiftedCount, rows: tapRows,
+                          w: packed + ob * packedBlock,
                           y: y + ob * block.channels * plane + p, plane: plane)
             }
             p += pixels
@@ -156,114 +193,155 @@ struct SlidingBlock {
     /// channels) through a tile on the stack.
     @inline(__always)
     func run(pixels: Int, live: Int, depth: Int, x: UnsafePointer<Float>, channelStride: Int, shiftStride: Int,
-             rowStride: Int, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, plane: Int) {
+             rows: TapRows, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, plane: Int) {
         let used = (pixels + lanes - 1) / lanes
         if pixels == used * lanes && live == channels {
             kernel(vectors: used, depth: depth, x: x, channelStride: channelStride, shiftStride: shiftStride,
-                   rowStride: rowStride, w: w, y: y, yStride: plane)
+                   rows: rows, w: w, y: y, yStride: plane)
             return
         }
         withUnsafeTemporaryAllocation(of: Float.self, capacity: channels * self.pixels) { tile in
             let tile = tile.baseAddress!
             kernel(vectors: used, depth: depth, x: x, channelStride: channelStride, shiftStride: shiftStride,
-                   rowStride: rowStride, w: w, y: tile, yStride: self.pixels)
+                   rows: rows, w: w, y: tile, yStride: self.pixels)
             for k in 0..<live { (y + k * plane).update(from: tile + k * self.pixels, count: pixels) }
         }
     }
 
     @inline(__always)
     private func kernel(vectors: Int, depth: Int, x: UnsafePointer<Float>, channelStride: Int, shiftStride: Int,
-                        rowStride: Int, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, yStride: Int) {
+                        rows: TapRows, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, yStride: Int) {
         let f: SlidingKernel
         if lanes == 16 {
             f = vectors == 3 ? slidingWide3 : vectors == 2 ? slidingWide2 : slidingWide1
         } else {
             f = vectors == 3 ? slidingNarrow3 : vectors == 2 ? slidingNarrow2 : slidingNarrow1
         }
-        f(depth, x, channelStride, shiftStride, rowStride, w, y, yStride)
+        f(depth, x, channelStride, shiftStride, rows, w, y, yStride)
     }
 }
 
 typealias SlidingKernel = (_ depth: Int, _ x: UnsafePointer<Float>, _ channelStride: Int, _ shiftStride: Int,
-                           _ rowStride: Int, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                           _ rows: TapRows, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                            _ yStride: Int) -> Void
 
-/// `y[k][0..<vectors·Row.width] = Σ_{c,u,v} w[c][u][v][k] · copy_v[c][p + u·rowStride]` for the
-/// block's `channels` (a literal, as `vectors`, so that unused accumulators fold away): per tap, one
-/// load per vector and `channels` broadcasts.
+/// The offsets (floats) of an output pixel's three tap rows u = 0, 1, 2 from its element in a
+/// channel's first copy (`SlidingPlan.tapRows`).
+struct TapRows {
+    let first: Int, second: Int, third: Int
+
+    init(_ first: Int, _ second: Int, _ third: Int) { (self.first, self.second, self.third) = (first, second, third) }
+
+    subscript(u: Int) -> Int { u == 0 ? first : u == 1 ? second : third }
+}
+
+/// Three registers side by side: a block's row of 3 pixel vectors, so that each broadcast weight
+/// is used by its three FMAs at once and dies (24 accumulators, 3 loaded vectors and one broadcast
+/// fit AVX-512's 32 registers; keeping all 8 broadcasts for the vectors one after the other, as
+/// the compiler did when the kernel walked the vectors outer, spilled accumulators to the stack).
+struct MicroTriple<Part: MicroRow>: MicroRow {
+    var first = Part(), second = Part(), third = Part()
+
+    static var width: Int { 3 * Part.width }
+
+    @inline(__always) init() {}
+
+    @inline(__always)
+    static func load(_ p: UnsafeRawPointer) -> Self {
+        var row = Self()
+        (row.first, row.second, row.third) = (Part.load(p), Part.load(p + 4 * Part.width), Part.load(p + 8 * Part.width))
+        return row
+    }
+
+    @inline(__always)
+    mutating func accumulate(_ a: Float, _ b: Self) {
+        first.accumulate(a, b.first)
+        second.accumulate(a, b.second)
+        third.accumulate(a, b.third)
+    }
+
+    @inline(__always)
+    func store(to c: UnsafeMutableRawPointer) {
+        first.store(to: c)
+        second.store(to: c + 4 * Part.width)
+        third.store(to: c + 8 * Part.width)
+    }
+
+    @inline(__always)
+    func store(to c: UnsafeMutableRawPointer, addingScaled factor: Float) {
+        first.store(to: c, addingScaled: factor)
+        second.store(to: c + 4 * Part.width, addingScaled: factor)
+        third.store(to: c + 8 * Part.width, addingScaled: factor)
+    }
+}
+
+/// `y[k][0..<Row.width] = Σ_{c,u,v} w[c][u][v][k] · copy_v[c][p + rows[u]]` for the block's
+/// `channels` (a literal, so that unused accumulators fold away), a row of pixel vectors per
+/// channel: per tap, one load of the row and `channels` broadcasts.
 @inline(__always)
 private func slidingKernel<Row: MicroRow>(
-    _: Row.Type, vectors: Int, channels: Int, depth: Int, x: UnsafePointer<Float>, channelStride: Int,
-    shiftStride: Int, rowStride: Int, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, yStride: Int
+    _: Row.Type, channels: Int, depth: Int, x: UnsafePointer<Float>, channelStride: Int, shiftStride: Int,
+    rows: TapRows, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, yStride: Int
 ) {
     let low = min(channels, 6), high = channels - low
-    var a0 = MicroRows<Row>(), b0 = MicroRows<Row>()
-    var a1 = MicroRows<Row>(), b1 = MicroRows<Row>()
-    var a2 = MicroRows<Row>(), b2 = MicroRows<Row>()
+    var a = MicroRows<Row>(), b = MicroRows<Row>()
     var x = UnsafeRawPointer(x), w = w
-    let shiftBytes = 4 &* shiftStride, rowBytes = 4 &* rowStride, vectorBytes = 4 &* Row.width
+    let shiftBytes = 4 &* shiftStride
+    let row0 = 4 &* rows.first, row1 = 4 &* rows.second, row2 = 4 &* rows.third
     @inline(__always) func tap(_ p: UnsafeRawPointer) {
-        let x0 = Row.load(p)
-        a0.accumulate(w, x0, rows: low)
-        if high > 0 { b0.accumulate(w + 6, x0, rows: high) }
-        if vectors > 1 {
-            let x1 = Row.load(p + vectorBytes)
-            a1.accumulate(w, x1, rows: low)
-            if high > 0 { b1.accumulate(w + 6, x1, rows: high) }
-        }
-        if vectors > 2 {
-            let x2 = Row.load(p + 2 &* vectorBytes)
-            a2.accumulate(w, x2, rows: low)
-            if high > 0 { b2.accumulate(w + 6, x2, rows: high) }
-        }
+        let pixels = Row.load(p)
+        a.accumulate(w, pixels, rows: low)
+        if high > 0 { b.accumulate(w + 6, pixels, rows: high) }
         w += channels
     }
+    @inline(__always) func taps(_ row: UnsafeRawPointer) {
+        tap(row)
+        tap(row + shiftBytes)
+        tap(row + 2 &* shiftBytes)
+    }
     for _ in 0..<depth {
-        for u in 0..<3 {
-            let row = x + u &* rowBytes
-            tap(row)
-            tap(row + shiftBytes)
-            tap(row + 2 &* shiftBytes)
-        }
+        taps(x + row0)
+        taps(x + row1)
+        taps(x + row2)
         x += 4 &* channelStride
     }
     let out = UnsafeMutableRawPointer(y), outRow = 4 &* yStride
-    a0.store(to: out, rowBytes: outRow, rows: low, factor: nil)
-    if high > 0 { b0.store(to: out + 6 &* outRow, rowBytes: outRow, rows: high, factor: nil) }
-    if vectors > 1 {
-        a1.store(to: out + vectorBytes, rowBytes: outRow, rows: low, factor: nil)
-        if high > 0 { b1.store(to: out + vectorBytes + 6 &* outRow, rowBytes: outRow, rows: high, factor: nil) }
-    }
-    if vectors > 2 {
-        a2.store(to: out + 2 &* vectorBytes, rowBytes: outRow, rows: low, factor: nil)
-        if high > 0 { b2.store(to: out + 2 &* vectorBytes + 6 &* outRow, rowBytes: outRow, rows: high, factor: nil) }
-    }
+    a.store(to: out, rowBytes: outRow, rows: low, factor: nil)
+    if high > 0 { b.store(to: out + 6 &* outRow, rowBytes: outRow, rows: high, factor: nil) }
 }
 
 // One out-of-line copy per block shape, so each gets its own register allocation.
-@inline(never) private func slidingWide3(_ d: Int, _ x: UnsafePointer<Float>, _ cs: Int, _ ss: Int, _ rs: Int, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ ys: Int) {
-    slidingKernel(SIMD16<Float>.self, vectors: 3, channels: 8, depth: d, x: x, channelStride: cs, shiftStride: ss, rowStride: rs, w: w, y: y, yStride: ys)
+@inline(never) private func slidingWide3(_ d: Int, _ x: UnsafePointer<Float>, _ cs: Int, _ ss: Int, _ rs: TapRows, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ ys: Int) {
+    slidingKernel(MicroTriple<SIMD16<Float>>.self, channels: 8, depth: d, x: x, channelStride: cs, shiftStride: ss, rows: rs, w: w, y: y, yStride: ys)
 }
-@inline(never) private func slidingWide2(_ d: Int, _ x: UnsafePointer<Float>, _ cs: Int, _ ss: Int, _ rs: Int, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ ys: Int) {
-    slidingKernel(SIMD16<Float>.self, vectors: 2, channels: 8, depth: d, x: x, channelStride: cs, shiftStride: ss, rowStride: rs, w: w, y: y, yStride: ys)
+@inline(never) private func slidingWide2(_ d: Int, _ x: UnsafePointer<Float>, _ cs: Int, _ ss: Int, _ rs: TapRows, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ ys: Int) {
+    slidingKernel(SIMD16Pair.self, channels: 8, depth: d, x: x, channelStride: cs, shiftStride: ss, rows: rs, w: w, y: y, yStride: ys)
 }
-@inline(never) private func slidingWide1(_ d: Int, _ x: UnsafePointer<Float>, _ cs: Int, _ ss: Int, _ rs: Int, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ ys: Int) {
-    slidingKernel(SIMD16<Float>.self, vectors: 1, channels: 8, depth: d, x: x, channelStride: cs, shiftStride: ss, rowStride: rs, w: w, y: y, yStride: ys)
+@inline(never) private func slidingWide1(_ d: Int, _ x: UnsafePointer<Float>, _ cs: Int, _ ss: Int, _ rs: TapRows, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ ys: Int) {
+    slidingKernel(SIMD16<Float>.self, channels: 8, depth: d, x: x, channelStride: cs, shiftStride: ss, rows: rs, w: w, y: y, yStride: ys)
 }
-@inline(never) private func slidingNarrow3(_ d: Int, _ x: UnsafePointer<Float>, _ cs: Int, _ ss: Int, _ rs: Int, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ ys: Int) {
-    slidingKernel(SIMD8<Float>.self, vectors: 3, channels: 4, depth: d, x: x, channelStride: cs, shiftStride: ss, rowStride: rs, w: w, y: y, yStride: ys)
+@inline(never) private func slidingNarrow3(_ d: Int, _ x: UnsafePointer<Float>, _ cs: Int, _ ss: Int, _ rs: TapRows, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ ys: Int) {
+    slidingKernel(MicroTriple<SIMD8<Float>>.self, channels: 4, depth: d, x: x, channelStride: cs, shiftStride: ss, rows: rs, w: w, y: y, yStride: ys)
 }
-@inline(never) private func slidingNarrow2(_ d: Int, _ x: UnsafePointer<Float>, _ cs: Int, _ ss: Int, _ rs: Int, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ ys: Int) {
-    slidingKernel(SIMD8<Float>.self, vectors: 2, channels: 4, depth: d, x: x, channelStride: cs, shiftStride: ss, rowStride: rs, w: w, y: y, yStride: ys)
+@inline(never) private func slidingNarrow2(_ d: Int, _ x: UnsafePointer<Float>, _ cs: Int, _ ss: Int, _ rs: TapRows, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ ys: Int) {
+    slidingKernel(SIMD8Pair.self, channels: 4, depth: d, x: x, channelStride: cs, shiftStride: ss, rows: rs, w: w, y: y, yStride: ys)
 }
-@inline(never) private func slidingNarrow1(_ d: Int, _ x: UnsafePointer<Float>, _ cs: Int, _ ss: Int, _ rs: Int, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ ys: Int) {
-    slidingKernel(SIMD8<Float>.self, vectors: 1, channels: 4, depth: d, x: x, channelStride: cs, shiftStride: ss, rowStride: rs, w: w, y: y, yStride: ys)
+@inline(never) private func slidingNarrow1(_ d: Int, _ x: UnsafePointer<Float>, _ cs: Int, _ ss: Int, _ rs: TapRows, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ ys: Int) {
+    slidingKernel(SIMD8<Float>.self, channels: 4, depth: d, x: x, channelStride: cs, shiftStride: ss, rows: rs, w: w, y: y, yStride: ys)
 }
 
 extension SlidingPlan {
     /// `y = conv2d(x, w)`.
     static func conv2d(_ x: Tensor, _ weight: Tensor, _ geo: ConvGeometry) -> Tensor {
         let plan = SlidingPlan(geo)
+        if plan.usesPlaneMap {
+            let map = weight.scalars.withUnsafeBufferPointer { plan.planeMap($0.baseAddress!) }
+            return Tensor.build(geo.outputShape) { y in
+                x.scalars.withUnsafeBufferPointer { x in
+                    map.withUnsafeBufferPointer { m in plan.planeMapForward(x: x.baseAddress!, map: m.baseAddress!, y: y.baseAddress!) }
+                }
+            }
+        }
         let packed = weight.scalars.withUnsafeBufferPointer { plan.packedWeight($0.baseAddress!) }
         return Tensor.build(geo.outputShape) { y in
             x.scalars.withUnsafeBufferPointer { x in
@@ -275,7 +353,16 @@ extension SlidingPlan {
     /// `dx = conv2dInputGrad(gy, w)`: the convolution of gy with the weight flipped and its
     /// channels swapped.
     static func inputGrad(_ gy: Tensor, _ weight: Tensor, _ geo: ConvGeometry) -> Tensor {
-        let plan = SlidingPlan(geo).adjoint
+        let layer = SlidingPlan(geo)
+        if layer.usesPlaneMap {
+            let map = weight.scalars.withUnsafeBufferPointer { layer.planeMap($0.baseAddress!) }
+            return Tensor.build(geo.image.inputShape) { dx in
+                gy.scalars.withUnsafeBufferPointer { g in
+                    map.withUnsafeBufferPointer { m in layer.planeMapInputGradient(gy: g.baseAddress!, map: m.baseAddress!, dx: dx.baseAddress!) }
+                }
+            }
+        }
+        let plan = layer.adjoint
         let packed = weight.scalars.withUnsafeBufferPointer { plan.packedWeight($0.baseAddress!, adjoint: true) }
         return Tensor.build(geo.image.inputShape) { dx in
             gy.scalars.withUnsafeBufferPointer { g in
@@ -286,12 +373,18 @@ extension SlidingPlan {
 }
 
 extension SlidingPlan {
-    /// `dw = conv2dWeightGrad(x, gy)` (`Conv+SlidingWeightGradient.swift`).
+    /// `dw = conv2dWeightGrad(x, gy)` (`Conv+SlidingWeightGradient.swift`, or on planes of at
+    /// most 2×2 `Conv+SlidingPlaneMap.swift`).
     static func weightGrad(_ x: Tensor, _ gy: Tensor, _ geo: ConvGeometry, weightShape: [Int]) -> Tensor {
         Tensor.build(weightShape) { dw in
             x.scalars.withUnsafeBufferPointer { x in
                 gy.scalars.withUnsafeBufferPointer { g in
-                    SlidingPlan(geo).weightGradient(x: x.baseAddress!, gy: g.baseAddress!, dw: dw.baseAddress!)
+                    let plan = SlidingPlan(geo)
+                    if plan.usesPlaneMap {
+                        plan.planeMapWeightGradient(x: x.baseAddress!, gy: g.baseAddress!, dw: dw.baseAddress!)
+                    } else {
+                        plan.weightGradient(x: x.baseAddress!, gy: g.baseAddress!, dw: dw.baseAddress!)
+                    }
                 }
             }
         }

@@ -3,65 +3,76 @@
 //     dw[o][c][u][v] = Σ_n Σ_p gy[n][o][p] · copy_v[n][c][p + u·W]
 //
 // over the output pixels p of the flattened plane, with the same shifted copies of x as the
-// forward pass. The sum over p runs in 16 lanes: lane l of (o, c, u, v) is the chain
-// `acc = fma(gy, x, acc)` over the pixels p ≡ l (mod 16), sample by sample, 16-pixel chunk by
-// chunk, from 0; at the end the 16 lanes are added in a fixed tree (`laneSum`). The lanes are 16
-// on every build (two ymm registers each without AVX-512), so AVX2 and AVX-512 give the same bits.
+// forward pass. The batch is cut into `gradientParts` parts of consecutive samples (a function of
+// the batch alone). The sum over p runs in 16 lanes: in each part, lane l of (o, c, u, v) is the
+// chain `acc = fma(gy, x, acc)` over the pixels p ≡ l (mod 16), sample by sample, 16-pixel chunk
+// by chunk, from 0; at the end the parts' lanes are added in part order and then the 16 lanes in
+// a fixed tree (`laneSum`). The lanes are 16 on every build (two ymm registers each without
+// AVX-512), so AVX2 and AVX-512 give the same bits.
 //
-// The threads split the output channels, each running all samples for its channels: no partial
-// sums to add, so the thread count changes no chain. A thread keeps its lanes in memory between
-// groups of samples (a load is exact, so where a chain pauses changes no bit) and, per group,
-// loads the lanes of a pair of output channels and one input channel into registers (18 of them)
-// and runs them over the group's chunks: per chunk two loads of gy and nine of x for 18 FMAs.
-// Without AVX-512 a pass takes one output channel and one row of taps (3 accumulators, 6 ymm).
+// The threads split the parts, each filling the shifted copies of its own samples only (when
+// they split the output channels instead, each thread filled the copies of every sample) and
+// running all output channels over them; the parts are the same on every thread count, so no
+// chain depends on it. A part keeps its lanes in memory between groups of samples (a load is
+// exact, so where a chain pauses changes no bit) and, per group, loads the lanes of a pair of
+// output channels and one input channel into registers (18 of them) and runs them over the
+// group's chunks: per chunk two loads of gy and nine of x for 18 FMAs. Without AVX-512 a pass
+// takes one output channel and one row of taps (3 accumulators, 6 ymm).
 
 extension SlidingPlan {
     /// Samples per group of the weight gradient: about 1024 pixels, so a lane's pass over a group
     /// amortizes loading and storing it.
     var gradientGroupSize: Int { Swift.max(1, Swift.min(batch, (1024 + plane - 1) / plane)) }
 
+    /// Parts of the batch whose lane sums are added at the end: 4 (fewer for a smaller batch), so
+    /// that 2 or 4 threads share them evenly.
+    var gradientParts: Int { Swift.min(batch, 4) }
+
     /// `dw = ∂⟨conv(x, w), gy⟩/∂w`, overwriting `dw[O, C, 3, 3]`.
     func weightGradient(x: UnsafePointer<Float>, gy: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>) {
-        let pairs = (outChannels + 1) / 2, group = gradientGroupSize, chunks = (plane + 15) / 16
-        let padded = chunks * 16, shifted = shiftedCount, perSample = 3 * inChannels * shifted
-        Parallel.forEach(pairs) { range in
-            let outputs = 2 * range.lowerBound ..< Swift.min(2 * range.upperBound, outChannels)
-            let lanes = UnsafeMutablePointer<SIMD16<Float>>.allocate(capacity: outputs.count * inChannels * 9)
-            lanes.initialize(repeating: SIMD16(), count: outputs.count * inChannels * 9)
+        let taps = inChannels * 9, parts = gradientParts, group = gradientGroupSize, chunks = (plane + 15) / 16
+        let padded = chunks * 16, perSample = copiesPerSample, lanesPerPart = outChannels * taps
+        let lanes = UnsafeMutablePointer<SIMD16<Float>>.allocate(capacity: Swift.max(1, parts) * lanesPerPart)
+        defer { lanes.deallocate() }
+        Parallel.forEach(parts) { range in
             let copies = UnsafeMutablePointer<Float>.allocate(capacity: group * perSample)
-            // gy's planes of the thread's channels, padded with zeros to whole chunks (only when
-            // the plane is not a whole number of chunks: the lanes past it must add nothing).
-            let gyPadded = plane == padded ? nil : UnsafeMutablePointer<Float>.allocate(capacity: group * outputs.count * padded)
+            // gy's planes padded with zeros to whole chunks (only when the plane is not a whole
+            // number of chunks: the lanes past it must add nothing).
+            let gyPadded = plane == padded ? nil : UnsafeMutablePointer<Float>.allocate(capacity: group * outChannels * padded)
             defer {
-                lanes.deallocate()
                 copies.deallocate()
                 gyPadded?.deallocate()
             }
-            var first = 0
-            while first < batch {
-                let samples = first ..< Swift.min(first + group, batch)
-                for (i, n) in samples.enumerated() {
-                    fillShifted(x + n * inChannels * plane, into: copies + i * perSample)
-                }
-                if let gyPadded {
+            for part in range {
+                let own = lanes + part * lanesPerPart
+                own.initialize(repeating: SIMD16(), count: lanesPerPart)
+                var first = batch * part / parts
+                while first < batch * (part + 1) / parts {
+                    let samples = first ..< Swift.min(first + group, batch * (part + 1) / parts)
                     for (i, n) in samples.enumerated() {
-                        for (k, o) in outputs.enumerated() {
-                            let row = gyPadded + (i * outputs.count + k) * padded
-                            row.update(from: gy + (n * outChannels + o) * plane, count: plane)
-                            (row + plane).update(repeating: 0, count: padded - plane)
+                        fillShifted(x + n * inChannels * inputPlane, into: copies + i * perSample)
+                    }
+                    if let gyPadded {
+                        for (i, n) in samples.enumerated() {
+                            for o in 0..<outChannels {
+                                let row = gyPadded + (i * outChannels + o) * padded
+                                row.update(from: gy + (n * outChannels + o) * plane, count: plane)
+                                (row + plane).update(repeating: 0, count: padded - plane)
+                            }
                         }
                     }
+                    let rows = GradientRows(base: gyPadded.map { UnsafePointer($0) } ?? gy + samples.lowerBound * outChannels * plane,
+                                            sampleStride: outChannels * padded, channelStride: padded)
+                    accumulate(samples: samples.count, outputs: outChannels, chunks: chunks, copies: copies,
+                               perSample: perSample, gy: rows, lanes: own)
+                    first = samples.upperBound
                 }
-                let rows = gyPadded.map { GradientRows(base: UnsafePointer($0), sampleStride: outputs.count * padded, channelStride: padded) }
-                    ?? GradientRows(base: gy + (samples.lowerBound * outChannels + outputs.lowerBound) * plane,
-                                    sampleStride: outChannels * plane, channelStride: plane)
-                accumulate(samples: samples.count, outputs: outputs.count, chunks: chunks, copies: copies,
-                           perSample: perSample, gy: rows, lanes: lanes)
-                first = samples.upperBound
             }
-            for (k, o) in outputs.enumerated() {
-                for t in 0..<(inChannels * 9) { dw[o * inChannels * 9 + t] = laneSum(lanes[k * inChannels * 9 + t]) }
-            }
+        }
+        for t in 0..<lanesPerPart {
+            var sum = parts > 0 ? lanes[t] : SIMD16()
+            for part in 1..<Swift.max(1, parts) { sum += lanes[part * lanesPerPart + t] }
+            dw[t] = laneSum(sum)
         }
     }
 
@@ -69,19 +80,20 @@ extension SlidingPlan {
     private func accumulate(samples: Int, outputs: Int, chunks: Int, copies: UnsafePointer<Float>, perSample: Int,
                             gy: GradientRows, lanes: UnsafeMutablePointer<SIMD16<Float>>) {
         let shifted = shiftedCount, taps = inChannels * 9
+        let rows = tapRows
         let pass = GradientPass(chunks: chunks, samples: samples, perSample: perSample, gyStride: gy.sampleStride,
-                                shiftBytes: 4 * shifted, rowBytes: 4 * width)
+                                shiftBytes: 4 * shifted, rowBytes: TapRows(4 * rows.first, 4 * rows.second, 4 * rows.third))
         let step = GEMM.wideTiles ? 2 : 1
         // Input channels outer: a channel's shifted copies stay in L1 while the output channels' gy
         // rows pass by.
         for c in 0..<inChannels {
-            let x = copies + 3 * c * shifted
-            for k in stride(from: 0, to: outputs, by: step) {
+            let x = copies + copiesPerChannel * c * shifted
+            for k in Swift.stride(from: 0, to: outputs, by: step) {
                 let g = gy.base + k * gy.channelStride, own = lanes + k * taps + c * 9
                 if k + 1 < outputs && step == 2 {
                     gradientPair(pass, x, g, g + gy.channelStride, own, own + taps)
                 } else {
-                    for u in 0..<3 { gradientRow(pass, x + u * width, g, own + 3 * u) }
+                    for u in 0..<3 { gradientRow(pass, x + rows[u], g, own + 3 * u) }
                 }
             }
         }
@@ -97,7 +109,9 @@ struct GradientRows {
 /// The sizes a pass of the weight gradient's kernel walks: a group's samples (`perSample` floats
 /// of shifted copies and `gyStride` of gy apart), each `chunks` chunks of 16 pixels.
 struct GradientPass {
-    let chunks: Int, samples: Int, perSample: Int, gyStride: Int, shiftBytes: Int, rowBytes: Int
+    let chunks: Int, samples: Int, perSample: Int, gyStride: Int, shiftBytes: Int
+    /// `SlidingPlan.tapRows` in bytes.
+    let rowBytes: TapRows
 }
 
 /// The sum of a lane vector's 16 lanes in a fixed tree: halves added lane-wise (16 → 8 → 4 → 2),
@@ -126,11 +140,11 @@ struct TapLanes {
         if rows > 1 { (p[3], p[4], p[5], p[6], p[7], p[8]) = (t3, t4, t5, t6, t7, t8) }
     }
 
-    /// Adds `g ⊙ x` for the taps, reading tap (u, v) at `x + u·rowBytes + v·shiftBytes`.
+    /// Adds `g ⊙ x` for the taps, reading tap (u, v) at `x + rowBytes[u] + v·shiftBytes`.
     @inline(__always)
     mutating func accumulate(_ g: SIMD16<Float>, _ x: UnsafeRawPointer, _ pass: GradientPass, rows: Int) {
         @inline(__always) func at(_ u: Int, _ v: Int) -> SIMD16<Float> {
-            (x + u &* pass.rowBytes + v &* pass.shiftBytes).loadUnaligned(as: SIMD16<Float>.self)
+            (x + pass.rowBytes[u] + v &* pass.shiftBytes).loadUnaligned(as: SIMD16<Float>.self)
         }
         t0.addProduct(g, at(0, 0))
         t1.addProduct(g, at(0, 1))
@@ -169,7 +183,7 @@ private func gradientPair(_ pass: GradientPass, _ x: UnsafePointer<Float>,
 }
 
 /// One output channel's three taps of one row (u) for one input channel over a group's samples
-/// (without AVX-512: 3 accumulators, 6 ymm). `x`: the row's first shifted copy (copy 0 + u·W).
+/// (without AVX-512: 3 accumulators, 6 ymm). `x`: the row's first shifted copy (copy 0 + tapRows[u]).
 @inline(never)
 private func gradientRow(_ pass: GradientPass, _ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>,
                          _ lanes: UnsafeMutablePointer<SIMD16<Float>>) {

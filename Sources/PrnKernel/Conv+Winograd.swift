@@ -21,7 +21,9 @@
 /// (F(4×4, 3×3): 4× fewer, within about 1e-5; README, Architecture, has the measured errors) or
 /// `sliding` (direct 3×3 loops vectorized along the output plane, `Conv+Sliding.swift`: no
 /// transform and no column matrix, for layers of few channels; each output one FMA chain over
-/// (c, u, v), which is im2col's forward chain whenever C·9 fits one GEMM k-block).
+/// (c, u, v), which is im2col's forward chain whenever C·9 fits one GEMM k-block; also on stride
+/// 2 but for the input gradient, and on planes of at most 2×2 as a dense map per sample computed
+/// by GEMMs, `Conv+SlidingPlaneMap.swift`).
 public enum ConvAlgorithm: Sendable {
     case direct, winograd2x2, winograd4x4, sliding
 
@@ -48,14 +50,28 @@ public enum ConvAlgorithm: Sendable {
     ///   not amortize transforming the weight.
     ///
     /// Before all of these, `sliding` runs all three products of 3×3, stride-1, padding-1 layers
-    /// of at most 32 input and 32 output channels with C·O ≤ 512 (ResNet-20's 16-channel layers and
-    /// first layer, VGG-11's (width 0.25) first two) on planes of at least 8×8 with 2048 outputs
-    /// per channel in the batch, except an input gradient onto fewer than 8 channels (a first
-    /// layer's, which training does not compute). `prn bench conv` (1 thread, CPU time, loaded):
-    /// on ResNet-20's 16 → 16 layer (32×32) 1.4–1.8× F(4×4)'s forward, 1.8–1.9× its input
-    /// gradient and 1.4× im2col's weight gradient; on VGG-11's 16 → 32 (16×16) 1.1–1.3×, 1.5× and
-    /// 1.3×; on the 3 → 16 first layer (32×32) 2.4× im2col's forward and weight gradient. At
-    /// 32 × 32 channels it is on par with F(4×4) (0.8–1.0× forward) and was left out.
+    /// on planes of at least 8×8 with 2048 outputs per channel in the batch, at most 32 input
+    /// channels and 32 output channels with C·O ≤ 512, or on planes under 16×16 (where F(4×4)'s
+    /// edge tiles waste most) 64 output channels; except an input gradient onto fewer than 8
+    /// channels (a first layer's, which training does not compute) and a weight gradient of
+    /// C·O > 512 (its 16-lane sums lose to im2col's GEMM there or break even: 0.4–0.6× at
+    /// C·O ≥ 2048, 0.8–1.1× at 32 × 32). At batch 128 that is ResNet-20's first layer and six
+    /// 16-channel layers, and VGG-11's (width 0.25) first three. `prn bench conv` (1 thread, the
+    /// calling thread's CPU time, load 5–13, two runs), ms: ResNet-20's 16 → 16 (32×32) forward
+    /// 4.89 / 5.21 vs F(4×4)'s 7.81 / 8.54, input gradient 5.01 / 5.26 vs 8.16 / 8.30, weight
+    /// gradient 7.98 / 6.91 vs im2col's 8.73 / 8.85; VGG-11's 32 → 64 (8×8) forward 2.19 / 2.25
+    /// vs 2.75 / 2.90 and input gradient 2.47 / 2.72 vs 3.72 / 4.75. Against the F(4×4) before
+    /// 8a1ae92 it was also ahead on ResNet-20's 32 → 32 (16×16: 5.41 / 4.48 vs 5.94 / 5.92, 4.53 /
+    /// 4.74 vs 4.82 / 5.73) and 64 → 64 layers (8×8: 4.49 / 5.25 vs 4.74 / 5.43, 4.64 / 4.48 vs
+    /// 5.78 / 5.21), by less than 8a1ae92 took off F(4×4)'s forward there, so those stay on it.
+    /// On planes of at most 2×2 in batches of at least 32 it runs all three products as a dense
+    /// map per sample (`Conv+SlidingPlaneMap.swift`; SynFlow's single sample keeps im2col, which
+    /// needs no map built): VGG-11's 128-channel 2×2 layers 1.12 / 1.14 vs F(2×2)'s 1.81 / 1.78,
+    /// 1.32 / 1.12 vs 2.40 / 1.83, and 1.13 / 1.13 vs im2col's 2.10 / 1.49 in the weight gradient.
+    /// On stride 2 it runs the forward pass of layers of at most 32 → 64 channels with at least
+    /// 8×8 outputs, 2048 per channel (ResNet-20's downsampling layers: 4.35 / 4.19 vs im2col's
+    /// 9.77 / 9.17 and 3.20 / 3.25 vs 6.04 / 6.48); its stride-2 weight gradient (0.3–0.7× of
+    /// im2col's) is not chosen, and it has no stride-2 input gradient.
     ///
     /// That is the layer's algorithm, which its forward pass and input gradient run. Its weight
     /// gradient runs it too where the channels amortize transforming x and gy per tile (a
@@ -71,8 +87,16 @@ public enum ConvAlgorithm: Sendable {
     static func chosen(for geo: ConvGeometry, product: ConvProduct = .forward) -> ConvAlgorithm {
         let image = geo.image, c = image.channels, o = geo.outChannels
         let side = Swift.min(image.height, image.width), outputs = image.batch * image.height * image.width
+        if image.window.strideH == 2 {
+            // Stride 2: the sliding forward pass where few channels leave im2col's GEMM short.
+            let strided = image.batch * image.outHeight * image.outWidth
+            let few = Swift.min(image.outHeight, image.outWidth) >= 8 && strided >= 2048 && c <= 32 && o <= 64
+            return product == .forward && few && SlidingPlan.supports(geo, product) ? .sliding : .direct
+        }
         guard WinogradPlan.supports(geo) else { return .direct }
-        if side >= 8 && outputs >= 2048 && c <= 32 && o <= 32 && c * o <= 512 {
+        if image.height <= 2 && image.width <= 2 && image.batch >= 32 { return .sliding }
+        let slides = side >= 8 && outputs >= 2048 && c <= 32 && (side < 16 ? o <= 64 : o <= 32 && c * o <= 512)
+        if slides && (product != .weightGradient || c * o <= 512) {
             // The input gradient's output channels are the layer's inputs: 3 would fill 3 of the
             // kernel's 8-channel register block.
             return product == .inputGradient && c < 8 ? .direct : .sliding
@@ -104,7 +128,7 @@ public enum ConvProduct: Sendable {
 }
 
 extension WinogradPlan {
-    /// Whether Winograd (and `sliding`) can compute this convolution: 3×3, stride 1, padding 1.
+    /// Whether Winograd can compute this convolution: 3×3, stride 1, padding 1.
     static func supports(_ geo: ConvGeometry) -> Bool {
         let w = geo.image.window
         return w.kernelH == 3 && w.kernelW == 3 && w.strideH == 1 && w.strideW == 1 && w.padH == 1 && w.padW == 1

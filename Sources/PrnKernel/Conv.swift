@@ -144,7 +144,11 @@ struct ConvGeometry {
     /// Winograd and sliding are asked for only where they apply (a precondition).
     func uses(_ algorithm: ConvAlgorithm?, _ product: ConvProduct) -> ConvAlgorithm {
         guard let algorithm else { return ConvAlgorithm.chosen(for: self, product: product) }
-        precondition(algorithm == .direct || WinogradPlan.supports(self), "Winograd and sliding need a 3×3 kernel, stride 1, padding 1")
+        switch algorithm {
+        case .direct: break
+        case .sliding: precondition(SlidingPlan.supports(self, product), "sliding needs a 3×3 kernel, padding 1, stride 1 (or 2 but for the input gradient)")
+        case .winograd2x2, .winograd4x4: precondition(WinogradPlan.supports(self), "Winograd needs a 3×3 kernel, stride 1, padding 1")
+        }
         return algorithm
     }
     /// The batch in groups of `groupSize` samples, and how they run on the threads.

@@ -9,7 +9,11 @@ final class SlidingTests: XCTestCase {
     /// and 7 (not whole vectors: a partial last block and, in the weight gradient, padded gy
     /// rows), a 1-pixel plane, a 1 × 300 row, one sample, one input channel, output channel counts
     /// that are not whole register blocks (1, 3, 5, 13) and a weight gradient thread part with an
-    /// odd channel.
+    /// odd channel. Planes of at most 2×2 (the plane map): 2×2, 1×1, 1×2 and 2×1 (taps that no
+    /// pixel pair reaches), one sample, and batches and channel counts that are not whole GEMM
+    /// slivers. Stride 2 (forward pass and weight gradient): ResNet-20's downsampling shapes, odd
+    /// heights and widths (an odd-row copy's last row past the plane, an even column without its
+    /// odd one), a 1 × 9 row and a 2×2 plane.
     static let cases: [ConvTests.Case] = [
         (2, 3, 32, 32, 8, 3, 3, 1, 1),
         (3, 16, 16, 16, 16, 3, 3, 1, 1),
@@ -23,6 +27,16 @@ final class SlidingTests: XCTestCase {
         (2, 2, 1, 300, 3, 3, 3, 1, 1),
         (2, 3, 5, 9, 7, 3, 3, 1, 1),
         (40, 3, 3, 3, 2, 3, 3, 1, 1),
+        (4, 3, 1, 2, 5, 3, 3, 1, 1),
+        (3, 5, 2, 1, 4, 3, 3, 1, 1),
+        (1, 4, 2, 2, 3, 3, 3, 1, 1),
+        (33, 20, 2, 2, 13, 3, 3, 1, 1),
+        (2, 16, 32, 32, 32, 3, 3, 2, 1),
+        (3, 5, 16, 16, 13, 3, 3, 2, 1),
+        (3, 5, 7, 7, 6, 3, 3, 2, 1),
+        (2, 3, 8, 5, 9, 3, 3, 2, 1),
+        (4, 2, 1, 9, 3, 3, 3, 2, 1),
+        (1, 4, 2, 2, 3, 3, 3, 2, 1),
     ]
 
     /// The largest error against the Double loops, relative to the reference's largest magnitude:
@@ -36,28 +50,30 @@ final class SlidingTests: XCTestCase {
         XCTAssertLessThanOrEqual(worst, 4e-6 * scale, message, file: file, line: line)
     }
 
-    static func products(_ x: Tensor, _ w: Tensor, _ gy: Tensor) -> [Tensor] {
-        [x.conv2d(w, stride: 1, padding: 1, algorithm: .sliding),
-         Tensor.conv2dInputGrad(gy, w, inputShape: x.shape, stride: 1, padding: 1, algorithm: .sliding),
-         Tensor.conv2dWeightGrad(x, gy, weightShape: w.shape, stride: 1, padding: 1, algorithm: .sliding)]
+    /// The products the kernel computes, by name: all three on stride 1; on stride 2 the forward
+    /// pass and the weight gradient.
+    static func products(_ x: Tensor, _ w: Tensor, _ gy: Tensor, stride s: Int) -> [(String, Tensor)] {
+        [("forward", x.conv2d(w, stride: s, padding: 1, algorithm: .sliding))]
+            + (s == 1 ? [("input gradient", Tensor.conv2dInputGrad(gy, w, inputShape: x.shape, stride: 1, padding: 1, algorithm: .sliding))] : [])
+            + [("weight gradient", Tensor.conv2dWeightGrad(x, gy, weightShape: w.shape, stride: s, padding: 1, algorithm: .sliding))]
     }
 
-    func testAllThreeProductsMatchDirectLoops() {
+    func testAllProductsMatchDirectLoops() {
         for (k, t) in Self.cases.enumerated() {
             let (x, w, gy) = ConvTests.operands(t, seed: UInt64(300 + k))
-            let y = ConvTests.naiveConv(x, w, stride: 1, padding: 1)
-            let (dx, dw) = ConvTests.naiveAdjoints(x, w, gy, stride: 1, padding: 1)
-            let p = Self.products(x, w, gy)
-            Self.assertClose(p[0], y, "forward \(t)")
-            Self.assertClose(p[1], dx, "input gradient \(t)")
-            Self.assertClose(p[2], dw, "weight gradient \(t)")
+            let (dx, dw) = ConvTests.naiveAdjoints(x, w, gy, stride: t.s, padding: 1)
+            let references = ["forward": ConvTests.naiveConv(x, w, stride: t.s, padding: 1), "input gradient": dx, "weight gradient": dw]
+            for (product, result) in Self.products(x, w, gy, stride: t.s) {
+                Self.assertClose(result, references[product]!, "\(product) \(t)")
+            }
         }
     }
 
     /// Every element is the chain the kernel defines, computed here by scalar loops: the forward
     /// pass and the input gradient `acc = fma(w, x, acc)` from 0 over c, u, v (zeros outside the
     /// plane, the adjoint weight flipped and swapped), the weight gradient 16 lanes of chains over
-    /// the samples and 16-pixel chunks, added in `laneSum`'s tree. Run with both register blocks
+    /// the samples and 16-pixel chunks, added in `laneSum`'s tree. Planes of at most 2×2 run the
+    /// plane map, whose chains `planeMapChains` writes out. Run with both register blocks
     /// (`GEMM.wideTiles`), which an AVX2 and an AVX-512 build choose between: any reordering fails.
     func testEveryElementIsItsChain() {
         let saved = GEMM.wideTiles
@@ -66,25 +82,36 @@ final class SlidingTests: XCTestCase {
             GEMM.wideTiles = wide
             for (k, t) in Self.cases.enumerated() {
                 let (x, w, gy) = ConvTests.operands(t, seed: UInt64(400 + k))
-                let p = Self.products(x, w, gy)
                 let label = "\(t), wide blocks: \(wide)"
-                XCTAssertEqual(p[0].scalars.map(\.bitPattern), Self.forwardChains(x, w).map(\.bitPattern), "forward \(label)")
-                XCTAssertEqual(p[1].scalars.map(\.bitPattern), Self.forwardChains(gy, Self.adjointWeight(w)).map(\.bitPattern),
-                               "input gradient \(label)")
-                XCTAssertEqual(p[2].scalars.map(\.bitPattern), Self.weightGradientChains(x, gy, outChannels: t.o).map(\.bitPattern),
-                               "weight gradient \(label)")
+                let chains: [[Float]]
+                if t.s == 2 {
+                    chains = [Self.forwardChains(x, w, stride: 2), Self.weightGradientChains(x, gy, outChannels: t.o, stride: 2)]
+                } else if t.h <= 2 && t.w <= 2 {
+                    chains = Self.planeMapChains(x, w, gy)
+                } else {
+                    chains = [Self.forwardChains(x, w), Self.forwardChains(gy, Self.adjointWeight(w)),
+                              Self.weightGradientChains(x, gy, outChannels: t.o)]
+                }
+                let results = Self.products(x, w, gy, stride: t.s)
+                XCTAssertEqual(results.count, chains.count)
+                for ((product, result), chain) in zip(results, chains) {
+                    XCTAssertEqual(result.scalars.map(\.bitPattern), chain.map(\.bitPattern), "\(product) \(label)")
+                }
             }
         }
     }
 
     /// The forward chain is im2col's when the 9·C taps fit one GEMM k-block (`GEMM.kcMax`): the
-    /// same bits. Past it (C = 114: two blocks) they differ.
+    /// same bits, on the plane map (its chain leaves out only zero taps) and on stride 2 too. Past
+    /// it (C = 114: two blocks) they differ.
     func testForwardHasIm2colsBitsWithinOneKBlock() {
         XCTAssertLessThanOrEqual(9 * 113, GEMM.kcMax)
-        for t in [(3, 3, 32, 32, 16, 3, 3, 1, 1), (2, 16, 16, 16, 32, 3, 3, 1, 1), (2, 113, 8, 8, 9, 3, 3, 1, 1)] as [ConvTests.Case] {
+        for t in [(3, 3, 32, 32, 16, 3, 3, 1, 1), (2, 16, 16, 16, 32, 3, 3, 1, 1), (2, 113, 8, 8, 9, 3, 3, 1, 1),
+                  (40, 16, 2, 2, 24, 3, 3, 1, 1), (5, 113, 1, 2, 7, 3, 3, 1, 1), (3, 16, 32, 32, 32, 3, 3, 2, 1),
+                  (2, 113, 9, 7, 10, 3, 3, 2, 1)] as [ConvTests.Case] {
             let (x, w, _) = ConvTests.operands(t, seed: 21)
-            XCTAssertEqual(x.conv2d(w, stride: 1, padding: 1, algorithm: .sliding).scalars.map(\.bitPattern),
-                           x.conv2d(w, stride: 1, padding: 1, algorithm: .direct).scalars.map(\.bitPattern), "\(t)")
+            XCTAssertEqual(x.conv2d(w, stride: t.s, padding: 1, algorithm: .sliding).scalars.map(\.bitPattern),
+                           x.conv2d(w, stride: t.s, padding: 1, algorithm: .direct).scalars.map(\.bitPattern), "\(t)")
         }
         let (x, w, _) = ConvTests.operands((2, 114, 8, 8, 9, 3, 3, 1, 1), seed: 21)
         XCTAssertNotEqual(x.conv2d(w, stride: 1, padding: 1, algorithm: .sliding).scalars,
@@ -94,25 +121,32 @@ final class SlidingTests: XCTestCase {
     func testOneTwoAndThreeThreadsGiveTheSameBits() {
         let saved = Parallel.threads
         defer { Parallel.threads = saved }
-        for t in [(9, 16, 8, 8, 16, 3, 3, 1, 1), (5, 3, 14, 14, 13, 3, 3, 1, 1), (3, 8, 32, 32, 24, 3, 3, 1, 1)] as [ConvTests.Case] {
+        // The plane map's is large enough for its GEMMs to run on several threads; then stride 2.
+        for t in [(9, 16, 8, 8, 16, 3, 3, 1, 1), (5, 3, 14, 14, 13, 3, 3, 1, 1), (3, 8, 32, 32, 24, 3, 3, 1, 1),
+                  (96, 32, 2, 2, 48, 3, 3, 1, 1), (7, 16, 32, 32, 32, 3, 3, 2, 1), (5, 3, 15, 15, 13, 3, 3, 2, 1)] as [ConvTests.Case] {
             let (x, w, gy) = ConvTests.operands(t, seed: 11)
             Parallel.threads = 1
-            let one = Self.products(x, w, gy)
+            let one = Self.products(x, w, gy, stride: t.s)
             for threads in [2, 3] {
                 Parallel.threads = threads
-                for (i, (a, b)) in zip(one, Self.products(x, w, gy)).enumerated() {
-                    XCTAssertEqual(a.scalars.map(\.bitPattern), b.scalars.map(\.bitPattern), "product \(i), \(t), \(threads) threads")
+                for ((product, a), (_, b)) in zip(one, Self.products(x, w, gy, stride: t.s)) {
+                    XCTAssertEqual(a.scalars.map(\.bitPattern), b.scalars.map(\.bitPattern), "\(product), \(t), \(threads) threads")
                 }
             }
         }
     }
 
-    /// An empty batch: empty outputs, and a weight gradient of zeros (not left uninitialized).
+    /// An empty batch: empty outputs, and a weight gradient of zeros (not left uninitialized), on
+    /// the plane-row kernel and on the plane map.
     func testEmptyBatchGivesZeros() {
-        let x = Tensor.randn([0, 16, 8, 8], seed: 1), w = Tensor.randn([16, 16, 3, 3], seed: 2)
-        XCTAssertEqual(x.conv2d(w, stride: 1, padding: 1, algorithm: .sliding).shape, [0, 16, 8, 8])
-        let dw = Tensor.conv2dWeightGrad(x, x, weightShape: w.shape, stride: 1, padding: 1, algorithm: .sliding)
-        XCTAssertEqual(dw.scalars, [Float](repeating: 0, count: w.count))
+        for side in [8, 2] {
+            let x = Tensor.randn([0, 16, side, side], seed: 1), w = Tensor.randn([16, 16, 3, 3], seed: 2)
+            XCTAssertEqual(x.conv2d(w, stride: 1, padding: 1, algorithm: .sliding).shape, [0, 16, side, side])
+            XCTAssertEqual(Tensor.conv2dInputGrad(x, w, inputShape: x.shape, stride: 1, padding: 1, algorithm: .sliding).shape,
+                           [0, 16, side, side])
+            let dw = Tensor.conv2dWeightGrad(x, x, weightShape: w.shape, stride: 1, padding: 1, algorithm: .sliding)
+            XCTAssertEqual(dw.scalars, [Float](repeating: 0, count: w.count), "\(side)×\(side)")
+        }
     }
 
     /// x[n][c][r][q], or 0 outside the plane.
@@ -132,37 +166,99 @@ final class SlidingTests: XCTestCase {
         return Tensor(shape: [c, o, 3, 3], scalars: out)
     }
 
-    static func forwardChains(_ x: Tensor, _ w: Tensor) -> [Float] {
+    static func forwardChains(_ x: Tensor, _ w: Tensor, stride s: Int = 1) -> [Float] {
         let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3]), o = w.shape[0]
         var y = [Float]()
-        for b in 0..<n { for f in 0..<o { for i in 0..<h { for j in 0..<wd {
+        for b in 0..<n { for f in 0..<o { for i in 0..<(h - 1) / s + 1 { for j in 0..<(wd - 1) / s + 1 {
             var acc: Float = 0
             for k in 0..<c { for u in 0..<3 { for v in 0..<3 {
-                acc = acc.addingProduct(w.scalars[((f * c + k) * 3 + u) * 3 + v], value(x, b, k, i + u - 1, j + v - 1))
+                acc = acc.addingProduct(w.scalars[((f * c + k) * 3 + u) * 3 + v], value(x, b, k, s * i + u - 1, s * j + v - 1))
             } } }
             y.append(acc)
         } } } }
         return y
     }
 
-    /// The weight gradient's chains. Lane l of chunk k is pixel p = 16k + l; past the plane, gy
-    /// is 0 and x is what the shifted copy holds there (element p + u·W of copy v: row ⌊e / W⌋ − 1
-    /// of x, column e mod W + v − 1, or 0), which a zero product still adds as ±0.
-    static func weightGradientChains(_ x: Tensor, _ gy: Tensor, outChannels o: Int) -> [Float] {
-        let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3]), plane = h * wd
-        let chunks = (plane + 15) / 16
+    /// The weight gradient's chains: the batch in min(N, 4) parts of consecutive samples, in each
+    /// part 16 lanes of chains over its samples and chunks, the parts' lanes added in order. Lane
+    /// l of chunk k is output pixel p = 16k + l; past the plane, gy is 0 and x is what the copy
+    /// holds there (`copied`), which a zero product still adds as ±0.
+    static func weightGradientChains(_ x: Tensor, _ gy: Tensor, outChannels o: Int, stride s: Int = 1) -> [Float] {
+        let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (oh, ow) = ((h - 1) / s + 1, (wd - 1) / s + 1), plane = oh * ow
+        let chunks = (plane + 15) / 16, parts = min(n, 4)
+        /// Tap (u, v) of output pixel p as the copies hold it, also past the plane. Stride 1:
+        /// element e = p + u·W of column shift v's copy, x's row ⌊e / W⌋ − 1 and column e mod W +
+        /// v − 1. Stride 2: u = 1 the even-row copy's element e = p (row 2⌊e / OW⌋, up to OH
+        /// rows), u = 0 and u = 2 the odd-row copy's element e = p or p + OW (row 2⌊e / OW⌋ − 1, up
+        /// to OH + 1 rows), column 2(e mod OW) + v − 1; zero past the copy's rows.
+        func copied(_ b: Int, _ k: Int, _ u: Int, _ v: Int, _ p: Int) -> Float {
+            if s == 1 {
+                let e = p + u * wd
+                return value(x, b, k, e / wd - 1, e % wd + v - 1)
+            }
+            let e = p + (u == 2 ? ow : 0), rows = u == 1 ? oh : oh + 1
+            guard e < rows * ow else { return 0 }
+            return value(x, b, k, 2 * (e / ow) - (u == 1 ? 0 : 1), 2 * (e % ow) + v - 1)
+        }
         var dw = [Float]()
         for f in 0..<o { for k in 0..<c { for u in 0..<3 { for v in 0..<3 {
             var lanes = [Float](repeating: 0, count: 16)
-            for b in 0..<n { for chunk in 0..<chunks { for l in 0..<16 {
-                let p = 16 * chunk + l, e = p + u * wd
-                let g = p < plane ? gy.scalars[(b * o + f) * plane + p] : 0
-                lanes[l] = lanes[l].addingProduct(g, value(x, b, k, e / wd - 1, e % wd + v - 1))
-            } } }
+            for part in 0..<parts {
+                var partLanes = [Float](repeating: 0, count: 16)
+                for b in n * part / parts ..< n * (part + 1) / parts { for chunk in 0..<chunks { for l in 0..<16 {
+                    let p = 16 * chunk + l
+                    let g = p < plane ? gy.scalars[(b * o + f) * plane + p] : 0
+                    partLanes[l] = partLanes[l].addingProduct(g, copied(b, k, u, v, p))
+                } } }
+                lanes = part == 0 ? partLanes : zip(lanes, partLanes).map { $0 + $1 }
+            }
             let eight = (0..<8).map { lanes[$0] + lanes[$0 + 8] }
             let four = (0..<4).map { eight[$0] + eight[$0 + 4] }
             dw.append((four[0] + four[2]) + (four[1] + four[3]))
         } } } }
         return dw
+    }
+
+    /// The plane map's chains (planes of at most 2×2, P pixels, input pixel (r, s) of output pixel
+    /// (i, j) through tap (r − i + 1, s − j + 1)): the forward pass `acc = fma(w, x, acc)` from 0
+    /// over c, then the input pixels q; the input gradient over o, then the output pixels p; the
+    /// weight gradient first each pixel pair's entry over the samples, then per tap the entries of
+    /// the pairs it joins added from 0 in the order of p.
+    static func planeMapChains(_ x: Tensor, _ w: Tensor, _ gy: Tensor) -> [[Float]] {
+        let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3]), o = w.shape[0], plane = h * wd
+        func weight(_ f: Int, _ k: Int, output p: Int, input q: Int) -> Float {
+            let u = q / wd - p / wd + 1, v = q % wd - p % wd + 1
+            return w.scalars[((f * c + k) * 3 + u) * 3 + v]
+        }
+        var y = [Float](), dx = [Float](), dw = [Float]()
+        for b in 0..<n { for f in 0..<o { for p in 0..<plane {
+            var acc: Float = 0
+            for k in 0..<c { for q in 0..<plane {
+                acc = acc.addingProduct(weight(f, k, output: p, input: q), x.scalars[(b * c + k) * plane + q])
+            } }
+            y.append(acc)
+        } } }
+        for b in 0..<n { for k in 0..<c { for q in 0..<plane {
+            var acc: Float = 0
+            for f in 0..<o { for p in 0..<plane {
+                acc = acc.addingProduct(weight(f, k, output: p, input: q), gy.scalars[(b * o + f) * plane + p])
+            } }
+            dx.append(acc)
+        } } }
+        for f in 0..<o { for k in 0..<c { for u in 0..<3 { for v in 0..<3 {
+            var sum: Float = 0
+            for p in 0..<plane {
+                let r = p / wd + u - 1, s = p % wd + v - 1
+                guard r >= 0, r < h, s >= 0, s < wd else { continue }
+                var entry: Float = 0
+                for b in 0..<n {
+                    entry = entry.addingProduct(gy.scalars[(b * o + f) * plane + p], x.scalars[(b * c + k) * plane + r * wd + s])
+                }
+                sum += entry
+            }
+            dw.append(sum)
+        } } } }
+        return [y, dx, dw]
     }
 }

@@ -131,11 +131,12 @@ final class WinogradTests: XCTestCase {
         XCTAssertEqual(uses([128, 16, 4, 4], [15, 16, 3, 3]), .direct)          // 4×4 planes, few output channels
         XCTAssertEqual(uses([128, 16, 7, 7], [16, 16, 3, 3]), .winograd4x4)     // 7×7 planes, 16 channels
         XCTAssertEqual(uses([128, 16, 4, 4], [16, 16, 3, 3]), .winograd4x4)     // 4×4 planes, 16 channels
-        XCTAssertEqual(uses([128, 128, 2, 2], [128, 128, 3, 3]), .winograd2x2)  // 2×2 planes, 512 outputs per channel
+        XCTAssertEqual(uses([128, 128, 2, 2], [128, 128, 3, 3]), .sliding)      // 2×2 planes: the sliding kernel's plane map
         XCTAssertEqual(uses([128, 256, 3, 3], [256, 256, 3, 3]), .winograd2x2)  // 3×3 planes
-        XCTAssertEqual(uses([127, 512, 2, 2], [512, 512, 3, 3]), .direct)       // 508 outputs per channel
-        XCTAssertEqual(uses([128, 64, 2, 2], [256, 64, 3, 3]), .direct)         // 2×2 planes, few input channels
-        XCTAssertEqual(uses([128, 256, 2, 2], [127, 256, 3, 3]), .direct)       // 2×2 planes, few output channels
+        XCTAssertEqual(uses([57, 512, 3, 3], [512, 512, 3, 3]), .winograd2x2)   // 513 outputs per channel
+        XCTAssertEqual(uses([56, 512, 3, 3], [512, 512, 3, 3]), .direct)        // 504 outputs per channel
+        XCTAssertEqual(uses([128, 64, 3, 3], [256, 64, 3, 3]), .direct)         // 3×3 planes, few input channels
+        XCTAssertEqual(uses([128, 256, 3, 3], [127, 256, 3, 3]), .direct)       // 3×3 planes, few output channels
         XCTAssertEqual(uses([512, 512, 1, 8], [512, 512, 3, 3]), .direct)       // 1×n planes
         XCTAssertEqual(uses([2, 64, 32, 32], [64, 64, 3, 3], stride: 2), .direct)
         XCTAssertEqual(uses([2, 64, 32, 32], [64, 64, 3, 3], padding: 0), .direct)
@@ -146,9 +147,11 @@ final class WinogradTests: XCTestCase {
                        x.conv2d(w, stride: 1, padding: 1, algorithm: .winograd4x4).scalars)
     }
 
-    /// `sliding` for all three products of layers of at most 32 × 32 channels with C·O ≤ 512 on
-    /// planes of at least 8×8 with 2048 outputs per channel, but an input gradient onto fewer than
-    /// 8 channels.
+    /// `sliding` for all three products of layers on planes of at least 8×8 with 2048 outputs per
+    /// channel, of at most 32 × 32 channels with C·O ≤ 512 (on 8×8 to 15×15 planes 32 → 64, the
+    /// weight gradient only up to C·O = 512), but an input gradient onto fewer than 8 channels;
+    /// of every layer on planes of at most 2×2 in batches of at least 32; and for the forward pass
+    /// of stride-2 layers of at most 32 → 64 channels with at least 8×8 outputs, 2048 per channel.
     func testSlidingRuleFollowsTheShapes() {
         func uses(_ x: [Int], _ w: [Int], _ product: ConvProduct = .forward) -> ConvAlgorithm {
             ConvAlgorithm.chosen(input: x, weight: w, stride: 1, padding: 1, product: product)
@@ -159,13 +162,46 @@ final class WinogradTests: XCTestCase {
             XCTAssertEqual(uses([128, 32, 16, 16], [16, 32, 3, 3], product), .sliding)  // C·O = 512
             XCTAssertEqual(uses([2, 16, 32, 32], [16, 16, 3, 3], product), .sliding)    // 2048 outputs per channel
             XCTAssertEqual(uses([32, 16, 8, 8], [16, 16, 3, 3], product), .sliding)     // 8×8 planes
+            // Planes of at most 2×2 and batches of at least 32, any channels: the plane map.
+            XCTAssertEqual(uses([128, 128, 2, 2], [128, 128, 3, 3], product), .sliding) // VGG-11 at width 0.25
+            XCTAssertEqual(uses([128, 512, 2, 2], [512, 512, 3, 3], product), .sliding) // VGG-16
+            XCTAssertEqual(uses([32, 3, 1, 2], [5, 3, 3, 3], product), .sliding)
+            XCTAssertEqual(uses([31, 128, 2, 2], [128, 128, 3, 3], product), .direct)
+            XCTAssertEqual(uses([1, 512, 2, 2], [512, 512, 3, 3], product), .direct)    // SynFlow's single sample
         }
         XCTAssertEqual(uses([128, 3, 32, 32], [16, 3, 3, 3]), .sliding)                  // a first layer (ResNet-20, VGG-11/4)
         XCTAssertEqual(uses([128, 3, 32, 32], [16, 3, 3, 3], .weightGradient), .sliding)
         XCTAssertEqual(uses([128, 3, 32, 32], [16, 3, 3, 3], .inputGradient), .direct)   // onto 3 channels
         XCTAssertEqual(uses([128, 8, 32, 32], [16, 8, 3, 3], .inputGradient), .sliding)  // onto 8 channels
         XCTAssertEqual(uses([128, 3, 32, 32], [64, 3, 3, 3]), .direct)                   // 64 output channels (VGG-16)
-        XCTAssertEqual(uses([128, 16, 16, 16], [33, 16, 3, 3]), .winograd4x4)            // C·O = 528
+        XCTAssertEqual(uses([128, 16, 16, 16], [33, 16, 3, 3]), .winograd4x4)            // 33 output channels on 16×16
+        XCTAssertEqual(uses([128, 32, 16, 16], [32, 32, 3, 3]), .winograd4x4)             // C·O = 1024 (ResNet-20)
+        // Planes of 8×8 to 15×15: up to 32 → 64 channels; the weight gradient up to C·O = 512.
+        for product in [ConvProduct.forward, .inputGradient] {
+            XCTAssertEqual(uses([128, 32, 8, 8], [64, 32, 3, 3], product), .sliding)    // VGG-11 at width 0.25
+            XCTAssertEqual(uses([128, 32, 15, 15], [64, 32, 3, 3], product), .sliding)
+            XCTAssertEqual(uses([128, 32, 16, 16], [64, 32, 3, 3], product), .winograd4x4)
+            XCTAssertEqual(uses([128, 33, 8, 8], [64, 33, 3, 3], product), .winograd4x4)
+            XCTAssertEqual(uses([128, 32, 8, 8], [65, 32, 3, 3], product), .winograd4x4)
+            XCTAssertEqual(uses([128, 64, 8, 8], [64, 64, 3, 3], product), .winograd4x4) // ResNet-20's and VGG-11's 64 channels
+        }
+        XCTAssertEqual(uses([128, 32, 8, 8], [64, 32, 3, 3], .weightGradient), .direct)
+        XCTAssertEqual(uses([128, 16, 8, 8], [32, 16, 3, 3], .weightGradient), .sliding)
+        XCTAssertEqual(uses([128, 16, 8, 8], [33, 16, 3, 3], .weightGradient), .direct)
+        // Stride 2 (ResNet-20's downsampling layers): the forward pass only.
+        func strided(_ x: [Int], _ w: [Int], _ product: ConvProduct) -> ConvAlgorithm {
+            ConvAlgorithm.chosen(input: x, weight: w, stride: 2, padding: 1, product: product)
+        }
+        XCTAssertEqual(strided([128, 16, 32, 32], [32, 16, 3, 3], .forward), .sliding)
+        XCTAssertEqual(strided([128, 32, 16, 16], [64, 32, 3, 3], .forward), .sliding)
+        XCTAssertEqual(strided([128, 16, 32, 32], [32, 16, 3, 3], .inputGradient), .direct)
+        XCTAssertEqual(strided([128, 16, 32, 32], [32, 16, 3, 3], .weightGradient), .direct)
+        XCTAssertEqual(strided([128, 64, 16, 16], [64, 64, 3, 3], .forward), .direct)  // 64 input channels
+        XCTAssertEqual(strided([128, 32, 16, 16], [65, 32, 3, 3], .forward), .direct)  // 65 output channels
+        XCTAssertEqual(strided([31, 16, 16, 16], [16, 16, 3, 3], .forward), .direct)   // 1984 outputs per channel
+        XCTAssertEqual(strided([32, 16, 16, 16], [16, 16, 3, 3], .forward), .sliding)  // 2048
+        XCTAssertEqual(strided([128, 16, 14, 14], [16, 16, 3, 3], .forward), .direct)  // 7×7 outputs
+        XCTAssertEqual(ConvAlgorithm.chosen(input: [128, 16, 32, 32], weight: [32, 16, 3, 3], stride: 2, padding: 0), .direct)
         XCTAssertEqual(uses([128, 33, 16, 16], [8, 33, 3, 3]), .direct)                  // 33 input channels
         XCTAssertEqual(uses([1, 16, 32, 32], [16, 16, 3, 3]), .direct)                   // 1024 outputs per channel
         XCTAssertEqual(uses([31, 16, 8, 8], [16, 16, 3, 3]), .direct)                    // 1984 outputs per channel
@@ -193,14 +229,15 @@ final class WinogradTests: XCTestCase {
         let cases: [(x: [Int], w: [Int], layer: ConvAlgorithm, weightGradient: ConvAlgorithm)] = [
             ([2, 64, 32, 32], [64, 64, 3, 3], .winograd4x4, .winograd4x4),      // 64 × 64 (VGG-16's first)
             ([128, 64, 8, 8], [64, 64, 3, 3], .winograd4x4, .winograd4x4),      // 64 × 64 on 8×8
-            ([128, 32, 8, 8], [64, 32, 3, 3], .winograd4x4, .direct),           // 32 × 64 (VGG-11 at width 0.25)
+            ([128, 32, 8, 8], [64, 32, 3, 3], .sliding, .direct),               // 32 × 64 (VGG-11 at width 0.25)
+            ([128, 64, 16, 16], [64, 64, 3, 3], .winograd4x4, .winograd4x4),    // 64 × 64 on 16×16
             ([128, 32, 16, 16], [127, 32, 3, 3], .winograd4x4, .direct),        // C·O = 4064
             ([128, 32, 16, 16], [128, 32, 3, 3], .winograd4x4, .winograd4x4),   // C·O = 4096
             ([128, 32, 16, 16], [32, 32, 3, 3], .winograd4x4, .direct),         // 32 × 32 (ResNet-20)
             ([128, 128, 4, 4], [128, 128, 3, 3], .winograd4x4, .direct),        // 4×4 planes, 128 × 128
             ([128, 256, 7, 7], [255, 256, 3, 3], .winograd4x4, .direct),        // 7×7 planes, 256 × 255
             ([128, 512, 4, 4], [512, 512, 3, 3], .winograd4x4, .winograd4x4),   // 4×4 planes, 512 × 512
-            ([128, 128, 2, 2], [128, 128, 3, 3], .winograd2x2, .direct),        // 2×2 planes, 128 × 128
+            ([128, 128, 3, 3], [128, 128, 3, 3], .winograd2x2, .direct),        // 3×3 planes, 128 × 128
             ([128, 256, 3, 3], [256, 256, 3, 3], .winograd2x2, .winograd2x2),   // 3×3 planes, 256 × 256
             ([1, 64, 32, 32], [64, 64, 3, 3], .direct, .direct),                // batch 1
         ]
@@ -215,7 +252,7 @@ final class WinogradTests: XCTestCase {
         XCTAssertEqual(ConvAlgorithm.chosen(input: x.shape, weight: w.shape, stride: 1, padding: 1), .direct)
         XCTAssertEqual(Tensor.conv2dWeightGrad(x, gy, weightShape: w.shape, stride: 1, padding: 1).scalars,
                        Tensor.conv2dWeightGrad(x, gy, weightShape: w.shape, stride: 1, padding: 1, algorithm: .direct).scalars)
-        let big = Tensor.randn([32, 32, 8, 8], seed: 4), gyBig = Tensor.randn([32, 64, 8, 8], seed: 5)
+        let big = Tensor.randn([32, 32, 16, 16], seed: 4), gyBig = Tensor.randn([32, 64, 16, 16], seed: 5)
         XCTAssertEqual(ConvAlgorithm.chosen(input: big.shape, weight: w.shape, stride: 1, padding: 1), .winograd4x4)
         XCTAssertEqual(Tensor.conv2dWeightGrad(big, gyBig, weightShape: w.shape, stride: 1, padding: 1).scalars,
                        Tensor.conv2dWeightGrad(big, gyBig, weightShape: w.shape, stride: 1, padding: 1, algorithm: .direct).scalars)

@@ -1,0 +1,90 @@
+// The sliding kernel's form for planes of at most 2×2 (the last layers of VGG-11 and VGG-16 on
+// CIFAR): there every input pixel lies inside every output pixel's 3×3 window, so one sample's
+// whole layer is a dense linear map with no zero taps,
+//
+//     y[n][o·P + p] = Σ_{c, q} M[o·P + p][c·P + q] · x[n][c·P + q],   M[o·P + p][c·P + q] = w[o][c][u][v]
+//
+// with P = H·W pixels, p the output and q the input pixel, and (u, v) = (q_i − p_i + 1,
+// q_j − p_j + 1). x and y, read as [N, C·P] and [N, O·P] matrices in place, make the three
+// products one GEMM each over the whole batch: y = x · Mᵀ, dx = gy · M and dM = gyᵀ · x, whose
+// entries are then added per tap into dw. That is 16 multiply-adds per channel pair and sample on a
+// 2×2 plane, F(2×2)'s count, with no transform and no column matrix (im2col computes 36, with zeros).
+//
+// Each output is the GEMM's chain (`GEMM.swift`): the forward pass's over (c, q), which is the
+// order of the plane-row kernel's chain over (c, u, v) with its zero taps left out, the input
+// gradient's over (o, p), the weight gradient's over the samples, then per tap the entries of dM
+// that hold it added from 0 in the order of p. The GEMM's contract makes them the same on every
+// thread count and on AVX2 and AVX-512 builds.
+
+extension SlidingPlan {
+    /// Whether a plane this small takes the dense map (`Conv+SlidingPlaneMap.swift`) rather than
+    /// the plane-row kernel: at most 2×2, so that the map has no zero taps.
+    var usesPlaneMap: Bool { stride == 1 && height <= 2 && width <= 2 }
+
+    /// The tap (u, v) that carries input pixel q to output pixel p, as its index 3u + v.
+    func tap(output p: Int, input q: Int) -> Int {
+        let u = q / width - p / width + 1, v = q % width - p % width + 1
+        return 3 * u + v
+    }
+
+    /// `M[O·P, C·P]` from `w[O, C, 3, 3]`, filled by rows of output channels on the threads.
+    func planeMap(_ w: UnsafePointer<Float>) -> [Float] {
+        let pixels = plane, row = inChannels * pixels
+        return [Float](unsafeUninitializedCapacity: outChannels * pixels * row) { map, initialized in
+            let base = map.baseAddress!
+            Parallel.forEach(outChannels) { outputs in
+                for o in outputs {
+                    for p in 0..<pixels {
+                        let target = base + (o * pixels + p) * row
+                        for c in 0..<inChannels {
+                            let taps = w + (o * inChannels + c) * 9
+                            for q in 0..<pixels { target[c * pixels + q] = taps[tap(output: p, input: q)] }
+                        }
+                    }
+                }
+            }
+            initialized = map.count
+        }
+    }
+
+    /// `y = x · Mᵀ` over the batch.
+    func planeMapForward(x: UnsafePointer<Float>, map: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        let k = inChannels * plane, n = outChannels * plane
+        GEMM.sgemm(transA: false, transB: true, m: batch, n: n, k: k, alpha: 1, a: x, lda: k, b: map, ldb: k,
+                   beta: 0, c: y, ldc: n)
+    }
+
+    /// `dx = gy · M` over the batch.
+    func planeMapInputGradient(gy: UnsafePointer<Float>, map: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>) {
+        let k = outChannels * plane, n = inChannels * plane
+        GEMM.sgemm(transA: false, transB: false, m: batch, n: n, k: k, alpha: 1, a: gy, lda: k, b: map, ldb: n,
+                   beta: 0, c: dx, ldc: n)
+    }
+
+    /// `dM = gyᵀ · x` over the batch, then each tap's entries added: `dw[o][c][t] = 0 + dM[o·P +
+    /// p][c·P + q] + …` over the pixels p (ascending) whose pixel q = p + (u − 1, v − 1) lies in the
+    /// plane (0 for a tap no pair reaches, such as u ≠ 1 on a plane of one row).
+    func planeMapWeightGradient(x: UnsafePointer<Float>, gy: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>) {
+        let pixels = plane, rows = outChannels * pixels, columns = inChannels * pixels
+        let sums = UnsafeMutablePointer<Float>.allocate(capacity: rows * columns)
+        defer { sums.deallocate() }
+        if batch == 0 {
+            sums.update(repeating: 0, count: rows * columns)
+        } else {
+            GEMM.sgemm(transA: true, transB: false, m: rows, n: columns, k: batch, alpha: 1, a: gy, lda: rows,
+                       b: x, ldb: columns, beta: 0, c: sums, ldc: columns)
+        }
+        Parallel.forEach(outChannels) { outputs in
+            for o in outputs {
+                for c in 0..<inChannels {
+                    let taps = dw + (o * inChannels + c) * 9
+                    taps.update(repeating: 0, count: 9)
+                    for p in 0..<pixels {
+                        let entries = sums + (o * pixels + p) * columns + c * pixels
+                        for q in 0..<pixels { taps[tap(output: p, input: q)] += entries[q] }
+                    }
+                }
+            }
+        }
+    }
+}
