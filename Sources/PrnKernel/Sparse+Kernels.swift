@@ -267,11 +267,18 @@ enum SparseKernels {
     static let sampledProductLimit = 0.1
 
     /// Runs `body` over contiguous ranges of `0..<parts` independent parts (output rows, tiles of
-    /// entries), on several threads only when the product has enough `work` (in the GEMM's
-    /// multiply-adds) to pay for waking them (the GEMM's threshold). Each part is computed by one
-    /// thread from start to end, so the split never changes a result.
+    /// entries), on several threads only when the product has enough `work` (its multiply-adds)
+    /// to pay for waking them. Each part is computed by one thread from start to end, so the
+    /// split never changes a result.
+    ///
+    /// The threshold is a quarter of the GEMM's: a sparse multiply-add costs several of the
+    /// GEMM's (an indexed load each, or a transposed operand), so the same wake-up pays off at
+    /// fewer of them. On the Intel Xeon (perf, 2026-12-01) LeNet-300-100's sparse forward ran at
+    /// about 10 and its sampled weight gradient at about 4 G multiply-adds per second and core,
+    /// the GEMM at about 50; with the GEMM's threshold, fc1's forward at density 0.1 (15k kept
+    /// weights × 64 samples) ran on one thread.
     static func forEachPart(_ parts: Int, work: Int, threads: Int? = nil, _ body: (Range<Int>) -> Void) {
-        let workers = work >= GEMM.parallelThreshold ? (threads ?? Parallel.threads) : 1
+        let workers = 4 * work >= GEMM.parallelThreshold ? (threads ?? Parallel.threads) : 1
         Parallel.forEach(parts, threads: workers, body)
     }
 }

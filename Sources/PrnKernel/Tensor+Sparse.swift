@@ -97,9 +97,7 @@ extension SparseTopology {
                 depth: Int, into out: UnsafeMutablePointer<Float>, blockStride: Int? = nil, threads: Int? = nil) {
         rowStart.withUnsafeBufferPointer { start in
             columnIndex.withUnsafeBufferPointer { index in
-                // A sampled multiply-add costs several of the GEMM's (a transposed or strided
-                // load each), so the threads pay off at a quarter of the GEMM's work.
-                let work = 4 * count * depth
+                let work = count * depth
                 guard aStep != 1 || bStep != 1 else {
                     // Contiguous chains: sixteen entries at a time, the threads splitting the entries.
                     SparseKernels.forEachPart(sampledTiles.count, work: work, threads: threads) { tiles in
