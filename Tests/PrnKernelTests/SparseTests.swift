@@ -6,9 +6,12 @@ import XCTest
 final class SparseTests: XCTestCase {
     /// Layer shapes around the SIMD strips (16, 64, 128 samples) and the k-blocks (1024), at
     /// densities from none to all, with rows of 0 and 1 kept weights and columns that lose every
-    /// weight; with both strip widths of `rowsTimesDense`.
+    /// weight; with both strip widths of `rowsTimesDense`. Strips of 64 columns run two rows at a
+    /// time: an odd number of rows (7, 9) leaves one alone, and 192 samples give a strip of 128
+    /// then one of 64.
     func testLinearProductsMatchDenseBitForBit() {
-        let shapes = [(batch: 1, outputs: 5, inputs: 7), (17, 30, 40), (64, 12, 1030), (65, 1100, 9), (80, 3, 2), (150, 20, 30)]
+        let shapes = [(batch: 1, outputs: 5, inputs: 7), (17, 30, 40), (64, 12, 1030), (65, 1100, 9), (80, 3, 2), (150, 20, 30),
+                      (64, 7, 301), (192, 9, 40)]
         forEachStripWidth {
             for (batch, outputs, inputs) in shapes {
                 for density in [0, 0.01, 0.2, 1] {
