@@ -67,7 +67,11 @@ public enum ConvAlgorithm: Sendable {
     /// On planes of at most 2×2 in batches of at least 32 it runs all three products as a dense
     /// map per sample (`Conv+SlidingPlaneMap.swift`; SynFlow's single sample keeps im2col, which
     /// needs no map built): VGG-11's 128-channel 2×2 layers 1.12 / 1.14 vs F(2×2)'s 1.81 / 1.78,
-    /// 1.32 / 1.12 vs 2.40 / 1.83, and 1.13 / 1.13 vs im2col's 2.10 / 1.49 in the weight gradient.
+    /// 1.32 / 1.12 vs 2.40 / 1.83, and 1.13 / 1.13 vs im2col's 2.10 / 1.49 in the weight gradient;
+    /// up to `planeMapLimit` channels. VGG-16's 512-channel 2×2 layers, whose map (16·C·O floats,
+    /// 16 MB) is far past L2, stay on F(2×2): the map took 1.1–1.3× F(2×2)'s time in every
+    /// product (idle, 1 / 2 threads, ms: forward 21.3 / 9.8 vs 17.4 / 9.2, input gradient 20.5 /
+    /// 10.2 vs 17.8 / 8.2, weight gradient 20.6 / 9.7 vs 16.3 / 8.4).
     /// On stride 2 it runs the forward pass of layers of at most 32 → 64 channels with at least
     /// 8×8 outputs, 2048 per channel (ResNet-20's downsampling layers: 4.35 / 4.19 vs im2col's
     /// 9.77 / 9.17 and 3.20 / 3.25 vs 6.04 / 6.48); its stride-2 weight gradient (0.3–0.7× of
@@ -84,6 +88,9 @@ public enum ConvAlgorithm: Sendable {
     /// thread for 128 channels on 4×4), 0.34–0.47× on ResNet-20's 16- and 32-channel layers;
     /// F(2×2)'s on VGG-11's 128-channel 2×2 layers 0.92× and 0.32×. VGG-16's 512-channel 4×4 and
     /// 2×2 layers keep Winograd (1.6× and 1.3× on one thread).
+    /// The largest C·O the plane map runs: 128 × 128 (a 1 MB map), where it was measured ahead.
+    static let planeMapLimit = 128 * 128
+
     static func chosen(for geo: ConvGeometry, product: ConvProduct = .forward) -> ConvAlgorithm {
         let image = geo.image, c = image.channels, o = geo.outChannels
         let side = Swift.min(image.height, image.width), outputs = image.batch * image.height * image.width
@@ -94,7 +101,7 @@ public enum ConvAlgorithm: Sendable {
             return product == .forward && few && SlidingPlan.supports(geo, product) ? .sliding : .direct
         }
         guard WinogradPlan.supports(geo) else { return .direct }
-        if image.height <= 2 && image.width <= 2 && image.batch >= 32 { return .sliding }
+        if image.height <= 2 && image.width <= 2 && image.batch >= 32 && c * o <= planeMapLimit { return .sliding }
         let slides = side >= 8 && outputs >= 2048 && c <= 32 && (side < 16 ? o <= 64 : o <= 32 && c * o <= 512)
         if slides && (product != .weightGradient || c * o <= 512) {
             // The input gradient's output channels are the layer's inputs: 3 would fill 3 of the

@@ -162,9 +162,10 @@ final class WinogradTests: XCTestCase {
             XCTAssertEqual(uses([128, 32, 16, 16], [16, 32, 3, 3], product), .sliding)  // C·O = 512
             XCTAssertEqual(uses([2, 16, 32, 32], [16, 16, 3, 3], product), .sliding)    // 2048 outputs per channel
             XCTAssertEqual(uses([32, 16, 8, 8], [16, 16, 3, 3], product), .sliding)     // 8×8 planes
-            // Planes of at most 2×2 and batches of at least 32, any channels: the plane map.
+            // Planes of at most 2×2, batches of at least 32, up to 128 × 128 channels: the plane map.
             XCTAssertEqual(uses([128, 128, 2, 2], [128, 128, 3, 3], product), .sliding) // VGG-11 at width 0.25
-            XCTAssertEqual(uses([128, 512, 2, 2], [512, 512, 3, 3], product), .sliding) // VGG-16
+            XCTAssertEqual(uses([128, 512, 2, 2], [512, 512, 3, 3], product), .winograd2x2) // VGG-16
+            XCTAssertNotEqual(uses([128, 128, 2, 2], [129, 128, 3, 3], product), .sliding)
             XCTAssertEqual(uses([32, 3, 1, 2], [5, 3, 3, 3], product), .sliding)
             XCTAssertEqual(uses([31, 128, 2, 2], [128, 128, 3, 3], product), .direct)
             XCTAssertEqual(uses([1, 512, 2, 2], [512, 512, 3, 3], product), .direct)    // SynFlow's single sample
