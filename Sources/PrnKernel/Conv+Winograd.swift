@@ -36,6 +36,9 @@ public enum ConvAlgorithm: Sendable {
         }
     }
 
+    /// The largest C·O the plane map runs: 128 × 128 (a 1 MB map), where it was measured ahead.
+    static let planeMapLimit = 128 * 128
+
     /// The fixed rule, a function of the shapes alone (so a script computes the same way on every
     /// machine), for 3×3 kernels of stride 1 and padding 1 with at least 16 input and 16 output
     /// channels (not a network's first layer):
@@ -88,9 +91,6 @@ public enum ConvAlgorithm: Sendable {
     /// thread for 128 channels on 4×4), 0.34–0.47× on ResNet-20's 16- and 32-channel layers;
     /// F(2×2)'s on VGG-11's 128-channel 2×2 layers 0.92× and 0.32×. VGG-16's 512-channel 4×4 and
     /// 2×2 layers keep Winograd (1.6× and 1.3× on one thread).
-    /// The largest C·O the plane map runs: 128 × 128 (a 1 MB map), where it was measured ahead.
-    static let planeMapLimit = 128 * 128
-
     static func chosen(for geo: ConvGeometry, product: ConvProduct = .forward) -> ConvAlgorithm {
         let image = geo.image, c = image.channels, o = geo.outChannels
         let side = Swift.min(image.height, image.width), outputs = image.batch * image.height * image.width

@@ -176,7 +176,7 @@ enum MaskSelection {
     /// others, and returns how many equal it. In explicit vectors: as a scalar loop it compiled
     /// to a compare and a branch per key.
     static func writeKeep(_ x: UnsafePointer<UInt32>, _ out: UnsafeMutablePointer<Float>, _ n: Int,
-                                  threshold: UInt32) -> Int {
+                          threshold: UInt32) -> Int {
         let limit = SIMD16<UInt32>(repeating: threshold), one = SIMD16<UInt32>(repeating: 1)
         let kept = SIMD16<Float>(repeating: 1), dropped = SIMD16<Float>()
         var ties = SIMD16<UInt32>()
@@ -259,7 +259,7 @@ enum MaskSelection {
     /// How many of the `n` keys at `x` are at most `low`, and those strictly between `low` and
     /// `high`, in order. One pass in explicit vectors of 16 keys. About a third of the vectors
     /// hold a key inside the bracket; those turn their lanes into a bit mask and append the keys
-    /// of its set bits. (A scalar loop over every key, branch-free, took three times as long.)
+    /// of its set bits. (A scalar loop over every key, branch-free, took about twice as long.)
     static func bracket(_ x: UnsafePointer<UInt32>, _ n: Int, above low: UInt32, below high: UInt32) -> (Int, [UInt32]) {
         var found: [UInt32] = []
         found.reserveCapacity(n / 16)
