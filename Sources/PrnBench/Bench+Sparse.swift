@@ -7,10 +7,13 @@ import PrnPrune
 /// What sparse compute buys, printed by `prn bench sparse`: training throughput of pruned
 /// networks on the dense path (`sparse=off`) and with `sparse=auto`, in one run.
 ///
-/// - `lenet300`: batch 64, Adam, 30 steps; `vgg16`: CIFAR shape, batch 128, SGD with momentum,
-///   2 steps; each run twice per path. Both pruned at initialization by global SynFlow (10 rounds, so the benchmark stays
-///   short; the layer densities come out uneven, as with 100) at densities 0.1, 0.02 and 0.005.
-///   The first step (topology building, cold caches) is not timed.
+/// - `lenet300`: batch 64, Adam, 30 steps, 5 runs per path; `vgg16`: CIFAR shape, batch 128, SGD
+///   with momentum, 2 steps, 3 runs per path. Both pruned at initialization by global SynFlow
+///   (10 rounds, so the benchmark stays short; the layer densities come out uneven, as with 100)
+///   at densities 0.1, 0.02 and 0.005. The runs alternate dense, sparse, dense, …, and each path's
+///   throughput is the median of all its timed steps, so both paths see the host in the same
+///   states and neither a lucky nor an unlucky step decides the ratio. The first step of each run
+///   (topology building, cold caches) is not timed.
 /// - `crossover`: one training step of a single layer (forward, input and weight gradients) at
 ///   falling densities; the first density where the sparse step wins, next to the rule `auto`
 ///   uses (`SparseSelection`).
@@ -21,9 +24,9 @@ public enum SparseBenchmark {
         defer { Parallel.threads = saved }
         Parallel.threads = threads
         if models?.contains("crossover") ?? true { crossover(threads: threads, report: report) }
-        let cases: [(name: Zoo, shape: [Int], batch: Int, steps: Int, optimizer: TrainConfig.OptimizerKind)] = [
-            (.lenet300, [1, 28, 28], 64, 30, .adam),
-            (.vgg16, [3, 32, 32], 128, 2, .sgd),
+        let cases: [(name: Zoo, shape: [Int], batch: Int, steps: Int, runs: Int, optimizer: TrainConfig.OptimizerKind)] = [
+            (.lenet300, [1, 28, 28], 64, 30, 5, .adam),
+            (.vgg16, [3, 32, 32], 128, 2, 3, .sgd),
         ]
         for c in cases where models?.contains(c.name.rawValue) ?? true {
             let data = try Dataset.load(.synthetic(SyntheticSpec(classes: 10, shape: c.shape, train: c.batch * (c.steps + 1),
@@ -33,31 +36,40 @@ public enum SparseBenchmark {
             config.augment = false
             for density in [0.1, 0.02, 0.005] {
                 let pruned = try Pruner.prune(model, method: .synflow, target: .density(density), rounds: 10).model
-                let (dense, sparse) = try samplesPerSecond(pruned, data, config)
+                let (dense, sparse) = try samplesPerSecond(pruned, data, config, runs: c.runs)
                 report("sparse model=\(c.name) density=\(density) threads=\(threads) dense_samples_per_s=\(format(dense)) "
-                       + "sparse_samples_per_s=\(format(sparse)) speedup=\(String(format: "%.2f", sparse / dense))")
+                       + "sparse_samples_per_s=\(format(sparse)) speedup=\(String(format: "%.2f", sparse / dense)) "
+                       + "runs=\(c.runs) timed_steps=\(c.runs * c.steps)")
             }
         }
     }
 
-    /// Training throughput of the fastest step, dense (`off`) and sparse (`auto`), over two
-    /// alternating runs of each: on a machine shared with other work, the fastest step is the
-    /// one least disturbed, and alternating exposes both paths to the same load.
-    static func samplesPerSecond(_ model: Model, _ data: Dataset, _ config: TrainConfig) throws -> (dense: Double, sparse: Double) {
-        var fastest: [SparseMode: Double] = [:]
-        for mode in [SparseMode.off, .auto, .off, .auto] {
-            var previous = 0.0
-            _ = try SparseMode.with(mode) {
-                try Trainer.train(model, data: data, config: config, progress: { p in
-                    guard p.finishedEpoch == nil else { return }
-                    // The first step builds the topologies and warms the caches.
-                    if p.batch > 1 { fastest[mode] = Swift.min(fastest[mode] ?? .infinity, p.elapsed - previous) }
-                    previous = p.elapsed
-                })
+    /// Training throughput of each path, dense (`off`) and sparse (`auto`): `runs` alternating
+    /// runs of each, the batch over the median of all timed steps of a path.
+    static func samplesPerSecond(_ model: Model, _ data: Dataset, _ config: TrainConfig,
+                                 runs: Int) throws -> (dense: Double, sparse: Double) {
+        var steps: [SparseMode: [Double]] = [:]
+        for _ in 0..<runs {
+            for mode in [SparseMode.off, .auto] {
+                var previous = 0.0
+                _ = try SparseMode.with(mode) {
+                    try Trainer.train(model, data: data, config: config, progress: { p in
+                        guard p.finishedEpoch == nil else { return }
+                        // The first step builds the topologies and warms the caches.
+                        if p.batch > 1 { steps[mode, default: []].append(p.elapsed - previous) }
+                        previous = p.elapsed
+                    })
+                }
             }
         }
         let batch = Double(config.batchSize)
-        return (batch / fastest[.off]!, batch / fastest[.auto]!)
+        return (batch / median(steps[.off]!), batch / median(steps[.auto]!))
+    }
+
+    /// The median of `values` (the mean of the middle two for an even count).
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted(), middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
     }
 
     /// Per layer kind, one step of a representative layer on each path at falling densities;
