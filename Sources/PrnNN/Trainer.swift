@@ -113,6 +113,7 @@ public enum Trainer {
         let first = Swift.min(config.startEpoch + history.count, config.epochs)
         let totalBatches = batchesPerEpoch * (config.epochs - first)
         if config.keep.contains(first) && snapshots[first] == nil { snapshots[first] = current }
+        var compact = CompactWeights(current, moments: optimizer.state)
 
         for epoch in first..<config.epochs {
             let epochStart = Date()
@@ -122,14 +123,15 @@ public enum Trainer {
             var lossSum = 0.0, correct = 0, seen = 0
             for (b, batch) in batches.enumerated() {
                 if shouldStop() {
+                    compact.store(into: &current)
                     return TrainResult(model: current, history: history, interrupted: true,
                                        seconds: Date().timeIntervalSince(start),
                                        samplesPerSecond: Double(samples) / Date().timeIntervalSince(start), snapshots: snapshots)
                 }
-                let step = gradientStep(current, batch: batch, parameterPaths: parameterPaths)
+                let step = gradientStep(current, batch: batch, parameterPaths: parameterPaths, compact: compact)
                 let lossValue = step.loss
                 guard lossValue.isFinite else { throw DivergenceError(epoch: epoch + 1, batch: b + 1, loss: lossValue) }
-                optimizer.step(&current.state, gradients: step.gradients, learningRate: rate, kept: current.keptPositions)
+                compact.step(&optimizer, model: &current, gradients: step.gradients, learningRate: rate)
                 for (path, t) in step.bufferUpdates { current.state[path] = t }
 
                 lossSum += Double(lossValue) * Double(batch.labels.count)
@@ -143,6 +145,7 @@ public enum Trainer {
                                            samplesPerSecond: Double(samples) / Swift.max(elapsed, 1e-9), elapsed: elapsed,
                                            remaining: elapsed / Double(done) * Double(totalBatches - done))
                 if b == batches.count - 1 {
+                    compact.store(into: &current)
                     let test = evaluate(current, on: data.test)
                     let record = EpochRecord(epoch: epoch + 1, learningRate: rate, trainLoss: lossSum / Double(seen),
                                              trainAccuracy: Double(correct) / Double(seen), testLoss: test.loss,
@@ -164,13 +167,14 @@ public enum Trainer {
 
     /// Loss, gradients and buffer updates for one batch. Every tape node is released on return,
     /// so the optimizer then owns the parameter buffers and updates them in place.
-    static func gradientStep(_ model: Model, batch: Batch, parameterPaths: [String])
+    static func gradientStep(_ model: Model, batch: Batch, parameterPaths: [String], compact: CompactWeights? = nil)
         -> (loss: Float, correct: Int, gradients: [String: Tensor], bufferUpdates: [String: Tensor]) {
-        // A weight that runs sparse is bound compact (its kept values only), so its gradient
-        // comes compact too and the optimizer reads it without a dense, zero-filled copy.
+        // A weight that runs sparse is bound compact (its kept values only: those `compact`
+        // carries, else gathered), so its gradient comes compact too and the optimizer reads it
+        // without a dense, zero-filled copy.
         let leaves = parameterPaths.map { path in
             let value = model.state[path]!
-            return Variable(model.sparseTopology(path)?.compact(value) ?? value, requiresGrad: true)
+            return Variable(compact?[path] ?? model.sparseTopology(path)?.compact(value) ?? value, requiresGrad: true)
         }
         let bound = Dictionary(uniqueKeysWithValues: zip(parameterPaths, leaves))
         let (logits, context) = model.forward(Variable(batch.images), parameters: bound, training: true)

@@ -226,6 +226,39 @@ final class SparseTrainingTests: XCTestCase {
     }
 
     /// Loss, gradients, and the parameters after one SGD step with momentum and weight decay.
+    /// Whole trainings (two epochs of three steps, Adam and SGD with momentum and weight decay),
+    /// in which the sparse weights stay compact from step to step (`CompactWeights`) and go back
+    /// into the model at each epoch's end: the same history and final weights, pruned entries
+    /// included, as the dense path; also when a training stops early, mid-epoch.
+    func testTrainingsMatchDenseWithCompactWeightsAcrossSteps() throws {
+        for (model, _) in try models(density: 0.05) {
+            let shape = model.architecture.inputShape, classes = model.architecture.classes
+            let data = try Dataset.load(.synthetic(SyntheticSpec(classes: classes, shape: shape, train: 12, test: 4, seed: 5)))
+            for optimizer in TrainConfig.OptimizerKind.allCases {
+                var config = TrainConfig()
+                (config.epochs, config.batchSize, config.optimizer, config.augment) = (2, 4, optimizer, false)
+                (config.momentum, config.weightDecay, config.learningRate) = (0.9, 1e-3, 0.05)
+                let name = "\(model.architecture.name), \(optimizer)"
+                for stopAfter in [Int.max, 4] {
+                    func train(_ mode: SparseMode) throws -> TrainResult {
+                        var polls = 0
+                        return try SparseMode.with(mode) {
+                            try Trainer.train(model, data: data, config: config, shouldStop: { polls += 1; return polls > stopAfter })
+                        }
+                    }
+                    let (sparse, dense) = (try train(.on), try train(.off))
+                    // Every number of the history but its timings.
+                    let numbers = { (r: TrainResult) in r.history.map { [$0.trainLoss, $0.trainAccuracy, $0.testLoss, $0.testAccuracy] } }
+                    XCTAssertEqual(numbers(sparse), numbers(dense), "history, \(name)")
+                    XCTAssertEqual(sparse.interrupted, stopAfter != Int.max)
+                    for path in model.parameterPaths {
+                        assertSameBits(sparse.model.state[path]!, dense.model.state[path]!, "\(path) after training, \(name), stop after \(stopAfter)")
+                    }
+                }
+            }
+        }
+    }
+
     func step(_ model: Model, _ batch: Batch) -> (loss: Float, gradients: [String: Tensor], stepped: [String: Tensor]) {
         let result = Trainer.gradientStep(model, batch: batch, parameterPaths: model.parameterPaths)
         var state = model.state
