@@ -21,29 +21,26 @@ extension Tensor {
     public func transposed() -> Tensor {
         precondition(rank == 2, "transposed() needs a matrix")
         let (rows, columns) = (shape[0], shape[1])
-        // Bands of 8 source rows, 8 × 8 blocks transposed in registers; the band's last
-        // columns and the last band's rows one by one (the sparse kernels transpose every
-        // layer's activations, so this is on the training path).
+        let (fullRows, fullColumns) = (rows / 8 * 8, columns / 8 * 8)
+        // 8 × 8 blocks transposed in registers, a band of 8 source columns at a time: the band's
+        // 8 output rows are written whole before the next band's, and the source lines it read
+        // hold the next band's columns too, still in L1. Band by band of 8 source rows instead
+        // (each band writing 32 bytes into every output row), a [64, 784] batch took 1.5× as
+        // long (15 µs against 10, one thread, 2026-12-01). The last rows of every column and
+        // the last columns of the full rows go one by one. The sparse kernels transpose every
+        // layer's activations, so this is on the training path.
         return Tensor.build([columns, rows]) { out in
             scalars.withUnsafeBufferPointer { x in
                 let (x, out) = (x.baseAddress!, out.baseAddress!)
-                for i0 in stride(from: 0, to: rows, by: 8) {
-                    let band = Swift.min(8, rows - i0)
-                    var j = 0
-                    if band == 8 {
-                        while j + 8 <= columns {
-                            var block = Tile8(x + i0 * columns + j, stride: columns)
-                            block.transpose()
-                            block.store(out + j * rows + i0, stride: rows)
-                            j += 8
-                        }
+                for j in stride(from: 0, to: fullColumns, by: 8) {
+                    for i0 in stride(from: 0, to: fullRows, by: 8) {
+                        var block = Tile8(x + i0 * columns + j, stride: columns)
+                        block.transpose()
+                        block.store(out + j * rows + i0, stride: rows)
                     }
-                    while j < columns {
-                        let target = out + j * rows + i0
-                        let source = x + i0 * columns + j
-                        for i in 0..<band { target[i] = source[i * columns] }
-                        j += 1
-                    }
+                }
+                for j in 0..<columns {
+                    for i in (j < fullColumns ? fullRows : 0)..<rows { out[j * rows + i] = x[i * columns + j] }
                 }
             }
         }
