@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import PrnKernel
 
 /// Throughput benchmarks, printed by `prn bench`.
@@ -12,6 +13,8 @@ public enum Benchmarks {
     /// A product is `2·n³` floating-point operations. Then the same for the products a training
     /// step makes (`GEMMShape.training`, unless `trainingShapes` is false): `gemm
     /// shape=vgg16.conv2.forward m=… n=… k=… transA=0 transB=0 threads=1 gflops=…`.
+    /// `BENCH_SHAPES=vgg16.conv9,vgg16.conv6.forward` times only the training products whose
+    /// names start with one of those, whatever `trainingShapes` says.
     public static func gemm(sizes: [Int] = [256, 512, 1024, 2048], threads: [Int] = [1, 2],
                             trainingShapes: Bool = true, report: (String) -> Void) {
         report("gemm tiling=\(GEMM.tilingDescription)")
@@ -35,7 +38,8 @@ public enum Benchmarks {
                 report("gemm n=\(n) threads=\(t) gflops=\(formatted(gflops))")
             }
         }
-        for shape in GEMMShape.training where trainingShapes {
+        let prefixes = ProcessInfo.processInfo.environment["BENCH_SHAPES"].map { $0.split(separator: ",").map(String.init) }
+        for shape in GEMMShape.training where prefixes.map({ $0.contains { shape.name.hasPrefix($0) } }) ?? trainingShapes {
             for t in threads where t > 0 {
                 let gflops = 2 * Double(shape.m) * Double(shape.n) * Double(shape.k) / time(shape, threads: t) / 1e9
                 report("gemm shape=\(shape.name) m=\(shape.m) n=\(shape.n) k=\(shape.k) transA=\(shape.transA ? 1 : 0) "

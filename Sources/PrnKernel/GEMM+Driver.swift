@@ -132,18 +132,34 @@ extension GEMM {
             }
         }
 
-        /// Updates the tiles of C covered by the given slivers, for every k-block of a round.
+        /// Updates the tiles of C covered by the given slivers, for every k-block of a round, each
+        /// tile in parts of k (`forEachTilePart`) whose accumulators wait in `carries` between parts.
         private func multiply(_ layout: PackedRound, _ grid: SliverGrid, rowSlivers: Range<Int>,
                               columnSlivers: Range<Int>, firstRound: Bool) {
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: largestTile) { scratch in
+            let slots = layout.blocks.map { block in
+                GEMM.kParts(block.count).count == 1 ? 0 : GEMM.groupSize(tiling, kc: block.count)
+            }.max()!
+            withPackingBuffer(floats: largestTile * (1 + slots)) { scratch in
+                let carries = scratch + largestTile
                 for (index, block) in layout.blocks.enumerated() {
                     // The first k-block applies beta (and must not read C when beta is 0).
                     let factor: Float? = firstRound && index == 0 ? (beta == 0 ? nil : beta) : 1
-                    forEachTile(tiling, rowSlivers: rowSlivers, columnSlivers: columnSlivers, kc: block.count) { s, t in
+                    let kc = block.count
+                    forEachTilePart(tiling, rowSlivers: rowSlivers, columnSlivers: columnSlivers, kc: kc,
+                                    parts: GEMM.kParts(kc)) { s, t, part, slot in
                         let (i, h) = grid.rows(of: s), (j, w) = grid.columns(of: t)
-                        multiplyTile(tiling, h: h, w: w, kc: block.count, a: layout.a(block: index, sliver: s),
-                                     b: layout.b(block: index, sliver: t), c: c + i * ldc + j, ldc: ldc,
-                                     factor: factor, scratch: scratch.baseAddress!)
+                        let rows = tiling.paddedRows(h), columns = tiling.paddedColumns(w)
+                        let a = layout.a(block: index, sliver: s) + part.lowerBound * rows
+                        let b = layout.b(block: index, sliver: t) + part.lowerBound * columns
+                        let carry = carries + slot * largestTile
+                        let from = part.lowerBound == 0 ? nil : UnsafePointer(carry)
+                        if part.upperBound == kc {
+                            multiplyTile(tiling, h: h, w: w, kc: part.count, a: a, b: b, c: c + i * ldc + j, ldc: ldc,
+                                         factor: factor, carry: from, scratch: scratch)
+                        } else {
+                            multiplyTile(tiling, h: rows, w: columns, kc: part.count, a: a, b: b, c: carry, ldc: columns,
+                                         factor: nil, carry: from, scratch: scratch)
+                        }
                     }
                 }
             }
@@ -170,19 +186,38 @@ extension GEMM {
     @inline(__always)
     static func forEachTile(_ tiling: Tiling, rowSlivers: Range<Int>, columnSlivers: Range<Int>, kc: Int,
                             _ body: (_ s: Int, _ t: Int) -> Void) {
+        forEachTilePart(tiling, rowSlivers: rowSlivers, columnSlivers: columnSlivers, kc: kc, parts: [0..<kc]) { s, t, _, _ in
+            body(s, t)
+        }
+    }
+
+    /// `forEachTile`'s order with each tile's `kc` steps cut into `parts`: a sliver of the outer
+    /// kind meets the group one part at a time, so that part (32 KB of a wide B sliver at 256
+    /// steps) stays in L1 across the group instead of coming from L2 for every tile. `slot` is the
+    /// tile's place in its group, where its accumulators can wait between parts.
+    @inline(__always)
+    static func forEachTilePart(_ tiling: Tiling, rowSlivers: Range<Int>, columnSlivers: Range<Int>, kc: Int,
+                                parts: [Range<Int>], _ body: (_ s: Int, _ t: Int, _ part: Range<Int>, _ slot: Int) -> Void) {
         /// `range` cut into consecutive groups of `size` (the last one shorter).
         func groups(_ range: Range<Int>, of size: Int) -> [Range<Int>] {
             stride(from: range.lowerBound, to: range.upperBound, by: size).map { $0..<Swift.min($0 + size, range.upperBound) }
         }
+        let size = groupSize(tiling, kc: kc)
         if tiling == .narrow {
-            for group in groups(columnSlivers, of: columnGroup(kc: kc)) {
-                for s in rowSlivers { for t in group { body(s, t) } }
+            for group in groups(columnSlivers, of: size) {
+                for s in rowSlivers { for part in parts { for t in group { body(s, t, part, t - group.lowerBound) } } }
             }
         } else {
-            for group in groups(rowSlivers, of: rowGroup(kc: kc)) {
-                for t in columnSlivers { for s in group { body(s, t) } }
+            for group in groups(rowSlivers, of: size) {
+                for t in columnSlivers { for part in parts { for s in group { body(s, t, part, s - group.lowerBound) } } }
             }
         }
+    }
+
+    /// Slivers per group of `forEachTile` at `kc` steps: row slivers (wide) or column slivers
+    /// (narrow).
+    static func groupSize(_ tiling: Tiling, kc: Int) -> Int {
+        tiling == .narrow ? columnGroup(kc: kc) : rowGroup(kc: kc)
     }
 
     /// A part of C cut into slivers of the tiling's rows of op(A) and columns of op(B), counted

@@ -124,6 +124,17 @@ struct MicroRows<Row: MicroRow> {
         if rows > 5 { r5.accumulate(a[5], b) }
     }
 
+    /// Loads the rows from `c` (row stride `rowBytes`).
+    @inline(__always)
+    mutating func load(from c: UnsafeRawPointer, rowBytes: Int, rows: Int) {
+        r0 = Row.load(c)
+        if rows > 1 { r1 = Row.load(c + rowBytes) }
+        if rows > 2 { r2 = Row.load(c + 2 &* rowBytes) }
+        if rows > 3 { r3 = Row.load(c + 3 &* rowBytes) }
+        if rows > 4 { r4 = Row.load(c + 4 &* rowBytes) }
+        if rows > 5 { r5 = Row.load(c + 5 &* rowBytes) }
+    }
+
     /// Writes the rows to `c` (row stride `rowBytes`); `factor == nil` means overwrite.
     @inline(__always)
     func store(to c: UnsafeMutableRawPointer, rowBytes: Int, rows: Int, factor: Float?) {
@@ -145,13 +156,20 @@ struct MicroRows<Row: MicroRow> {
 ///
 /// Each element of C is the chain `acc = 0; acc = fma(a[p], b[p], acc)` for p in order, then
 /// one fused `C = acc + factor · C` (or `C = acc`): the reduction-order contract of `GEMM`.
+/// A chain may run in parts: `carry` (rows `Row.width` floats apart) holds the accumulators an
+/// earlier part stored (with `factor` nil); nil starts them at 0.
 @inline(__always)
 private func microKernel<Row: MicroRow>(
     _: Row.Type, rows: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-    c: UnsafeMutablePointer<Float>, ldc: Int, factor: Float?
+    c: UnsafeMutablePointer<Float>, ldc: Int, factor: Float?, carry: UnsafePointer<Float>?
 ) {
     let low = min(rows, 6), high = rows - low
     var h0 = MicroRows<Row>(), h1 = MicroRows<Row>()
+    if let carry {
+        let from = UnsafeRawPointer(carry), carryRowBytes = 4 &* Row.width
+        h0.load(from: from, rowBytes: carryRowBytes, rows: low)
+        if high > 0 { h1.load(from: from + 6 &* carryRowBytes, rowBytes: carryRowBytes, rows: high) }
+    }
     var a = a, b = UnsafeRawPointer(b)
     for _ in 0..<kc {
         let x = Row.load(b)
@@ -166,34 +184,34 @@ private func microKernel<Row: MicroRow>(
 }
 
 // One out-of-line copy per tile shape, so each gets its own register allocation.
-@inline(never) private func kernel12x32(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?) {
-    microKernel(SIMD16Pair.self, rows: 12, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f)
+@inline(never) private func kernel12x32(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?, _ carry: UnsafePointer<Float>?) {
+    microKernel(SIMD16Pair.self, rows: 12, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f, carry: carry)
 }
-@inline(never) private func kernel8x32(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?) {
-    microKernel(SIMD16Pair.self, rows: 8, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f)
+@inline(never) private func kernel8x32(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?, _ carry: UnsafePointer<Float>?) {
+    microKernel(SIMD16Pair.self, rows: 8, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f, carry: carry)
 }
-@inline(never) private func kernel4x32(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?) {
-    microKernel(SIMD16Pair.self, rows: 4, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f)
+@inline(never) private func kernel4x32(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?, _ carry: UnsafePointer<Float>?) {
+    microKernel(SIMD16Pair.self, rows: 4, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f, carry: carry)
 }
-@inline(never) private func kernel12x16(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?) {
-    microKernel(SIMD16<Float>.self, rows: 12, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f)
+@inline(never) private func kernel12x16(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?, _ carry: UnsafePointer<Float>?) {
+    microKernel(SIMD16<Float>.self, rows: 12, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f, carry: carry)
 }
-@inline(never) private func kernel8x16(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?) {
-    microKernel(SIMD16<Float>.self, rows: 8, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f)
+@inline(never) private func kernel8x16(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?, _ carry: UnsafePointer<Float>?) {
+    microKernel(SIMD16<Float>.self, rows: 8, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f, carry: carry)
 }
-@inline(never) private func kernel4x16(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?) {
-    microKernel(SIMD16<Float>.self, rows: 4, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f)
+@inline(never) private func kernel4x16(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?, _ carry: UnsafePointer<Float>?) {
+    microKernel(SIMD16<Float>.self, rows: 4, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f, carry: carry)
 }
 
 // Without AVX-512 there are 16 vector registers and `SIMD16` takes two: the 12 × 32 tile's 24
 // accumulators would spill. The narrow tiling's 6 × 16 and 4 × 16 tiles hold 12 or 8 `SIMD8`
 // accumulators, as BLIS's Haswell kernel: two loads of B and six broadcasts of A per 12 FMAs,
 // leaving 4 registers for the operands.
-@inline(never) private func kernel6x16Narrow(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?) {
-    microKernel(SIMD8Pair.self, rows: 6, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f)
+@inline(never) private func kernel6x16Narrow(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?, _ carry: UnsafePointer<Float>?) {
+    microKernel(SIMD8Pair.self, rows: 6, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f, carry: carry)
 }
-@inline(never) private func kernel4x16Narrow(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?) {
-    microKernel(SIMD8Pair.self, rows: 4, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f)
+@inline(never) private func kernel4x16Narrow(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?, _ carry: UnsafePointer<Float>?) {
+    microKernel(SIMD8Pair.self, rows: 4, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f, carry: carry)
 }
 
 extension GEMM {
@@ -224,18 +242,22 @@ extension GEMM {
 
     /// Computes one `h × w` tile of C from packed slivers: `C = A·B` when `factor` is nil (C is not
     /// read), else `C = A·B + factor · C`. `scratch` holds a padded tile (`largestTile` floats).
+    /// `carry`: the padded tile's accumulators after the earlier steps of k (rows
+    /// `paddedColumns(w)` floats apart), which an earlier call stored as a padded `h × w` tile
+    /// with `factor` nil; the chains go on from them (nil: from 0).
     @inline(__always)
     static func multiplyTile(
         _ tiling: Tiling, h: Int, w: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-        c: UnsafeMutablePointer<Float>, ldc: Int, factor: Float?, scratch: UnsafeMutablePointer<Float>
+        c: UnsafeMutablePointer<Float>, ldc: Int, factor: Float?, carry: UnsafePointer<Float>? = nil,
+        scratch: UnsafeMutablePointer<Float>
     ) {
         let rows = tiling.paddedRows(h), columns = tiling.paddedColumns(w)
         if rows == h && columns == w {
-            kernel(tiling, rows: rows, columns: columns, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: factor)
+            kernel(tiling, rows: rows, columns: columns, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: factor, carry: carry)
             return
         }
         // Edge tile: compute the padded tile aside, then apply the same update per element.
-        kernel(tiling, rows: rows, columns: columns, kc: kc, a: a, b: b, c: scratch, ldc: columns, factor: nil)
+        kernel(tiling, rows: rows, columns: columns, kc: kc, a: a, b: b, c: scratch, ldc: columns, factor: nil, carry: carry)
         for i in 0..<h {
             let src = scratch + i &* columns, dst = c + i &* ldc
             if let f = factor {
@@ -249,19 +271,19 @@ extension GEMM {
     @inline(__always)
     private static func kernel(
         _ tiling: Tiling, rows: Int, columns: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-        c: UnsafeMutablePointer<Float>, ldc: Int, factor: Float?
+        c: UnsafeMutablePointer<Float>, ldc: Int, factor: Float?, carry: UnsafePointer<Float>?
     ) {
         if tiling == .narrow {
-            if rows == 6 { kernel6x16Narrow(kc, a, b, c, ldc, factor) } else { kernel4x16Narrow(kc, a, b, c, ldc, factor) }
+            if rows == 6 { kernel6x16Narrow(kc, a, b, c, ldc, factor, carry) } else { kernel4x16Narrow(kc, a, b, c, ldc, factor, carry) }
             return
         }
         switch (rows, columns) {
-        case (12, 32): kernel12x32(kc, a, b, c, ldc, factor)
-        case (8, 32): kernel8x32(kc, a, b, c, ldc, factor)
-        case (4, 32): kernel4x32(kc, a, b, c, ldc, factor)
-        case (12, 16): kernel12x16(kc, a, b, c, ldc, factor)
-        case (8, 16): kernel8x16(kc, a, b, c, ldc, factor)
-        default: kernel4x16(kc, a, b, c, ldc, factor)
+        case (12, 32): kernel12x32(kc, a, b, c, ldc, factor, carry)
+        case (8, 32): kernel8x32(kc, a, b, c, ldc, factor, carry)
+        case (4, 32): kernel4x32(kc, a, b, c, ldc, factor, carry)
+        case (12, 16): kernel12x16(kc, a, b, c, ldc, factor, carry)
+        case (8, 16): kernel8x16(kc, a, b, c, ldc, factor, carry)
+        default: kernel4x16(kc, a, b, c, ldc, factor, carry)
         }
     }
 
@@ -299,8 +321,8 @@ extension GEMM {
         // that a slow spell of the machine does not fall on one kernel only; the fastest of each.
         var wide = UInt64.max, narrow = UInt64.max
         for _ in 0..<9 {
-            wide = min(wide, time { kernel12x32(kc, a, b, c, 32, nil) })
-            narrow = min(narrow, time { for part in 0..<4 { kernel6x16Narrow(kc, a, b, c + 96 &* part, 16, nil) } })
+            wide = min(wide, time { kernel12x32(kc, a, b, c, 32, nil, nil) })
+            narrow = min(narrow, time { for part in 0..<4 { kernel6x16Narrow(kc, a, b, c + 96 &* part, 16, nil, nil) } })
         }
         wideOverNarrow = Double(wide) / Double(narrow)
         return Double(wide) < 1.12 * Double(narrow)

@@ -11,8 +11,8 @@ import Foundation
 /// (`kcMax`); for each block, slivers of op(A) (12 rows, or 6 on 16-register machines) and op(B)
 /// (32 columns, or 16) are packed into a buffer in the order the micro-kernel reads them
 /// (`GEMM+Pack.swift`), then every 12 × 32 (or 6 × 16) tile of C is updated by a
-/// register-blocked FMA kernel (`GEMM+MicroKernel.swift`, `Tiling`). Transposition happens only
-/// while packing.
+/// register-blocked FMA kernel (`GEMM+MicroKernel.swift`, `Tiling`), in parts of `kPart` steps
+/// whose accumulators wait in scratch between parts. Transposition happens only while packing.
 ///
 /// Reduction-order contract (other kernels that must match `sgemm` bit for bit replicate it):
 ///  1. k is cut into `⌈k / kcMax⌉` blocks as equal as possible, block `b` being
@@ -74,6 +74,31 @@ public enum GEMM {
         let count = (k + kcMax - 1) / kcMax
         return (0..<count).map { k * $0 / count ..< k * ($0 + 1) / count }
     }
+    /// Steps of k per part of a tile's update (`forEachTilePart`): as many as let the part of a
+    /// wide B sliver fill 2/3 of the core's L1 data cache, where it stays while a group of row
+    /// slivers meets it; the rest is for the A part streaming through (12 KB at 256 steps) and
+    /// the carried accumulators (1.5 KB). 256 steps with this Xeon's 48 KB, 160 with Zen 4's
+    /// 32 KB. Any length gives the same bits.
+    static let kPart: Int = {
+        let steps = l1Bytes * 2 / 3 / (4 * Tiling.wide.columns)
+        return Swift.max(32, steps / 32 * 32)
+    }()
+
+    /// The L1 data cache of one core, in bytes; 32 KB when the size cannot be read.
+    static let l1Bytes: Int = {
+        #if os(Linux)
+        let size = sysconf(Int32(_SC_LEVEL1_DCACHE_SIZE))
+        if size >= 1 << 14 && size <= 1 << 20 { return size }
+        #endif
+        return 1 << 15
+    }()
+
+    /// `0..<kc` cut into parts of `kPart` steps (the last one shorter). A tile's chains run
+    /// through the parts in order, so the parts do not change the bits.
+    static func kParts(_ kc: Int) -> [Range<Int>] {
+        stride(from: 0, to: kc, by: kPart).map { $0..<Swift.min($0 + kPart, kc) }
+    }
+
     /// Floats of L2 that a group of packed slivers and the slivers applied to it may fill
     /// (`Job.forEachTile`): 7/8 of the core's L2, the rest left to C and the stack. The larger
     /// the group, the fewer times all of packed B streams in from L3 or memory; on Zen 4 (1 MB

@@ -11,10 +11,13 @@ final class GEMMChainTests: XCTestCase {
         defer { GEMM.wideTiles = saved }
         let depth = GEMM.kcMax
         // Edge rows (5, 13, 29 are not multiples of 4, 6 or 12), edge columns, one and three
-        // k-blocks, and shapes large enough to run on two threads: split by columns, and by rows
-        // (one column sliver), also over two row panels (m > panelSize).
+        // k-blocks, k-blocks longer than a part of a tile's update (`kPart`) and not a multiple
+        // of it, and shapes large enough to run on two threads: split by columns, and by rows
+        // (one column sliver), also over two row panels (m > panelSize), and one whose threads
+        // pack shared slivers (the part of the operand every worker reads is past
+        // `privatePackingLimit`).
         let shapes = [(5, 7, 3), (13, 33, 40), (29, 50, 2 * depth + 5), (12, 32, depth), (70, 90, 300), (40, 300, 260),
-                      (301, 9, 600), (GEMM.panelSize + 13, 20, 40)]
+                      (301, 9, 600), (GEMM.panelSize + 13, 20, 40), (100, 200, depth + 376)]
         for wide in [true, false] {
             GEMM.wideTiles = wide
             for (transA, transB) in [(false, false), (true, false), (false, true), (true, true)] {
