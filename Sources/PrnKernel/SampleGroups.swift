@@ -31,7 +31,9 @@ struct SampleGroups {
 
     /// `forEach` for sums that must be added in group order: up to `Parallel.threads` groups run
     /// at a time, and after each such wave `afterWave` receives the scratch of the wave's groups in
-    /// group order.
+    /// group order. A wave of one group (the last, when the threads do not divide the group
+    /// count: Conv-2's 64 → 64 weight gradient, 11 groups on 2 threads) gets all threads, as a
+    /// lone group does, instead of one while the others wait.
     func forEach(scratch count: Int,
                  _ body: (_ samples: Range<Int>, _ scratch: UnsafeMutablePointer<Float>, _ gemmThreads: Int?) -> Void,
                  afterWave: ([UnsafeMutablePointer<Float>]) -> Void) {
@@ -39,8 +41,9 @@ struct SampleGroups {
             var first = 0
             while first < groups {
                 let wave = first, width = Swift.min(slots, groups - first)
+                let threads = width == 1 ? nil : gemmThreads
                 Parallel.forEach(width, threads: width) { range in
-                    for slot in range { body(samples(ofGroup: wave + slot), scratch + slot * count, gemmThreads) }
+                    for slot in range { body(samples(ofGroup: wave + slot), scratch + slot * count, threads) }
                 }
                 afterWave((0..<width).map { scratch + $0 * count })
                 first += width

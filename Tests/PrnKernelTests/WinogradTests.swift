@@ -279,4 +279,23 @@ final class WinogradTests: XCTestCase {
             }
         }
     }
+
+    /// The weight gradient's groups run in waves of one per thread; a last wave of one group
+    /// (3 groups of F(4×4) on 2 threads, 5 of F(2×2) on 2 and 3) runs its products on all threads,
+    /// which gives the bits of one thread.
+    func testLoneGroupOfTheLastWaveKeepsBits() {
+        let (x, w, gy) = ConvTests.operands((600, 2, 4, 4, 3, 3, 3, 1, 1), seed: 11)
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        for algorithm in Self.algorithms {
+            var results: [[UInt32]] = []
+            for threads in [1, 2, 3] {
+                Parallel.threads = threads
+                results.append(Tensor.conv2dWeightGrad(x, gy, weightShape: w.shape, stride: 1, padding: 1,
+                                                       algorithm: algorithm).scalars.map(\.bitPattern))
+            }
+            XCTAssertEqual(results[0], results[1], "\(algorithm), 2 threads")
+            XCTAssertEqual(results[0], results[2], "\(algorithm), 3 threads")
+        }
+    }
 }
