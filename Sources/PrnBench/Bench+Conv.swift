@@ -2,7 +2,8 @@ import PrnKernel
 
 /// Direct (im2col + GEMM) against Winograd F(2×2, 3×3), F(4×4, 3×3) and the sliding direct
 /// kernel (`ConvAlgorithm.sliding`) on the 3×3 layers of VGG-16, VGG-11 (width 0.25, `vgg11`) and
-/// ResNet-20 at batch 128: the forward pass and both gradients.
+/// ResNet-20 at batch 128, and Conv-2's (Fashion-MNIST's 28×28) at its training batch of 64: the
+/// forward pass and both gradients.
 public enum ConvBenchmark {
     /// One line per layer, product and thread count: `conv layer=vgg16.c64.s32 product=forward
     /// threads=2 direct_ms=… winograd2x2_ms=… winograd4x4_ms=… sliding_ms=… speedup2x2=…
@@ -21,6 +22,7 @@ public enum ConvBenchmark {
             ("vgg11.c64.s4", 64, 128, 4), ("vgg11.c128.s4", 128, 128, 4), ("vgg11.c128.s2", 128, 128, 2),
             ("resnet20.c3.s32", 3, 16, 32), ("resnet20.c16.s32", 16, 16, 32), ("resnet20.c32.s16", 32, 32, 16),
             ("resnet20.c64.s8", 64, 64, 8), ("resnet20.c16.s32.stride2", 16, 32, 32), ("resnet20.c32.s16.stride2", 32, 64, 16),
+            ("conv2.c1.s28", 1, 64, 28), ("conv2.c64.s28", 64, 64, 28),
         ]
         // Column names: the time, speed-up and difference of each algorithm.
         let algorithms: [(label: String, suffix: String, ConvAlgorithm)] = [
@@ -30,10 +32,11 @@ public enum ConvBenchmark {
         defer { Parallel.threads = saved }
         for (name, c, o, side) in layers where models?.contains(String(name.prefix { $0 != "." })) ?? true {
             let stride = name.hasSuffix("stride2") ? 2 : 1, outSide = (side - 1) / stride + 1
+            let batch = name.hasPrefix("conv2.") ? 64 : 128
             var rng = RNG(seed: UInt64(c * side))
-            let x = Tensor(shape: [128, c, side, side], scalars: rng.normal(count: 128 * c * side * side))
+            let x = Tensor(shape: [batch, c, side, side], scalars: rng.normal(count: batch * c * side * side))
             let w = Tensor(shape: [o, c, 3, 3], scalars: rng.normal(count: o * c * 9))
-            let gy = Tensor(shape: [128, o, outSide, outSide], scalars: rng.normal(count: 128 * o * outSide * outSide))
+            let gy = Tensor(shape: [batch, o, outSide, outSide], scalars: rng.normal(count: batch * o * outSide * outSide))
             let products: [(String, ConvProduct, (ConvAlgorithm) -> Tensor)] = [
                 ("forward", .forward, { x.conv2d(w, stride: stride, padding: 1, algorithm: $0) }),
                 ("input_grad", .inputGradient, { Tensor.conv2dInputGrad(gy, w, inputShape: x.shape, stride: stride, padding: 1, algorithm: $0) }),

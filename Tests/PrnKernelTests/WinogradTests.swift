@@ -126,7 +126,8 @@ final class WinogradTests: XCTestCase {
         XCTAssertEqual(uses([128, 32, 16, 16], [32, 32, 3, 3]), .winograd4x4)   // 32 × 32 channels (ResNet-20)
         XCTAssertEqual(uses([128, 15, 32, 32], [64, 15, 3, 3]), .direct)        // few input channels
         XCTAssertEqual(uses([128, 64, 32, 32], [15, 64, 3, 3]), .direct)        // few output channels
-        XCTAssertEqual(uses([128, 3, 32, 32], [64, 3, 3, 3]), .direct)          // a first layer
+        XCTAssertEqual(uses([128, 3, 32, 32], [64, 3, 3, 3]), .sliding)         // a first layer: the sliding kernel
+        XCTAssertEqual(uses([128, 3, 32, 32], [64, 3, 4, 4], padding: 2), .direct)  // a first layer of 4×4 taps
         XCTAssertEqual(uses([128, 64, 4, 4], [128, 64, 3, 3]), .winograd4x4)    // 4×4 planes (VGG-11 at width 0.25)
         XCTAssertEqual(uses([128, 16, 4, 4], [15, 16, 3, 3]), .direct)          // 4×4 planes, few output channels
         XCTAssertEqual(uses([128, 16, 7, 7], [16, 16, 3, 3]), .winograd4x4)     // 7×7 planes, 16 channels
@@ -149,7 +150,8 @@ final class WinogradTests: XCTestCase {
 
     /// `sliding` for all three products of layers on planes of at least 8×8 with 2048 outputs per
     /// channel, of at most 32 × 32 channels with C·O ≤ 512 (on 8×8 to 15×15 planes 32 → 64, the
-    /// weight gradient only up to C·O = 512), but an input gradient onto fewer than 8 channels;
+    /// weight gradient only up to C·O = 512; on larger planes 64 output channels with C·O ≤ 512),
+    /// but an input gradient onto fewer than 8 channels;
     /// of every layer on planes of at most 2×2 in batches of at least 32; and for the forward pass
     /// of stride-2 layers of at most 32 → 64 channels with at least 8×8 outputs, 2048 per channel.
     func testSlidingRuleFollowsTheShapes() {
@@ -174,7 +176,12 @@ final class WinogradTests: XCTestCase {
         XCTAssertEqual(uses([128, 3, 32, 32], [16, 3, 3, 3], .weightGradient), .sliding)
         XCTAssertEqual(uses([128, 3, 32, 32], [16, 3, 3, 3], .inputGradient), .direct)   // onto 3 channels
         XCTAssertEqual(uses([128, 8, 32, 32], [16, 8, 3, 3], .inputGradient), .sliding)  // onto 8 channels
-        XCTAssertEqual(uses([128, 3, 32, 32], [64, 3, 3, 3]), .direct)                   // 64 output channels (VGG-16)
+        XCTAssertEqual(uses([128, 3, 32, 32], [64, 3, 3, 3]), .sliding)                  // 64 output channels (VGG-16's first)
+        XCTAssertEqual(uses([128, 3, 32, 32], [64, 3, 3, 3], .weightGradient), .sliding)
+        XCTAssertEqual(uses([64, 1, 28, 28], [64, 1, 3, 3], .weightGradient), .sliding)   // Conv-2's first
+        XCTAssertEqual(uses([128, 8, 32, 32], [64, 8, 3, 3]), .sliding)                  // C·O = 512
+        XCTAssertEqual(uses([128, 8, 32, 32], [65, 8, 3, 3]), .direct)                   // 65 output channels
+        XCTAssertEqual(uses([128, 9, 32, 32], [64, 9, 3, 3]), .direct)                   // C·O = 576, 64 output channels
         XCTAssertEqual(uses([128, 16, 16, 16], [33, 16, 3, 3]), .winograd4x4)            // 33 output channels on 16×16
         XCTAssertEqual(uses([128, 32, 16, 16], [32, 32, 3, 3]), .winograd4x4)             // C·O = 1024 (ResNet-20)
         // Planes of 8×8 to 15×15: up to 32 → 64 channels; the weight gradient up to C·O = 512.
