@@ -30,7 +30,7 @@ extension Variable {
         let forward = value.batchNormalized(scale: scale.value, shift: shift.value, epsilon: epsilon, relu: relu,
                                             adding: residual?.value)
         let output = recorded(forward.output, scale: scale, shift: shift, mean: forward.mean, variance: forward.variance,
-                              invStd: forward.invStd, batchStatistics: true, epsilon: epsilon, relu: relu, residual: residual)
+                              invStd: forward.invStd, batchStatistics: true, epsilon: epsilon, gate: forward.gate, residual: residual)
         return (output, forward.mean, forward.variance)
     }
 
@@ -39,28 +39,28 @@ extension Variable {
     public func batchNorm(scale: Variable, shift: Variable, mean: Tensor, variance: Tensor, epsilon: Float,
                           relu: Bool = false, adding residual: Variable? = nil) -> Variable {
         let invStd = (variance + epsilon).pow(-0.5)
-        let y = value.batchNormalized(mean: mean, invStd: invStd, scale: scale.value, shift: shift.value, relu: relu,
-                                      adding: residual?.value)
-        return recorded(y, scale: scale, shift: shift, mean: mean, variance: variance, invStd: invStd, batchStatistics: false,
-                        epsilon: epsilon, relu: relu, residual: residual)
+        let forward = value.batchNormalized(mean: mean, invStd: invStd, scale: scale.value, shift: shift.value, relu: relu,
+                                            adding: residual?.value)
+        return recorded(forward.output, scale: scale, shift: shift, mean: mean, variance: variance, invStd: invStd,
+                        batchStatistics: false, epsilon: epsilon, gate: forward.gate, residual: residual)
     }
 
     /// The node of both batch norms, whose output `y` is computed: `mean` and `variance` are the
     /// batch's own (`batchStatistics`, then they depend on x) or fixed, `invStd` is
-    /// `(variance + ε)^(−1/2)`.
+    /// `(variance + ε)^(−1/2)`; `gate` is the forward's, with its ReLU.
     private func recorded(_ y: Tensor, scale: Variable, shift: Variable, mean: Tensor, variance: Tensor, invStd: Tensor,
-                          batchStatistics: Bool, epsilon: Float, relu: Bool, residual: Variable?) -> Variable {
+                          batchStatistics: Bool, epsilon: Float, gate: ReLUGate?, residual: Variable?) -> Variable {
         let x = self
         return Variable.record(y, [x, scale, shift] + (residual.map { [$0] } ?? [])) { upstream in
             if GradMode.isEnabled {
-                let g = relu ? upstream.reluGated(by: y) : upstream
+                let g = gate != nil ? upstream.reluGated(by: y) : upstream
                 return Variable.batchNormBackward(g, x, scale, statistics: batchStatistics ? nil : (mean, variance), epsilon: epsilon)
                     + (residual.map { [$0.requiresGrad ? g : nil] } ?? [])
             }
             // The residual's gradient is the gated gradient itself: the kernel writes it out
             // as it reads it.
             let result = Tensor.batchNormBackward(upstream.value, x.value, mean: mean, invStd: invStd, scale: scale.value,
-                                                  batchStatistics: batchStatistics, gate: relu ? y : nil,
+                                                  batchStatistics: batchStatistics, gate: gate,
                                                   keepGated: residual != nil, inputGradient: x.requiresGrad)
             return [result.dx.map { Variable($0) }, Variable(result.sums.projection), Variable(result.sums.gradient)]
                 + (residual.map { [$0.requiresGrad ? Variable(result.gated ?? upstream.value) : nil] } ?? [])

@@ -41,36 +41,40 @@ extension Tensor {
     /// then its planes normalized as `batchNormalized(mean:invStd:…)` does, while they are still
     /// in cache (a channel of a 128 × 32 × 32 batch is 512 KB). Returns the output and the `[C]`
     /// statistics, the same bits as `channelSums`-ordered sums followed by the tensor ops
-    /// `(variance + ε).pow(-0.5)` and `batchNormalized`.
+    /// `(variance + ε).pow(-0.5)` and `batchNormalized`. With `relu`, also the gate the
+    /// backward reads (`ReLUGate`).
     public func batchNormalized(scale: Tensor, shift: Tensor, epsilon: Float, relu: Bool = false, adding residual: Tensor? = nil)
-        -> (output: Tensor, mean: Tensor, variance: Tensor, invStd: Tensor) {
+        -> (output: Tensor, mean: Tensor, variance: Tensor, invStd: Tensor, gate: ReLUGate?) {
         let layout = ChannelPlanes(shape)
         if let residual { precondition(residual.shape == shape, "batchNormalized: residual \(residual.shape), input \(shape)") }
         let invN = layout.inverseCount
         var mean = [Float](repeating: 0, count: layout.channels)
         var variance = mean, invStd = mean
+        var bits = ReLUGate.bitsBuffer(relu: relu, layout, count: count)
         let y = Tensor.build(shape) { y in
             scalars.withUnsafeBufferPointer { x in
                 (residual?.scalars).withOptionalBuffer { r in
-                    scale.scalars.withUnsafeBufferPointer { a in
-                        shift.scalars.withUnsafeBufferPointer { b in
-                            mean.withUnsafeMutableBufferPointer { m in
-                                variance.withUnsafeMutableBufferPointer { v in
-                                    invStd.withUnsafeMutableBufferPointer { s in
-                                        layout.forEachChannel { c in
-                                            let mu = layout.laneSum(of: c, { x.block($0) }, { x[$0] }) * invN
-                                            let centre = SIMD8<Float>(repeating: mu)
-                                            let squares = layout.laneSum(of: c, { i in
-                                                let d = x.block(i) - centre
-                                                return d * d
-                                            }, { i in
-                                                let d = x[i] - mu
-                                                return d * d
-                                            })
-                                            (m[c], v[c]) = (mu, squares * invN)
-                                            s[c] = Foundation.pow(v[c] + epsilon, -0.5)
-                                            let affine = ChannelAffine(mean: mu, invStd: s[c], scale: a[c], shift: b[c])
-                                            layout.forEachRun(of: c) { affine.normalize($0, x, into: y, adding: r, relu: relu) }
+                    bits.withOptionalMutableBuffer { bits in
+                        scale.scalars.withUnsafeBufferPointer { a in
+                            shift.scalars.withUnsafeBufferPointer { b in
+                                mean.withUnsafeMutableBufferPointer { m in
+                                    variance.withUnsafeMutableBufferPointer { v in
+                                        invStd.withUnsafeMutableBufferPointer { s in
+                                            layout.forEachChannel { c in
+                                                let mu = layout.laneSum(of: c, { x.block($0) }, { x[$0] }) * invN
+                                                let centre = SIMD8<Float>(repeating: mu)
+                                                let squares = layout.laneSum(of: c, { i in
+                                                    let d = x.block(i) - centre
+                                                    return d * d
+                                                }, { i in
+                                                    let d = x[i] - mu
+                                                    return d * d
+                                                })
+                                                (m[c], v[c]) = (mu, squares * invN)
+                                                s[c] = Foundation.pow(v[c] + epsilon, -0.5)
+                                                let affine = ChannelAffine(mean: mu, invStd: s[c], scale: a[c], shift: b[c])
+                                                layout.forEachRun(of: c) { affine.normalize($0, x, into: y, adding: r, relu: relu, bits: bits) }
+                                            }
                                         }
                                     }
                                 }
@@ -81,28 +85,32 @@ extension Tensor {
             }
         }
         return (y, Tensor(shape: [layout.channels], scalars: mean), Tensor(shape: [layout.channels], scalars: variance),
-                Tensor(shape: [layout.channels], scalars: invStd))
+                Tensor(shape: [layout.channels], scalars: invStd), ReLUGate(relu: relu, output: y, bits: bits))
     }
 
     /// `y = ((x − mean_c) · invStd_c) · scale_c + shift_c`, plus `residual` (of this tensor's
     /// shape) when given, then `max(y, 0)` with `relu` (as `+` and `relu()` compute them); the
     /// per-channel tensors have shape `[C]`. One pass: a residual block's `relu(bn(h) + skip)`
-    /// writes only its output.
+    /// writes only its output (and, with `relu`, the gate its backward reads).
     public func batchNormalized(mean: Tensor, invStd: Tensor, scale: Tensor, shift: Tensor, relu: Bool = false,
-                                adding residual: Tensor? = nil) -> Tensor {
+                                adding residual: Tensor? = nil) -> (output: Tensor, gate: ReLUGate?) {
         let layout = ChannelPlanes(shape)
         if let residual { precondition(residual.shape == shape, "batchNormalized: residual \(residual.shape), input \(shape)") }
-        return Tensor.build(shape) { y in
+        var bits = ReLUGate.bitsBuffer(relu: relu, layout, count: count)
+        let y = Tensor.build(shape) { y in
             scalars.withUnsafeBufferPointer { x in
                 (residual?.scalars).withOptionalBuffer { r in
-                    layout.forEachPlane { run, c in
-                        let affine = ChannelAffine(mean: mean.scalars[c], invStd: invStd.scalars[c],
-                                                   scale: scale.scalars[c], shift: shift.scalars[c])
-                        affine.normalize(run, x, into: y, adding: r, relu: relu)
+                    bits.withOptionalMutableBuffer { bits in
+                        layout.forEachPlane { run, c in
+                            let affine = ChannelAffine(mean: mean.scalars[c], invStd: invStd.scalars[c],
+                                                       scale: scale.scalars[c], shift: shift.scalars[c])
+                            affine.normalize(run, x, into: y, adding: r, relu: relu, bits: bits)
+                        }
                     }
                 }
             }
         }
+        return (y, ReLUGate(relu: relu, output: y, bits: bits))
     }
 
     /// Batch norm's backward without a recorded graph, in one sweep per channel: first the sums
@@ -112,12 +120,12 @@ extension Tensor {
     ///     dx = ((g − Σg · (1/n)) − x̂ · (Σg·x̂ · (1/n))) · k_c     (batchStatistics)
     ///     dx = g · k_c                                          (fixed statistics)
     ///
-    /// with `k_c = scale_c · invStd_c` (`dx` only with `inputGradient`). With `gate`, `g` is first
-    /// `Tensor.reluGated(g, by: gate)`, read on the fly; with `keepGated` too, that gated gradient
-    /// is also written out and returned (a residual's gradient). Each scalar goes through the
-    /// operations of the composition in `Variable.batchNormBackward`, in its order.
+    /// with `k_c = scale_c · invStd_c` (`dx` only with `inputGradient`). With `gate` (the forward's
+    /// ReLU), `g` is first `Tensor.reluGated(g, by: y)`, read on the fly; with `keepGated` too,
+    /// that gated gradient is also written out and returned (a residual's gradient). Each scalar
+    /// goes through the operations of the composition in `Variable.batchNormBackward`, in its order.
     public static func batchNormBackward(_ g: Tensor, _ x: Tensor, mean: Tensor, invStd: Tensor, scale: Tensor,
-                                         batchStatistics: Bool, gate: Tensor? = nil, keepGated: Bool = false,
+                                         batchStatistics: Bool, gate: ReLUGate? = nil, keepGated: Bool = false,
                                          inputGradient: Bool = true)
         -> (dx: Tensor?, sums: (gradient: Tensor, projection: Tensor), gated: Tensor?) {
         precondition(g.shape == x.shape, "batchNormBackward: gradient \(g.shape), input \(x.shape)")
@@ -137,7 +145,7 @@ extension Tensor {
                                     let (muBlock, invBlock) = (SIMD8<Float>(repeating: mu), SIMD8<Float>(repeating: inv))
                                     (sum[c], projection[c]) = layout.laneSums(of: c, { i in
                                         let g = gradient.block(i)
-                                        if let kept { UnsafeMutableRawPointer(kept.baseAddress! + i).storeBytes(of: g, as: SIMD8<Float>.self) }
+                                        kept?.store(g, at: i)
                                         return (g, g * ((xs.block(i) - muBlock) * invBlock))
                                     }, { i in
                                         let g = gradient[i]
@@ -146,16 +154,20 @@ extension Tensor {
                                     })
                                     guard let dx else { return }
                                     // The gated copy, when written, is the gradient already gated.
-                                    let gs = kept.map { GatedGradient(g: UnsafeBufferPointer($0), gate: nil) } ?? gradient
-                                    let k = scale.scalars[c] * inv
+                                    let gs = kept.map { GatedGradient(g: UnsafeBufferPointer($0)) } ?? gradient
+                                    let k = scale.scalars[c] * inv, kBlock = SIMD8<Float>(repeating: k)
                                     guard batchStatistics else {
-                                        layout.forEachRun(of: c) { run in for i in run { dx[i] = gs[i] * k } }
+                                        layout.forEachBlock(of: c, { i in dx.store(gs.block(i) * kBlock, at: i) }, { i in dx[i] = gs[i] * k })
                                         return
                                     }
                                     let gMean = sum[c] * invN, projectionMean = projection[c] * invN
-                                    layout.forEachRun(of: c) { run in
-                                        for i in run { dx[i] = ((gs[i] - gMean) - ((xs[i] - mu) * inv) * projectionMean) * k }
-                                    }
+                                    let (gMeanBlock, projectionBlock) = (SIMD8<Float>(repeating: gMean), SIMD8<Float>(repeating: projectionMean))
+                                    layout.forEachBlock(of: c, { i in
+                                        let normalized = (xs.block(i) - muBlock) * invBlock
+                                        dx.store(((gs.block(i) - gMeanBlock) - normalized * projectionBlock) * kBlock, at: i)
+                                    }, { i in
+                                        dx[i] = ((gs[i] - gMean) - ((xs[i] - mu) * inv) * projectionMean) * k
+                                    })
                                 }
                             }
                         }
@@ -175,10 +187,23 @@ extension Tensor {
 struct ChannelAffine {
     let mean: Float, invStd: Float, scale: Float, shift: Float
 
-    /// Writes `y[i]` for `i` in `run`.
+    /// Writes `y[i]` for `i` in `run`, and with `bits` (a ReLU's gate as bits, `run` a plane of
+    /// whole 16-bit words of them) their bits, from the plane just written (in L1) rather than in the
+    /// loop that streams `x` and `r` from memory, which runs slower with the bits in it.
     @inline(__always)
     func normalize(_ run: Range<Int>, _ x: UnsafeBufferPointer<Float>, into y: UnsafeMutableBufferPointer<Float>,
-                   adding r: UnsafeBufferPointer<Float>?, relu: Bool) {
+                   adding r: UnsafeBufferPointer<Float>?, relu: Bool, bits: UnsafeMutableBufferPointer<UInt8>?) {
+        normalize(run, x, into: y, adding: r, relu: relu)
+        guard let bits else { return }
+        for i in stride(from: run.lowerBound, to: run.upperBound, by: 16) {
+            UnsafeMutableRawPointer(bits.baseAddress! + i >> 3)
+                .storeBytes(of: ReLUGate.bits(y.block(i) .> 0, y.block(i + 8) .> 0).littleEndian, toByteOffset: 0, as: UInt16.self)
+        }
+    }
+
+    @inline(__always)
+    private func normalize(_ run: Range<Int>, _ x: UnsafeBufferPointer<Float>, into y: UnsafeMutableBufferPointer<Float>,
+                           adding r: UnsafeBufferPointer<Float>?, relu: Bool) {
         let (mu, inv, gamma, beta) = (mean, invStd, scale, shift)
         switch (r, relu) {
         case (nil, false):
@@ -199,33 +224,89 @@ struct ChannelAffine {
     }
 }
 
-/// A gradient read through an optional ReLU gate: `g[i] · step(gate[i])`, the multiplication
+/// A fused ReLU's gate `y > 0`, for its output `y`, as batch norm's backward reads it: one bit
+/// per scalar (bit `i % 8` of byte `i / 8`) when every plane is a whole number of 16-bit words of
+/// bits (the forward writes them 16 at a time), so that threads writing different planes never
+/// share a byte; else the output itself. The
+/// backward's first sweep is bound by memory traffic, and the bits are a 32nd of the output's
+/// bytes.
+public enum ReLUGate {
+    case bits([UInt8])
+    case output(Tensor)
+
+    /// The gate of the output `y` of a ReLU (`relu`), as bits when the forward wrote them.
+    init?(relu: Bool, output y: Tensor, bits: [UInt8]?) {
+        guard relu else { return nil }
+        self = bits.map { .bits($0) } ?? .output(y)
+    }
+
+    /// Room for the bits of `count` scalars laid out as `layout`, when the ReLU is on and each
+    /// plane fills whole 16-bit words; else nil (the gate is then the output).
+    static func bitsBuffer(relu: Bool, _ layout: ChannelPlanes, count: Int) -> [UInt8]? {
+        guard relu && layout.plane % 16 == 0 else { return nil }
+        return [UInt8](unsafeUninitializedCapacity: count / 8) { $1 = count / 8 }
+    }
+
+    /// Sixteen lanes as bits, lane `j` of `low` as bit `j`, of `high` as bit `8 + j`. In floats:
+    /// the integer SIMD operations compile to a loop over the lanes, the float ones to a vector
+    /// compare and blend; sums of distinct powers of two below 2¹⁶ are exact, and adding 2²³
+    /// puts the sum in the low bits of the significand (no checked conversion).
+    @inline(__always)
+    static func bits(_ low: SIMDMask<SIMD8<Int32>>, _ high: SIMDMask<SIMD8<Int32>>) -> UInt16 {
+        let weights = SIMD8<Float>().replacing(with: SIMD8<Float>(1, 2, 4, 8, 16, 32, 64, 128), where: low)
+            + SIMD8<Float>().replacing(with: SIMD8<Float>(1, 2, 4, 8, 16, 32, 64, 128) * 256, where: high)
+        let quarters = weights.lowHalf + weights.highHalf, pair = quarters.lowHalf + quarters.highHalf
+        return UInt16(truncatingIfNeeded: ((pair[0] + pair[1]) + 0x1p23).bitPattern)
+    }
+
+    /// For each byte of bits, its eight lanes as 0 or 1: the factor `step(y)` that gates a
+    /// gradient, one load per eight scalars.
+    static let steps: [SIMD8<Float>] = (0..<256).map { byte in
+        SIMD8<Float>((0..<8).map { byte >> $0 & 1 == 1 ? Float(1) : 0 })
+    }
+}
+
+/// A gradient read through an optional ReLU gate: `g[i] · step(y[i])`, the multiplication
 /// `Tensor.reluGated` does, so batch norm's fused backward can take the gradient before its
-/// ReLU without a gated copy.
+/// ReLU without a gated copy. The gate is the output `y` or its bits (`ReLUGate`).
 struct GatedGradient {
     let g: UnsafeBufferPointer<Float>
-    let gate: UnsafeBufferPointer<Float>?
+    var output: UnsafeBufferPointer<Float>? = nil
+    var bits: UnsafeBufferPointer<UInt8>? = nil
+    /// `ReLUGate.steps`, with `bits`.
+    var steps: UnsafeBufferPointer<SIMD8<Float>>? = nil
 
     /// Runs `body` with `g` seen through `gate` (when given, of `g`'s shape).
-    static func with<R>(_ g: Tensor, gate: Tensor?, _ body: (GatedGradient) -> R) -> R {
+    static func with<R>(_ g: Tensor, gate: ReLUGate?, _ body: (GatedGradient) -> R) -> R {
         g.scalars.withUnsafeBufferPointer { gs in
-            guard let gate else { return body(GatedGradient(g: gs, gate: nil)) }
-            precondition(gate.shape == g.shape, "gated gradient \(g.shape), gate \(gate.shape)")
-            return gate.scalars.withUnsafeBufferPointer { body(GatedGradient(g: gs, gate: $0)) }
+            switch gate {
+            case nil:
+                return body(GatedGradient(g: gs))
+            case .output(let y)?:
+                precondition(y.shape == g.shape, "gated gradient \(g.shape), gate \(y.shape)")
+                return y.scalars.withUnsafeBufferPointer { body(GatedGradient(g: gs, output: $0)) }
+            case .bits(let bits)?:
+                precondition(bits.count * 8 == g.count, "gated gradient \(g.shape), \(bits.count) bytes of gate")
+                return bits.withUnsafeBufferPointer { bits in
+                    ReLUGate.steps.withUnsafeBufferPointer { body(GatedGradient(g: gs, bits: bits, steps: $0)) }
+                }
+            }
         }
     }
 
     @inline(__always)
     subscript(i: Int) -> Float {
-        guard let gate else { return g[i] }
-        return g[i] * (gate[i] > 0 ? 1 : 0)
+        if let bits { return g[i] * ((bits[i >> 3] >> UInt8(i & 7)) & 1 != 0 ? 1 : 0) }
+        guard let output else { return g[i] }
+        return g[i] * (output[i] > 0 ? 1 : 0)
     }
 
-    /// Entries `i..<i+8`.
+    /// Entries `i..<i+8`; with bits, `i` is a multiple of 8 (planes fill whole bytes of them).
     @inline(__always)
     func block(_ i: Int) -> SIMD8<Float> {
-        guard let gate else { return g.block(i) }
-        return g.block(i) * SIMD8<Float>(repeating: 0).replacing(with: 1, where: gate.block(i) .> 0)
+        if let bits, let steps { return g.block(i) * steps[Int(bits[i >> 3])] }
+        guard let output else { return g.block(i) }
+        return g.block(i) * SIMD8<Float>(repeating: 0).replacing(with: 1, where: output.block(i) .> 0)
     }
 }
 
@@ -403,6 +484,23 @@ struct ChannelPlanes {
         }
     }
 
+    /// Runs `block(i)` for scalars `i..<i+8` and `single(i)` for the last `plane % 8` scalars of
+    /// each of channel `c`'s planes, in batch order, on this thread (`laneSum`'s split of a plane).
+    @inline(__always)
+    func forEachBlock(of c: Int, _ block: (Int) -> Void, _ single: (Int) -> Void) {
+        forEachRun(of: c) { run in
+            var i = run.lowerBound
+            while i + 8 <= run.upperBound {
+                block(i)
+                i += 8
+            }
+            while i < run.upperBound {
+                single(i)
+                i += 1
+            }
+        }
+    }
+
     /// Runs `body(run, c)` for every plane with its channel, planes split across threads.
     func forEachPlane(_ body: (Range<Int>, Int) -> Void) {
         let plane = self.plane, channels = self.channels
@@ -416,4 +514,14 @@ extension UnsafeBufferPointer where Element == Float {
     /// Scalars `i..<i+8` as one vector.
     @inline(__always)
     func block(_ i: Int) -> SIMD8<Float> { UnsafeRawPointer(baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self) }
+}
+
+extension UnsafeMutableBufferPointer where Element == Float {
+    /// Scalars `i..<i+8` as one vector.
+    @inline(__always)
+    func block(_ i: Int) -> SIMD8<Float> { UnsafeRawPointer(baseAddress! + i).loadUnaligned(as: SIMD8<Float>.self) }
+
+    /// Writes `v` to scalars `i..<i+8`.
+    @inline(__always)
+    func store(_ v: SIMD8<Float>, at i: Int) { UnsafeMutableRawPointer(baseAddress! + i).storeBytes(of: v, as: SIMD8<Float>.self) }
 }

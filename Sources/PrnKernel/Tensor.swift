@@ -66,10 +66,10 @@ extension Tensor: CustomStringConvertible {
     public var description: String { TensorFormatter.format(self) }
 }
 
-extension Optional where Wrapped == [Float] {
+extension Optional {
     /// Runs `body` with the array's buffer, or nil: the scalars of an optional operand (a mask,
     /// a residual) for kernels that take one.
-    public func withOptionalBuffer<R>(_ body: (UnsafeBufferPointer<Float>?) -> R) -> R {
+    public func withOptionalBuffer<Element, R>(_ body: (UnsafeBufferPointer<Element>?) -> R) -> R where Wrapped == [Element] {
         switch self {
         case .some(let array): return array.withUnsafeBufferPointer { body($0) }
         case .none: return body(nil)
@@ -77,7 +77,8 @@ extension Optional where Wrapped == [Float] {
     }
 
     /// Runs `body` with the array's mutable buffer, or nil: an optional output of a kernel.
-    mutating func withOptionalMutableBuffer<R>(_ body: (UnsafeMutableBufferPointer<Float>?) -> R) -> R {
+    mutating func withOptionalMutableBuffer<Element, R>(_ body: (UnsafeMutableBufferPointer<Element>?) -> R) -> R
+        where Wrapped == [Element] {
         guard self != nil else { return body(nil) }
         return self!.withUnsafeMutableBufferPointer { body($0) }
     }

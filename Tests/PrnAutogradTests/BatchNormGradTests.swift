@@ -141,30 +141,64 @@ final class BatchNormGradTests: XCTestCase {
         }
     }
 
-    /// Batch norm with `relu` is the primitive followed by `relu()`, bit for bit: output and
-    /// gradients, with and without a recorded backward, batch and fixed statistics.
-    func testFusedReLUIsBitIdenticalToBatchNormThenReLU() {
-        let shape = [4, 3, 5, 6], channels = 3
-        let x = Self.input(shape, seed: 11), gamma = Self.scale(channels, seed: 12), beta = Self.shift(channels, seed: 13)
-        let seedGradient = Tensor.randn(shape, seed: 14)
-        let mean = Tensor.randn([channels], std: 0.3, seed: 15), variance = Self.variance(channels, seed: 16)
-        for batchStatistics in [true, false] {
-            for createGraph in [false, true] {
-                func run(fused: Bool) -> [Tensor] {
-                    let v = [x, gamma, beta].map { Variable($0, requiresGrad: true) }
-                    let norm = { (relu: Bool) in
-                        batchStatistics
-                            ? v[0].batchNorm(scale: v[1], shift: v[2], epsilon: Self.epsilon, relu: relu).output
-                            : v[0].batchNorm(scale: v[1], shift: v[2], mean: mean, variance: variance, epsilon: Self.epsilon, relu: relu)
-                    }
-                    let y = fused ? norm(true) : norm(false).relu()
-                    return [y.value] + grad(of: y, wrt: v, seed: Variable(seedGradient), createGraph: createGraph).map(\.value)
+    /// The fused ReLU's gate as bits (planes of a multiple of 16 scalars, with a residual or
+    /// not, batch or fixed statistics) has bit `i` set exactly where `y[i] > 0`, on 1 and 2
+    /// threads; planes of other sizes keep the output as the gate.
+    func testReLUGateBitsAreThePositiveOutputs() {
+        let shape = [8, 4, 48, 48], channels = 4
+        XCTAssertGreaterThanOrEqual(Shape.count(shape), 2 * Tensor.elementwiseGrain, "too small to split a pass")
+        let x = Self.input(shape, seed: 41), gamma = Self.scale(channels, seed: 42), beta = Self.shift(channels, seed: 43)
+        let residual = Tensor.randn(shape, seed: 44)
+        let mean = Tensor.randn([channels], std: 0.3, seed: 45), invStd = Self.variance(channels, seed: 46)
+        for threads in [1, 2] {
+            let saved = Parallel.threads
+            Parallel.threads = threads
+            defer { Parallel.threads = saved }
+            for r in [nil, residual] {
+                let outputs = [x.batchNormalized(scale: gamma, shift: beta, epsilon: Self.epsilon, relu: true, adding: r),
+                               x.batchNormalized(mean: mean, invStd: invStd, scale: gamma, shift: beta, relu: true, adding: r)]
+                    .map { ($0.output, $0.gate) }
+                for (y, gate) in outputs {
+                    guard case .bits(let bits)? = gate else { return XCTFail("planes of 48 × 48 should give bits") }
+                    let set = (0..<y.count).map { bits[$0 / 8] >> ($0 % 8) & 1 == 1 }
+                    XCTAssertEqual(set, y.scalars.map { $0 > 0 }, "\(threads) threads, residual \(r != nil)")
+                    XCTAssertTrue(set.contains(true) && set.contains(false), "the ReLU should act")
                 }
-                let fused = run(fused: true), unfused = run(fused: false)
-                XCTAssertTrue(fused[0].scalars.contains(0) && fused[0].scalars.contains { $0 > 0 }, "the ReLU should act")
-                for (i, (a, b)) in zip(fused, unfused).enumerated() {
-                    XCTAssertEqual(a.scalars.map(\.bitPattern), b.scalars.map(\.bitPattern),
-                                   "result \(i), batch statistics \(batchStatistics), createGraph \(createGraph)")
+            }
+        }
+        let odd = Self.input([2, 3, 5, 6], seed: 47)
+        guard case .output? = odd.batchNormalized(scale: Self.scale(3, seed: 48), shift: Self.shift(3, seed: 49), epsilon: Self.epsilon,
+                                                  relu: true).gate else { return XCTFail("planes of 30 scalars should gate by the output") }
+        XCTAssertNil(odd.batchNormalized(scale: Self.scale(3, seed: 48), shift: Self.shift(3, seed: 49), epsilon: Self.epsilon).gate)
+    }
+
+    /// Batch norm with `relu` is the primitive followed by `relu()`, bit for bit: output and
+    /// gradients, with and without a recorded backward, batch and fixed statistics, for planes
+    /// whose gate is the output (5 × 6) and bits (4 × 8).
+    func testFusedReLUIsBitIdenticalToBatchNormThenReLU() {
+        for shape in [[4, 3, 5, 6], [4, 3, 4, 8]] {
+            let channels = 3
+            let x = Self.input(shape, seed: 11), gamma = Self.scale(channels, seed: 12), beta = Self.shift(channels, seed: 13)
+            let seedGradient = Tensor.randn(shape, seed: 14)
+            let mean = Tensor.randn([channels], std: 0.3, seed: 15), variance = Self.variance(channels, seed: 16)
+            for batchStatistics in [true, false] {
+                for createGraph in [false, true] {
+                    func run(fused: Bool) -> [Tensor] {
+                        let v = [x, gamma, beta].map { Variable($0, requiresGrad: true) }
+                        let norm = { (relu: Bool) in
+                            batchStatistics
+                                ? v[0].batchNorm(scale: v[1], shift: v[2], epsilon: Self.epsilon, relu: relu).output
+                                : v[0].batchNorm(scale: v[1], shift: v[2], mean: mean, variance: variance, epsilon: Self.epsilon, relu: relu)
+                        }
+                        let y = fused ? norm(true) : norm(false).relu()
+                        return [y.value] + grad(of: y, wrt: v, seed: Variable(seedGradient), createGraph: createGraph).map(\.value)
+                    }
+                    let fused = run(fused: true), unfused = run(fused: false)
+                    XCTAssertTrue(fused[0].scalars.contains(0) && fused[0].scalars.contains { $0 > 0 }, "the ReLU should act")
+                    for (i, (a, b)) in zip(fused, unfused).enumerated() {
+                        XCTAssertEqual(a.scalars.map(\.bitPattern), b.scalars.map(\.bitPattern),
+                                       "result \(i), shape \(shape), batch statistics \(batchStatistics), createGraph \(createGraph)")
+                    }
                 }
             }
         }
