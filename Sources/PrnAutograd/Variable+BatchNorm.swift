@@ -10,8 +10,9 @@ import PrnKernel
 ///
 /// (means and sums over every axis but 1); with fixed running statistics (eval), `dx = g·γ(σ² + ε)^(−1/2)`.
 /// With `relu`, the output is `max(y, 0)` and `g` is first gated by `y > 0` (read on the fly by
-/// the fused kernels): one node instead of two, so the pre-activation `y` is never kept for the
-/// backward. With a residual `r`, the output is `y + r` (then the ReLU), and `r`'s gradient is
+/// the fused kernels, from the gate's bits): one node instead of two, so the pre-activation `y`
+/// is never kept for the backward. An upstream gradient in two parts (the node's output used
+/// twice) is added as the kernel reads it (`Variable.backwardOfSum`). With a residual `r`, the output is `y + r` (then the ReLU), and `r`'s gradient is
 /// the (gated) `g`: a residual block's sum and ReLU add no pass and keep no tensor of their own.
 ///
 /// The forward and, when no graph is being recorded, the backward run as fused kernels
@@ -51,19 +52,21 @@ extension Variable {
     private func recorded(_ y: Tensor, scale: Variable, shift: Variable, mean: Tensor, variance: Tensor, invStd: Tensor,
                           batchStatistics: Bool, epsilon: Float, gate: ReLUGate?, residual: Variable?) -> Variable {
         let x = self
-        return Variable.record(y, [x, scale, shift] + (residual.map { [$0] } ?? [])) { upstream in
-            if GradMode.isEnabled {
-                let g = gate != nil ? upstream.reluGated(by: y) : upstream
-                return Variable.batchNormBackward(g, x, scale, statistics: batchStatistics ? nil : (mean, variance), epsilon: epsilon)
-                    + (residual.map { [$0.requiresGrad ? g : nil] } ?? [])
-            }
-            // The residual's gradient is the gated gradient itself: the kernel writes it out
-            // as it reads it.
-            let result = Tensor.batchNormBackward(upstream.value, x.value, mean: mean, invStd: invStd, scale: scale.value,
+        // Without a recorded graph: the kernel, reading the upstream gradient `g` (plus
+        // `addend`, the sum's second part, when given) once. The residual's gradient is the
+        // gated gradient itself: the kernel writes it out as it reads it.
+        func kernel(_ g: Tensor, plus addend: Tensor?) -> [Variable?] {
+            let result = Tensor.batchNormBackward(g, plus: addend, x.value, mean: mean, invStd: invStd, scale: scale.value,
                                                   batchStatistics: batchStatistics, gate: gate,
                                                   keepGated: residual != nil, inputGradient: x.requiresGrad)
             return [result.dx.map { Variable($0) }, Variable(result.sums.projection), Variable(result.sums.gradient)]
-                + (residual.map { [$0.requiresGrad ? Variable(result.gated ?? upstream.value) : nil] } ?? [])
+                + (residual.map { [$0.requiresGrad ? Variable(result.gated ?? g) : nil] } ?? [])
+        }
+        return Variable.record(y, [x, scale, shift] + (residual.map { [$0] } ?? []), backwardOfSum: { kernel($0, plus: $1) }) { upstream in
+            guard GradMode.isEnabled else { return kernel(upstream.value, plus: nil) }
+            let g = gate != nil ? upstream.reluGated(by: y) : upstream
+            return Variable.batchNormBackward(g, x, scale, statistics: batchStatistics ? nil : (mean, variance), epsilon: epsilon)
+                + (residual.map { [$0.requiresGrad ? g : nil] } ?? [])
         }
     }
 

@@ -20,6 +20,11 @@ public final class Variable {
     private(set) var inputs: [Variable]
     /// Maps the output gradient to one gradient per input (nil where an input needs none).
     private(set) var backward: ((Variable) -> [Variable?])?
+    /// `backward` for an output gradient given as two parts `a + b`, with no graph recorded:
+    /// a node whose kernel reads its gradient once (batch norm) adds the parts as it reads
+    /// them, so `grad` does not write their sum out first (a residual block's input gets its
+    /// gradient from the block's body and from the skip). Nil: `grad` adds them itself.
+    private(set) var backwardOfSum: ((Tensor, Tensor) -> [Variable?])?
 
     /// A leaf. Parameters set `requiresGrad`; data and constants do not.
     public init(_ value: Tensor, requiresGrad: Bool = false) {
@@ -27,20 +32,24 @@ public final class Variable {
         self.requiresGrad = requiresGrad
         self.inputs = []
         self.backward = nil
+        self.backwardOfSum = nil
     }
 
-    init(value: Tensor, inputs: [Variable], backward: @escaping (Variable) -> [Variable?]) {
+    init(value: Tensor, inputs: [Variable], backward: @escaping (Variable) -> [Variable?],
+         backwardOfSum: ((Tensor, Tensor) -> [Variable?])?) {
         self.value = value
         self.requiresGrad = true
         self.inputs = inputs
         self.backward = backward
+        self.backwardOfSum = backwardOfSum
     }
 
     /// The result of an op: recorded on the tape only when recording is on and an input needs a
     /// gradient, so inference and a plain optimizer step build no graph.
-    static func record(_ value: Tensor, _ inputs: [Variable], backward: @escaping (Variable) -> [Variable?]) -> Variable {
+    static func record(_ value: Tensor, _ inputs: [Variable], backwardOfSum: ((Tensor, Tensor) -> [Variable?])? = nil,
+                       backward: @escaping (Variable) -> [Variable?]) -> Variable {
         if GradMode.isEnabled && inputs.contains(where: { $0.requiresGrad }) {
-            return Variable(value: value, inputs: inputs, backward: backward)
+            return Variable(value: value, inputs: inputs, backward: backward, backwardOfSum: backwardOfSum)
         }
         return Variable(value)
     }
@@ -53,13 +62,11 @@ public final class Variable {
     deinit {
         guard !inputs.isEmpty else { return }
         var pending = inputs
-        inputs = []
-        backward = nil
+        cutFromGraph()
         while var node = pending.popLast() {
             if isKnownUniquelyReferenced(&node) {
                 pending.append(contentsOf: node.inputs)
-                node.inputs = []
-                node.backward = nil
+                node.cutFromGraph()
             }
         }
     }
@@ -67,10 +74,11 @@ public final class Variable {
     /// The same value, cut from the graph.
     public func detached() -> Variable { Variable(value) }
 
-    /// Drops the edges to this node's inputs and its backward rule (with the tensors it holds).
+    /// Drops the edges to this node's inputs and its backward rules (with the tensors they hold).
     func cutFromGraph() {
         inputs = []
         backward = nil
+        backwardOfSum = nil
     }
 }
 
@@ -102,20 +110,35 @@ public func grad(of output: Variable, wrt inputs: [Variable], seed: Variable? = 
     let wanted = Set(inputs.map(ObjectIdentifier.init))
     let release = !retainGraph && !createGraph
     var grads: [ObjectIdentifier: Variable] = [:]
+    // The last part of a gradient, not yet added to `grads`, for nodes with `backwardOfSum`
+    // (without a recorded graph, and not asked for): `grads[key] + addends[key]` in that order,
+    // the order in which the parts arrived, as the eager sum would add them.
+    var addends: [ObjectIdentifier: Tensor] = [:]
     grads[ObjectIdentifier(output)] = seed ?? Variable(Tensor.ones(output.shape))
     GradMode.with(enabled: createGraph) {
         while let node = order.popLast() {
             defer { if release { node.cutFromGraph() } }
-            guard let backward = node.backward, let upstream = grads[ObjectIdentifier(node)] else { continue }
+            let id = ObjectIdentifier(node)
+            guard let backward = node.backward, let upstream = grads[id] else { continue }
             // Every consumer of a node comes before it in this order, so its gradient is complete
             // now; unless asked for, it is dropped once used, so the backward pass holds only the
             // gradients still to be propagated rather than one per node.
-            if !wanted.contains(ObjectIdentifier(node)) { grads[ObjectIdentifier(node)] = nil }
-            let local = backward(upstream)
+            if !wanted.contains(id) { grads[id] = nil }
+            let addend = addends.removeValue(forKey: id)
+            let local = addend.map { node.backwardOfSum!(upstream.value, $0) } ?? backward(upstream)
             for (input, g) in zip(node.inputs, local) {
                 guard input.requiresGrad, let g else { continue }
                 let key = ObjectIdentifier(input)
-                grads[key] = grads[key].map { $0 + g } ?? g
+                guard let sum = grads[key] else {
+                    grads[key] = g
+                    continue
+                }
+                guard !createGraph && input.backwardOfSum != nil && !wanted.contains(key) else {
+                    grads[key] = sum + g
+                    continue
+                }
+                if let earlier = addends[key] { grads[key] = Variable(sum.value + earlier) }
+                addends[key] = g.value
             }
         }
     }

@@ -120,11 +120,14 @@ extension Tensor {
     ///     dx = ((g − Σg · (1/n)) − x̂ · (Σg·x̂ · (1/n))) · k_c     (batchStatistics)
     ///     dx = g · k_c                                          (fixed statistics)
     ///
-    /// with `k_c = scale_c · invStd_c` (`dx` only with `inputGradient`). With `gate` (the forward's
-    /// ReLU), `g` is first `Tensor.reluGated(g, by: y)`, read on the fly; with `keepGated` too,
-    /// that gated gradient is also written out and returned (a residual's gradient). Each scalar
-    /// goes through the operations of the composition in `Variable.batchNormBackward`, in its order.
-    public static func batchNormBackward(_ g: Tensor, _ x: Tensor, mean: Tensor, invStd: Tensor, scale: Tensor,
+    /// with `k_c = scale_c · invStd_c` (`dx` only with `inputGradient`). The gradient is
+    /// `g + addend` when `addend` is given (the sum `+` computes, read on the fly). With `gate`
+    /// (the forward's ReLU), it is then `Tensor.reluGated(·, by: y)`, also on the fly; with
+    /// `keepGated`, that gradient (summed, gated) is also written out and returned (a residual's
+    /// gradient) unless it is `g` itself. Each scalar goes through the operations of the
+    /// composition in `Variable.batchNormBackward`, in its order.
+    public static func batchNormBackward(_ g: Tensor, plus addend: Tensor? = nil, _ x: Tensor, mean: Tensor, invStd: Tensor,
+                                         scale: Tensor,
                                          batchStatistics: Bool, gate: ReLUGate? = nil, keepGated: Bool = false,
                                          inputGradient: Bool = true)
         -> (dx: Tensor?, sums: (gradient: Tensor, projection: Tensor), gated: Tensor?) {
@@ -133,8 +136,9 @@ extension Tensor {
         let invN = layout.inverseCount
         var sums = [Float](repeating: 0, count: layout.channels), projections = sums
         var dx: [Float]? = inputGradient ? [Float](unsafeUninitializedCapacity: x.count) { $1 = x.count } : nil
-        var gated: [Float]? = keepGated && gate != nil ? [Float](unsafeUninitializedCapacity: x.count) { $1 = x.count } : nil
-        GatedGradient.with(g, gate: gate) { gradient in
+        let derived = gate != nil || addend != nil
+        var gated: [Float]? = keepGated && derived ? [Float](unsafeUninitializedCapacity: x.count) { $1 = x.count } : nil
+        GatedGradient.with(g, plus: addend, gate: gate) { gradient in
             x.scalars.withUnsafeBufferPointer { xs in
                 sums.withUnsafeMutableBufferPointer { sum in
                     projections.withUnsafeMutableBufferPointer { projection in
@@ -268,27 +272,32 @@ public enum ReLUGate {
 
 /// A gradient read through an optional ReLU gate: `g[i] · step(y[i])`, the multiplication
 /// `Tensor.reluGated` does, so batch norm's fused backward can take the gradient before its
-/// ReLU without a gated copy. The gate is the output `y` or its bits (`ReLUGate`).
+/// ReLU without a gated copy. The gate is the output `y` or its bits (`ReLUGate`). With
+/// `addend`, the gradient is `g[i] + addend[i]` (as `+` adds them) before the gate.
 struct GatedGradient {
     let g: UnsafeBufferPointer<Float>
+    var addend: UnsafeBufferPointer<Float>? = nil
     var output: UnsafeBufferPointer<Float>? = nil
     var bits: UnsafeBufferPointer<UInt8>? = nil
     /// `ReLUGate.steps`, with `bits`.
     var steps: UnsafeBufferPointer<SIMD8<Float>>? = nil
 
-    /// Runs `body` with `g` seen through `gate` (when given, of `g`'s shape).
-    static func with<R>(_ g: Tensor, gate: ReLUGate?, _ body: (GatedGradient) -> R) -> R {
-        g.scalars.withUnsafeBufferPointer { gs in
-            switch gate {
-            case nil:
-                return body(GatedGradient(g: gs))
-            case .output(let y)?:
-                precondition(y.shape == g.shape, "gated gradient \(g.shape), gate \(y.shape)")
-                return y.scalars.withUnsafeBufferPointer { body(GatedGradient(g: gs, output: $0)) }
-            case .bits(let bits)?:
-                precondition(bits.count * 8 == g.count, "gated gradient \(g.shape), \(bits.count) bytes of gate")
-                return bits.withUnsafeBufferPointer { bits in
-                    ReLUGate.steps.withUnsafeBufferPointer { body(GatedGradient(g: gs, bits: bits, steps: $0)) }
+    /// Runs `body` with `g` (plus `addend`) seen through `gate` (each, when given, of `g`'s shape).
+    static func with<R>(_ g: Tensor, plus addend: Tensor?, gate: ReLUGate?, _ body: (GatedGradient) -> R) -> R {
+        if let addend { precondition(addend.shape == g.shape, "gradient \(g.shape) plus \(addend.shape)") }
+        return g.scalars.withUnsafeBufferPointer { gs in
+            (addend?.scalars).withOptionalBuffer { addend in
+                switch gate {
+                case nil:
+                    return body(GatedGradient(g: gs, addend: addend))
+                case .output(let y)?:
+                    precondition(y.shape == g.shape, "gated gradient \(g.shape), gate \(y.shape)")
+                    return y.scalars.withUnsafeBufferPointer { body(GatedGradient(g: gs, addend: addend, output: $0)) }
+                case .bits(let bits)?:
+                    precondition(bits.count * 8 == g.count, "gated gradient \(g.shape), \(bits.count) bytes of gate")
+                    return bits.withUnsafeBufferPointer { bits in
+                        ReLUGate.steps.withUnsafeBufferPointer { body(GatedGradient(g: gs, addend: addend, bits: bits, steps: $0)) }
+                    }
                 }
             }
         }
@@ -296,17 +305,21 @@ struct GatedGradient {
 
     @inline(__always)
     subscript(i: Int) -> Float {
-        if let bits { return g[i] * ((bits[i >> 3] >> UInt8(i & 7)) & 1 != 0 ? 1 : 0) }
-        guard let output else { return g[i] }
-        return g[i] * (output[i] > 0 ? 1 : 0)
+        var sum = g[i]
+        if let addend { sum = sum + addend[i] }
+        if let bits { return sum * ((bits[i >> 3] >> UInt8(i & 7)) & 1 != 0 ? 1 : 0) }
+        guard let output else { return sum }
+        return sum * (output[i] > 0 ? 1 : 0)
     }
 
     /// Entries `i..<i+8`; with bits, `i` is a multiple of 8 (planes fill whole bytes of them).
     @inline(__always)
     func block(_ i: Int) -> SIMD8<Float> {
-        if let bits, let steps { return g.block(i) * steps[Int(bits[i >> 3])] }
-        guard let output else { return g.block(i) }
-        return g.block(i) * SIMD8<Float>(repeating: 0).replacing(with: 1, where: output.block(i) .> 0)
+        var sum = g.block(i)
+        if let addend { sum = sum + addend.block(i) }
+        if let bits, let steps { return sum * steps[Int(bits[i >> 3])] }
+        guard let output else { return sum }
+        return sum * SIMD8<Float>(repeating: 0).replacing(with: 1, where: output.block(i) .> 0)
     }
 }
 

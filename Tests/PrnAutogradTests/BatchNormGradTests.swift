@@ -154,10 +154,10 @@ final class BatchNormGradTests: XCTestCase {
             let saved = Parallel.threads
             Parallel.threads = threads
             defer { Parallel.threads = saved }
-            for r in [nil, residual] {
-                let outputs = [x.batchNormalized(scale: gamma, shift: beta, epsilon: Self.epsilon, relu: true, adding: r),
-                               x.batchNormalized(mean: mean, invStd: invStd, scale: gamma, shift: beta, relu: true, adding: r)]
-                    .map { ($0.output, $0.gate) }
+            for r: Tensor? in [nil, residual] {
+                let batch = x.batchNormalized(scale: gamma, shift: beta, epsilon: Self.epsilon, relu: true, adding: r)
+                let fixed = x.batchNormalized(mean: mean, invStd: invStd, scale: gamma, shift: beta, relu: true, adding: r)
+                let outputs: [(Tensor, ReLUGate?)] = [(batch.output, batch.gate), (fixed.output, fixed.gate)]
                 for (y, gate) in outputs {
                     guard case .bits(let bits)? = gate else { return XCTFail("planes of 48 × 48 should give bits") }
                     let set = (0..<y.count).map { bits[$0 / 8] >> ($0 % 8) & 1 == 1 }
@@ -166,10 +166,10 @@ final class BatchNormGradTests: XCTestCase {
                 }
             }
         }
-        let odd = Self.input([2, 3, 5, 6], seed: 47)
-        guard case .output? = odd.batchNormalized(scale: Self.scale(3, seed: 48), shift: Self.shift(3, seed: 49), epsilon: Self.epsilon,
-                                                  relu: true).gate else { return XCTFail("planes of 30 scalars should gate by the output") }
-        XCTAssertNil(odd.batchNormalized(scale: Self.scale(3, seed: 48), shift: Self.shift(3, seed: 49), epsilon: Self.epsilon).gate)
+        let odd = Self.input([2, 3, 5, 6], seed: 47), oddScale = Self.scale(3, seed: 48), oddShift = Self.shift(3, seed: 49)
+        let gated = odd.batchNormalized(scale: oddScale, shift: oddShift, epsilon: Self.epsilon, relu: true).gate
+        guard case .output? = gated else { return XCTFail("planes of 30 scalars should gate by the output") }
+        XCTAssertNil(odd.batchNormalized(scale: oddScale, shift: oddShift, epsilon: Self.epsilon).gate)
     }
 
     /// Batch norm with `relu` is the primitive followed by `relu()`, bit for bit: output and

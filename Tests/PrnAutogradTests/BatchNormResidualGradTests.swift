@@ -24,13 +24,14 @@ final class BatchNormResidualGradTests: XCTestCase {
         return Tensor(shape: x.shape, scalars: zip(z.scalars, y.scalars).map { z, y in z + (z >= 0 ? 0.2 : -0.2) - y })
     }
 
-    /// `relu(bn(x) + r)` with batch statistics, or with fixed ones.
-    static func block(_ v: [Variable], statistics: (mean: Tensor, variance: Tensor)?) -> Variable {
+    /// `relu(bn(x) + r)` (`relu(bn(x))` without `residual`) with batch statistics, or with fixed ones.
+    static func block(_ v: [Variable], statistics: (mean: Tensor, variance: Tensor)?, residual: Bool = true) -> Variable {
+        let r = residual ? v[3] : nil
         guard let statistics else {
-            return v[0].batchNorm(scale: v[1], shift: v[2], epsilon: epsilon, relu: true, adding: v[3]).output
+            return v[0].batchNorm(scale: v[1], shift: v[2], epsilon: epsilon, relu: true, adding: r).output
         }
         return v[0].batchNorm(scale: v[1], shift: v[2], mean: statistics.mean, variance: statistics.variance,
-                              epsilon: epsilon, relu: true, adding: v[3])
+                              epsilon: epsilon, relu: true, adding: r)
     }
 
     /// x, γ, β and r, for both kinds of statistics (nil: the batch's).
@@ -105,6 +106,38 @@ final class BatchNormResidualGradTests: XCTestCase {
                     for (i, (a, b)) in zip(fused, reference).enumerated() {
                         XCTAssertEqual(a.scalars.map(\.bitPattern), b.scalars.map(\.bitPattern),
                                        "result \(i), \(threads) threads, batch statistics \(statistics == nil), createGraph \(createGraph)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// A fused batch norm whose output is used two and three times (as a residual block's input
+    /// is, by the body and the skip): without a recorded graph its kernel adds the gradient's
+    /// parts as it reads them (`Variable.backwardOfSum`), with one `+` adds them first; the
+    /// gradients are the same bit for bit, on 1 and 2 threads, with and without the residual.
+    func testGradientInPartsIsBitIdenticalToItsSum() {
+        let shape = [8, 4, 48, 48]
+        let uses = (0..<3).map { Tensor.randn(shape, seed: 60 + UInt64($0)) }
+        for (statistics, params) in Self.cases(shape, seed: 50) {
+            for residual in [true, false] {
+                for count in [2, 3] {
+                    func run(threads: Int, createGraph: Bool) -> [Tensor] {
+                        let saved = Parallel.threads
+                        Parallel.threads = threads
+                        defer { Parallel.threads = saved }
+                        let v = params.map { Variable($0, requiresGrad: true) }
+                        let y = Self.block(v, statistics: statistics, residual: residual)
+                        let terms = uses.prefix(count).map { (y * Variable($0)).sum() }
+                        let loss = terms.dropFirst().reduce(terms[0], +)
+                        return grad(of: loss, wrt: v, createGraph: createGraph).map(\.value)
+                    }
+                    let reference = run(threads: 1, createGraph: true)
+                    for threads in [1, 2] {
+                        for (i, (a, b)) in zip(run(threads: threads, createGraph: false), reference).enumerated() {
+                            XCTAssertEqual(a.scalars.map(\.bitPattern), b.scalars.map(\.bitPattern),
+                                           "gradient \(i), \(count) uses, residual \(residual), \(threads) threads, batch statistics \(statistics == nil)")
+                        }
                     }
                 }
             }
