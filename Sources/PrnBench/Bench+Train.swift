@@ -36,12 +36,16 @@ public enum TrainBenchmarks {
             for t in threads {
                 Parallel.threads = t
                 let config = TrainConfig.benchmark(batch: c.batch, optimizer: c.optimizer)
-                var trainSeconds = 0.0
+                var firstStepSeconds = 0.0, trainSeconds = 0.0
                 _ = try Trainer.train(model, data: data, config: config, progress: { p in
-                    if p.finishedEpoch == nil { trainSeconds = p.elapsed }
+                    if p.batch == 1 { firstStepSeconds = p.elapsed }
+                    if p.finishedEpoch == nil { trainSeconds = p.elapsed - firstStepSeconds }
                 })
-                // Throughput over the training steps only (the epoch-end test pass is excluded).
-                let samples = Double(data.train.count - (data.train.count % c.batch == 0 ? c.batch : data.train.count % c.batch))
+                // Throughput over the steady steps: the first step (the heap's first pages, cold
+                // caches; 5–15 % of a short run's time, paid only by the first thread count a
+                // process runs) and the last (which includes the epoch-end test pass) are excluded.
+                let last = data.train.count % c.batch == 0 ? c.batch : data.train.count % c.batch
+                let samples = Double(data.train.count - last - c.batch)
                 report("train model=\(c.name) threads=\(t) samples_per_s=\(Int(samples / Swift.max(trainSeconds, 1e-9)))")
             }
         }
