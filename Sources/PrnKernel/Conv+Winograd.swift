@@ -54,7 +54,7 @@ public enum ConvAlgorithm: Sendable {
     ///
     /// Before all of these, `sliding` runs all three products of 3×3, stride-1, padding-1 layers
     /// on planes of at least 8×8 with 2048 outputs per channel in the batch, at most 32 input
-    /// channels and 32 output channels with C·O ≤ 512, or 64 output channels on planes under
+    /// channels and 32 output channels, or 64 output channels on planes under
     /// 16×16 (where F(4×4)'s edge tiles waste most) or with C·O ≤ 512: a first layer of 64,
     /// whose im2col GEMM has k = 9·C (`prn bench conv`, load 6–12, ms, 1 / 2 threads: Conv-2's
     /// 1 → 64 on 28×28 at batch 64, forward 0.65 / 0.69 vs im2col's 1.85 / 3.23, weight gradient
@@ -62,9 +62,14 @@ public enum ConvAlgorithm: Sendable {
     /// thread and 6.1, 18.6 vs 12.1, 21.0 on two, weight gradient 10.5, 23.1 vs 16.7, 26.3 on
     /// one and 11.7, 18.4 vs 21.8, 15.4 on two); except an input gradient onto fewer than 8
     /// channels (a first layer's, which training does not compute) and a weight gradient of
-    /// C·O > 512 (its 16-lane sums lose to im2col's GEMM there or break even: 0.4–0.6× at
-    /// C·O ≥ 2048, 0.8–1.1× at 32 × 32). At batch 128 that is ResNet-20's first layer and six
-    /// 16-channel layers, VGG-11's (width 0.25) first three and VGG-16's first. `prn bench
+    /// C·O > 512 on planes under 16×16 (its 16-lane sums lose to im2col's GEMM there: 0.4–0.6×
+    /// at C·O ≥ 2048). At batch 128 that is ResNet-20's first layer, its six 16-channel layers
+    /// and five 32-channel stride-1 layers, VGG-11's (width 0.25) first three and VGG-16's
+    /// first. ResNet-20's 32 → 32 (16×16) moved to sliding in session 11 (idle `prn bench conv`
+    /// at dbc5c64, ms, 1 / 2 threads: forward 5.36 / 2.72 vs F(4×4)'s 5.18 / 4.48, input
+    /// gradient 4.46 / 2.26 vs 7.14 / 4.50, weight gradient 5.41 / 3.28 vs im2col's 6.01 /
+    /// 4.27; its 64 → 64 (8×8) stays on F(4×4): forward 5.57 / 3.30 vs 3.92 / 2.92, weight
+    /// gradient 12.6 / 6.6 vs 5.2 / 3.3). `prn bench
     /// conv` (1 thread, the calling thread's CPU time, load 5–13, two runs), ms: ResNet-20's
     /// 16 → 16 (32×32) forward 4.89 / 5.21 vs F(4×4)'s 7.81 / 8.54, input gradient 5.01 / 5.26
     /// vs 8.16 / 8.30, weight gradient 7.98 / 6.91 vs im2col's 8.73 / 8.85; VGG-11's 32 → 64
@@ -108,8 +113,8 @@ public enum ConvAlgorithm: Sendable {
         }
         guard WinogradPlan.supports(geo) else { return .direct }
         if image.height <= 2 && image.width <= 2 && image.batch >= 32 && c * o <= planeMapLimit { return .sliding }
-        let slides = side >= 8 && outputs >= 2048 && c <= 32 && o <= 64 && (side < 16 || c * o <= 512)
-        if slides && (product != .weightGradient || c * o <= 512) {
+        let slides = side >= 8 && outputs >= 2048 && c <= 32 && o <= 64 && (side < 16 || c * o <= 512 || o <= 32)
+        if slides && (product != .weightGradient || c * o <= 512 || side >= 16) {
             // The input gradient's output channels are the layer's inputs: 3 would fill 3 of the
             // kernel's 8-channel register block.
             return product == .inputGradient && c < 8 ? .direct : .sliding

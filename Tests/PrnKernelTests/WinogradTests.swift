@@ -123,7 +123,7 @@ final class WinogradTests: XCTestCase {
         XCTAssertEqual(uses([128, 512, 4, 4], [512, 512, 3, 3]), .winograd4x4)  // 2048 outputs per channel
         XCTAssertEqual(uses([127, 512, 4, 4], [512, 512, 3, 3]), .direct)       // 2032 outputs per channel
         XCTAssertEqual(uses([1, 64, 32, 32], [64, 64, 3, 3]), .direct)          // batch 1 (SynFlow)
-        XCTAssertEqual(uses([128, 32, 16, 16], [32, 32, 3, 3]), .winograd4x4)   // 32 × 32 channels (ResNet-20)
+        XCTAssertEqual(uses([128, 32, 16, 16], [33, 32, 3, 3]), .winograd4x4)   // 32 × 33 channels
         XCTAssertEqual(uses([128, 15, 32, 32], [64, 15, 3, 3]), .direct)        // few input channels
         XCTAssertEqual(uses([128, 64, 32, 32], [15, 64, 3, 3]), .direct)        // few output channels
         XCTAssertEqual(uses([128, 3, 32, 32], [64, 3, 3, 3]), .sliding)         // a first layer: the sliding kernel
@@ -183,7 +183,11 @@ final class WinogradTests: XCTestCase {
         XCTAssertEqual(uses([128, 8, 32, 32], [65, 8, 3, 3]), .direct)                   // 65 output channels
         XCTAssertEqual(uses([128, 9, 32, 32], [64, 9, 3, 3]), .direct)                   // C·O = 576, 64 output channels
         XCTAssertEqual(uses([128, 16, 16, 16], [33, 16, 3, 3]), .winograd4x4)            // 33 output channels on 16×16
-        XCTAssertEqual(uses([128, 32, 16, 16], [32, 32, 3, 3]), .winograd4x4)             // C·O = 1024 (ResNet-20)
+        for product in [ConvProduct.forward, .inputGradient, .weightGradient] {
+            XCTAssertEqual(uses([128, 32, 16, 16], [32, 32, 3, 3], product), .sliding)    // 32 → 32 (ResNet-20)
+        }
+        XCTAssertEqual(uses([128, 32, 16, 16], [33, 32, 3, 3]), .winograd4x4)            // 33 output channels, C·O > 512
+        XCTAssertEqual(uses([128, 32, 16, 16], [33, 32, 3, 3], .weightGradient), .direct)
         // Planes of 8×8 to 15×15: up to 32 → 64 channels; the weight gradient up to C·O = 512.
         for product in [ConvProduct.forward, .inputGradient] {
             XCTAssertEqual(uses([128, 32, 8, 8], [64, 32, 3, 3], product), .sliding)    // VGG-11 at width 0.25
@@ -241,7 +245,8 @@ final class WinogradTests: XCTestCase {
             ([128, 64, 16, 16], [64, 64, 3, 3], .winograd4x4, .winograd4x4),    // 64 × 64 on 16×16
             ([128, 32, 16, 16], [127, 32, 3, 3], .winograd4x4, .direct),        // C·O = 4064
             ([128, 32, 16, 16], [128, 32, 3, 3], .winograd4x4, .winograd4x4),   // C·O = 4096
-            ([128, 32, 16, 16], [32, 32, 3, 3], .winograd4x4, .direct),         // 32 × 32 (ResNet-20)
+            ([128, 32, 16, 16], [32, 32, 3, 3], .sliding, .sliding),            // 32 × 32 (ResNet-20)
+            ([128, 32, 16, 16], [40, 32, 3, 3], .winograd4x4, .direct),         // 32 × 40
             ([128, 128, 4, 4], [128, 128, 3, 3], .winograd4x4, .direct),        // 4×4 planes, 128 × 128
             ([128, 256, 7, 7], [255, 256, 3, 3], .winograd4x4, .direct),        // 7×7 planes, 256 × 255
             ([128, 512, 4, 4], [512, 512, 3, 3], .winograd4x4, .winograd4x4),   // 4×4 planes, 512 × 512
