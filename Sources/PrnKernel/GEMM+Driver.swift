@@ -198,17 +198,13 @@ extension GEMM {
     @inline(__always)
     static func forEachTilePart(_ tiling: Tiling, rowSlivers: Range<Int>, columnSlivers: Range<Int>, kc: Int,
                                 parts: [Range<Int>], _ body: (_ s: Int, _ t: Int, _ part: Range<Int>, _ slot: Int) -> Void) {
-        /// `range` cut into consecutive groups of `size` (the last one shorter).
-        func groups(_ range: Range<Int>, of size: Int) -> [Range<Int>] {
-            stride(from: range.lowerBound, to: range.upperBound, by: size).map { $0..<Swift.min($0 + size, range.upperBound) }
-        }
         let size = groupSize(tiling, kc: kc)
         if tiling == .narrow {
-            for group in groups(columnSlivers, of: size) {
+            for group in columnSlivers.pieces(of: size) {
                 for s in rowSlivers { for part in parts { for t in group { body(s, t, part, t - group.lowerBound) } } }
             }
         } else {
-            for group in groups(rowSlivers, of: size) {
+            for group in rowSlivers.pieces(of: size) {
                 for t in columnSlivers { for part in parts { for s in group { body(s, t, part, s - group.lowerBound) } } }
             }
         }

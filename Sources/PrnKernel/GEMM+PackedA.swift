@@ -40,7 +40,7 @@ extension GEMM {
         static func batch(_ count: Int, m: Int, k: Int) -> [PackedA] {
             precondition(m > 0 && k > 0, "PackedA: empty")
             let tiling = Tiling.current
-            let panels = Swift.stride(from: 0, to: m, by: panelSize).map { $0..<Swift.min($0 + panelSize, m) }
+            let panels = (0..<m).pieces(of: panelSize)
             let sliverRows = panels.map { ($0.count + tiling.rows - 1) / tiling.rows * tiling.rows }
             let floats = sliverRows.reduce(0, +) * k, stride = (floats + 15) & ~15
             let storage = Storage(count: Swift.max(1, count * stride))

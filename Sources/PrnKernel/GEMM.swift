@@ -85,19 +85,11 @@ public enum GEMM {
     }()
 
     /// The L1 data cache of one core, in bytes; 32 KB when the size cannot be read.
-    static let l1Bytes: Int = {
-        #if os(Linux)
-        let size = sysconf(Int32(_SC_LEVEL1_DCACHE_SIZE))
-        if size >= 1 << 14 && size <= 1 << 20 { return size }
-        #endif
-        return 1 << 15
-    }()
+    static let l1Bytes = cacheBytes(level: 1, plausible: 1 << 14 ... 1 << 20, fallback: 1 << 15)
 
     /// `0..<kc` cut into parts of `kPart` steps (the last one shorter). A tile's chains run
     /// through the parts in order, so the parts do not change the bits.
-    static func kParts(_ kc: Int) -> [Range<Int>] {
-        stride(from: 0, to: kc, by: kPart).map { $0..<Swift.min($0 + kPart, kc) }
-    }
+    static func kParts(_ kc: Int) -> [Range<Int>] { (0..<kc).pieces(of: kPart) }
 
     /// Floats of L2 that a group of packed slivers and the slivers applied to it may fill
     /// (`Job.forEachTile`): 7/8 of the core's L2, the rest left to C and the stack. The larger
@@ -108,13 +100,17 @@ public enum GEMM {
     static let groupFloats = l2Bytes / 4 * 7 / 8
 
     /// The L2 cache of one core, in bytes.
-    static let l2Bytes: Int = {
+    static let l2Bytes = cacheBytes(level: 2, plausible: 1 << 18 ... 1 << 24, fallback: 1 << 19)
+
+    /// The size of one core's level-`level` data cache (1 or 2) as the OS reports it, when
+    /// `plausible`; else `fallback` (other systems, or a VM reporting 0).
+    private static func cacheBytes(level: Int, plausible: ClosedRange<Int>, fallback: Int) -> Int {
         #if os(Linux)
-        let size = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE))
-        if size >= 1 << 18 && size <= 1 << 24 { return size }
+        let size = sysconf(Int32(level == 1 ? _SC_LEVEL1_DCACHE_SIZE : _SC_LEVEL2_CACHE_SIZE))
+        if plausible.contains(size) { return size }
         #endif
-        return 1 << 19
-    }()
+        return fallback
+    }
 
     /// Row slivers per group of the wide tiling at `kc` steps: as many as fit `groupFloats`
     /// beside one B sliver.
@@ -155,5 +151,12 @@ public enum GEMM {
                 for j in 0..<columns { row[j] *= beta }
             }
         }
+    }
+}
+
+extension Range where Bound == Int {
+    /// The range cut into consecutive pieces of `size` (the last one shorter).
+    func pieces(of size: Int) -> [Range<Int>] {
+        Swift.stride(from: lowerBound, to: upperBound, by: size).map { $0..<Swift.min($0 + size, upperBound) }
     }
 }

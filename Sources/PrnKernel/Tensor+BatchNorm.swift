@@ -161,7 +161,7 @@ extension Tensor {
                                     let gs = kept.map { GatedGradient(g: UnsafeBufferPointer($0)) } ?? gradient
                                     let k = scale.scalars[c] * inv, kBlock = SIMD8<Float>(repeating: k)
                                     guard batchStatistics else {
-                                        layout.forEachBlock(of: c, { i in dx.store(gs.block(i) * kBlock, at: i) }, { i in dx[i] = gs[i] * k })
+                                        layout.forEachBlock(of: c, { i in dx.store(gs.block(i) * kBlock, at: i) }, { i, _ in dx[i] = gs[i] * k })
                                         return
                                     }
                                     let gMean = sum[c] * invN, projectionMean = projection[c] * invN
@@ -169,7 +169,7 @@ extension Tensor {
                                     layout.forEachBlock(of: c, { i in
                                         let normalized = (xs.block(i) - muBlock) * invBlock
                                         dx.store(((gs.block(i) - gMeanBlock) - normalized * projectionBlock) * kBlock, at: i)
-                                    }, { i in
+                                    }, { i, _ in
                                         dx[i] = ((gs[i] - gMean) - ((xs[i] - mu) * inv) * projectionMean) * k
                                     })
                                 }
@@ -443,21 +443,8 @@ struct ChannelPlanes {
     @inline(__always)
     func laneSum(of c: Int, _ block: (Int) -> SIMD8<Float>, _ single: (Int) -> Float) -> Float {
         var lanes = SIMD8<Float>()
-        for n in 0..<batch {
-            let start = (n * channels + c) * plane, end = start + plane
-            var i = start
-            while i + 8 <= end {
-                lanes += block(i)
-                i += 8
-            }
-            var lane = 0
-            while i < end {
-                lanes[lane] += single(i)
-                i += 1
-                lane += 1
-            }
-        }
-        return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
+        forEachBlock(of: c, { i in lanes += block(i) }, { i, lane in lanes[lane] += single(i) })
+        return Self.total(lanes)
     }
 
     /// Two `laneSum`s in one sweep of channel `c` (each term pair read once): each sum in
@@ -466,27 +453,21 @@ struct ChannelPlanes {
     func laneSums(of c: Int, _ block: (Int) -> (SIMD8<Float>, SIMD8<Float>),
                   _ single: (Int) -> (Float, Float)) -> (Float, Float) {
         var first = SIMD8<Float>(), second = SIMD8<Float>()
-        for n in 0..<batch {
-            let start = (n * channels + c) * plane, end = start + plane
-            var i = start
-            while i + 8 <= end {
-                let (a, b) = block(i)
-                first += a
-                second += b
-                i += 8
-            }
-            var lane = 0
-            while i < end {
-                let (a, b) = single(i)
-                first[lane] += a
-                second[lane] += b
-                i += 1
-                lane += 1
-            }
-        }
-        func total(_ l: SIMD8<Float>) -> Float { ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7])) }
-        return (total(first), total(second))
+        forEachBlock(of: c, { i in
+            let (a, b) = block(i)
+            first += a
+            second += b
+        }, { i, lane in
+            let (a, b) = single(i)
+            first[lane] += a
+            second[lane] += b
+        })
+        return (Self.total(first), Self.total(second))
     }
+
+    /// The eight lanes of a `laneSum` added pairwise.
+    @inline(__always)
+    private static func total(_ l: SIMD8<Float>) -> Float { ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7])) }
 
     /// Runs `body(run)` for each of channel `c`'s planes, in batch order, on this thread.
     @inline(__always)
@@ -497,19 +478,22 @@ struct ChannelPlanes {
         }
     }
 
-    /// Runs `block(i)` for scalars `i..<i+8` and `single(i)` for the last `plane % 8` scalars of
-    /// each of channel `c`'s planes, in batch order, on this thread (`laneSum`'s split of a plane).
+    /// Runs `block(i)` for scalars `i..<i+8` and `single(i, lane)` for the last `plane % 8`
+    /// scalars of each of channel `c`'s planes (`lane`: 0, 1, … within the plane's tail), in batch
+    /// order, on this thread: the split of a plane `laneSum` sums over.
     @inline(__always)
-    func forEachBlock(of c: Int, _ block: (Int) -> Void, _ single: (Int) -> Void) {
+    func forEachBlock(of c: Int, _ block: (Int) -> Void, _ single: (_ i: Int, _ lane: Int) -> Void) {
         forEachRun(of: c) { run in
             var i = run.lowerBound
             while i + 8 <= run.upperBound {
                 block(i)
                 i += 8
             }
+            var lane = 0
             while i < run.upperBound {
-                single(i)
+                single(i, lane)
                 i += 1
+                lane += 1
             }
         }
     }
