@@ -147,11 +147,3 @@ extension Variable {
 
     public func softmax() -> Variable { logSoftmax().exp() }
 }
-
-/// Mean cross-entropy of `logits` [batch, classes] against integer class `labels`.
-public func crossEntropy(_ logits: Variable, labels: [Int]) -> Variable {
-    let classes = logits.shape[1]
-    var oneHot = Tensor.zeros(logits.shape)
-    for (row, label) in labels.enumerated() { oneHot.scalars[row * classes + label] = 1 }
-    return -(logits.logSoftmax() * Variable(oneHot)).sum() / Float(labels.count)
-}

@@ -106,6 +106,45 @@ final class AutogradTests: XCTestCase {
         XCTAssertEqual(Double(crossEntropy(Variable(logits), labels: labels).value.item), expected / 3, accuracy: 1e-5)
     }
 
+    /// The one-node cross-entropy has the composed graph's bits: loss, and the logits' gradient
+    /// for several upstream gradients, on shapes down to one sample and one class, with logits
+    /// spread wide enough that some exponentials underflow, and with an infinite or a NaN logit
+    /// (a NaN loss has the composition's sign, which the divergence message prints; a NaN
+    /// gradient, never applied, only has to be NaN).
+    func testCrossEntropyHasTheComposedBits() {
+        func bits(_ t: Tensor) -> [UInt32] { t.scalars.map(\.bitPattern) }
+        func gradientBits(_ t: Tensor) -> [UInt32] { t.scalars.map { $0.isNaN ? Float.nan.bitPattern : $0.bitPattern } }
+        var rng = RNG(seed: 41)
+        for (batch, classes, spread) in [(64, 10, Float(1)), (7, 3, 60), (1, 5, 4), (3, 1, 1), (1, 1, 1)] {
+            var logits = Tensor.randn([batch, classes], std: spread, seed: UInt64(batch * classes))
+            let labels = (0..<batch).map { _ in rng.int(below: classes) }
+            for special in [nil, -Float.infinity, .infinity, .nan] {
+                if let special { logits.scalars[0] = special }
+                for upstream: Float in [1, 0.37, -2.5] {
+                    let fusedLeaf = Variable(logits, requiresGrad: true), composedLeaf = Variable(logits, requiresGrad: true)
+                    let fused = crossEntropy(fusedLeaf, labels: labels), composed = composedCrossEntropy(composedLeaf, labels: labels)
+                    XCTAssertEqual(bits(fused.value), bits(composed.value), "loss, \(batch)×\(classes)")
+                    let seed = Variable(Tensor(upstream))
+                    XCTAssertEqual(gradientBits(grad(of: fused, wrt: [fusedLeaf], seed: seed)[0].value),
+                                   gradientBits(grad(of: composed, wrt: [composedLeaf], seed: seed)[0].value),
+                                   "gradient, \(batch)×\(classes), upstream \(upstream), first logit \(String(describing: special))")
+                }
+            }
+        }
+    }
+
+    /// Recorded backward (`createGraph`) runs the composition: the same gradient bits, and the
+    /// second derivative against finite differences.
+    func testCrossEntropySecondDerivative() {
+        let logits = Tensor.randn([4, 5], seed: 42), labels = [0, 3, 4, 1]
+        let leaf = Variable(logits, requiresGrad: true)
+        let recorded = grad(of: crossEntropy(leaf, labels: labels), wrt: [leaf], createGraph: true)[0]
+        XCTAssertTrue(recorded.requiresGrad)
+        XCTAssertEqual(recorded.value.scalars.map(\.bitPattern),
+                       grad(of: crossEntropy(leaf, labels: labels), wrt: [leaf])[0].value.scalars.map(\.bitPattern))
+        checkSecondOrder(logits) { x in crossEntropy(x, labels: labels) }
+    }
+
     func testFanOutAccumulates() {
         // y = x·x + x: dy/dx = 2x + 1, so reuse of a node must add, not overwrite.
         let x = awayFromZero([5], seed: 13)
