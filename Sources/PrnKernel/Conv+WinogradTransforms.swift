@@ -204,6 +204,10 @@ extension WinogradPlan {
     private func gatherPatches<N: WinogradNetwork>(_: N.Type, _ x: UnsafePointer<Float>, channel: Int, samples: Range<Int>,
                                                    rows: Range<Int>, into patches: UnsafeMutablePointer<Float>) {
         let m = N.m, alpha = m + 2, tw = tileColumns, lanes = rows.count * tw
+        if tileRows == 1 && tw == 1 {
+            gatherWholePlanes(x, channel: channel, samples: samples, rows: rows, into: patches)
+            return
+        }
         forEachRunRow(x, channels: inChannels, channel: channel, samples: samples, rows: rows, side: alpha, left: 1,
                       block: patches) { to, row in
             var j = 0
@@ -222,6 +226,28 @@ extension WinogradPlan {
                     let column = m * j - 1 + k
                     to[k * lanes + j] = column >= 0 && column < width ? row[column] : 0
                 }
+            }
+        }
+    }
+
+    /// `gatherPatches` where a plane is one tile (at most m × m: VGG's 4×4 planes on F(4×4) and
+    /// 2×2 on F(2×2)), so the run's lanes are consecutive samples, `sampleStride` floats apart.
+    /// The padding elements are zeroed across all lanes at once, and each element of the plane is
+    /// copied along the lanes, instead of a row's few elements at a time with an edge test each
+    /// and a call to zero each padding element of each lane (which took most of its time).
+    private func gatherWholePlanes(_ x: UnsafePointer<Float>, channel: Int, samples: Range<Int>, rows: Range<Int>,
+                                   into patches: UnsafeMutablePointer<Float>) {
+        let alpha = tile.alpha, lanes = rows.count, plane = height * width, sampleStride = inChannels * plane
+        for a in 0..<alpha {
+            for k in 0..<alpha where a == 0 || a > height || k == 0 || k > width {
+                (patches + (a * alpha + k) * lanes).update(repeating: 0, count: lanes)
+            }
+        }
+        let first = x + ((samples.lowerBound + rows.lowerBound) * inChannels + channel) * plane
+        for i in 0..<height {
+            for j in 0..<width {
+                let to = patches + ((i + 1) * alpha + j + 1) * lanes, from = first + i * width + j
+                for l in 0..<lanes { to[l] = from[l &* sampleStride] }
             }
         }
     }

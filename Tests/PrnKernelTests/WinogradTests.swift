@@ -21,6 +21,8 @@ final class WinogradTests: XCTestCase {
         (10, 4, 24, 24, 3, 3, 3, 1, 1),  // 144 / 36 tiles per sample: groups of 4 (last 2) / 8 (last 2)
         (3, 4, 8, 8, 5, 3, 3, 1, 1),     // F(4×4)'s two tiles a row gathered from one 8-column vector
         (300, 2, 4, 4, 3, 3, 3, 1, 1),   // 4 / 1 tiles per sample: groups of 128 / 256, the last short
+        (70, 3, 2, 2, 2, 3, 3, 1, 1),    // a plane of one tile (F(2×2)) or of part of one (F(4×4)), runs of samples
+        (5, 2, 3, 3, 3, 3, 3, 1, 1),     // F(4×4)'s one tile past the plane's bottom and right edges
     ]
 
     /// The largest error against the Double loops, relative to the reference's largest magnitude:
@@ -279,7 +281,7 @@ final class WinogradTests: XCTestCase {
         // The forward pass and the input gradient cut the batch by the thread count (a group per
         // thread when it fits one group: 40 samples of one tile each), the weight gradient not.
         let cases: [ConvTests.Case] = [(10, 4, 24, 24, 3, 3, 3, 1, 1), (300, 2, 4, 4, 3, 3, 3, 1, 1), (3, 3, 9, 7, 2, 3, 3, 1, 1),
-                                       (40, 3, 4, 4, 2, 3, 3, 1, 1), (100, 3, 5, 6, 2, 3, 3, 1, 1)]
+                                       (40, 3, 4, 4, 2, 3, 3, 1, 1), (100, 3, 5, 6, 2, 3, 3, 1, 1), (70, 3, 2, 2, 2, 3, 3, 1, 1)]
         for t in cases {
             let (x, w, gy) = ConvTests.operands(t, seed: 7)
             for algorithm in Self.algorithms {
