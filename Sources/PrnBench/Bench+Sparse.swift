@@ -80,9 +80,9 @@ public enum SparseBenchmark {
         // outputs) that the dense path keeps it on im2col (`ConvAlgorithm.chosen`); VGG-16's
         // Winograd layers follow.
         let layers: [(kind: String, x: [Int], w: [Int], rule: Double)] = [
-            ("linear", [64, 784], [300, 784], SparseSelection.linearCrossover),
-            ("linear", [64, 300], [100, 300], SparseSelection.linearCrossover),
-            ("linear", [64, 100], [10, 100], SparseSelection.linearCrossover),
+            ("linear", [64, 784], [300, 784], SparseSelection.linearCrossover([300, 784])),
+            ("linear", [64, 300], [100, 300], SparseSelection.linearCrossover([100, 300])),
+            ("linear", [64, 100], [10, 100], SparseSelection.linearCrossover([10, 100])),
             ("conv", [6, 64, 16, 16], [64, 64, 3, 3],
              SparseSelection.convCrossover(ConvAlgorithm.chosen(input: [6, 64, 16, 16], weight: [64, 64, 3, 3], stride: 1, padding: 1))),
         ]

@@ -34,9 +34,29 @@ public enum SparseMode: String, CaseIterable, Sendable {
 /// step clearly wins at. Below them sparse wins, and by more the sparser the layer. Each is one
 /// number per dense algorithm, to re-tune when that algorithm gets faster.
 public enum SparseSelection {
-    /// Kept fraction at or below which a fully connected layer runs sparse (2026-11-30: 1.41× at
-    /// 0.2 and 1.03× at 0.3, with the vectorized SDDMM).
+    /// Kept fraction at or below which a fully connected layer of more than 32,768 weights runs
+    /// sparse (2026-11-30: 1.41× at 0.2 and 1.03× at 0.3, with the vectorized SDDMM).
     public static let linearCrossover = 0.2
+
+    /// Kept fraction at or below which a fully connected layer of `shape` (`[out, in]`) runs
+    /// sparse. Smaller layers cross over later, because their dense step is mostly fixed costs
+    /// (GEMM packing and thread hand-off, the mask product and its gradient, the optimizer's
+    /// update at the kept positions) rather than multiply-adds:
+    /// - up to 1,024 weights (LeNet-300-100's 10 × 100 head): at any kept fraction. Alone, its
+    ///   step took as long on either path at 0.2–0.5 (`prn bench sparse`, session 11, idle);
+    ///   in the network at density 0.1, where global SynFlow keeps 96 % of it, running it sparse
+    ///   made the step faster (2026-12-01, load 9, medians of five alternating runs: 95k → 102k
+    ///   samples/s, and 532k → 558k at 0.005 where it keeps 38 %);
+    /// - up to 32,768 weights (the 100 × 300 layer): 0.4. Alone: 1.01× at 0.4, 1.15× at 0.3
+    ///   (session 11, idle); in the network at density 0.1, where it keeps 35 %, 102k → 112k.
+    /// - larger: `linearCrossover`.
+    public static func linearCrossover(_ shape: [Int]) -> Double {
+        switch Shape.count(shape) {
+        case ...1024: 1
+        case ...32768: 0.4
+        default: linearCrossover
+        }
+    }
 
     /// Kept fraction at or below which a convolution runs sparse, by the algorithm the dense
     /// path would run it with (`ConvAlgorithm.chosen`, a function of the shapes):
@@ -67,7 +87,7 @@ public enum SparseSelection {
         switch mode {
         case .off: return false
         case .on: return true
-        case .auto: return density <= (shape.count == 4 ? widestConvCrossover : linearCrossover)
+        case .auto: return density <= (shape.count == 4 ? widestConvCrossover : linearCrossover(shape))
         }
     }
 

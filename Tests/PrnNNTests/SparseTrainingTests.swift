@@ -73,6 +73,19 @@ final class SparseTrainingTests: XCTestCase {
         XCTAssertTrue(SparseMode.with(.off) { model.forward(Variable(batch.images), training: false).context.sparse.isEmpty })
     }
 
+    /// The linear rule's boundaries by layer size: up to 1,024 weights at any kept fraction, up
+    /// to 32,768 at 0.4, larger at 0.2; each exactly at its crossover, not one step above.
+    func testLinearCrossoverFollowsTheLayerSize() {
+        XCTAssertTrue(SparseSelection.runsSparse(shape: [10, 100], density: 1, mode: .auto))
+        XCTAssertTrue(SparseSelection.runsSparse(shape: [32, 32], density: 1, mode: .auto))
+        for (shape, crossover) in [([1, 1025], 0.4), ([100, 300], 0.4), ([128, 256], 0.4), ([1, 32769], 0.2), ([300, 784], 0.2)] {
+            XCTAssertEqual(SparseSelection.linearCrossover(shape), crossover, "\(shape)")
+            XCTAssertTrue(SparseSelection.runsSparse(shape: shape, density: crossover, mode: .auto), "\(shape)")
+            XCTAssertFalse(SparseSelection.runsSparse(shape: shape, density: crossover.nextUp, mode: .auto), "\(shape)")
+            XCTAssertFalse(SparseSelection.runsSparse(shape: shape, density: 0.01, mode: .off), "\(shape)")
+        }
+    }
+
     /// The rule's boundaries: a convolution runs sparse at exactly the crossover of the algorithm
     /// its dense form would use, not one step above; `on` and `off` ignore the density.
     func testConvolutionCrossoverIsThatOfItsDenseAlgorithm() {
