@@ -1,5 +1,3 @@
-import CPrefetch
-
 // The loops around the micro-kernel: k-blocks, packing rounds, and the split across threads.
 //
 // For one panel of C and each k-block, every row sliver of op(A) meets every column sliver of
@@ -147,26 +145,12 @@ extension GEMM {
                     // The first k-block applies beta (and must not read C when beta is 0).
                     let factor: Float? = firstRound && index == 0 ? (beta == 0 ? nil : beta) : 1
                     let kc = block.count
-                    // Slivers that fit in L2 stay there; the hints are for those that stream from memory.
-                    let hints = GEMM.prefetching && floatsPerStep(grid) * kc > GEMM.groupFloats
                     forEachTilePart(tiling, rowSlivers: rowSlivers, columnSlivers: columnSlivers, kc: kc,
-                                    parts: GEMM.kParts(kc)) { s, t, part, slot, groupCount in
+                                    parts: GEMM.kParts(kc)) { s, t, part, slot in
                         let (i, h) = grid.rows(of: s), (j, w) = grid.columns(of: t)
                         let rows = tiling.paddedRows(h), columns = tiling.paddedColumns(w)
                         let a = layout.a(block: index, sliver: s) + part.lowerBound * rows
                         let b = layout.b(block: index, sliver: t) + part.lowerBound * columns
-                        if hints {
-                            prefetchNextPart(after: tiling == .narrow ? a : b, floats: part.count * (tiling == .narrow ? rows : columns),
-                                             share: slot, of: groupCount)
-                            if part.upperBound == kc {
-                                if slot == 0 { prefetchTile(i, j, h: h, columns: columns) }
-                                // The next tile of the group (its C is read or written when it ends).
-                                if slot + 1 < groupCount {
-                                    let (i2, h2) = tiling == .narrow ? (i, h) : grid.rows(of: s + 1)
-                                    prefetchTile(i2, tiling == .narrow ? grid.columns(of: t + 1).first : j, h: h2, columns: columns)
-                                }
-                            }
-                        }
                         let carry = carries + slot * largestTile
                         let from = part.lowerBound == 0 ? nil : UnsafePointer(carry)
                         if part.upperBound == kc {
@@ -178,32 +162,6 @@ extension GEMM {
                         }
                     }
                 }
-            }
-        }
-
-        /// Asks for share `share` of `of` of the cache lines of the `floats` floats that follow
-        /// `part` in the packed buffer: the part of the outer sliver (B with row groups, A with
-        /// column groups) that the group meets next, or the next sliver's first part. Each tile of
-        /// the group asks for its share, so the next part is in L2 when its first tile starts
-        /// instead of streaming from memory into that tile: at n = 2048 on the Xeon such a first
-        /// tile took 3.3× a warm tile's time (4.1 vs 1.2 µs per 256 steps), 9 % of the multiply.
-        @inline(__always)
-        private func prefetchNextPart(after part: UnsafePointer<Float>, floats: Int, share: Int, of shares: Int) {
-            let next = UnsafeRawPointer(part + floats)
-            let lines = (floats * 4 + 63) / 64, perShare = (lines + shares - 1) / shares
-            for line in min(lines, share * perShare) ..< min(lines, (share + 1) * perShare) {
-                prn_prefetch_l2(next + line * 64)
-            }
-        }
-
-        /// Asks for the `h` rows of the C tile at row `i`, column `j`, `columns` floats wide, to be
-        /// written: its last part reads C (after the first k-block) and writes it, and these lines
-        /// come from memory (at n = 2048 a last part took 0.3 µs longer than the others).
-        @inline(__always)
-        private func prefetchTile(_ i: Int, _ j: Int, h: Int, columns: Int) {
-            for r in 0..<h {
-                let row = UnsafeRawPointer(c + (i + r) * ldc + j)
-                for offset in stride(from: 0, to: 4 * columns, by: 64) { prn_prefetch_for_write(row + offset) }
             }
         }
 
@@ -228,7 +186,7 @@ extension GEMM {
     @inline(__always)
     static func forEachTile(_ tiling: Tiling, rowSlivers: Range<Int>, columnSlivers: Range<Int>, kc: Int,
                             _ body: (_ s: Int, _ t: Int) -> Void) {
-        forEachTilePart(tiling, rowSlivers: rowSlivers, columnSlivers: columnSlivers, kc: kc, parts: [0..<kc]) { s, t, _, _, _ in
+        forEachTilePart(tiling, rowSlivers: rowSlivers, columnSlivers: columnSlivers, kc: kc, parts: [0..<kc]) { s, t, _, _ in
             body(s, t)
         }
     }
@@ -236,19 +194,18 @@ extension GEMM {
     /// `forEachTile`'s order with each tile's `kc` steps cut into `parts`: a sliver of the outer
     /// kind meets the group one part at a time, so that part (32 KB of a wide B sliver at 256
     /// steps) stays in L1 across the group instead of coming from L2 for every tile. `slot` is the
-    /// tile's place in its group, where its accumulators can wait between parts; `groupCount` the
-    /// group's slivers.
+    /// tile's place in its group, where its accumulators can wait between parts.
     @inline(__always)
     static func forEachTilePart(_ tiling: Tiling, rowSlivers: Range<Int>, columnSlivers: Range<Int>, kc: Int,
-                                parts: [Range<Int>], _ body: (_ s: Int, _ t: Int, _ part: Range<Int>, _ slot: Int, _ groupCount: Int) -> Void) {
+                                parts: [Range<Int>], _ body: (_ s: Int, _ t: Int, _ part: Range<Int>, _ slot: Int) -> Void) {
         let size = groupSize(tiling, kc: kc)
         if tiling == .narrow {
             for group in columnSlivers.pieces(of: size) {
-                for s in rowSlivers { for part in parts { for t in group { body(s, t, part, t - group.lowerBound, group.count) } } }
+                for s in rowSlivers { for part in parts { for t in group { body(s, t, part, t - group.lowerBound) } } }
             }
         } else {
             for group in rowSlivers.pieces(of: size) {
-                for t in columnSlivers { for part in parts { for s in group { body(s, t, part, s - group.lowerBound, group.count) } } }
+                for t in columnSlivers { for part in parts { for s in group { body(s, t, part, s - group.lowerBound) } } }
             }
         }
     }
