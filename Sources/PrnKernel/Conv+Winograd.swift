@@ -94,8 +94,11 @@ public enum ConvAlgorithm: Sendable {
     /// That is the layer's algorithm, which its forward pass and input gradient run. Its weight
     /// gradient runs it too where the channels amortize transforming x and gy per tile (a
     /// tile's GEMM work grows as C·O, its transforms as C + O): at least 64 × 64 channels
-    /// (C·O ≥ 4096), and on planes under 8×8 (all of F(2×2)'s, and F(4×4)'s of one tile a side
-    /// plus edge tiles) at least 256 × 256. Elsewhere the weight gradient runs direct, whose
+    /// (C·O ≥ 4096), more than that on planes of 8×8 to 15×15 (ResNet-20's and VGG-11/4's
+    /// 64 → 64 on 8×8 ran direct in 0.68–0.85× of F(4×4)'s time on one thread and 0.39–0.63×
+    /// on two: `prn bench conv` at 6e2e786, four runs at load 4–7, ms 1T direct / F(4×4) 10.4 /
+    /// 13.2, 11.5 / 17.1, 9.7 / 12.1, 8.1 / 9.5), and on planes under 8×8 (all of F(2×2)'s, and
+    /// F(4×4)'s of one tile a side plus edge tiles) at least 256 × 256. Elsewhere the weight gradient runs direct, whose
     /// products there are one large GEMM each (k = N·H·W). `prn bench conv` at 5f39406 (idle):
     /// F(4×4)'s weight gradient ran at 0.44–0.86× of direct's on one thread and 0.54–0.70× on two
     /// on VGG-11's (width 0.25) 16–128-channel layers on 4×4 to 16×16 planes (but 1.21× on one
@@ -127,7 +130,7 @@ public enum ConvAlgorithm: Sendable {
             layer = side >= 2 && c >= 128 && o >= 128 && outputs >= 512 ? .winograd2x2 : .direct
         }
         guard product == .weightGradient else { return layer }
-        let amortized = c * o >= 64 * 64 && (side >= 8 || (c >= 256 && o >= 256))
+        let amortized = c * o >= 64 * 64 && (side >= 16 || (side >= 8 && c * o > 64 * 64) || (c >= 256 && o >= 256))
         return amortized ? layer : .direct
     }
 

@@ -234,7 +234,8 @@ final class WinogradTests: XCTestCase {
     }
 
     /// The weight gradient keeps the layer's Winograd only with enough channels to amortize the
-    /// transforms: C·O ≥ 64·64, and on planes under 8×8 at least 256 × 256; the forward pass and
+    /// transforms: C·O ≥ 64·64 (more on planes of 8×8 to 15×15), and on planes under 8×8 at
+    /// least 256 × 256; the forward pass and
     /// the input gradient always run the layer's algorithm.
     func testWeightGradientRuleFollowsTheChannels() {
         func uses(_ x: [Int], _ w: [Int], _ product: ConvProduct) -> ConvAlgorithm {
@@ -242,7 +243,9 @@ final class WinogradTests: XCTestCase {
         }
         let cases: [(x: [Int], w: [Int], layer: ConvAlgorithm, weightGradient: ConvAlgorithm)] = [
             ([2, 64, 32, 32], [64, 64, 3, 3], .winograd4x4, .winograd4x4),      // 64 × 64 (VGG-16's first)
-            ([128, 64, 8, 8], [64, 64, 3, 3], .winograd4x4, .winograd4x4),      // 64 × 64 on 8×8
+            ([128, 64, 8, 8], [64, 64, 3, 3], .winograd4x4, .direct),           // 64 × 64 on 8×8 (ResNet-20, VGG-11/4)
+            ([128, 64, 8, 8], [65, 64, 3, 3], .winograd4x4, .winograd4x4),      // 64 × 65 on 8×8
+            ([128, 64, 15, 15], [64, 64, 3, 3], .winograd4x4, .direct),         // 64 × 64 on 15×15
             ([128, 32, 8, 8], [64, 32, 3, 3], .sliding, .direct),               // 32 × 64 (VGG-11 at width 0.25)
             ([128, 64, 16, 16], [64, 64, 3, 3], .winograd4x4, .winograd4x4),    // 64 × 64 on 16×16
             ([128, 32, 16, 16], [127, 32, 3, 3], .winograd4x4, .direct),        // C·O = 4064
