@@ -39,7 +39,9 @@ let package = Package(
         // Atomic whole-file writes, Foundation only: checkpoints (PrnNN) and notebooks and tables
         // (PrnNotebook) both write files, and neither needs the other or the compute kernel for it.
         .target(name: "PrnFiles"),
-        .target(name: "PrnKernel", swiftSettings: speed),
+        // Cache prefetch hints, header-only C: Swift cannot emit a prefetch instruction.
+        .target(name: "CPrefetch"),
+        .target(name: "PrnKernel", dependencies: ["CPrefetch"], swiftSettings: speed),
         .target(name: "PrnAutograd", dependencies: ["PrnKernel"], swiftSettings: speed),
         .target(name: "PrnData", dependencies: ["PrnKernel", "CZlib"], swiftSettings: speed),
         .target(name: "PrnNN", dependencies: ["PrnFiles", "PrnKernel", "PrnAutograd", "PrnData"], swiftSettings: speed),

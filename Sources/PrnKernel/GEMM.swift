@@ -124,6 +124,10 @@ public enum GEMM {
         Swift.max(1, (groupFloats - 2 * Tiling.narrow.rows * kc) / (Tiling.narrow.columns * kc))
     }
 
+    /// Whether the driver issues cache prefetch hints (`Job.multiply`); `PRN_GEMM_PREFETCH=0`
+    /// turns them off, to measure what they do. Hints never change results.
+    static let prefetching = ProcessInfo.processInfo.environment["PRN_GEMM_PREFETCH"] != "0"
+
     /// Rows and columns of C per panel.
     static let panelSize = 2048
     /// Packed floats per round of packing (16 MB); more k-blocks wait for the next round.
