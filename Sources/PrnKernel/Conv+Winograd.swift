@@ -68,16 +68,16 @@ public enum ConvAlgorithm: Sendable {
     /// first. ResNet-20's 32 → 32 (16×16) moved to sliding in session 11 (idle `prn bench conv`
     /// at dbc5c64, ms, 1 / 2 threads: forward 5.36 / 2.72 vs F(4×4)'s 5.18 / 4.48, input
     /// gradient 4.46 / 2.26 vs 7.14 / 4.50, weight gradient 5.41 / 3.28 vs im2col's 6.01 /
-    /// 4.27; its 64 → 64 (8×8) stays on F(4×4): forward 5.57 / 3.30 vs 3.92 / 2.92, weight
-    /// gradient 12.6 / 6.6 vs 5.2 / 3.3). `prn bench
-    /// conv` (1 thread, the calling thread's CPU time, load 5–13, two runs), ms: ResNet-20's
-    /// 16 → 16 (32×32) forward 4.89 / 5.21 vs F(4×4)'s 7.81 / 8.54, input gradient 5.01 / 5.26
-    /// vs 8.16 / 8.30, weight gradient 7.98 / 6.91 vs im2col's 8.73 / 8.85; VGG-11's 32 → 64
-    /// (8×8) forward 2.19 / 2.25 vs 2.75 / 2.90 and input gradient 2.47 / 2.72 vs 3.72 / 4.75.
-    /// Against the F(4×4) before
-    /// 8a1ae92 it was also ahead on ResNet-20's 32 → 32 (16×16: 5.41 / 4.48 vs 5.94 / 5.92, 4.53 /
-    /// 4.74 vs 4.82 / 5.73) and 64 → 64 layers (8×8: 4.49 / 5.25 vs 4.74 / 5.43, 4.64 / 4.48 vs
-    /// 5.78 / 5.21), by less than 8a1ae92 took off F(4×4)'s forward there, so those stay on it.
+    /// 4.27); its 64 → 64 (8×8) stays off sliding (sliding vs F(4×4): forward 5.57 / 3.30 vs
+    /// 3.92 / 2.92, weight gradient 12.6 / 6.6 vs 5.2 / 3.3; that weight gradient runs direct,
+    /// below). `prn bench conv` (1 thread, the calling thread's CPU time, load 5–13, two runs),
+    /// ms: ResNet-20's 16 → 16 (32×32) forward 4.89 / 5.21 vs F(4×4)'s 7.81 / 8.54, input
+    /// gradient 5.01 / 5.26 vs 8.16 / 8.30, weight gradient 7.98 / 6.91 vs im2col's 8.73 / 8.85;
+    /// VGG-11's 32 → 64 (8×8) forward 2.19 / 2.25 vs 2.75 / 2.90 and input gradient 2.47 / 2.72
+    /// vs 3.72 / 4.75. Against the F(4×4) before 8a1ae92 it was also ahead on ResNet-20's
+    /// 32 → 32 (16×16: 5.41 / 4.48 vs 5.94 / 5.92, 4.53 / 4.74 vs 4.82 / 5.73) and 64 → 64 layers
+    /// (8×8: 4.49 / 5.25 vs 4.74 / 5.43, 4.64 / 4.48 vs 5.78 / 5.21), by less than 8a1ae92 took
+    /// off F(4×4)'s forward there, so those stay on it.
     /// On planes of at most 2×2 in batches of at least 32 it runs all three products as a dense
     /// map per sample (`Conv+SlidingPlaneMap.swift`; SynFlow's single sample keeps im2col, which
     /// needs no map built): VGG-11's 128-channel 2×2 layers 1.12 / 1.14 vs F(2×2)'s 1.81 / 1.78,
@@ -98,11 +98,12 @@ public enum ConvAlgorithm: Sendable {
     /// 64 → 64 on 8×8 ran direct in 0.68–0.85× of F(4×4)'s time on one thread and 0.39–0.63×
     /// on two: `prn bench conv` at 6e2e786, four runs at load 4–7, ms 1T direct / F(4×4) 10.4 /
     /// 13.2, 11.5 / 17.1, 9.7 / 12.1, 8.1 / 9.5), and on planes under 8×8 (all of F(2×2)'s, and
-    /// F(4×4)'s of one tile a side plus edge tiles) at least 256 × 256. Elsewhere the weight gradient runs direct, whose
-    /// products there are one large GEMM each (k = N·H·W). `prn bench conv` at 5f39406 (idle):
-    /// F(4×4)'s weight gradient ran at 0.44–0.86× of direct's on one thread and 0.54–0.70× on two
-    /// on VGG-11's (width 0.25) 16–128-channel layers on 4×4 to 16×16 planes (but 1.21× on one
-    /// thread for 128 channels on 4×4), 0.34–0.47× on ResNet-20's 16- and 32-channel layers;
+    /// F(4×4)'s of one tile a side plus edge tiles) at least 256 × 256. Elsewhere the weight
+    /// gradient runs direct, whose products there are one large GEMM each (k = N·H·W).
+    /// `prn bench conv` at 5f39406 (idle): F(4×4)'s weight gradient ran at 0.44–0.86× of
+    /// direct's on one thread and 0.54–0.70× on two on VGG-11's (width 0.25) 16–128-channel
+    /// layers on 4×4 to 16×16 planes (but 1.21× on one thread for 128 channels on 4×4),
+    /// 0.34–0.47× on ResNet-20's 16- and 32-channel layers;
     /// F(2×2)'s on VGG-11's 128-channel 2×2 layers 0.92× and 0.32×. VGG-16's 512-channel 4×4 and
     /// 2×2 layers keep Winograd (1.6× and 1.3× on one thread).
     static func chosen(for geo: ConvGeometry, product: ConvProduct = .forward) -> ConvAlgorithm {

@@ -192,8 +192,8 @@ struct ChannelAffine {
     let mean: Float, invStd: Float, scale: Float, shift: Float
 
     /// Writes `y[i]` for `i` in `run`, and with `bits` (a ReLU's gate as bits, `run` a plane of
-    /// whole 16-bit words of them) their bits, from the plane just written (in L1) rather than in the
-    /// loop that streams `x` and `r` from memory, which runs slower with the bits in it.
+    /// whole 16-bit words of them) their bits, from the plane just written (in L1) rather than in
+    /// the loop that streams `x` and `r` from memory, which runs slower with the bits in it.
     @inline(__always)
     func normalize(_ run: Range<Int>, _ x: UnsafeBufferPointer<Float>, into y: UnsafeMutableBufferPointer<Float>,
                    adding r: UnsafeBufferPointer<Float>?, relu: Bool, bits: UnsafeMutableBufferPointer<UInt8>?) {
@@ -231,9 +231,8 @@ struct ChannelAffine {
 /// A fused ReLU's gate `y > 0`, for its output `y`, as batch norm's backward reads it: one bit
 /// per scalar (bit `i % 8` of byte `i / 8`) when every plane is a whole number of 16-bit words of
 /// bits (the forward writes them 16 at a time), so that threads writing different planes never
-/// share a byte; else the output itself. The
-/// backward's first sweep is bound by memory traffic, and the bits are a 32nd of the output's
-/// bytes.
+/// share a byte; else the output itself. The backward's first sweep is bound by memory
+/// traffic, and the bits are a 32nd of the output's bytes.
 public enum ReLUGate {
     case bits([UInt8])
     case output(Tensor)
