@@ -79,14 +79,14 @@ public enum SparseBenchmark {
         // 0.38 of the head at 0.005). The convolution: a batch small enough (6 × 16 × 16
         // outputs) that the dense path keeps it on im2col (`ConvAlgorithm.chosen`); VGG-16's
         // Winograd layers follow.
-        let layers: [(kind: String, x: [Int], w: [Int], rule: Double)] = [
-            ("linear", [64, 784], [300, 784], SparseSelection.linearCrossover([300, 784])),
-            ("linear", [64, 300], [100, 300], SparseSelection.linearCrossover([100, 300])),
-            ("linear", [64, 100], [10, 100], SparseSelection.linearCrossover([10, 100])),
-            ("conv", [6, 64, 16, 16], [64, 64, 3, 3],
-             SparseSelection.convCrossover(ConvAlgorithm.chosen(input: [6, 64, 16, 16], weight: [64, 64, 3, 3], stride: 1, padding: 1))),
+        let layers: [(kind: String, x: [Int], w: [Int])] = [
+            ("linear", [64, 784], [300, 784]), ("linear", [64, 300], [100, 300]), ("linear", [64, 100], [10, 100]),
+            ("conv", [6, 64, 16, 16], [64, 64, 3, 3]),
         ]
         for layer in layers {
+            let rule = layer.w.count == 4
+                ? SparseSelection.convCrossover(ConvAlgorithm.chosen(input: layer.x, weight: layer.w, stride: 1, padding: 1))
+                : SparseSelection.linearCrossover(layer.w)
             var wins: [String] = []
             for density in [0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0.02] {
                 let (weight, mask, topology) = maskedWeight(layer.w, density: density)
@@ -112,7 +112,7 @@ public enum SparseBenchmark {
                 wins.append("\(density):\(String(format: "%.2f", ratio))")
             }
             report("sparse crossover kind=\(layer.kind) x=\(layer.x) w=\(layer.w) threads=\(threads) "
-                   + "speedup_by_density=\(wins.joined(separator: ",")) auto_below=\(layer.rule)")
+                   + "speedup_by_density=\(wins.joined(separator: ",")) auto_below=\(rule)")
         }
         winogradCrossover(threads: threads, report: report)
     }

@@ -36,7 +36,7 @@ public enum SparseMode: String, CaseIterable, Sendable {
 public enum SparseSelection {
     /// Kept fraction at or below which a fully connected layer of more than 32,768 weights runs
     /// sparse (2026-11-30: 1.41× at 0.2 and 1.03× at 0.3, with the vectorized SDDMM).
-    public static let linearCrossover = 0.2
+    public static let largeLinearCrossover = 0.2
 
     /// Kept fraction at or below which a fully connected layer of `shape` (`[out, in]`) runs
     /// sparse. Smaller layers cross over later, because their dense step is mostly fixed costs
@@ -49,12 +49,12 @@ public enum SparseSelection {
     ///   samples/s, and 532k → 558k at 0.005 where it keeps 38 %);
     /// - up to 32,768 weights (the 100 × 300 layer): 0.4. Alone: 1.01× at 0.4, 1.15× at 0.3
     ///   (session 11, idle); in the network at density 0.1, where it keeps 35 %, 102k → 112k.
-    /// - larger: `linearCrossover`.
+    /// - larger: `largeLinearCrossover`.
     public static func linearCrossover(_ shape: [Int]) -> Double {
         switch Shape.count(shape) {
         case ...1024: 1
         case ...32768: 0.4
-        default: linearCrossover
+        default: largeLinearCrossover
         }
     }
 
