@@ -1,3 +1,5 @@
+import CPrefetch
+
 // The transforms of Winograd F(m×m, 3×3).
 //
 // Every transform is a sandwich `L · X · Rᵀ` of a small matrix X between two constant matrices,
@@ -142,6 +144,7 @@ extension WinogradPlan {
             let patches = patch + tile.positions * Swift.max(Self.lanesPerRun, tw)
             forEachRun(samples: samples.count) { rows in
                 let lanes = rows.count * tw
+                prefetchRun(after: rows, x, channels: inChannels, channel: c, samples: samples, side: alpha, left: 1)
                 // The row pass along all the run's tiles at once, on their gathered patches.
                 gatherPatches(N.self, x, channel: c, samples: samples, rows: rows, into: patches)
                 for a in 0..<alpha {
@@ -185,6 +188,7 @@ extension WinogradPlan {
         forEachChannel(outChannels, threads: threads) { o, block, row in
             forEachRun(samples: samples.count) { rows in
                 let lanes = rows.count * tw
+                prefetchRun(after: rows, gy, channels: outChannels, channel: o, samples: samples, side: m, left: 0)
                 forEachPlaneRow(gy, channels: outChannels, channel: o, samples: samples, rows: rows, side: m, left: 0,
                                 block: block, edge: row) { from, to, count in
                     N.outputAdjoint(from, 1, m, into: to, lanes, 1, count: count)
@@ -194,6 +198,32 @@ extension WinogradPlan {
                                     into: z + b * stride + o * tiles + rows.lowerBound * tw, alpha * stride, 1, count: lanes)
                 }
             }
+        }
+    }
+
+    /// Asks the cache for the plane rows that the run after `rows` (as long, or up to the
+    /// group's end) reads in channel `channel`: each tile row's `side` rows from `left` above it.
+    /// A run reads each sample's rows of one channel, a block of a plane (a few KB at most)
+    /// `channels` planes from the next sample's, too short and too far apart for the hardware
+    /// prefetchers, so without the hints each run starts with its loads missing to memory. A
+    /// hint never changes a result.
+    private func prefetchRun(after rows: Range<Int>, _ planes: UnsafePointer<Float>, channels: Int, channel: Int,
+                             samples: Range<Int>, side: Int, left: Int) {
+        let m = tile.m, plane = height * width, end = Swift.min(rows.upperBound + rows.count, samples.count * tileRows)
+        var r = rows.upperBound
+        while r < end {
+            // The next run's tile rows in one sample, and the plane rows they read.
+            let sample = r / tileRows, last = Swift.min(end, (sample + 1) * tileRows) - 1
+            let top = Swift.max(0, m * (r % tileRows) - left), bottom = Swift.min(height, m * (last % tileRows) - left + side)
+            let from = UnsafeRawPointer(planes + ((samples.lowerBound + sample) * channels + channel) * plane + top * width)
+            let bytes = (bottom - top) * width * MemoryLayout<Float>.stride
+            var line = 0
+            while line < bytes {
+                prn_prefetch_l2(from + line)
+                line += 64
+            }
+            if bytes > 0 { prn_prefetch_l2(from + bytes - 1) }
+            r = last + 1
         }
     }
 

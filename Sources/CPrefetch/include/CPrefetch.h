@@ -1,6 +1,7 @@
-// A cache prefetch hint for the GEMM driver (PrnKernel/GEMM+Driver.swift). Swift has no prefetch
-// instruction of its own, and clang's _m_prefetch imported from the compiler's intrinsics module
-// compiles to nothing. A hint never changes a result: it only asks the core to start a load early.
+// A cache prefetch hint for the GEMM driver (PrnKernel/GEMM+Driver.swift) and the Winograd
+// transforms' gathers (PrnKernel/Conv+WinogradTransforms.swift). Swift has no prefetch instruction
+// of its own, and clang's _m_prefetch imported from the compiler's intrinsics module compiles to
+// nothing. A hint never changes a result: it only asks the core to start a load early.
 #ifndef CPREFETCH_H
 #define CPREFETCH_H
 
