@@ -291,10 +291,16 @@ struct WinogradPlan {
             let tiles = samples.count * tilesPerSample
             transformInput(x, samples: samples, into: v, tiles: tiles, threads: gemmThreads)
             transformGradient(gy, samples: samples, into: z, tiles: tiles, threads: gemmThreads)
-            for xi in 0..<positions {
-                GEMM.sgemm(transA: false, transB: true, m: outChannels, n: inChannels, k: tiles, alpha: 1,
-                           a: z + xi * outChannels * tiles, lda: tiles, b: v + xi * inChannels * tiles, ldb: tiles,
-                           beta: 0, c: partial + xi * outChannels * inChannels, ldc: inChannels, threads: gemmThreads)
+            // A group alone on the threads (gemmThreads nil) splits its α² products between them,
+            // each computed whole on one thread, rather than forking each product (which a small
+            // one, under `GEMM.parallelThreshold`, would not: Conv-2's last group of 6 samples
+            // ran its 36 64 × 64 products on one thread while the other waited).
+            Parallel.forEach(positions, threads: gemmThreads) { share in
+                for xi in share {
+                    GEMM.sgemm(transA: false, transB: true, m: outChannels, n: inChannels, k: tiles, alpha: 1,
+                               a: z + xi * outChannels * tiles, lda: tiles, b: v + xi * inChannels * tiles, ldb: tiles,
+                               beta: 0, c: partial + xi * outChannels * inChannels, ldc: inChannels, threads: 1)
+                }
             }
         }, afterWave: { scratches in
             defer { added = true }
