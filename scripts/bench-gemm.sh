@@ -5,6 +5,7 @@
 #   PRN=path/to/prn scripts/bench-gemm.sh   # use an existing binary, skip the build
 #   BENCH_OPENBLAS_CORETYPE=Haswell scripts/bench-gemm.sh   # OpenBLAS's AVX2 kernels, to compare
 #                                                           # a PRN_MARCH=x86-64-v3 build on an AVX-512 CPU
+#   BENCH_REPEAT=3 scripts/bench-gemm.sh    # three rounds; medians and the rounds' range
 #
 # Both sides time square C = A·B, and the products a training step makes (`prn bench gemm`'s
 # `shape=` lines: LeNet-300-100's first layer, VGG-16 and ResNet-20 im2col products, forward and
@@ -12,27 +13,31 @@
 # least 0.5 s has passed, and report the best rate (2·m·n·k flops per call). numpy runs in a separate
 # process per thread count with OPENBLAS_NUM_THREADS / OMP_NUM_THREADS set, and without
 # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE so OpenBLAS picks its own kernel for this CPU (unless
-# BENCH_OPENBLAS_CORETYPE names one).
+# BENCH_OPENBLAS_CORETYPE names one). A round is prn's whole run, then numpy's, so both sides see
+# the host in about the same state; on a shared VM one round's ratio can swing by ±25 %, so with
+# BENCH_REPEAT=N > 1 the table shows each side's median rate, the median of the rounds' ratios and
+# their range.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bench-common.sh
 prn=$(prn_binary)
+rounds=${BENCH_REPEAT:-1}
 
-# prn prints lines like: gemm n=1024 threads=1 gflops=88.12
-prn_out=$("$prn" bench gemm)
-results=$(sed -n 's/^gemm n=\([0-9]*\) threads=\([0-9]*\) gflops=\([0-9.]*\)$/\1 \2 \3/p' <<<"$prn_out")
-if [[ -z $results ]]; then
+# prn prints lines like `gemm n=1024 threads=1 gflops=88.12` and
+# `gemm shape=vgg16.conv2.forward m=64 n=1024 k=576 transA=0 transB=0 threads=1 gflops=80.1`;
+# the first round's lines name the sizes and products numpy times.
+prn_first=$("$prn" bench gemm)
+if ! grep -q '^gemm n=' <<<"$prn_first"; then
     echo "bench-gemm: no results from '$prn bench gemm':" >&2
-    echo "$prn_out" >&2
+    echo "$prn_first" >&2
     exit 1
 fi
-# and lines like: gemm shape=vgg16.conv2.forward m=64 n=1024 k=576 transA=0 transB=0 threads=1 gflops=80.1
-shapes=$(sed -n 's/^gemm shape=\([^ ]*\) m=\([0-9]*\) n=\([0-9]*\) k=\([0-9]*\) transA=\([01]\) transB=\([01]\) threads=\([0-9]*\) gflops=\([0-9.]*\)$/\1 \2 \3 \4 \5 \6 \7 \8/p' <<<"$prn_out")
-shape_args=$(awk 'NF {print $1 ":" $2 ":" $3 ":" $4 ":" $5 ":" $6}' <<<"$shapes" | sort -u | tr '\n' ' ')
-sizes=$(awk '{print $1}' <<<"$results" | sort -n -u | tr '\n' ' ')
-thread_counts=$(awk '{print $2}' <<<"$results" | sort -n -u | tr '\n' ' ')
+sizes=$(sed -n 's/^gemm n=\([0-9]*\) .*/\1/p' <<<"$prn_first" | sort -n -u | tr '\n' ' ')
+thread_counts=$(sed -n 's/^gemm n=[0-9]* threads=\([0-9]*\) .*/\1/p' <<<"$prn_first" | sort -n -u | tr '\n' ' ')
+shape_args=$(sed -n 's/^gemm shape=\([^ ]*\) m=\([0-9]*\) n=\([0-9]*\) k=\([0-9]*\) transA=\([01]\) transB=\([01]\) .*/\1:\2:\3:\4:\5:\6/p' \
+    <<<"$prn_first" | sort -u | tr '\n' ' ')
 
-numpy_bench() {  # $1 = threads; prints "n threads gflops" per size, "name threads gflops" per shape
+numpy_bench() {  # $1 = threads; prints lines in prn's format
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ${BENCH_OPENBLAS_CORETYPE:+OPENBLAS_CORETYPE=$BENCH_OPENBLAS_CORETYPE} \
         OPENBLAS_NUM_THREADS="$1" OMP_NUM_THREADS="$1" python3 - "$1" $sizes $shape_args <<'PY'
 import sys, time
@@ -56,44 +61,64 @@ def rate(m, n, k, trans_a, trans_b):
 for arg in sys.argv[2:]:
     if ":" in arg:
         name, m, n, k, ta, tb = arg.split(":")
-        print(name, threads, f"{rate(int(m), int(n), int(k), ta == '1', tb == '1'):.2f}")
+        print(f"gemm shape={name} m={m} n={n} k={k} transA={ta} transB={tb} threads={threads} "
+              f"gflops={rate(int(m), int(n), int(k), ta == '1', tb == '1'):.2f}")
     else:
         n = int(arg)
-        print(n, threads, f"{rate(n, n, n, False, False):.2f}")
+        print(f"gemm n={n} threads={threads} gflops={rate(n, n, n, False, False):.2f}")
 PY
 }
 
-numpy_results=""
-for t in $thread_counts; do
-    numpy_results+=$(numpy_bench "$t")$'\n'
+# All rounds' lines, each tagged with its side and round, for the table below.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+for ((r = 1; r <= rounds; r++)); do
+    prn_out=$prn_first
+    ((r > 1)) && prn_out=$("$prn" bench gemm)
+    sed -n "s/^gemm \(.*gflops=.*\)/prn $r \1/p" <<<"$prn_out" >>"$log"
+    for t in $thread_counts; do
+        numpy_bench "$t" | sed "s/^gemm /blas $r /" >>"$log"
+    done
 done
 
-echo "SGEMM, square, row-major float32, GFLOP/s (best of >= 0.5 s); OpenBLAS kernel: ${BENCH_OPENBLAS_CORETYPE:-its own choice}; prn tiling: $(sed -n 's/^gemm tiling=//p' <<<"$prn_out")"
-awk -v blas="$numpy_results" '
-    BEGIN {
-        n = split(blas, lines, "\n")
-        for (i = 1; i <= n; i++) if (split(lines[i], f, " ") == 3) ref[f[1] " " f[2]] = f[3]
-        printf "%6s %8s %10s %10s %7s\n", "size", "threads", "prn", "OpenBLAS", "ratio"
-    }
-    {
-        key = $1 " " $2
-        r = (key in ref) ? ref[key] : 0
-        ratio = (r > 0) ? sprintf("%.2f", $3 / r) : "-"
-        printf "%6d %8d %10.1f %10.1f %7s\n", $1, $2, $3, r, ratio
-    }' <<<"$results"
+tiling=$(sed -n 's/^gemm tiling=//p' <<<"$prn_first")
+python3 - "$log" "$rounds" "${BENCH_OPENBLAS_CORETYPE:-its own choice}" "$tiling" <<'PY'
+import statistics, sys
+log, rounds, kernel, tiling = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+rates, order = {}, []  # (key, side) -> {round: GFLOP/s}; keys in prn's order
+for line in open(log):
+    side, round_, *fields = line.split()
+    f = dict(x.split("=", 1) for x in fields)
+    key = (f["shape"], f["m"], f["n"], f["k"], f["transA"], f["transB"], f["threads"]) if "shape" in f else (f["n"], f["threads"])
+    if side == "prn" and key not in order:
+        order.append(key)
+    rates.setdefault((key, side), {})[int(round_)] = float(f["gflops"])
 
-[[ -z $shapes ]] && exit 0
-echo
-echo "SGEMM, the products of a training step (forward, grad_a, grad_b), GFLOP/s"
-awk -v blas="$numpy_results" '
-    BEGIN {
-        n = split(blas, lines, "\n")
-        for (i = 1; i <= n; i++) if (split(lines[i], f, " ") == 3) ref[f[1] " " f[2]] = f[3]
-        printf "%-28s %5s %5s %5s %3s %3s %8s %8s %8s %6s\n", "product", "m", "n", "k", "tA", "tB", "threads", "prn", "OpenBLAS", "ratio"
-    }
-    {
-        key = $1 " " $7
-        r = (key in ref) ? ref[key] : 0
-        ratio = (r > 0) ? sprintf("%.2f", $8 / r) : "-"
-        printf "%-28s %5d %5d %5d %3d %3d %8d %8.1f %8.1f %6s\n", $1, $2, $3, $4, $5, $6, $7, $8, r, ratio
-    }' <<<"$shapes"
+def columns(key):
+    prn, blas = rates.get((key, "prn"), {}), rates.get((key, "blas"), {})
+    ratios = sorted(prn[r] / blas[r] for r in prn if blas.get(r))
+    p = statistics.median(prn.values())
+    b = statistics.median(blas.values()) if blas else 0.0
+    ratio = f"{statistics.median(ratios):.2f}" if ratios else "-"
+    spread = f"{ratios[0]:.2f}-{ratios[-1]:.2f}" if len(ratios) > 1 else ""
+    return p, b, ratio, spread
+
+medians = "best of >= 0.5 s" + (f"; medians of {rounds} rounds, prn then OpenBLAS in each" if rounds > 1 else "")
+print(f"SGEMM, square, row-major float32, GFLOP/s ({medians}); OpenBLAS kernel: {kernel}; prn tiling: {tiling}")
+print(f"{'size':>6} {'threads':>8} {'prn':>10} {'OpenBLAS':>10} {'ratio':>7}" + ("  rounds" if rounds > 1 else ""))
+for key in order:
+    if len(key) == 2:
+        p, b, ratio, spread = columns(key)
+        print(f"{int(key[0]):6d} {int(key[1]):8d} {p:10.1f} {b:10.1f} {ratio:>7}" + (f"  {spread}" if spread else ""))
+shapes = [key for key in order if len(key) > 2]
+if shapes:
+    print()
+    print("SGEMM, the products of a training step (forward, grad_a, grad_b), GFLOP/s")
+    print(f"{'product':<28} {'m':>5} {'n':>5} {'k':>5} {'tA':>3} {'tB':>3} {'threads':>8} {'prn':>8} {'OpenBLAS':>8} {'ratio':>6}"
+          + ("  rounds" if rounds > 1 else ""))
+    for key in shapes:
+        p, b, ratio, spread = columns(key)
+        name, m, n, k, ta, tb, t = key
+        print(f"{name:<28} {int(m):5d} {int(n):5d} {int(k):5d} {int(ta):3d} {int(tb):3d} {int(t):8d} {p:8.1f} {b:8.1f} {ratio:>6}"
+              + (f"  {spread}" if spread else ""))
+PY

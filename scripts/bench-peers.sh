@@ -2,7 +2,7 @@
 # prn against its peers on this machine, in one run: SGEMM against numpy/OpenBLAS, training and
 # SynFlow against PyTorch CPU (skipped when `import torch` fails; `pip install torch==2.13.0`).
 # Prints each comparison's table; ratios > 1 mean prn is faster. BENCH_REPEAT=N repeats each
-# training and SynFlow comparison N times, prn and PyTorch alternating, and reports medians.
+# comparison (SGEMM, training, SynFlow) N times, prn and its peer alternating, and reports medians.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release >/dev/null
