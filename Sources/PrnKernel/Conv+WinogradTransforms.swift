@@ -104,6 +104,14 @@ extension WinogradPlan {
     /// Lanes of a transform's run: its block (α² elements) stays in the L1 cache.
     static let lanesPerRun = 64
 
+    /// Lanes of a run of the weight's transforms (`forEachKernelRun`): 256, whose scratch (9 +
+    /// 3·α rows, 27 KB for F(4×4)) still fits the L1 cache. A run writes its lanes into each of
+    /// the α² packed matrices, which lie past the L2 cache on VGG-16 (38 MB at 512 × 512
+    /// channels); with 64 lanes, 256 bytes per matrix, the stores missed at every run. `perf
+    /// record`, VGG-16, 1 thread, load 12-15, two alternating rounds: `transformedWeight` 0.298 /
+    /// 0.313 of the GEMM kernel's samples with 64 lanes, 0.271 / 0.265 with 256.
+    static let kernelLanesPerRun = 256
+
     /// `V[ξ][c][t] = (Bᵀ·d·B)[ξ]` for the α × α input patch d of tile t in channel c (zero past
     /// the edges) of each tile of the group, `tiles` of them.
     func transformInput(_ x: UnsafePointer<Float>, samples: Range<Int>, into v: UnsafeMutablePointer<Float>, tiles: Int,
@@ -454,12 +462,12 @@ extension WinogradPlan {
         }
     }
 
-    /// `body(first, run, taps, block)` for runs of `lanesPerRun` of the `count` kernels (the
-    /// last may be shorter), split across the threads, each thread with scratch for the run's 9
-    /// taps and a 3 × α block of lanes.
+    /// `body(first, run, taps, block)` for runs of `kernelLanesPerRun` of the `count` kernels
+    /// (the last may be shorter), split across the threads, each thread with scratch for the
+    /// run's 9 taps and a 3 × α block of lanes.
     private func forEachKernelRun(_ count: Int,
                                   _ body: (Int, Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
-        let lanes = Self.lanesPerRun
+        let lanes = Self.kernelLanesPerRun
         Parallel.forEach((count + lanes - 1) / lanes) { runs in
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: (9 + 3 * tile.alpha) * lanes)
             defer { scratch.deallocate() }
