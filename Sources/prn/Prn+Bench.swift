@@ -32,7 +32,11 @@ extension Prn {
             case .train: try TrainBenchmarks.run(models: models, report: { print($0); fflush(stdout) })
             case .synflow: try SynFlowBenchmark.run(report: { print($0); fflush(stdout) })
             case .sparse: try SparseBenchmark.run(models: models, report: { print($0); fflush(stdout) })
-            case .conv: ConvBenchmark.run(models: models, report: { print($0); fflush(stdout) })
+            case .conv:
+                // BENCH_LAYERS=vgg11.c64.s8,resnet20.c64.s8 times only the layers of those names.
+                let layers = ProcessInfo.processInfo.environment["BENCH_LAYERS"].map { Set($0.split(separator: ",").map(String.init)) }
+                ConvBenchmark.run(models: models, layers: layers, threads: TrainBenchmarks.benchThreads,
+                                  report: { print($0); fflush(stdout) })
             }
         }
     }
