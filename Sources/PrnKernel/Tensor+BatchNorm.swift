@@ -133,47 +133,19 @@ extension Tensor {
         -> (dx: Tensor?, sums: (gradient: Tensor, projection: Tensor), gated: Tensor?) {
         precondition(g.shape == x.shape, "batchNormBackward: gradient \(g.shape), input \(x.shape)")
         let layout = ChannelPlanes(x.shape)
-        let invN = layout.inverseCount
         var sums = [Float](repeating: 0, count: layout.channels), projections = sums
         var dx: [Float]? = inputGradient ? [Float](unsafeUninitializedCapacity: x.count) { $1 = x.count } : nil
         let derived = gate != nil || addend != nil
         var gated: [Float]? = keepGated && derived ? [Float](unsafeUninitializedCapacity: x.count) { $1 = x.count } : nil
-        GatedGradient.with(g, plus: addend, gate: gate) { gradient in
-            x.scalars.withUnsafeBufferPointer { xs in
-                sums.withUnsafeMutableBufferPointer { sum in
-                    projections.withUnsafeMutableBufferPointer { projection in
-                        dx.withOptionalMutableBuffer { dx in
-                            gated.withOptionalMutableBuffer { kept in
-                                layout.forEachChannel { c in
-                                    let (mu, inv) = (mean.scalars[c], invStd.scalars[c])
-                                    let (muBlock, invBlock) = (SIMD8<Float>(repeating: mu), SIMD8<Float>(repeating: inv))
-                                    (sum[c], projection[c]) = layout.laneSums(of: c, { i in
-                                        let g = gradient.block(i)
-                                        kept?.store(g, at: i)
-                                        return (g, g * ((xs.block(i) - muBlock) * invBlock))
-                                    }, { i in
-                                        let g = gradient[i]
-                                        kept?[i] = g
-                                        return (g, g * ((xs[i] - mu) * inv))
-                                    })
-                                    guard let dx else { return }
-                                    // The gated copy, when written, is the gradient already gated.
-                                    let gs = kept.map { GatedGradient(g: UnsafeBufferPointer($0)) } ?? gradient
-                                    let k = scale.scalars[c] * inv, kBlock = SIMD8<Float>(repeating: k)
-                                    guard batchStatistics else {
-                                        layout.forEachBlock(of: c, { i in dx.store(gs.block(i) * kBlock, at: i) }, { i, _ in dx[i] = gs[i] * k })
-                                        return
-                                    }
-                                    let gMean = sum[c] * invN, projectionMean = projection[c] * invN
-                                    let (gMeanBlock, projectionBlock) = (SIMD8<Float>(repeating: gMean), SIMD8<Float>(repeating: projectionMean))
-                                    layout.forEachBlock(of: c, { i in
-                                        let normalized = (xs.block(i) - muBlock) * invBlock
-                                        dx.store(((gs.block(i) - gMeanBlock) - normalized * projectionBlock) * kBlock, at: i)
-                                    }, { i, _ in
-                                        dx[i] = ((gs[i] - gMean) - ((xs[i] - mu) * inv) * projectionMean) * k
-                                    })
-                                }
-                            }
+        x.scalars.withUnsafeBufferPointer { xs in
+            sums.withUnsafeMutableBufferPointer { sum in
+                projections.withUnsafeMutableBufferPointer { projection in
+                    dx.withOptionalMutableBuffer { dx in
+                        gated.withOptionalMutableBuffer { kept in
+                            let sweeps = BatchNormBackwardSweeps(layout: layout, x: xs, mean: mean, invStd: invStd, scale: scale,
+                                                                 batchStatistics: batchStatistics, sums: sum,
+                                                                 projections: projection, dx: dx, kept: kept)
+                            GatedGradient.with(g, plus: addend, gate: gate, sweeps)
                         }
                     }
                 }
@@ -269,57 +241,149 @@ public enum ReLUGate {
     }
 }
 
-/// A gradient read through an optional ReLU gate: `g[i] · step(y[i])`, the multiplication
-/// `Tensor.reluGated` does, so batch norm's fused backward can take the gradient before its
-/// ReLU without a gated copy. The gate is the output `y` or its bits (`ReLUGate`). With
-/// `addend`, the gradient is `g[i] + addend[i]` (as `+` adds them) before the gate.
-struct GatedGradient {
-    let g: UnsafeBufferPointer<Float>
-    var addend: UnsafeBufferPointer<Float>? = nil
-    var output: UnsafeBufferPointer<Float>? = nil
-    var bits: UnsafeBufferPointer<UInt8>? = nil
-    /// `ReLUGate.steps`, with `bits`.
-    var steps: UnsafeBufferPointer<SIMD8<Float>>? = nil
+/// Batch norm's backward over every channel (`Tensor.batchNormBackward`) for one way of reading
+/// the upstream gradient: `GatedGradient.with` calls it with the concrete reading, so each
+/// sweep's loop is compiled for it, with no per-block test of which parts the gradient has.
+private struct BatchNormBackwardSweeps: GradientConsumer {
+    let layout: ChannelPlanes, x: UnsafeBufferPointer<Float>, mean: Tensor, invStd: Tensor, scale: Tensor
+    let batchStatistics: Bool
+    let sums: UnsafeMutableBufferPointer<Float>, projections: UnsafeMutableBufferPointer<Float>
+    let dx: UnsafeMutableBufferPointer<Float>?, kept: UnsafeMutableBufferPointer<Float>?
 
-    /// Runs `body` with `g` (plus `addend`) seen through `gate` (each, when given, of `g`'s shape).
-    static func with<R>(_ g: Tensor, plus addend: Tensor?, gate: ReLUGate?, _ body: (GatedGradient) -> R) -> R {
+    func callAsFunction<G: GradientReading>(_ gradient: G) {
+        let xs = x
+        layout.forEachChannel { c in
+            let (mu, inv) = (mean.scalars[c], invStd.scalars[c])
+            let (muBlock, invBlock) = (SIMD8<Float>(repeating: mu), SIMD8<Float>(repeating: inv))
+            // Σ g and Σ g·x̂ in `laneSum`'s order (each sum's lanes as `laneSum` adds them), with the
+            // gradient as read written out to `kept` when asked for.
+            var (gradientLanes, projectionLanes) = (SIMD8<Float>(), SIMD8<Float>())
+            layout.forEachBlock(of: c, { i in
+                let g = gradient.block(i)
+                kept?.store(g, at: i)
+                gradientLanes += g
+                projectionLanes += g * ((xs.block(i) - muBlock) * invBlock)
+            }, { i, lane in
+                let g = gradient[i]
+                kept?[i] = g
+                gradientLanes[lane] += g
+                projectionLanes[lane] += g * ((xs[i] - mu) * inv)
+            })
+            (sums[c], projections[c]) = (ChannelPlanes.total(gradientLanes), ChannelPlanes.total(projectionLanes))
+            // The gated copy, when written, is the gradient already gated: the second sweep reads it.
+            if let kept { inputGradient(of: c, PlainGradient(g: UnsafeBufferPointer(kept))) } else { inputGradient(of: c, gradient) }
+        }
+    }
+
+    /// Channel `c`'s `dx` (when asked for) from its sums, reading the gradient as `gs`.
+    @inline(__always)
+    private func inputGradient<H: GradientReading>(of c: Int, _ gs: H) {
+        guard let dx else { return }
+        let xs = x, invN = layout.inverseCount
+        let (mu, inv) = (mean.scalars[c], invStd.scalars[c])
+        let (muBlock, invBlock) = (SIMD8<Float>(repeating: mu), SIMD8<Float>(repeating: inv))
+        let k = scale.scalars[c] * inv, kBlock = SIMD8<Float>(repeating: k)
+        guard batchStatistics else {
+            layout.forEachBlock(of: c, { i in dx.store(gs.block(i) * kBlock, at: i) }, { i, _ in dx[i] = gs[i] * k })
+            return
+        }
+        let gMean = sums[c] * invN, projectionMean = projections[c] * invN
+        let (gMeanBlock, projectionBlock) = (SIMD8<Float>(repeating: gMean), SIMD8<Float>(repeating: projectionMean))
+        layout.forEachBlock(of: c, { i in
+            let normalized = (xs.block(i) - muBlock) * invBlock
+            dx.store(((gs.block(i) - gMeanBlock) - normalized * projectionBlock) * kBlock, at: i)
+        }, { i, _ in
+            dx[i] = ((gs[i] - gMean) - ((xs[i] - mu) * inv) * projectionMean) * k
+        })
+    }
+}
+
+/// Work to do on an upstream gradient however it is read (`GatedGradient.with`).
+protocol GradientConsumer {
+    func callAsFunction<G: GradientReading>(_ gradient: G)
+}
+
+/// An upstream gradient as batch norm's fused backward reads it: one scalar, or eight from a
+/// multiple of 8 (planes with gate bits fill whole bytes of them).
+protocol GradientReading {
+    subscript(i: Int) -> Float { get }
+    func block(_ i: Int) -> SIMD8<Float>
+}
+
+/// The gradient `g` read through an optional ReLU gate, `g[i] · step(y[i])` (the multiplication
+/// `Tensor.reluGated` does), so batch norm's fused backward can take the gradient before its
+/// ReLU without a gated copy; the gate is the output `y` or its bits (`ReLUGate`). With `addend`,
+/// the gradient is `g[i] + addend[i]` (as `+` adds them) before the gate.
+enum GatedGradient {
+    /// Runs `body` with `g` (plus `addend`) seen through `gate` (each, when given, of `g`'s shape):
+    /// each of the six combinations is its own `GradientReading` type, so `body`'s loops are
+    /// compiled for the one at hand.
+    static func with<C: GradientConsumer>(_ g: Tensor, plus addend: Tensor?, gate: ReLUGate?, _ body: C) {
         if let addend { precondition(addend.shape == g.shape, "gradient \(g.shape) plus \(addend.shape)") }
-        return g.scalars.withUnsafeBufferPointer { gs in
+        g.scalars.withUnsafeBufferPointer { gs in
             (addend?.scalars).withOptionalBuffer { addend in
+                let plain = PlainGradient(g: gs)
                 switch gate {
                 case nil:
-                    return body(GatedGradient(g: gs, addend: addend))
+                    if let addend { body(SummedGradient(g: gs, addend: addend)) } else { body(plain) }
                 case .output(let y)?:
                     precondition(y.shape == g.shape, "gated gradient \(g.shape), gate \(y.shape)")
-                    return y.scalars.withUnsafeBufferPointer { body(GatedGradient(g: gs, addend: addend, output: $0)) }
+                    y.scalars.withUnsafeBufferPointer { y in
+                        if let addend {
+                            body(OutputGatedGradient(base: SummedGradient(g: gs, addend: addend), output: y))
+                        } else {
+                            body(OutputGatedGradient(base: plain, output: y))
+                        }
+                    }
                 case .bits(let bits)?:
                     precondition(bits.count * 8 == g.count, "gated gradient \(g.shape), \(bits.count) bytes of gate")
-                    return bits.withUnsafeBufferPointer { bits in
-                        ReLUGate.steps.withUnsafeBufferPointer { body(GatedGradient(g: gs, addend: addend, bits: bits, steps: $0)) }
+                    bits.withUnsafeBufferPointer { bits in
+                        ReLUGate.steps.withUnsafeBufferPointer { steps in
+                            if let addend {
+                                body(BitGatedGradient(base: SummedGradient(g: gs, addend: addend), bits: bits, steps: steps))
+                            } else {
+                                body(BitGatedGradient(base: plain, bits: bits, steps: steps))
+                            }
+                        }
                     }
                 }
             }
         }
     }
+}
 
-    @inline(__always)
-    subscript(i: Int) -> Float {
-        var sum = g[i]
-        if let addend { sum = sum + addend[i] }
-        if let bits { return sum * ((bits[i >> 3] >> UInt8(i & 7)) & 1 != 0 ? 1 : 0) }
-        guard let output else { return sum }
-        return sum * (output[i] > 0 ? 1 : 0)
-    }
+/// `g` as it is.
+struct PlainGradient: GradientReading {
+    let g: UnsafeBufferPointer<Float>
 
-    /// Entries `i..<i+8`; with bits, `i` is a multiple of 8 (planes fill whole bytes of them).
+    @inline(__always) subscript(i: Int) -> Float { g[i] }
+    @inline(__always) func block(_ i: Int) -> SIMD8<Float> { g.block(i) }
+}
+
+/// `g + addend`, as `+` adds them.
+struct SummedGradient: GradientReading {
+    let g: UnsafeBufferPointer<Float>, addend: UnsafeBufferPointer<Float>
+
+    @inline(__always) subscript(i: Int) -> Float { g[i] + addend[i] }
+    @inline(__always) func block(_ i: Int) -> SIMD8<Float> { g.block(i) + addend.block(i) }
+}
+
+/// `base · step`, the step read from the gate's bits (`ReLUGate.steps`: one load per eight
+/// scalars).
+struct BitGatedGradient<Base: GradientReading>: GradientReading {
+    let base: Base, bits: UnsafeBufferPointer<UInt8>, steps: UnsafeBufferPointer<SIMD8<Float>>
+
+    @inline(__always) subscript(i: Int) -> Float { base[i] * ((bits[i >> 3] >> UInt8(i & 7)) & 1 != 0 ? 1 : 0) }
+    @inline(__always) func block(_ i: Int) -> SIMD8<Float> { base.block(i) * steps[Int(bits[i >> 3])] }
+}
+
+/// `base · step(y > 0)` from the ReLU's output `y` itself.
+struct OutputGatedGradient<Base: GradientReading>: GradientReading {
+    let base: Base, output: UnsafeBufferPointer<Float>
+
+    @inline(__always) subscript(i: Int) -> Float { base[i] * (output[i] > 0 ? 1 : 0) }
     @inline(__always)
-    func block(_ i: Int) -> SIMD8<Float> {
-        var sum = g.block(i)
-        if let addend { sum = sum + addend.block(i) }
-        if let bits, let steps { return sum * steps[Int(bits[i >> 3])] }
-        guard let output else { return sum }
-        return sum * SIMD8<Float>(repeating: 0).replacing(with: 1, where: output.block(i) .> 0)
-    }
+    func block(_ i: Int) -> SIMD8<Float> { base.block(i) * SIMD8<Float>(repeating: 0).replacing(with: 1, where: output.block(i) .> 0) }
 }
 
 extension Tensor {
@@ -446,27 +510,9 @@ struct ChannelPlanes {
         return Self.total(lanes)
     }
 
-    /// Two `laneSum`s in one sweep of channel `c` (each term pair read once): each sum in
-    /// `laneSum`'s order, so with the same bits.
-    @inline(__always)
-    func laneSums(of c: Int, _ block: (Int) -> (SIMD8<Float>, SIMD8<Float>),
-                  _ single: (Int) -> (Float, Float)) -> (Float, Float) {
-        var first = SIMD8<Float>(), second = SIMD8<Float>()
-        forEachBlock(of: c, { i in
-            let (a, b) = block(i)
-            first += a
-            second += b
-        }, { i, lane in
-            let (a, b) = single(i)
-            first[lane] += a
-            second[lane] += b
-        })
-        return (Self.total(first), Self.total(second))
-    }
-
     /// The eight lanes of a `laneSum` added pairwise.
     @inline(__always)
-    private static func total(_ l: SIMD8<Float>) -> Float { ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7])) }
+    static func total(_ l: SIMD8<Float>) -> Float { ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7])) }
 
     /// Runs `body(run)` for each of channel `c`'s planes, in batch order, on this thread.
     @inline(__always)
