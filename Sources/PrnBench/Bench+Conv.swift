@@ -111,12 +111,7 @@ public enum ConvBenchmark {
             }
             rounds += 1
         } while rounds < maximumRounds && (rounds < minimumRounds || Clocks.now().wall - start.wall < minimumTotal)
-        return (rounds, wall.map(median), cpu.map(median))
-    }
-
-    private static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted(), middle = sorted.count / 2
-        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+        return (rounds, wall.map(Benchmarks.median), cpu.map(Benchmarks.median))
     }
 }
 

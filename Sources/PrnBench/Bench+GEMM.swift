@@ -81,6 +81,12 @@ public enum Benchmarks {
         return best
     }
 
+    /// The median of `values` (the mean of the middle two for an even count).
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted(), middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
+
     /// Two decimals, without Foundation's locale-dependent formatting.
     static func formatted(_ x: Double) -> String {
         let hundredths = Int((x * 100).rounded())

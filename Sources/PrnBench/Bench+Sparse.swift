@@ -46,9 +46,9 @@ public enum SparseBenchmark {
             let pruned = try densities.map { try Pruner.prune(model, method: .synflow, target: .density($0), rounds: 10).model }
             let steps = try stepTimes(pruned, data, config, runs: c.runs)
             let batch = Double(c.batch)
-            let pooled = batch / median(steps.flatMap(\.dense))
+            let pooled = batch / Benchmarks.median(steps.flatMap(\.dense))
             for (density, times) in zip(densities, steps) {
-                let (dense, sparse) = (batch / median(times.dense), batch / median(times.sparse))
+                let (dense, sparse) = (batch / Benchmarks.median(times.dense), batch / Benchmarks.median(times.sparse))
                 report("sparse model=\(c.name) density=\(density) threads=\(threads) dense_samples_per_s=\(format(dense)) "
                        + "sparse_samples_per_s=\(format(sparse)) speedup=\(String(format: "%.2f", sparse / dense)) "
                        + "dense_pooled_samples_per_s=\(format(pooled)) runs=\(c.runs) timed_steps=\(c.runs * c.steps)")
@@ -77,12 +77,6 @@ public enum SparseBenchmark {
             }
         }
         return steps.map { ($0[.off]!, $0[.auto]!) }
-    }
-
-    /// The median of `values` (the mean of the middle two for an even count).
-    static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted(), middle = sorted.count / 2
-        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
     }
 
     /// Per layer kind, one step of a representative layer on each path at falling densities;

@@ -20,8 +20,12 @@ extension Prn {
         var what: Target
 
         func run() throws {
+            // The comma-separated names in environment variable `name`, if it is set.
+            func listed(_ name: String) -> Set<String>? {
+                ProcessInfo.processInfo.environment[name].map { Set($0.split(separator: ",").map(String.init)) }
+            }
             // BENCH_MODELS=vgg16,resnet20 runs only those, as in PyTorch's twin script.
-            let models = ProcessInfo.processInfo.environment["BENCH_MODELS"].map { Set($0.split(separator: ",").map(String.init)) }
+            let models = listed("BENCH_MODELS")
             switch what {
             case .gemm:
                 // BENCH_SIZES=2048 (or 512,2048) times only those square sizes, without the training
@@ -34,8 +38,7 @@ extension Prn {
             case .sparse: try SparseBenchmark.run(models: models, report: { print($0); fflush(stdout) })
             case .conv:
                 // BENCH_LAYERS=vgg11.c64.s8,resnet20.c64.s8 times only the layers of those names.
-                let layers = ProcessInfo.processInfo.environment["BENCH_LAYERS"].map { Set($0.split(separator: ",").map(String.init)) }
-                ConvBenchmark.run(models: models, layers: layers, threads: TrainBenchmarks.benchThreads,
+                ConvBenchmark.run(models: models, layers: listed("BENCH_LAYERS"), threads: TrainBenchmarks.benchThreads,
                                   report: { print($0); fflush(stdout) })
             }
         }
