@@ -71,13 +71,14 @@ extension JupyterKernel {
     }
 
     /// The cells run this session as `[session, number, code]`: the last `n` for `tail`, those
-    /// containing the pattern (its `*`s removed) for `search`, all for `range`.
+    /// whose whole code matches the glob `pattern` for `search` (`*` any run of characters, `?`
+    /// one, as IPython's history search; an empty pattern matches every cell), all for `range`.
     func historyReply(_ content: JSON) -> JSON {
         var entries = history.enumerated().map { (number: $0.offset + 1, code: $0.element) }
         switch content["hist_access_type"]?.string {
         case "search":
-            let needle = (content["pattern"]?.string ?? "").replacingOccurrences(of: "*", with: "")
-            entries = entries.filter { needle.isEmpty || $0.code.contains(needle) }
+            let pattern = content["pattern"]?.string ?? ""
+            entries = entries.filter { pattern.isEmpty || fnmatch(pattern, $0.code, 0) == 0 }
             fallthrough
         case "tail":
             if let n = content["n"]?.int, n >= 0 { entries = Array(entries.suffix(n)) }

@@ -153,6 +153,7 @@ def test_complete_inspect_is_complete(kc):
 
 
 def test_history_and_comms(kc):
+    run(kc, "hh1 = 0")  # contains "h1" but does not start with it: the glob "h1*" must not match
     run(kc, "h1 = 1")
     run(kc, "h2 = 2")
     content = shell_request(kc, "history", hist_access_type="tail", n=2, output=False, raw=True)["content"]
