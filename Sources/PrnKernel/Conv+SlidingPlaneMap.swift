@@ -27,18 +27,32 @@ extension SlidingPlan {
         return 3 * u + v
     }
 
+    /// `body` with the taps of every pixel pair, `taps[p · P + q] = tap(output: p, input: q)`: the
+    /// map's loops look them up instead of dividing by the plane's width for every entry.
+    func withTaps<R>(_ body: (UnsafePointer<Int>) -> R) -> R {
+        let pixels = plane
+        return withUnsafeTemporaryAllocation(of: Int.self, capacity: pixels * pixels) { taps in
+            for p in 0..<pixels {
+                for q in 0..<pixels { taps[p * pixels + q] = tap(output: p, input: q) }
+            }
+            return body(UnsafePointer(taps.baseAddress!))
+        }
+    }
+
     /// `M[O·P, C·P]` from `w[O, C, 3, 3]`, filled by rows of output channels on the threads.
     func planeMap(_ w: UnsafePointer<Float>) -> [Float] {
         let pixels = plane, row = inChannels * pixels
         return [Float](unsafeUninitializedCapacity: outChannels * pixels * row) { map, initialized in
             let base = map.baseAddress!
-            Parallel.forEach(outChannels) { outputs in
-                for o in outputs {
-                    for p in 0..<pixels {
-                        let target = base + (o * pixels + p) * row
-                        for c in 0..<inChannels {
-                            let taps = w + (o * inChannels + c) * 9
-                            for q in 0..<pixels { target[c * pixels + q] = taps[tap(output: p, input: q)] }
+            withTaps { taps in
+                Parallel.forEach(outChannels) { outputs in
+                    for o in outputs {
+                        for p in 0..<pixels {
+                            let target = base + (o * pixels + p) * row, rowTaps = taps + p * pixels
+                            for c in 0..<inChannels {
+                                let kernel = w + (o * inChannels + c) * 9, entries = target + c * pixels
+                                for q in 0..<pixels { entries[q] = kernel[rowTaps[q]] }
+                            }
                         }
                     }
                 }
@@ -74,14 +88,16 @@ extension SlidingPlan {
             GEMM.sgemm(transA: true, transB: false, m: rows, n: columns, k: batch, alpha: 1, a: gy, lda: rows,
                        b: x, ldb: columns, beta: 0, c: sums, ldc: columns)
         }
-        Parallel.forEach(outChannels) { outputs in
-            for o in outputs {
-                for c in 0..<inChannels {
-                    let taps = dw + (o * inChannels + c) * 9
-                    taps.update(repeating: 0, count: 9)
-                    for p in 0..<pixels {
-                        let entries = sums + (o * pixels + p) * columns + c * pixels
-                        for q in 0..<pixels { taps[tap(output: p, input: q)] += entries[q] }
+        withTaps { taps in
+            Parallel.forEach(outChannels) { outputs in
+                for o in outputs {
+                    for c in 0..<inChannels {
+                        let kernel = dw + (o * inChannels + c) * 9
+                        kernel.update(repeating: 0, count: 9)
+                        for p in 0..<pixels {
+                            let entries = sums + (o * pixels + p) * columns + c * pixels, rowTaps = taps + p * pixels
+                            for q in 0..<pixels { kernel[rowTaps[q]] += entries[q] }
+                        }
                     }
                 }
             }
