@@ -176,6 +176,18 @@ extension WinogradPlan {
                     N.output(mm + b * stride + o * tiles + rows.lowerBound * tw, alpha * stride, 1,
                              into: block + b * lanes, alpha * lanes, 1, count: lanes)
                 }
+                if tileRows == 1 && width == m {
+                    // A plane of one tile as wide as it (VGG's 4×4 planes on F(4×4)): the run's
+                    // lanes are consecutive samples, so the row pass runs along them, each
+                    // sample's row `outChannels · plane` floats from the last, rather than one
+                    // scalar network per sample and row.
+                    let first = y + ((samples.lowerBound + rows.lowerBound) * outChannels + o) * plane
+                    for i in 0..<height {
+                        N.output(block + i * alpha * lanes, lanes, 1, into: first + i * width, 1, outChannels * plane,
+                                 count: lanes)
+                    }
+                    return
+                }
                 for r in rows {
                     let dst = y + ((samples.lowerBound + r / tileRows) * outChannels + o) * plane
                     let top = m * (r % tileRows), lane = (r - rows.lowerBound) * tw

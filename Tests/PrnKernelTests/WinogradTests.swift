@@ -297,6 +297,49 @@ final class WinogradTests: XCTestCase {
         }
     }
 
+    /// A plane of one tile as wide as it (F(4×4) on 4×4 and 3×4, F(2×2) on 2×2 and 1×2), whose
+    /// output transform runs along the samples, gives the bits of the same plane at the left of
+    /// one two tiles wide padded with zeros, whose tiles take the row pass one sample at a time:
+    /// the left tile's patch, transformed input and GEMM chains are the same. Forward and input
+    /// gradient, 70 samples (a run of 64 and a short one), on 1 and 2 threads.
+    func testPlaneOfOneTileKeepsTheBitsOfAWiderPlane() {
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        let cases: [(ConvAlgorithm, m: Int, height: Int)] = [(.winograd4x4, 4, 4), (.winograd4x4, 4, 3),
+                                                              (.winograd2x2, 2, 2), (.winograd2x2, 2, 1)]
+        for (algorithm, m, height) in cases {
+            let (x, w, gy) = ConvTests.operands((70, 3, height, m, 5, 3, 3, 1, 1), seed: 21)
+            // `t` widened to 2m columns, the new ones zero, and the left m columns of a wide result.
+            func widened(_ t: Tensor) -> Tensor {
+                var scalars: [Float] = []
+                for row in 0..<t.count / m {
+                    scalars += t.scalars[row * m..<(row + 1) * m]
+                    scalars += [Float](repeating: 0, count: m)
+                }
+                return Tensor(shape: [t.shape[0], t.shape[1], t.shape[2], 2 * m], scalars: scalars)
+            }
+            func left(_ t: Tensor) -> [UInt32] {
+                var bits: [UInt32] = []
+                for row in 0..<t.count / (2 * m) {
+                    let start = row * 2 * m
+                    bits += t.scalars[start..<start + m].map(\.bitPattern)
+                }
+                return bits
+            }
+            let wideX = widened(x), wideGy = widened(gy)
+            for threads in [1, 2] {
+                Parallel.threads = threads
+                let label = "\(algorithm), \(height)×\(m), \(threads) threads"
+                XCTAssertEqual(x.conv2d(w, stride: 1, padding: 1, algorithm: algorithm).scalars.map(\.bitPattern),
+                               left(wideX.conv2d(w, stride: 1, padding: 1, algorithm: algorithm)), "forward, \(label)")
+                XCTAssertEqual(Tensor.conv2dInputGrad(gy, w, inputShape: x.shape, stride: 1, padding: 1,
+                                                      algorithm: algorithm).scalars.map(\.bitPattern),
+                               left(Tensor.conv2dInputGrad(wideGy, w, inputShape: wideX.shape, stride: 1, padding: 1,
+                                                           algorithm: algorithm)), "input gradient, \(label)")
+            }
+        }
+    }
+
     /// The weight gradient's groups run in waves of one per thread; a last wave of one group
     /// (3 groups of F(4×4) on 2 threads, 5 of F(2×2) on 2 and 3) runs its products on all threads,
     /// which gives the bits of one thread.
