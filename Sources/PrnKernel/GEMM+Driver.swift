@@ -139,7 +139,7 @@ extension GEMM {
         private func multiply(_ layout: PackedRound, _ grid: SliverGrid, rowSlivers: Range<Int>,
                               columnSlivers: Range<Int>, firstRound: Bool) {
             let slots = layout.blocks.map { block in
-                GEMM.kParts(block.count).count == 1 ? 0 : GEMM.groupSize(tiling, kc: block.count)
+                GEMM.kParts(block.count).count == 1 ? 0 : GEMM.rowGroup(tiling, kc: block.count)
             }.max()!
             withPackingBuffer(floats: largestTile * (1 + slots)) { scratch in
                 let carries = scratch + largestTile
@@ -156,8 +156,7 @@ extension GEMM {
                         let a = layout.a(block: index, sliver: s) + part.lowerBound * rows
                         let b = layout.b(block: index, sliver: t) + part.lowerBound * columns
                         if hints {
-                            prefetchNextPart(after: tiling == .narrow ? a : b, floats: part.count * (tiling == .narrow ? rows : columns),
-                                             share: slot, of: groupCount)
+                            prefetchNextPart(after: b, floats: part.count * columns, share: slot, of: groupCount)
                         }
                         let carry = carries + slot * largestTile
                         let from = part.lowerBound == 0 ? nil : UnsafePointer(carry)
@@ -174,11 +173,11 @@ extension GEMM {
         }
 
         /// Asks for share `share` of `of` of the cache lines of the `floats` floats that follow
-        /// `part` in the packed buffer: the part of the outer sliver (B with row groups, A with
-        /// column groups) that the group meets next, or the next sliver's first part. Each tile of
-        /// the group asks for its share, so the next part is in L2 when its first tile starts
-        /// instead of streaming from memory into that tile: at n = 2048 on the Xeon such a first
-        /// tile took 3.3× a warm tile's time (4.1 vs 1.2 µs per 256 steps), 9 % of the multiply.
+        /// `part` in the packed buffer: the part of the column sliver that the group meets next,
+        /// or the next sliver's first part. Each tile of the group asks for its share, so the next
+        /// part is in L2 when its first tile starts instead of streaming from memory into that
+        /// tile: at n = 2048 on the Xeon such a first tile took 3.3× a warm tile's time (4.1 vs
+        /// 1.2 µs per 256 steps), 9 % of the multiply.
         @inline(__always)
         private func prefetchNextPart(after part: UnsafePointer<Float>, floats: Int, share: Int, of shares: Int) {
             let next = UnsafeRawPointer(part + floats)
@@ -199,13 +198,8 @@ extension GEMM {
     }
 
     /// Calls `body(s, t)` for every row sliver s and column sliver t of `tiling`, in the order
-    /// that keeps packed slivers in cache: slivers of one kind in groups that stay in L2
-    /// (`groupFloats`), each group meeting every sliver of the other kind in turn, which then
-    /// comes from L3 once per group.
-    ///  - Wide tiling: groups of row slivers, each column sliver meeting the group.
-    ///  - Narrow tiling: groups of column slivers (64 KB each at kc = 1024), each row sliver
-    ///    (24 KB) meeting the group. On Zen 4, x86-64-v3 build, n = 2048, one thread: 3 %
-    ///    faster than row groups.
+    /// that keeps packed slivers in cache: row slivers in groups that stay in L2 (`rowGroup`),
+    /// each column sliver meeting the group in turn, which then comes from L3 once per group.
     @inline(__always)
     static func forEachTile(_ tiling: Tiling, rowSlivers: Range<Int>, columnSlivers: Range<Int>, kc: Int,
                             _ body: (_ s: Int, _ t: Int) -> Void) {
@@ -214,30 +208,23 @@ extension GEMM {
         }
     }
 
-    /// `forEachTile`'s order with each tile's `kc` steps cut into `parts`: a sliver of the outer
-    /// kind meets the group one part at a time, so that part (32 KB of a wide B sliver at 256
-    /// steps) stays in L1 across the group instead of coming from L2 for every tile. `slot` is the
-    /// tile's place in its group, where its accumulators can wait between parts; `groupCount` the
-    /// group's slivers.
+    /// `forEachTile`'s order with each tile's `kc` steps cut into `parts`: a column sliver meets
+    /// the group one part at a time, so that part (32 KB of a wide B sliver at 256 steps, 16 KB
+    /// of a narrow one) stays in L1 across the group instead of coming from L2 for every tile,
+    /// while the row slivers' parts (12 or 6 KB) stream from L2. `slot` is the tile's place in its
+    /// group, where its accumulators can wait between parts; `groupCount` the group's slivers.
+    ///
+    /// The narrow tiling used to go the other way round (groups of column slivers, each row
+    /// sliver's part in L1 and the column slivers' from L2: 64 instead of 24 bytes from L2 per
+    /// step of k), which had measured 3 % faster on Zen 4 at n = 2048, one thread, before tiles
+    /// ran in parts of k. On the Xeon, x86-64-v3 build, this order is 2–18 % faster on VGG-16's
+    /// and LeNet's training products and 5–12 % at n = 1024 and 2048 (1 and 2 threads).
     @inline(__always)
     static func forEachTilePart(_ tiling: Tiling, rowSlivers: Range<Int>, columnSlivers: Range<Int>, kc: Int,
                                 parts: [Range<Int>], _ body: (_ s: Int, _ t: Int, _ part: Range<Int>, _ slot: Int, _ groupCount: Int) -> Void) {
-        let size = groupSize(tiling, kc: kc)
-        if tiling == .narrow {
-            for group in columnSlivers.pieces(of: size) {
-                for s in rowSlivers { for part in parts { for t in group { body(s, t, part, t - group.lowerBound, group.count) } } }
-            }
-        } else {
-            for group in rowSlivers.pieces(of: size) {
-                for t in columnSlivers { for part in parts { for s in group { body(s, t, part, s - group.lowerBound, group.count) } } }
-            }
+        for group in rowSlivers.pieces(of: rowGroup(tiling, kc: kc)) {
+            for t in columnSlivers { for part in parts { for s in group { body(s, t, part, s - group.lowerBound, group.count) } } }
         }
-    }
-
-    /// Slivers per group of `forEachTile` at `kc` steps: row slivers (wide) or column slivers
-    /// (narrow).
-    static func groupSize(_ tiling: Tiling, kc: Int) -> Int {
-        tiling == .narrow ? columnGroup(kc: kc) : rowGroup(kc: kc)
     }
 
     /// A part of C cut into slivers of the tiling's rows of op(A) and columns of op(B), counted

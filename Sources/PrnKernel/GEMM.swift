@@ -112,16 +112,10 @@ public enum GEMM {
         return fallback
     }
 
-    /// Row slivers per group of the wide tiling at `kc` steps: as many as fit `groupFloats`
-    /// beside one B sliver.
-    static func rowGroup(kc: Int) -> Int {
-        Swift.max(1, (groupFloats - Tiling.wide.columns * kc) / (Tiling.wide.rows * kc))
-    }
-
-    /// Column slivers per group of the narrow tiling at `kc` steps: as many as fit
-    /// `groupFloats` beside two A slivers.
-    static func columnGroup(kc: Int) -> Int {
-        Swift.max(1, (groupFloats - 2 * Tiling.narrow.rows * kc) / (Tiling.narrow.columns * kc))
+    /// Row slivers per group of `forEachTile` at `kc` steps: as many as fit `groupFloats` beside
+    /// one column sliver.
+    static func rowGroup(_ tiling: Tiling, kc: Int) -> Int {
+        Swift.max(1, (groupFloats - tiling.columns * kc) / (tiling.rows * kc))
     }
 
     /// Whether the driver issues cache prefetch hints (`Job.multiply`); `PRN_GEMM_PREFETCH=0`
