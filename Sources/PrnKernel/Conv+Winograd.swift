@@ -70,7 +70,10 @@ public enum ConvAlgorithm: Sendable {
     /// gradient 4.46 / 2.26 vs 7.14 / 4.50, weight gradient 5.41 / 3.28 vs im2col's 6.01 /
     /// 4.27); its 64 → 64 (8×8) stays off sliding (sliding vs F(4×4): forward 5.57 / 3.30 vs
     /// 3.92 / 2.92, weight gradient 12.6 / 6.6 vs 5.2 / 3.3; that weight gradient runs direct,
-    /// below). `prn bench conv` (1 thread, the calling thread's CPU time, load 5–13, two runs),
+    /// below), but its input gradient, like that of any layer of up to 64 → 64 channels on 8×8 to
+    /// 15×15 planes, slides since session 14 (idle `prn bench conv` at 873aebc, three runs:
+    /// sliding 8–14 % ahead of F(4×4) on one and two threads, e.g. ms 1 / 2 threads 6.09 / 3.23
+    /// vs 6.77 / 3.68). `prn bench conv` (1 thread, the calling thread's CPU time, load 5–13, two runs),
     /// ms: ResNet-20's 16 → 16 (32×32) forward 4.89 / 5.21 vs F(4×4)'s 7.81 / 8.54, input
     /// gradient 5.01 / 5.26 vs 8.16 / 8.30, weight gradient 7.98 / 6.91 vs im2col's 8.73 / 8.85;
     /// VGG-11's 32 → 64 (8×8) forward 2.19 / 2.25 vs 2.75 / 2.90 and input gradient 2.47 / 2.72
@@ -122,6 +125,11 @@ public enum ConvAlgorithm: Sendable {
             // The input gradient's output channels are the layer's inputs: 3 would fill 3 of the
             // kernel's 8-channel register block.
             return product == .inputGradient && c < 8 ? .direct : .sliding
+        }
+        if product == .inputGradient && side >= 8 && side < 16 && outputs >= 2048 && c <= 64 && o <= 64 && c >= 8 {
+            // Up to 64 → 64 on 8×8 to 15×15 planes the input gradient slides while the forward
+            // pass keeps F(4×4) (ResNet-20's and VGG-11/4's 64 → 64 on 8×8, doc comment above).
+            return .sliding
         }
         guard c >= 16 && o >= 16 else { return .direct }
         let layer: ConvAlgorithm
