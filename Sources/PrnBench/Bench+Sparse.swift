@@ -25,6 +25,9 @@ import PrnPrune
 ///   43k / 44k / 46k samples/s at 0.1 / 0.02 / 0.005), so a pooled baseline would flatter the
 ///   sparsest line. The pooled dense median is printed beside it (`dense_pooled_samples_per_s`)
 ///   as a check on the host's steadiness.
+/// - Each path also gets its mean CPU time per step (the whole process's): `dense_cores` and
+///   `sparse_cores` are CPU over wall time, `speedup_cpu` the dense CPU time over the sparse
+///   (`StepTimes`).
 public enum SparseBenchmark {
     /// `models` (as `BENCH_MODELS=lenet300,crossover` gives them) runs only those cases.
     public static func run(threads: Int = Parallel.threads, models: Set<String>? = nil, report: (String) -> Void) throws {
@@ -46,31 +49,63 @@ public enum SparseBenchmark {
             let pruned = try densities.map { try Pruner.prune(model, method: .synflow, target: .density($0), rounds: 10).model }
             let steps = try stepTimes(pruned, data, config, runs: c.runs)
             let batch = Double(c.batch)
-            let pooled = batch / Benchmarks.median(steps.flatMap(\.dense))
+            let pooled = batch / Benchmarks.median(steps.flatMap { $0.dense.map(\.wall) })
             for (density, times) in zip(densities, steps) {
-                let (dense, sparse) = (batch / Benchmarks.median(times.dense), batch / Benchmarks.median(times.sparse))
-                report("sparse model=\(c.name) density=\(density) threads=\(threads) dense_samples_per_s=\(format(dense)) "
-                       + "sparse_samples_per_s=\(format(sparse)) speedup=\(String(format: "%.2f", sparse / dense)) "
-                       + "dense_pooled_samples_per_s=\(format(pooled)) runs=\(c.runs) timed_steps=\(c.runs * c.steps)")
+                let (dense, sparse) = (StepTimes(times.dense), StepTimes(times.sparse))
+                report("sparse model=\(c.name) density=\(density) threads=\(threads) dense_samples_per_s=\(format(batch / dense.wall)) "
+                       + "sparse_samples_per_s=\(format(batch / sparse.wall)) speedup=\(String(format: "%.2f", dense.wall / sparse.wall)) "
+                       + "dense_pooled_samples_per_s=\(format(pooled)) runs=\(c.runs) timed_steps=\(c.runs * c.steps) "
+                       + "dense_cores=\(String(format: "%.2f", dense.cores)) sparse_cores=\(String(format: "%.2f", sparse.cores)) "
+                       + "speedup_cpu=\(String(format: "%.2f", dense.cpu / sparse.cpu))")
             }
         }
     }
 
-    /// The timed steps (seconds) of each model on each path, dense (`off`) and sparse (`auto`):
-    /// `runs` rounds, each training every model once dense, then once sparse.
+    /// One timed step: its wall-clock time and the CPU time of the whole process (every
+    /// thread, the worker pool's spin-waits included; `Clocks`), in seconds.
+    typealias Step = (wall: Double, cpu: Double)
+
+    /// A path's timed steps summed up.
+    struct StepTimes {
+        /// The median wall-clock time of a step, in seconds.
+        let wall: Double
+        /// The mean CPU time of a step, in seconds: a mean, since Linux adds another thread's CPU
+        /// time to the process's only when it is descheduled or at a timer tick (every few ms),
+        /// so a single step of about a millisecond often misses the worker's share, and the
+        /// median would too.
+        let cpu: Double
+        /// The mean wall-clock time of a step, in seconds.
+        let meanWall: Double
+        /// CPU time over wall time (means): the cores the path kept busy, the worker's spin-waits
+        /// included. On two threads the dense path splits its GEMMs (about 1.9), while
+        /// LeNet-300-100's sparse products at 0.02 and 0.005 stay below the size that wakes a
+        /// second thread (1.0); so that line's two-thread speed-up rises and falls with how much
+        /// the host lets the dense path gain from its second core.
+        var cores: Double { cpu / meanWall }
+
+        init(_ steps: [Step]) {
+            wall = Benchmarks.median(steps.map(\.wall))
+            meanWall = steps.map(\.wall).reduce(0, +) / Double(steps.count)
+            cpu = steps.map(\.cpu).reduce(0, +) / Double(steps.count)
+        }
+    }
+
+    /// The timed steps of each model on each path, dense (`off`) and sparse (`auto`): `runs`
+    /// rounds, each training every model once dense, then once sparse.
     static func stepTimes(_ models: [Model], _ data: Dataset, _ config: TrainConfig,
-                          runs: Int) throws -> [(dense: [Double], sparse: [Double])] {
-        var steps = [[SparseMode: [Double]]](repeating: [:], count: models.count)
+                          runs: Int) throws -> [(dense: [Step], sparse: [Step])] {
+        var steps = [[SparseMode: [Step]]](repeating: [:], count: models.count)
         for _ in 0..<runs {
             for (m, model) in models.enumerated() {
                 for mode in [SparseMode.off, .auto] {
-                    var previous = 0.0
+                    var previous = Clocks.now()
                     _ = try SparseMode.with(mode) {
                         try Trainer.train(model, data: data, config: config, progress: { p in
                             guard p.finishedEpoch == nil else { return }
+                            let now = Clocks.now()
                             // The first step builds the topologies and warms the caches.
-                            if p.batch > 1 { steps[m][mode, default: []].append(p.elapsed - previous) }
-                            previous = p.elapsed
+                            if p.batch > 1 { steps[m][mode, default: []].append((now.wall - previous.wall, now.cpu - previous.cpu)) }
+                            previous = now
                         })
                     }
                 }
