@@ -217,8 +217,10 @@ extension GEMM {
     /// The narrow tiling used to go the other way round (groups of column slivers, each row
     /// sliver's part in L1 and the column slivers' from L2: 64 instead of 24 bytes from L2 per
     /// step of k), which had measured 3 % faster on Zen 4 at n = 2048, one thread, before tiles
-    /// ran in parts of k. On the Xeon, x86-64-v3 build, this order is 2–18 % faster on VGG-16's
-    /// and LeNet's training products and 5–12 % at n = 1024 and 2048 (1 and 2 threads).
+    /// ran in parts of k. On the Xeon, x86-64-v3 build, alternating runs under load, this order
+    /// was 2–18 % faster on VGG-16's and LeNet's training products and 10–15 % at n = 1024 on two
+    /// threads (5–10 % on one, one round of four slower); n = 2048 came out even, and an idle run
+    /// showed no difference beyond the host's swings.
     @inline(__always)
     static func forEachTilePart(_ tiling: Tiling, rowSlivers: Range<Int>, columnSlivers: Range<Int>, kc: Int,
                                 parts: [Range<Int>], _ body: (_ s: Int, _ t: Int, _ part: Range<Int>, _ slot: Int, _ groupCount: Int) -> Void) {
