@@ -26,10 +26,11 @@ extension Variable {
     ///
     /// The products run on feature-major copies of their batch operands (`Tensor+Sparse.swift`):
     /// the forward's copy of `x` is kept for the weight gradient, and the backward transposes the
-    /// upstream gradient once for both of its products.
-    public func sparseLinear(_ weight: Variable, _ topology: SparseTopology) -> Variable {
+    /// upstream gradient once for both of its products. `featureMajor`, when the caller has it,
+    /// is `x.value.transposed()` (every feature), and saves making it.
+    public func sparseLinear(_ weight: Variable, _ topology: SparseTopology, featureMajor: Tensor? = nil) -> Variable {
         let x = self
-        let xT = topology.featureMajorInput(x.value)
+        let xT = topology.featureMajorInput(x.value, transposed: featureMajor)
         return Variable.record(x.value.sparseLinear(weight.value, topology, featureMajor: xT), [x, weight]) { u in
             let uT = topology.featureMajorGradient(u.value)
             return [x.requiresGrad ? Variable.sparseLinearInputGrad(u, weight, topology, featureMajor: uT) : nil,

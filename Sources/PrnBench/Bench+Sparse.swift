@@ -53,10 +53,10 @@ public enum SparseBenchmark {
             for (density, times) in zip(densities, steps) {
                 let (dense, sparse) = (StepTimes(times.dense), StepTimes(times.sparse))
                 report("sparse model=\(c.name) density=\(density) threads=\(threads) dense_samples_per_s=\(format(batch / dense.wall)) "
-                       + "sparse_samples_per_s=\(format(batch / sparse.wall)) speedup=\(String(format: "%.2f", dense.wall / sparse.wall)) "
+                       + "sparse_samples_per_s=\(format(batch / sparse.wall)) speedup=\(Benchmarks.formatted(dense.wall / sparse.wall)) "
                        + "dense_pooled_samples_per_s=\(format(pooled)) runs=\(c.runs) timed_steps=\(c.runs * c.steps) "
-                       + "dense_cores=\(String(format: "%.2f", dense.cores)) sparse_cores=\(String(format: "%.2f", sparse.cores)) "
-                       + "speedup_cpu=\(String(format: "%.2f", dense.cpu / sparse.cpu))")
+                       + "dense_cores=\(Benchmarks.formatted(dense.cores)) sparse_cores=\(Benchmarks.formatted(sparse.cores)) "
+                       + "speedup_cpu=\(Benchmarks.formatted(dense.cpu / sparse.cpu))")
             }
         }
     }
@@ -77,9 +77,10 @@ public enum SparseBenchmark {
         /// The mean wall-clock time of a step, in seconds.
         let meanWall: Double
         /// CPU time over wall time (means): the cores the path kept busy, the worker's spin-waits
-        /// included. On two threads the dense path splits its GEMMs (about 1.9), while
-        /// LeNet-300-100's sparse products at 0.02 and 0.005 stay below the size that wakes a
-        /// second thread (1.0); so that line's two-thread speed-up rises and falls with how much
+        /// and the background batch copy (`Batches.Iterator`) included. On two threads the dense
+        /// path splits its GEMMs (about 1.9), while LeNet-300-100's sparse products at 0.02 and
+        /// 0.005 stay below the size that wakes a second thread, so there the second core only
+        /// copies the next batch; that line's two-thread speed-up rises and falls with how much
         /// the host lets the dense path gain from its second core.
         var cores: Double { cpu / meanWall }
 
@@ -151,7 +152,7 @@ public enum SparseBenchmark {
                     }
                 }
                 let ratio = fastest(of: 5) { step(false) } / fastest(of: 5) { step(true) }
-                wins.append("\(density):\(String(format: "%.2f", ratio))")
+                wins.append("\(density):\(Benchmarks.formatted(ratio))")
             }
             report("sparse crossover kind=\(layer.kind) x=\(layer.x) w=\(layer.w) threads=\(threads) "
                    + "speedup_by_density=\(wins.joined(separator: ",")) auto_below=\(rule)")
@@ -182,8 +183,8 @@ public enum SparseBenchmark {
                     inputGrad: { w in _ = Tensor.sparseConv2dInputGrad(gy, w, topology, inputShape: xShape, padding: 1) },
                     weightGrad: { _ = Tensor.sparseConv2dWeightGrad(x, gy, topology, weightShape: [topology.count], padding: 1) },
                     weight: topology.compact(weight))
-                let each = zip(dense, sparse).map { String(format: "%.2f", $0 / $1) }.joined(separator: "/")
-                wins.append("\(density):\(String(format: "%.2f", dense.reduce(0, +) / sparse.reduce(0, +)))(\(each))")
+                let each = zip(dense, sparse).map { Benchmarks.formatted($0 / $1) }.joined(separator: "/")
+                wins.append("\(density):\(Benchmarks.formatted(dense.reduce(0, +) / sparse.reduce(0, +)))(\(each))")
             }
             report("sparse crossover kind=conv layer=vgg16.c\(channels).s\(side) x=\(xShape) dense=\(algorithm) threads=\(threads) "
                    + "speedup_by_density=\(wins.joined(separator: ",")) auto_below=\(SparseSelection.convCrossover(algorithm))")

@@ -1,3 +1,5 @@
+import Foundation
+import Synchronization
 import PrnKernel
 
 /// One minibatch: images `[B] + exampleShape` and their labels.
@@ -10,6 +12,10 @@ public struct Batch: Sendable {
     public let indices: [Int]
     /// The batch's position in its epoch, from 0.
     public let index: Int
+    /// The images flattened to `[B, features]` and transposed, `[features, B]`, when the batches
+    /// were asked for it (`featureMajor`): the layout a sparse first layer computes in
+    /// (`Model.forward`'s `featureMajorInput`).
+    public internal(set) var featureMajorImages: Tensor? = nil
 }
 
 /// The minibatches of one epoch over a split, in a seeded order.
@@ -37,18 +43,31 @@ public struct Batches: RandomAccessCollection, Sendable {
     public let augmentation: Augmentation?
     /// The generator whose blocks drive the augmentation draws of this epoch.
     let augmentRNG: RNG
+    /// Whether each batch also carries its images feature-major (`Batch.featureMajorImages`).
+    public let featureMajor: Bool
 
     public var startIndex: Int { 0 }
     public var endIndex: Int { (order.count + batchSize - 1) / batchSize }
 
     /// Batch `i` of the epoch.
-    public subscript(i: Int) -> Batch {
+    public subscript(i: Int) -> Batch { batch(i, threads: nil) }
+
+    /// Batch `i`, its rows copied (and augmented) on up to `threads` threads (`Parallel.threads`
+    /// when nil).
+    func batch(_ i: Int, threads: Int?) -> Batch {
+        var batch = rows(i, threads: threads)
+        if featureMajor { batch.featureMajorImages = batch.images.reshaped([batch.labels.count, split.exampleSize]).transposed() }
+        return batch
+    }
+
+    /// Batch `i` without its feature-major images.
+    private func rows(_ i: Int, threads: Int?) -> Batch {
         precondition(i >= 0 && i < endIndex, "batch \(i) of \(endIndex)")
         let lo = i * batchSize, hi = Swift.min(order.count, lo + batchSize)
         let indices = Array(order[lo..<hi])
         let labels = indices.map { split.labels[$0] }
         guard let augmentation else {
-            return Batch(images: split.gather(indices).images, labels: labels, indices: indices, index: i)
+            return Batch(images: split.gather(indices, threads: threads).images, labels: labels, indices: indices, index: i)
         }
         let shape = split.exampleShape
         let (channels, height, width) = (shape[0], shape[1], shape[2])
@@ -59,7 +78,7 @@ public struct Batches: RandomAccessCollection, Sendable {
             split.images.scalars.withUnsafeBufferPointer { src in
                 // Each example's draw comes from its own Philox block, so splitting the batch over
                 // threads cannot change the result.
-                Parallel.forEach(indices.count, grain: Swift.max(1, (1 << 15) / Swift.max(size, 1))) { range in
+                Parallel.forEach(indices.count, grain: Swift.max(1, (1 << 15) / Swift.max(size, 1)), threads: threads) { range in
                     for row in range {
                         let draw = augmentation.draw(rng, position: lo + row)
                         augmentation.apply(draw, source: src.baseAddress! + indices[row] * size,
@@ -77,6 +96,72 @@ public struct Batches: RandomAccessCollection, Sendable {
     public func augmentationDraw(position: Int) -> Augmentation.Draw? {
         augmentation?.draw(augmentRNG, position: position)
     }
+
+    /// The batches in order, each next one copied on another thread while the caller works on
+    /// the current one (`Iterator`).
+    public func makeIterator() -> Iterator { Iterator(batches: self) }
+
+    /// Iterates the epoch's batches, copying batch i + 1 on a background thread while the caller
+    /// trains on batch i (its feature-major images too, when asked for), when prn may use more
+    /// than one thread (`Parallel.threads`).
+    ///
+    /// A training step at low density is mostly fixed costs, and copying the batch's rows out of
+    /// the data set was the largest of them (LeNet-300-100 at density 0.005: 15 % of the step,
+    /// perf, 2026-12-02) while the second core sat idle, since the step's sparse products are
+    /// too small to split. The copy is the same either way (the background copy runs on one
+    /// thread, never through the worker pool the step's products use), so only the time differs.
+    public struct Iterator: IteratorProtocol {
+        let batches: Batches
+        var position = 0
+        /// The batch at `position`, being copied in the background.
+        var pending: Prefetch?
+
+        init(batches: Batches) { self.batches = batches }
+
+        public mutating func next() -> Batch? {
+            guard position < batches.endIndex else { return nil }
+            let batch = pending?.wait() ?? batches[position]
+            position += 1
+            pending = Parallel.threads > 1 && position < batches.endIndex ? Prefetch(batches, position) : nil
+            return batch
+        }
+    }
+
+    /// One batch copied on a background thread; `wait()` returns it once the copy is done. The
+    /// copy never outlives its `Prefetch`: dropping one (a loop left early, Ctrl-C, an error)
+    /// waits for its copy to finish, so no background work is left running.
+    final class Prefetch {
+        /// The copy's result, written by the background thread before it signals `done`.
+        private final class Slot: @unchecked Sendable {
+            var batch: Batch?
+            let done = DispatchSemaphore(value: 0)
+        }
+        private let slot = Slot()
+        private var waited = false
+
+        /// Background copies started and not yet finished, over all iterators (for tests).
+        static let running = Atomic<Int>(0)
+
+        init(_ batches: Batches, _ i: Int) {
+            let slot = slot
+            Self.running.add(1, ordering: .relaxed)
+            DispatchQueue.global(qos: .userInitiated).async {
+                slot.batch = batches.batch(i, threads: 1)
+                Self.running.subtract(1, ordering: .relaxed)
+                slot.done.signal()
+            }
+        }
+
+        func wait() -> Batch {
+            if !waited { slot.done.wait() }
+            waited = true
+            return slot.batch!
+        }
+
+        deinit {
+            if !waited { slot.done.wait() }
+        }
+    }
 }
 
 extension DataSplit {
@@ -89,8 +174,9 @@ extension DataSplit {
     ///   - shuffle: `false` keeps the split's order (evaluation).
     ///   - dropLast: drop a final batch smaller than `size`.
     ///   - augmentation: e.g. `.cifar` for training batches; needs `[C, H, W]` examples.
+    ///   - featureMajor: each batch also carries its images feature-major (`Batch.featureMajorImages`).
     public func batches(size: Int, seed: UInt64 = 0, epoch: Int = 0, shuffle: Bool = true,
-                        dropLast: Bool = false, augmentation: Augmentation? = nil) throws -> Batches {
+                        dropLast: Bool = false, augmentation: Augmentation? = nil, featureMajor: Bool = false) throws -> Batches {
         guard size > 0 else { throw DataError("batch size must be positive, got \(size)") }
         guard epoch >= 0 else { throw DataError("epoch must be ≥ 0, got \(epoch)") }
         if let augmentation { try augmentation.validate(exampleShape: exampleShape) }
@@ -104,6 +190,7 @@ extension DataSplit {
         if dropLast { order.removeLast(order.count % size) }
         // A stream distinct from the order's, so crops are not correlated with it.
         let augmentRNG = RNG(seed: seed, purpose: .augmentation).split(UInt64(epoch))
-        return Batches(split: self, batchSize: size, order: order, augmentation: augmentation, augmentRNG: augmentRNG)
+        return Batches(split: self, batchSize: size, order: order, augmentation: augmentation, augmentRNG: augmentRNG,
+                       featureMajor: featureMajor)
     }
 }

@@ -31,14 +31,15 @@ public struct DataSplit: Sendable {
 
     /// The examples at `indices`, in that order: images `[indices.count] + exampleShape` and labels.
     ///
-    /// Each example is one contiguous row, so this is a `memcpy` per example.
-    public func gather(_ indices: [Int]) -> (images: Tensor, labels: [Int]) {
+    /// Each example is one contiguous row, so this is a `memcpy` per example, on up to `threads`
+    /// threads (`Parallel.threads` when nil).
+    public func gather(_ indices: [Int], threads: Int? = nil) -> (images: Tensor, labels: [Int]) {
         let size = exampleSize
         let n = count
         precondition(indices.allSatisfy { $0 >= 0 && $0 < n }, "example index out of range 0..<\(n)")
         let batch = Tensor.build([indices.count] + exampleShape) { out in
             images.scalars.withUnsafeBufferPointer { src in
-                Parallel.forEach(indices.count, grain: max(1, (1 << 17) / max(size, 1))) { range in
+                Parallel.forEach(indices.count, grain: max(1, (1 << 17) / max(size, 1)), threads: threads) { range in
                     for row in range {
                         (out.baseAddress! + row * size).update(from: src.baseAddress! + indices[row] * size, count: size)
                     }

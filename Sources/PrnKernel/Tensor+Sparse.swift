@@ -137,10 +137,13 @@ extension SparseTopology {
     }
 
     /// A batch `x[B, columns]` feature-major as the products read it: `[columns, B]`, or only the
-    /// used columns' rows when the `UsedPart` dropped columns.
-    public func featureMajorInput(_ x: Tensor) -> Tensor {
-        guard let part = usedPart, part.columnsReduced else { return x.transposed() }
-        return x.transposed(picking: part.columns)
+    /// used columns' rows when the `UsedPart` dropped columns. `transposed`, when the caller has
+    /// it, is `x.transposed()`, and saves making it.
+    public func featureMajorInput(_ x: Tensor, transposed: Tensor? = nil) -> Tensor {
+        precondition(transposed.map { $0.shape == [x.shape[1], x.shape[0]] } ?? true,
+                     "featureMajorInput: transpose \(transposed!.shape) of \(x.shape)")
+        guard let part = usedPart, part.columnsReduced else { return transposed ?? x.transposed() }
+        return transposed?.rows(part.columns) ?? x.transposed(picking: part.columns)
     }
 
     /// A gradient `g[B, rows]` feature-major as the products read it: `[rows, B]`, or only the
@@ -163,6 +166,18 @@ extension SparseTopology {
 }
 
 extension Tensor {
+    /// `[picked.count, width]` for a matrix `[rows, width]`: row k is row `picked[k]`.
+    fileprivate func rows(_ picked: [Int32]) -> Tensor {
+        let width = shape[1]
+        return Tensor.build([picked.count, width]) { out in
+            scalars.withUnsafeBufferPointer { x in
+                for (k, row) in picked.enumerated() {
+                    (out.baseAddress! + k * width).update(from: x.baseAddress! + Int(row) * width, count: width)
+                }
+            }
+        }
+    }
+
     /// `[picked.count, B]` for a matrix `[B, features]`: row k is feature `picked[k]` over the batch.
     fileprivate func transposed(picking picked: [Int32]) -> Tensor {
         let (batch, features) = (shape[0], shape[1])

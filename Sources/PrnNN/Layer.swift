@@ -76,11 +76,28 @@ public final class ForwardContext {
 
     /// Prunable weights that run sparse, by path.
     let sparse: [String: SparseWeight]
+    /// The model's input and its transpose `[features, B]` (of the input flattened to
+    /// `[B, features]`), when the caller made one (`Model.forward`): a first layer that runs
+    /// sparse and fully connected computes on its batch feature-major, and training makes that
+    /// copy beside the previous step, off the thread that runs the steps (`Batches.Iterator`).
+    let inputFeatureMajor: (input: Tensor, transposed: Tensor)?
 
-    public init(values: [String: Variable], sparse: [String: SparseWeight] = [:], training: Bool) {
+    public init(values: [String: Variable], sparse: [String: SparseWeight] = [:], training: Bool,
+                inputFeatureMajor: (input: Tensor, transposed: Tensor)? = nil) {
         self.values = values
         self.sparse = sparse
         self.training = training
+        self.inputFeatureMajor = inputFeatureMajor
+    }
+
+    /// The model input's transpose, when `x` is that input flattened to `[B, features]` (the
+    /// same buffer: a reshape shares it, and an array's buffer never changes while it is
+    /// shared, so the same buffer means the same values).
+    func featureMajor(of x: Tensor) -> Tensor? {
+        guard let (input, transposed) = inputFeatureMajor, x.rank == 2, x.count == input.count,
+              transposed.shape == [x.shape[1], x.shape[0]] else { return nil }
+        let same = x.scalars.withUnsafeBufferPointer { a in input.scalars.withUnsafeBufferPointer { b in a.baseAddress == b.baseAddress } }
+        return same ? transposed : nil
     }
 
     func value(_ path: String) -> Variable {

@@ -24,7 +24,7 @@ public final class Linear: ReLUFusing {
     /// (`addingChannelBias`: the features are channel axis 1 of `[B, out]`), with the numbers of
     /// `y + b` and `relu()`, the bias gradient summed over the batch in order as `sum(to:)` does.
     public func forward(_ x: Variable, _ scope: Scope, relu: Bool) -> Variable {
-        let y = scope.sparse("weight").map { x.sparseLinear($0.parameter, $0.topology) }
+        let y = scope.sparse("weight").map { x.sparseLinear($0.parameter, $0.topology, featureMajor: scope.context.featureMajor(of: x.value)) }
             ?? x.matmul(scope["weight"], transB: true)
         guard hasBias else { return relu ? y.relu() : y }
         return y.addingChannelBias(scope["bias"], relu: relu)

@@ -125,7 +125,11 @@ public struct Model {
     /// prunable weights are multiplied by their masks here, so every forward sees `mask ⊙ w` and
     /// pruned entries get zero gradient — or, for layers that run sparse (`SparseMode`), handed
     /// to the layer with their topology, whose sparse products read only the kept entries.
-    public func forward(_ x: Variable, parameters: [String: Variable] = [:], training: Bool) -> (output: Variable, context: ForwardContext) {
+    /// `inputFeatureMajor`, when the caller has it, is `x` flattened to `[B, features]` and
+    /// transposed: a first layer that runs sparse and fully connected (`readsInputFeatureMajor`)
+    /// takes it instead of transposing `x` itself.
+    public func forward(_ x: Variable, parameters: [String: Variable] = [:], training: Bool,
+                        inputFeatureMajor: Tensor? = nil) -> (output: Variable, context: ForwardContext) {
         var values: [String: Variable] = [:], sparse: [String: SparseWeight] = [:]
         for (path, slot) in slots {
             let leaf = parameters[path] ?? Variable(state[path]!)
@@ -139,7 +143,8 @@ public struct Model {
                 values[path] = leaf
             }
         }
-        let context = ForwardContext(values: values, sparse: sparse, training: training)
+        let context = ForwardContext(values: values, sparse: sparse, training: training,
+                                     inputFeatureMajor: inputFeatureMajor.map { (x.value, $0) })
         let output = network.forward(x, Scope(context: context, prefix: ""))
         return (output, context)
     }

@@ -131,6 +131,15 @@ final class SparseForms: @unchecked Sendable {
 }
 
 extension Model {
+    /// Whether the network's first layer is fully connected over the whole input and runs sparse
+    /// under the current mode: then training makes each batch feature-major beside the next
+    /// step (`Batches.Iterator`) and hands it to `forward`, so the layer need not transpose it.
+    var readsInputFeatureMajor: Bool {
+        guard let first = slots.first(where: { $0.slot.isParameter }), first.slot.isPrunable, first.slot.shape.count == 2,
+              first.slot.shape[1] == Shape.count(architecture.inputShape) else { return false }
+        return sparseTopology(first.path) != nil
+    }
+
     /// The flat indices of the kept entries of each masked weight: the optimizer updates those
     /// only, so pruned weights and their optimizer state are never touched, on either path.
     public var keptPositions: [String: [Int32]] {

@@ -14,6 +14,9 @@ struct CompactWeights {
     /// The kept values of each weight that runs sparse, by path.
     private var values: [String: Tensor] = [:]
     private let topologies: [String: SparseTopology]
+    /// The kept positions of the other masked weights (`Model.keptPositions`), where the
+    /// optimizer updates them: built once, since a training never changes its masks.
+    private let kept: [String: [Int32]]
 
     /// The weights of `model` that run sparse under the current mode, except any whose optimizer
     /// state `moments` holds dense buffers (a checkpoint written before moments were compact:
@@ -27,6 +30,7 @@ struct CompactWeights {
             values[path] = topology.compact(model.state[path]!)
         }
         self.topologies = topologies
+        kept = model.keptPositions.filter { topologies[$0.key] == nil }
     }
 
     /// The compact value of `path`, if it runs sparse.
@@ -35,14 +39,12 @@ struct CompactWeights {
     /// One optimizer step over all parameters of `model`: the compact ones as parameters of their
     /// own, the other masked weights at their kept positions.
     mutating func step(_ optimizer: inout Optimizer, model: inout Model, gradients: [String: Tensor], learningRate: Float) {
-        var kept = model.keptPositions
         var dense: [String: Tensor] = [:]
         // The compact values stand in the model's state for the step, each held once, so the
         // update writes into its buffer.
         for path in topologies.keys {
             dense[path] = model.state.removeValue(forKey: path)
             model.state[path] = values.removeValue(forKey: path)
-            kept[path] = nil
         }
         optimizer.step(&model.state, gradients: gradients, learningRate: learningRate, kept: kept)
         for path in topologies.keys {

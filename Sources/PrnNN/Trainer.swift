@@ -114,12 +114,13 @@ public enum Trainer {
         let totalBatches = batchesPerEpoch * (config.epochs - first)
         if config.keep.contains(first) && snapshots[first] == nil { snapshots[first] = current }
         var compact = CompactWeights(current, moments: optimizer.state)
+        let featureMajor = current.readsInputFeatureMajor
 
         for epoch in first..<config.epochs {
             let epochStart = Date()
             let rate = config.schedule.rate(base: config.learningRate, epoch: epoch)
             let batches = try data.train.batches(size: config.batchSize, seed: config.seed, epoch: epoch,
-                                                 augmentation: config.augment ? data.augmentation : nil)
+                                                 augmentation: config.augment ? data.augmentation : nil, featureMajor: featureMajor)
             var lossSum = 0.0, correct = 0, seen = 0
             for (b, batch) in batches.enumerated() {
                 if shouldStop() {
@@ -177,7 +178,8 @@ public enum Trainer {
             return Variable(compact?[path] ?? model.sparseTopology(path)?.compact(value) ?? value, requiresGrad: true)
         }
         let bound = Dictionary(uniqueKeysWithValues: zip(parameterPaths, leaves))
-        let (logits, context) = model.forward(Variable(batch.images), parameters: bound, training: true)
+        let (logits, context) = model.forward(Variable(batch.images), parameters: bound, training: true,
+                                              inputFeatureMajor: batch.featureMajorImages)
         let loss = crossEntropy(logits, labels: batch.labels)
         let correct = zip(logits.value.argmaxLastAxis(), batch.labels).filter { $0 == $1 }.count
         guard loss.value.item.isFinite else { return (loss.value.item, correct, [:], [:]) }

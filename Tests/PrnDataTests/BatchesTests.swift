@@ -87,4 +87,40 @@ final class BatchesTests: XCTestCase {
         XCTAssertEqual(try split.subset(count: 300, seed: 1).count, 300)
         assertDataError("cannot take a subset of 301 examples from a split of 300") { try split.subset(count: 301, seed: 1) }
     }
+
+    /// Iterating copies each next batch in the background when prn may use two threads; the
+    /// batches must be exactly those the subscript gives, augmented or not, on any thread count,
+    /// and a loop may stop early with a copy still in flight.
+    func testIterationGivesTheSubscriptsBatches() throws {
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        // Random pixels, so a wrong crop or flip shows.
+        let split = DataSplit(images: Tensor.randn([70, 3, 4, 4], seed: 2), labels: (0..<70).map { $0 % 7 }, normalization: .identity)
+        for augmentation in [nil, Augmentation.cifar] {
+            let batches = try split.batches(size: 8, seed: 3, epoch: 1, augmentation: augmentation)
+            let expected = (0..<batches.count).map { batches[$0] }
+            for threads in [1, 2, 3] {
+                Parallel.threads = threads
+                var seen = 0
+                for (i, batch) in batches.enumerated() {
+                    XCTAssertEqual(batch.index, i)
+                    XCTAssertEqual(batch.indices, expected[i].indices)
+                    XCTAssertEqual(batch.labels, expected[i].labels)
+                    XCTAssertEqual(batch.images, expected[i].images, "batch \(i), \(threads) threads, augmentation \(augmentation != nil)")
+                    seen += 1
+                }
+                XCTAssertEqual(seen, 9)
+                // Leaving the loop early drops the iterator with the next copy under way: that
+                // waits for the copy, so none is left running.
+                for (i, batch) in batches.enumerated() {
+                    XCTAssertEqual(batch.images, expected[i].images)
+                    if i == 1 { break }
+                }
+                XCTAssertEqual(Batches.Prefetch.running.load(ordering: .relaxed), 0)
+            }
+        }
+        // Augmentation changes the rows, so the comparisons above also saw augmented copies.
+        let augmented = try split.batches(size: 8, seed: 3, epoch: 1, augmentation: .cifar)
+        XCTAssertNotEqual(augmented[0].images, split.gather(augmented[0].indices).images)
+    }
 }

@@ -272,6 +272,49 @@ final class SparseTrainingTests: XCTestCase {
         }
     }
 
+    /// Training hands a sparse first layer its batch feature-major (`Batch.featureMajorImages`):
+    /// the step must be the one in which the layer transposes the batch itself, also when it uses
+    /// only a few input features (`UsedPart`: the transpose's used rows are picked).
+    func testFeatureMajorBatchGivesTheSameStep() throws {
+        let model = try Model(Architecture(name: .mlp, inputShape: [12], classes: 3, hidden: [40, 20]), seed: 2)
+        let data = try Dataset.load(.synthetic(SyntheticSpec(classes: 3, shape: [12], train: 9, test: 3, seed: 1)))
+        let plain = try data.train.batches(size: 9, seed: 0)[0]
+        let transposed = try data.train.batches(size: 9, seed: 0, featureMajor: true)[0]
+        XCTAssertNil(plain.featureMajorImages)
+        XCTAssertEqual(transposed.featureMajorImages, plain.images.transposed())
+        var rng = RNG(seed: 4)
+        for usedColumns in [12, 2] {
+            let masks = Dictionary(uniqueKeysWithValues: model.prunablePaths.map { path in
+                let shape = model.state[path]!.shape
+                let keep = rng.uniform(count: Shape.count(shape)).enumerated().map { i, u in
+                    path == "fc1.weight" && i % shape[1] >= usedColumns ? 0 : Float(u < 0.3 ? 1 : 0)
+                }
+                return (path, Tensor(shape: shape, scalars: keep))
+            })
+            let masked = model.withMasks(masks)
+            let (a, b) = SparseMode.with(.on) {
+                XCTAssertTrue(masked.readsInputFeatureMajor)
+                return (Trainer.gradientStep(masked, batch: plain, parameterPaths: masked.parameterPaths),
+                        Trainer.gradientStep(masked, batch: transposed, parameterPaths: masked.parameterPaths))
+            }
+            XCTAssertEqual(a.loss.bitPattern, b.loss.bitPattern, "\(usedColumns) used columns")
+            for path in masked.parameterPaths { assertSameBits(b.gradients[path]!, a.gradients[path]!, "\(path), \(usedColumns) used columns") }
+        }
+        XCTAssertFalse(SparseMode.with(.off) { model.withMasks([:]).readsInputFeatureMajor })
+    }
+
+    /// The forward pass hands the transpose only to a layer whose input is the model's input
+    /// (reshaped: the same buffer), never to one reading equal values from another buffer.
+    func testFeatureMajorInputGoesOnlyToTheInput() {
+        let x = Tensor.randn([3, 2, 2], seed: 1)
+        let flat = x.reshaped([3, 4])
+        let context = ForwardContext(values: [:], training: true, inputFeatureMajor: (x, flat.transposed()))
+        XCTAssertEqual(context.featureMajor(of: flat), flat.transposed())
+        XCTAssertNil(context.featureMajor(of: Tensor(shape: [3, 4], scalars: flat.scalars.map { $0 })))
+        XCTAssertNil(context.featureMajor(of: x.reshaped([4, 3])))
+        XCTAssertNil(ForwardContext(values: [:], training: true).featureMajor(of: flat))
+    }
+
     func step(_ model: Model, _ batch: Batch) -> (loss: Float, gradients: [String: Tensor], stepped: [String: Tensor]) {
         let result = Trainer.gradientStep(model, batch: batch, parameterPaths: model.parameterPaths)
         var state = model.state
