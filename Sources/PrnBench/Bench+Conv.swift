@@ -32,7 +32,7 @@ public enum ConvBenchmark {
                            report: (String) -> Void) {
         // name, in, out, side (of the input); `c3` the first layers (3 input channels: training runs
         // no input gradient there); `stride2` ResNet-20's downsampling layers (stride 2: no
-        // Winograd, and sliding but for the input gradient)
+        // Winograd)
         let layers: [(String, Int, Int, Int)] = [
             ("vgg16.c3.s32", 3, 64, 32), ("vgg16.c64.s32", 64, 64, 32), ("vgg16.c128.s16", 128, 128, 16),
             ("vgg16.c256.s8", 256, 256, 8), ("vgg16.c512.s4", 512, 512, 4), ("vgg16.c512.s2", 512, 512, 2),
@@ -64,8 +64,8 @@ public enum ConvBenchmark {
             ]
             for (product, kind, compute) in products {
                 let rule = ConvAlgorithm.chosen(input: x.shape, weight: w.shape, stride: stride, padding: 1, product: kind)
-                // Direct runs everything; on stride 2 the others only sliding, and not the input gradient.
-                let runs = algorithms.filter { stride == 1 || $0.2 == .direct || ($0.2 == .sliding && kind != .inputGradient) }
+                // Direct runs everything; on stride 2 the others only sliding.
+                let runs = algorithms.filter { stride == 1 || $0.2 == .direct || $0.2 == .sliding }
                 for threads in threads {
                     Parallel.threads = threads
                     // The first call of each warms it up (caches, heap) and gives the result to compare.

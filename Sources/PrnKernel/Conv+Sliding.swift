@@ -18,14 +18,15 @@
 // `direct`'s; the gradients' chains are not im2col's and differ in the last places.
 //
 // Stride 2 (forward pass and weight gradient) runs the same kernel over copies split by row and
-// column parity (`Conv+SlidingStride2.swift`); planes of at most 2×2 are one dense map per sample
-// instead, computed by GEMMs (`Conv+SlidingPlaneMap.swift`).
+// column parity (`Conv+SlidingStride2.swift`), its input gradient a kernel of fewer taps per
+// parity class of the input's pixels (`Conv+SlidingStride2InputGradient.swift`); planes of at
+// most 2×2 are one dense map per sample instead, computed by GEMMs (`Conv+SlidingPlaneMap.swift`).
 
 /// A direct 3×3, padding-1 convolution of stride 1 or 2 vectorized along the output plane: the
 /// sizes, and the register block this build runs.
 struct SlidingPlan {
     let batch: Int, inChannels: Int, outChannels: Int, height: Int, width: Int
-    /// 1, or 2 (forward pass and weight gradient only, `Conv+SlidingStride2.swift`).
+    /// 1, or 2 (`Conv+SlidingStride2.swift`, `Conv+SlidingStride2InputGradient.swift`).
     let stride: Int
 
     init(_ geo: ConvGeometry) {
@@ -43,11 +44,12 @@ struct SlidingPlan {
     }
 
     /// Whether the sliding kernel computes this product of this convolution: a 3×3 kernel and
-    /// padding 1, stride 1, or stride 2 but for the input gradient.
+    /// padding 1, stride 1, or stride 2 (the input gradient only on an even height and width,
+    /// `Conv+SlidingStride2InputGradient.swift`).
     static func supports(_ geo: ConvGeometry, _ product: ConvProduct) -> Bool {
         let w = geo.image.window
         guard w.kernelH == 3 && w.kernelW == 3 && w.padH == 1 && w.padW == 1 && w.strideH == w.strideW else { return false }
-        return w.strideH == 1 || (w.strideH == 2 && product != .inputGradient)
+        return w.strideH == 1 || (w.strideH == 2 && (product != .inputGradient || SlidingPlan(geo).classesCoverInput))
     }
 
     /// The plan of the input gradient: the convolution of gy with the adjoint weight.
@@ -84,29 +86,33 @@ struct SlidingPlan {
 
     /// Output channels per block of the packed weight (the block this build runs).
     var channelBlock: Int { SlidingBlock.current.channels }
-    var channelBlocks: Int { (outChannels + channelBlock - 1) / channelBlock }
 
     /// The weight `w[O, C, 3, 3]` packed for the kernel: per block of `channelBlock` output
     /// channels, per input channel and tap (u, v), the block's weights side by side (zeros past
     /// the last output channel). With `adjoint`, the weight of the input gradient,
     /// `w'[c][o][u][v] = w[o][c][2 − u][2 − v]` (channels swapped, kernel flipped).
     func packedWeight(_ w: UnsafePointer<Float>, adjoint: Bool = false) -> [Float] {
-        let block = channelBlock, taps = 9
         // In the plan's own terms (for the adjoint, the plan's inChannels are w's O).
         let weightIn = adjoint ? outChannels : inChannels
-        return [Float](unsafeUninitializedCapacity: channelBlocks * block * inChannels * taps) { packed, initialized in
-            for ob in 0..<channelBlocks {
-                for c in 0..<inChannels {
+        return Self.packed(outputs: outChannels, depth: inChannels, taps: 9, block: channelBlock) { o, c, t in
+            adjoint ? w[(c * weightIn + o) * 9 + (8 - t)] : w[(o * weightIn + c) * 9 + t]
+        }
+    }
+
+    /// A kernel's weights: per block of `block` output channels (of `outputs`), per input channel
+    /// (of `depth`) and tap `t`, `weight(o, c, t)` of the block's channels side by side (zeros past
+    /// the last output channel).
+    static func packed(outputs: Int, depth: Int, taps: Int, block: Int,
+                       _ weight: (_ o: Int, _ c: Int, _ t: Int) -> Float) -> [Float] {
+        let blocks = (outputs + block - 1) / block
+        return [Float](unsafeUninitializedCapacity: blocks * block * depth * taps) { packed, initialized in
+            for ob in 0..<blocks {
+                for c in 0..<depth {
                     for t in 0..<taps {
-                        let base = ((ob * inChannels + c) * taps + t) * block
+                        let base = ((ob * depth + c) * taps + t) * block
                         for k in 0..<block {
                             let o = ob * block + k
-                            guard o < outChannels else {
-                                packed[base + k] = 0
-                                continue
-                            }
-                            packed[base + k] = adjoint ? w[(c * weightIn + o) * taps + (taps - 1 - t)]
-                                                       : w[(o * weightIn + c) * taps + t]
+                            packed[base + k] = o < outputs ? weight(o, c, t) : 0
                         }
                     }
                 }
@@ -157,19 +163,10 @@ struct SlidingPlan {
     /// One sample's output planes from its shifted copies: pixel blocks outer, so a block's input
     /// stays in L1 across the output channel blocks.
     func forwardSample(_ copies: UnsafePointer<Float>, packed: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
-        let block = SlidingBlock.current, plane = self.plane
-        let packedBlock = inChannels * 9 * block.channels
-        var p = 0
-        while p < plane {
-            let pixels = Swift.min(block.pixels, plane - p)
-            for ob in 0..<channelBlocks {
-                let live = Swift.min(block.channels, outChannels - ob * block.channels)
-                block.run(pixels: pixels, live: live, depth: inChannels, x: copies + p,
-                          channelStride: copiesPerChannel * shiftedCount, shiftStride: shiftedCount, rows: tapRows,
-                          w: packed + ob * packedBlock,
-                          y: y + ob * block.channels * plane + p, plane: plane)
-            }
-            p += pixels
+        let block = SlidingBlock.current, packedBlock = inChannels * 9 * block.channels
+        block.sweep(plane: plane, outputs: outChannels, y: y) { p, ob, vectors, y, yStride in
+            block.kernel(vectors: vectors, depth: inChannels, x: copies + p, channelStride: copiesPerChannel * shiftedCount,
+                         shiftStride: shiftedCount, rows: tapRows, w: packed + ob * packedBlock, y: y, yStride: yStride)
         }
     }
 }
@@ -188,28 +185,44 @@ struct SlidingBlock {
     static let narrow = SlidingBlock(channels: 4, vectors: 3, lanes: 8)
     static var current: SlidingBlock { GEMM.wideTiles ? wide : narrow }
 
-    /// Computes `live` ≤ `channels` output planes at `pixels` ≤ `self.pixels` pixels: whole
+    /// Computes `outputs` planes of `plane` pixels into y, block by block, pixel blocks outer (so
+    /// a block's input stays in L1 across the channel blocks): `kernel(p, ob, vectors, y, yStride)`,
+    /// a kernel of this block, computes channel block `ob` at pixels `p…` (through `run`).
+    @inline(__always)
+    func sweep(plane: Int, outputs: Int, y: UnsafeMutablePointer<Float>,
+               _ kernel: (_ p: Int, _ ob: Int, _ vectors: Int, _ y: UnsafeMutablePointer<Float>, _ yStride: Int) -> Void) {
+        var p = 0
+        while p < plane {
+            let pixels = Swift.min(self.pixels, plane - p)
+            for ob in 0..<(outputs + channels - 1) / channels {
+                let live = Swift.min(channels, outputs - ob * channels)
+                run(pixels: pixels, live: live, y: y + ob * channels * plane + p, plane: plane) { kernel(p, ob, $0, $1, $2) }
+            }
+            p += pixels
+        }
+    }
+
+    /// Computes `live` ≤ `channels` output planes at `pixels` ≤ `self.pixels` pixels by
+    /// `kernel(vectors, y, yStride)` (a kernel of this block over that many pixel vectors): whole
     /// vectors of all the block's channels straight into y, else (the plane's end, the last
     /// channels) through a tile on the stack.
     @inline(__always)
-    func run(pixels: Int, live: Int, depth: Int, x: UnsafePointer<Float>, channelStride: Int, shiftStride: Int,
-             rows: TapRows, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, plane: Int) {
+    private func run(pixels: Int, live: Int, y: UnsafeMutablePointer<Float>, plane: Int,
+             _ kernel: (_ vectors: Int, _ y: UnsafeMutablePointer<Float>, _ yStride: Int) -> Void) {
         let used = (pixels + lanes - 1) / lanes
         if pixels == used * lanes && live == channels {
-            kernel(vectors: used, depth: depth, x: x, channelStride: channelStride, shiftStride: shiftStride,
-                   rows: rows, w: w, y: y, yStride: plane)
+            kernel(used, y, plane)
             return
         }
         withUnsafeTemporaryAllocation(of: Float.self, capacity: channels * self.pixels) { tile in
             let tile = tile.baseAddress!
-            kernel(vectors: used, depth: depth, x: x, channelStride: channelStride, shiftStride: shiftStride,
-                   rows: rows, w: w, y: tile, yStride: self.pixels)
+            kernel(used, tile, self.pixels)
             for k in 0..<live { (y + k * plane).update(from: tile + k * self.pixels, count: pixels) }
         }
     }
 
     @inline(__always)
-    private func kernel(vectors: Int, depth: Int, x: UnsafePointer<Float>, channelStride: Int, shiftStride: Int,
+    func kernel(vectors: Int, depth: Int, x: UnsafePointer<Float>, channelStride: Int, shiftStride: Int,
                         rows: TapRows, w: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, yStride: Int) {
         let f: SlidingKernel
         if lanes == 16 {
@@ -354,6 +367,15 @@ extension SlidingPlan {
     /// channels swapped.
     static func inputGrad(_ gy: Tensor, _ weight: Tensor, _ geo: ConvGeometry) -> Tensor {
         let layer = SlidingPlan(geo)
+        if layer.stride == 2 {
+            return Tensor.build(geo.image.inputShape) { dx in
+                gy.scalars.withUnsafeBufferPointer { g in
+                    weight.scalars.withUnsafeBufferPointer { w in
+                        layer.stride2InputGradient(gy: g.baseAddress!, weight: w.baseAddress!, dx: dx.baseAddress!)
+                    }
+                }
+            }
+        }
         if layer.usesPlaneMap {
             let map = weight.scalars.withUnsafeBufferPointer { layer.planeMap($0.baseAddress!) }
             return Tensor.build(geo.image.inputShape) { dx in

@@ -113,10 +113,13 @@ public enum ConvAlgorithm: Sendable {
         let image = geo.image, c = image.channels, o = geo.outChannels
         let side = Swift.min(image.height, image.width), outputs = image.batch * image.height * image.width
         if image.window.strideH == 2 {
-            // Stride 2: the sliding forward pass where few channels leave im2col's GEMM short.
+            // Stride 2: the sliding forward pass and input gradient where few channels leave
+            // im2col's GEMM short (the weight gradient stays on im2col; an input gradient onto
+            // fewer than 8 channels too, as on stride 1).
             let strided = image.batch * image.outHeight * image.outWidth
             let few = Swift.min(image.outHeight, image.outWidth) >= 8 && strided >= 2048 && c <= 32 && o <= 64
-            return product == .forward && few && SlidingPlan.supports(geo, product) ? .sliding : .direct
+            let slides = product == .forward || (product == .inputGradient && c >= 8)
+            return slides && few && SlidingPlan.supports(geo, product) ? .sliding : .direct
         }
         guard WinogradPlan.supports(geo) else { return .direct }
         if image.height <= 2 && image.width <= 2 && image.batch >= 32 && c * o <= planeMapLimit { return .sliding }

@@ -146,7 +146,7 @@ struct ConvGeometry {
         guard let algorithm else { return ConvAlgorithm.chosen(for: self, product: product) }
         switch algorithm {
         case .direct: break
-        case .sliding: precondition(SlidingPlan.supports(self, product), "sliding needs a 3×3 kernel, padding 1, stride 1 (or 2 but for the input gradient)")
+        case .sliding: precondition(SlidingPlan.supports(self, product), "sliding needs a 3×3 kernel, padding 1, stride 1 or 2 (an even height and width for the input gradient on stride 2)")
         case .winograd2x2, .winograd4x4: precondition(WinogradPlan.supports(self), "Winograd needs a 3×3 kernel, stride 1, padding 1")
         }
         return algorithm

@@ -7,8 +7,9 @@ import PrnKernel
 /// fixed rule's choice: F(4×4) for 2 samples of 64 channels on 32×32 planes, F(2×2) for 64 samples
 /// of 256 channels on 3×3 planes, sliding for 8 samples of 16 channels, or of a first layer's 3, on
 /// 16×16 planes, its plane map for 48 samples of 40 → 24 channels on 2×2 planes, and its stride 2
-/// for 32 samples of 8 → 16 channels on 16×16 planes), against central differences: the
-/// directional derivative, and the Hessian–vector product by double backward.
+/// for 32 samples of 8 → 16 channels on 16×16 planes, its input gradient by parity classes),
+/// against central differences: the directional derivative, and the Hessian–vector product by
+/// double backward.
 final class WinogradGradTests: XCTestCase {
     /// `⟨r, softplus(conv(x, w))⟩`: curved, so the Hessian has nonzero blocks in x and w.
     static func loss(stride: Int) -> ([Variable]) -> Variable {

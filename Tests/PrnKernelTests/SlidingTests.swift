@@ -13,7 +13,9 @@ final class SlidingTests: XCTestCase {
     /// pixel pair reaches), one sample, and batches and channel counts that are not whole GEMM
     /// slivers. Stride 2 (forward pass and weight gradient): ResNet-20's downsampling shapes, odd
     /// heights and widths (an odd-row copy's last row past the plane, an even column without its
-    /// odd one), a 1 × 9 row and a 2×2 plane.
+    /// odd one), a 1 × 9 row and a 2×2 plane; the input gradient on stride 2 (parity classes) on
+    /// the even shapes among them and on one sample of 5 → 7 channels on a 6 × 10 plane (class
+    /// planes of 15 pixels, not a whole vector; 5 channels, not a whole register block).
     static let cases: [ConvTests.Case] = [
         (2, 3, 32, 32, 8, 3, 3, 1, 1),
         (3, 16, 16, 16, 16, 3, 3, 1, 1),
@@ -37,6 +39,7 @@ final class SlidingTests: XCTestCase {
         (2, 3, 8, 5, 9, 3, 3, 2, 1),
         (4, 2, 1, 9, 3, 3, 3, 2, 1),
         (1, 4, 2, 2, 3, 3, 3, 2, 1),
+        (1, 5, 6, 10, 7, 3, 3, 2, 1),
     ]
 
     /// The largest error against the Double loops, relative to the reference's largest magnitude:
@@ -50,13 +53,18 @@ final class SlidingTests: XCTestCase {
         XCTAssertLessThanOrEqual(worst, 4e-6 * scale, message, file: file, line: line)
     }
 
-    /// The products the kernel computes, by name: all three on stride 1; on stride 2 the forward
-    /// pass and the weight gradient.
+    /// The products the kernel computes, by name: all three on stride 1 and on stride 2 with an
+    /// even height and width; else on stride 2 the forward pass and the weight gradient.
     static func products(_ x: Tensor, _ w: Tensor, _ gy: Tensor, stride s: Int) -> [(String, Tensor)] {
         [("forward", x.conv2d(w, stride: s, padding: 1, algorithm: .sliding))]
-            + (s == 1 ? [("input gradient", Tensor.conv2dInputGrad(gy, w, inputShape: x.shape, stride: 1, padding: 1, algorithm: .sliding))] : [])
+            + (hasInputGradient(x.shape, stride: s)
+                ? [("input gradient", Tensor.conv2dInputGrad(gy, w, inputShape: x.shape, stride: s, padding: 1, algorithm: .sliding))] : [])
             + [("weight gradient", Tensor.conv2dWeightGrad(x, gy, weightShape: w.shape, stride: s, padding: 1, algorithm: .sliding))]
     }
+
+    /// Whether the kernel computes the input gradient of an input of this shape: on stride 1, or
+    /// on stride 2 with an even height and width.
+    static func hasInputGradient(_ shape: [Int], stride s: Int) -> Bool { s == 1 || (shape[2] % 2 == 0 && shape[3] % 2 == 0) }
 
     func testAllProductsMatchDirectLoops() {
         for (k, t) in Self.cases.enumerated() {
@@ -85,7 +93,9 @@ final class SlidingTests: XCTestCase {
                 let label = "\(t), wide blocks: \(wide)"
                 let chains: [[Float]]
                 if t.s == 2 {
-                    chains = [Self.forwardChains(x, w, stride: 2), Self.weightGradientChains(x, gy, outChannels: t.o, stride: 2)]
+                    chains = [Self.forwardChains(x, w, stride: 2)]
+                        + (Self.hasInputGradient(x.shape, stride: 2) ? [Self.parityClassChains(gy, w, inputShape: x.shape)] : [])
+                        + [Self.weightGradientChains(x, gy, outChannels: t.o, stride: 2)]
                 } else if t.h <= 2 && t.w <= 2 {
                     chains = Self.planeMapChains(x, w, gy)
                 } else {
@@ -147,6 +157,9 @@ final class SlidingTests: XCTestCase {
             let dw = Tensor.conv2dWeightGrad(x, x, weightShape: w.shape, stride: 1, padding: 1, algorithm: .sliding)
             XCTAssertEqual(dw.scalars, [Float](repeating: 0, count: w.count), "\(side)×\(side)")
         }
+        let gy = Tensor.randn([0, 16, 4, 4], seed: 3), w = Tensor.randn([16, 8, 3, 3], seed: 4)
+        XCTAssertEqual(Tensor.conv2dInputGrad(gy, w, inputShape: [0, 8, 8, 8], stride: 2, padding: 1, algorithm: .sliding).shape,
+                       [0, 8, 8, 8])
     }
 
     /// x[n][c][r][q], or 0 outside the plane.
@@ -177,6 +190,24 @@ final class SlidingTests: XCTestCase {
             y.append(acc)
         } } } }
         return y
+    }
+
+    /// The stride-2 input gradient's chains (even H and W): dx[n][c][2i + a][2j + b] is
+    /// `acc = fma(w[o][c][u][v], gy[o][i + di][j + dj], acc)` from 0 over o, then the taps of its
+    /// parity class in (u, v) order: u = 1 (di = 0) for a = 0; u = 0 (di = 1), then u = 2 (di = 0)
+    /// for a = 1; the same for v, dj and b. gy is 0 past its edge.
+    static func parityClassChains(_ gy: Tensor, _ w: Tensor, inputShape: [Int]) -> [Float] {
+        let (n, c, h, wd) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3]), o = w.shape[0]
+        let lines = [[(1, 0)], [(0, 1), (2, 0)]]
+        var dx = [Float]()
+        for b in 0..<n { for k in 0..<c { for r in 0..<h { for q in 0..<wd {
+            var acc: Float = 0
+            for f in 0..<o { for (u, di) in lines[r % 2] { for (v, dj) in lines[q % 2] {
+                acc = acc.addingProduct(w.scalars[((f * c + k) * 3 + u) * 3 + v], value(gy, b, f, r / 2 + di, q / 2 + dj))
+            } } }
+            dx.append(acc)
+        } } } }
+        return dx
     }
 
     /// The weight gradient's chains: the batch in min(N, 4) parts of consecutive samples, in each

@@ -155,7 +155,8 @@ final class WinogradTests: XCTestCase {
     /// weight gradient only up to C·O = 512; on larger planes 64 output channels with C·O ≤ 512),
     /// but an input gradient onto fewer than 8 channels;
     /// of every layer on planes of at most 2×2 in batches of at least 32; and for the forward pass
-    /// of stride-2 layers of at most 32 → 64 channels with at least 8×8 outputs, 2048 per channel.
+    /// of stride-2 layers of at most 32 → 64 channels with at least 8×8 outputs, 2048 per channel
+    /// (and their input gradient onto at least 8 channels of an even height and width).
     func testSlidingRuleFollowsTheShapes() {
         func uses(_ x: [Int], _ w: [Int], _ product: ConvProduct = .forward) -> ConvAlgorithm {
             ConvAlgorithm.chosen(input: x, weight: w, stride: 1, padding: 1, product: product)
@@ -210,13 +211,23 @@ final class WinogradTests: XCTestCase {
         XCTAssertEqual(uses([128, 32, 8, 8], [64, 32, 3, 3], .weightGradient), .direct)
         XCTAssertEqual(uses([128, 16, 8, 8], [32, 16, 3, 3], .weightGradient), .sliding)
         XCTAssertEqual(uses([128, 16, 8, 8], [33, 16, 3, 3], .weightGradient), .direct)
-        // Stride 2 (ResNet-20's downsampling layers): the forward pass only.
+        // Stride 2 (ResNet-20's downsampling layers): the forward pass, and the input gradient onto
+        // at least 8 channels of an even height and width; not the weight gradient.
         func strided(_ x: [Int], _ w: [Int], _ product: ConvProduct) -> ConvAlgorithm {
             ConvAlgorithm.chosen(input: x, weight: w, stride: 2, padding: 1, product: product)
         }
         XCTAssertEqual(strided([128, 16, 32, 32], [32, 16, 3, 3], .forward), .sliding)
         XCTAssertEqual(strided([128, 32, 16, 16], [64, 32, 3, 3], .forward), .sliding)
-        XCTAssertEqual(strided([128, 16, 32, 32], [32, 16, 3, 3], .inputGradient), .direct)
+        XCTAssertEqual(strided([128, 16, 32, 32], [32, 16, 3, 3], .inputGradient), .sliding)
+        XCTAssertEqual(strided([128, 32, 16, 16], [64, 32, 3, 3], .inputGradient), .sliding)
+        XCTAssertEqual(strided([128, 8, 32, 32], [32, 8, 3, 3], .inputGradient), .sliding)   // onto 8 channels
+        XCTAssertEqual(strided([128, 7, 32, 32], [32, 7, 3, 3], .inputGradient), .direct)    // onto 7
+        XCTAssertEqual(strided([128, 7, 32, 32], [32, 7, 3, 3], .forward), .sliding)
+        XCTAssertEqual(strided([128, 16, 30, 30], [32, 16, 3, 3], .inputGradient), .sliding) // 15×15 outputs
+        XCTAssertEqual(strided([128, 16, 29, 29], [32, 16, 3, 3], .inputGradient), .direct)  // an odd input
+        XCTAssertEqual(strided([128, 16, 30, 29], [32, 16, 3, 3], .inputGradient), .direct)
+        XCTAssertEqual(strided([128, 16, 29, 29], [32, 16, 3, 3], .forward), .sliding)
+        XCTAssertEqual(strided([31, 16, 16, 16], [16, 16, 3, 3], .inputGradient), .direct)  // 1984 outputs per channel
         XCTAssertEqual(strided([128, 16, 32, 32], [32, 16, 3, 3], .weightGradient), .direct)
         XCTAssertEqual(strided([128, 64, 16, 16], [64, 64, 3, 3], .forward), .direct)  // 64 input channels
         XCTAssertEqual(strided([128, 32, 16, 16], [65, 32, 3, 3], .forward), .direct)  // 65 output channels
