@@ -249,12 +249,15 @@ final class ConvTests: XCTestCase {
     }
 
     /// 2 × 2 windows with stride 2 run eight at a time (a last partial block overlapping the one
-    /// before): values and argmax bit for bit against direct loops, with ties, −0 against +0, −∞
-    /// and NaNs (the first NaN of a window wins), even and odd widths, on 1 and 2 threads.
+    /// before; on planes 2, 4 or 8 wide, groups across rows and planes, a thread's first and last
+    /// windows outside whole groups one at a time): values and argmax bit for bit against direct
+    /// loops, with ties, −0 against +0, −∞ and NaNs (the first NaN of a window wins), even and
+    /// odd widths, on 1, 2 and 3 threads.
     func testMaxPool2x2MatchesDirectLoopsWithTiesZerosInfinitiesAndNaN() {
         let saved = Parallel.threads
         defer { Parallel.threads = saved }
-        for (k, shape) in [[2, 3, 28, 28], [1, 2, 6, 33], [1, 1, 4, 40], [2, 2, 8, 9], [8, 16, 32, 32]].enumerated() {
+        for (k, shape) in [[2, 3, 28, 28], [1, 2, 6, 33], [1, 1, 4, 40], [2, 2, 8, 9], [8, 16, 32, 32],
+                           [3, 5, 8, 8], [5, 3, 4, 4], [7, 3, 2, 2], [2, 3, 6, 8], [1, 1, 4, 2], [3, 1025, 4, 4]].enumerated() {
             // Rounding makes ties, and −0 from small negatives.
             var x = Tensor.randn(shape, seed: UInt64(200 + k)).map { ($0 * 2).rounded() }
             for i in stride(from: 3, to: x.count, by: 7) { x.scalars[i] = -.infinity }
@@ -272,14 +275,38 @@ final class ConvTests: XCTestCase {
                 expected.append(x.scalars[at])
                 expectedAt.append(at)
             } } }
-            XCTAssertTrue(expected.contains { $0.isNaN }, "NaNs should reach some outputs of \(shape)")
-            for threads in [1, 2] {
+            XCTAssertTrue(expected.contains { $0.isNaN } || x.count < 101, "NaNs should reach some outputs of \(shape)")
+            for threads in [1, 2, 3] {
                 Parallel.threads = threads
                 let (values, argmax) = x.maxPool2d(kernel: 2)
                 XCTAssertEqual(values.shape, [shape[0], shape[1], oh, ow])
                 XCTAssertEqual(values.scalars.map(\.bitPattern), expected.map(\.bitPattern), "max of \(shape), \(threads) threads")
                 let flat = argmax.offsets.enumerated().map { e, offset in (e / (oh * ow)) * h * w + Int(offset) }
                 XCTAssertEqual(flat, expectedAt, "argmax of \(shape), \(threads) threads")
+            }
+        }
+    }
+
+    /// The 2 × 2 / 2 scatter writes each window's inputs in one pass: bit for bit what adding the
+    /// gradient into zeros at the argmax gives (−0 gradients becoming +0, NaNs kept), zeros in an
+    /// odd last row and column, for planes of fewer than eight windows a row, a partial last block
+    /// and several blocks, on 1, 2 and 3 threads.
+    func testScatter2x2MatchesAddingIntoZerosBitForBit() {
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        for (k, shape) in [[2, 3, 28, 28], [1, 2, 7, 33], [1, 1, 5, 9], [3, 2, 8, 9], [8, 16, 32, 32], [1, 1, 2, 2]].enumerated() {
+            let x = Tensor.randn(shape, seed: UInt64(300 + k)).map { ($0 * 2).rounded() }
+            let (values, argmax) = x.maxPool2d(kernel: 2)
+            var g = Tensor.randn(values.shape, seed: UInt64(400 + k))
+            for i in stride(from: 1, to: g.count, by: 5) { g.scalars[i] = -0.0 }
+            for i in stride(from: 2, to: g.count, by: 13) { g.scalars[i] = .nan }
+            let plane = shape[2] * shape[3], outPlane = values.shape[2] * values.shape[3]
+            var expected = [Float](repeating: 0, count: x.count)
+            for (e, offset) in argmax.offsets.enumerated() { expected[(e / outPlane) * plane + Int(offset)] += g.scalars[e] }
+            for threads in [1, 2, 3] {
+                Parallel.threads = threads
+                XCTAssertEqual(g.scatterAdded(at: argmax).scalars.map(\.bitPattern), expected.map(\.bitPattern),
+                               "scatter into \(shape), \(threads) threads")
             }
         }
     }
