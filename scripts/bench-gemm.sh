@@ -10,13 +10,13 @@
 # Both sides time square C = A·B, and the products a training step makes (`prn bench gemm`'s
 # `shape=` lines: LeNet-300-100's first layer, VGG-16 and ResNet-20 im2col products, forward and
 # both gradients, with their transposes), the same way: one warm-up call, then repeat until at
-# least 0.5 s has passed, and report the best rate (2·m·n·k flops per call). numpy runs in a separate
-# process per thread count with OPENBLAS_NUM_THREADS / OMP_NUM_THREADS set, and without
-# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE so OpenBLAS picks its own kernel for this CPU (unless
-# BENCH_OPENBLAS_CORETYPE names one). A round is prn's whole run, then numpy's, so both sides see
-# the host in about the same state; on a shared VM one round's ratio can swing by ±25 %, so with
-# BENCH_REPEAT=N > 1 the table shows each side's median rate, the median of the rounds' ratios and
-# their range.
+# least 0.5 s has passed and 8 calls were made, and report the best rate (2·m·n·k flops per
+# call). numpy runs in a separate process per thread count with OPENBLAS_NUM_THREADS /
+# OMP_NUM_THREADS set, and without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE so OpenBLAS picks its own
+# kernel for this CPU (unless BENCH_OPENBLAS_CORETYPE names one). A round is prn's whole run, then
+# numpy's, so both sides see the host in about the same state; on a shared VM one round's ratio can
+# swing by ±25 %, so with BENCH_REPEAT=N > 1 the table shows each side's median rate, the median of
+# the rounds' ratios and their range.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bench-common.sh
@@ -51,12 +51,12 @@ def rate(m, n, k, trans_a, trans_b):
     a, b = (a.T if trans_a else a), (b.T if trans_b else b)
     c = np.empty((m, n), dtype=np.float32)
     np.matmul(a, b, out=c)
-    best, total = float("inf"), 0.0
-    while total < 0.5:
+    best, total, runs = float("inf"), 0.0, 0
+    while total < 0.5 or runs < 8:
         start = time.perf_counter()
         np.matmul(a, b, out=c)
         seconds = time.perf_counter() - start
-        best, total = min(best, seconds), total + seconds
+        best, total, runs = min(best, seconds), total + seconds, runs + 1
     return 2 * m * n * k / best / 1e9
 for arg in sys.argv[2:]:
     if ":" in arg:
@@ -103,7 +103,7 @@ def columns(key):
     spread = f"{ratios[0]:.2f}-{ratios[-1]:.2f}" if len(ratios) > 1 else ""
     return p, b, ratio, spread
 
-medians = "best of >= 0.5 s" + (f"; medians of {rounds} rounds, prn then OpenBLAS in each" if rounds > 1 else "")
+medians = "best of >= 0.5 s and >= 8 calls" + (f"; medians of {rounds} rounds, prn then OpenBLAS in each" if rounds > 1 else "")
 print(f"SGEMM, square, row-major float32, GFLOP/s ({medians}); OpenBLAS kernel: {kernel}; prn tiling: {tiling}")
 print(f"{'size':>6} {'threads':>8} {'prn':>10} {'OpenBLAS':>10} {'ratio':>7}" + ("  rounds" if rounds > 1 else ""))
 for key in order:

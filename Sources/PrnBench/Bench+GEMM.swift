@@ -8,8 +8,9 @@ public enum Benchmarks {
     /// thread count; one line per result through `report`, e.g. `gemm n=1024 threads=1 gflops=88.12`,
     /// after one naming the micro-kernel tiling in use (`gemm tiling=wide wide/narrow=0.52`).
     ///
-    /// Each configuration runs once to warm up, then repeats until at least 0.5 s has passed; the
-    /// best rate is reported (the machine is shared, so the best is the least disturbed run).
+    /// Each configuration runs once to warm up, then repeats until at least 0.5 s has passed and
+    /// it has run 8 times; the best rate is reported (the machine is shared, so the best is the
+    /// least disturbed run).
     /// A product is `2·n³` floating-point operations. Then the same for the products a training
     /// step makes (`GEMMShape.training`, unless `trainingShapes` is false): `gemm
     /// shape=vgg16.conv2.forward m=… n=… k=… transA=0 transB=0 threads=1 gflops=…`.
@@ -67,17 +68,20 @@ public enum Benchmarks {
         }
     }
 
-    /// Runs `body` once to warm up, then until `minimumTotal` seconds have passed; the fastest run.
-    static func bestTime(minimumTotal: Double, _ body: () -> Void) -> Double {
+    /// Runs `body` once to warm up, then until `minimumTotal` seconds have passed and it has run
+    /// at least `minimumRuns` times; the fastest run. The count matters for large products: at
+    /// n = 2048 half a second is two calls, too few for the best to miss the host's slow spells.
+    static func bestTime(minimumTotal: Double, minimumRuns: Int = 8, _ body: () -> Void) -> Double {
         body()
-        var best = Double.infinity, total = 0.0
+        var best = Double.infinity, total = 0.0, runs = 0
         repeat {
             let start = DispatchTime.now().uptimeNanoseconds
             body()
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
             best = min(best, seconds)
             total += seconds
-        } while total < minimumTotal
+            runs += 1
+        } while total < minimumTotal || runs < minimumRuns
         return best
     }
 
