@@ -97,19 +97,23 @@ public struct Batches: RandomAccessCollection, Sendable {
         augmentation?.draw(augmentRNG, position: position)
     }
 
-    /// The batches in order, each next one copied on another thread while the caller works on
-    /// the current one (`Iterator`).
+    /// The batches in order; feature-major batches are each copied on another thread while the
+    /// caller works on the one before (`Iterator`).
     public func makeIterator() -> Iterator { Iterator(batches: self) }
 
-    /// Iterates the epoch's batches, copying batch i + 1 on a background thread while the caller
-    /// trains on batch i (its feature-major images too, when asked for), when prn may use more
-    /// than one thread (`Parallel.threads`).
+    /// Iterates the epoch's batches. When they are feature-major (made for a sparse first layer)
+    /// and prn may use more than one thread (`Parallel.threads`), it copies batch i + 1 on a
+    /// background thread while the caller trains on batch i.
     ///
-    /// A training step at low density is mostly fixed costs, and copying the batch's rows out of
-    /// the data set was the largest of them (LeNet-300-100 at density 0.005: 15 % of the step,
-    /// perf, 2026-12-02) while the second core sat idle, since the step's sparse products are
-    /// too small to split. The copy is the same either way (the background copy runs on one
-    /// thread, never through the worker pool the step's products use), so only the time differs.
+    /// A sparse training step at low density is mostly fixed costs, and copying the batch's rows
+    /// out of the data set was the largest of them (LeNet-300-100 at density 0.005: 15 % of the
+    /// step, perf, 2026-12-02) while the second core sat idle, since the step's sparse products
+    /// are too small to split. A dense step keeps both cores busy, and there the extra thread
+    /// only competes with the worker pool (LeNet-300-100's dense two-thread training read 24–49k
+    /// samples/s with it in session 15's end run, 60–78k the session before; nine alternating
+    /// pairs right after: median 57.5k with it, 60k without), so dense batches are copied on the
+    /// calling thread as before. The copy is the same either way (the background copy runs on
+    /// one thread, never through the worker pool), so only the time differs.
     public struct Iterator: IteratorProtocol {
         let batches: Batches
         var position = 0
@@ -122,7 +126,7 @@ public struct Batches: RandomAccessCollection, Sendable {
             guard position < batches.endIndex else { return nil }
             let batch = pending?.wait() ?? batches[position]
             position += 1
-            pending = Parallel.threads > 1 && position < batches.endIndex ? Prefetch(batches, position) : nil
+            pending = batches.featureMajor && Parallel.threads > 1 && position < batches.endIndex ? Prefetch(batches, position) : nil
             return batch
         }
     }

@@ -88,16 +88,16 @@ final class BatchesTests: XCTestCase {
         assertDataError("cannot take a subset of 301 examples from a split of 300") { try split.subset(count: 301, seed: 1) }
     }
 
-    /// Iterating copies each next batch in the background when prn may use two threads; the
-    /// batches must be exactly those the subscript gives, augmented or not, on any thread count,
-    /// and a loop may stop early with a copy still in flight.
+    /// Iterating feature-major batches copies each next batch in the background when prn may use
+    /// two threads; the batches must be exactly those the subscript gives, augmented or not, on
+    /// any thread count, and a loop may stop early with a copy still in flight.
     func testIterationGivesTheSubscriptsBatches() throws {
         let saved = Parallel.threads
         defer { Parallel.threads = saved }
         // Random pixels, so a wrong crop or flip shows.
         let split = DataSplit(images: Tensor.randn([70, 3, 4, 4], seed: 2), labels: (0..<70).map { $0 % 7 }, normalization: .identity)
         for augmentation in [nil, Augmentation.cifar] {
-            let batches = try split.batches(size: 8, seed: 3, epoch: 1, augmentation: augmentation)
+            let batches = try split.batches(size: 8, seed: 3, epoch: 1, augmentation: augmentation, featureMajor: true)
             let expected = (0..<batches.count).map { batches[$0] }
             for threads in [1, 2, 3] {
                 Parallel.threads = threads
