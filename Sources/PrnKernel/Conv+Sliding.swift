@@ -67,9 +67,10 @@ struct SlidingPlan {
 
     /// Floats of one shifted copy of an input plane: on stride 1 the plane framed by a zero row
     /// above and below (on stride 2 a phase of it, `Conv+SlidingStride2.swift`), and room for the
-    /// last pixel block's loads past the plane's end.
+    /// last pixel block's loads past the plane's end, rounded up to whole cache lines
+    /// (`slidingCopies`).
     var shiftedCount: Int {
-        (stride == 1 ? (height + 2) * width : (outHeight + 1) * outWidth) + SlidingBlock.current.pixels
+        cacheLineFloats((stride == 1 ? (height + 2) * width : (outHeight + 1) * outWidth) + SlidingBlock.current.pixels)
     }
     /// Shifted copies per input channel: one per column shift on stride 1, and per row phase too
     /// on stride 2.
@@ -125,7 +126,7 @@ struct SlidingPlan {
     /// plan and weight). The threads split the batch; each output is computed once, by one chain.
     func forward(x: UnsafePointer<Float>, packed: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
         Parallel.forEach(batch) { samples in
-            let copies = UnsafeMutablePointer<Float>.allocate(capacity: copiesPerSample)
+            let copies = slidingCopies(copiesPerSample)
             defer { copies.deallocate() }
             for n in samples {
                 fillShifted(x + n * inChannels * inputPlane, into: copies)
@@ -137,13 +138,16 @@ struct SlidingPlan {
     /// Writes each channel's three shifted copies (shift v − 1 for v = 0, 1, 2), one after the
     /// other, `shiftedCount` floats each: copy v's element (r + 1)·W + j is x[r][j + v − 1], zero
     /// outside the plane, in the frame rows and past the end. On stride 2, the six phase copies.
-    func fillShifted(_ x: UnsafePointer<Float>, into copies: UnsafeMutablePointer<Float>) {
-        guard stride == 1 else { return fillPhases(x, into: copies) }
+    /// Channel c's copies start at `copies + c·channelStride` (floats; by default right after
+    /// channel c − 1's).
+    func fillShifted(_ x: UnsafePointer<Float>, into copies: UnsafeMutablePointer<Float>, channelStride: Int? = nil) {
+        let channelStride = channelStride ?? copiesPerChannel * shiftedCount
+        guard stride == 1 else { return fillPhases(x, into: copies, channelStride: channelStride) }
         let plane = self.plane, w = width, shifted = shiftedCount
         for c in 0..<inChannels {
             let source = x + c * plane
             for v in 0..<3 {
-                let copy = copies + (3 * c + v) * shifted
+                let copy = copies + c * channelStride + v * shifted
                 copy.update(repeating: 0, count: w + 1)
                 // Shift by v − 1: the plane read as one row, moved by one element, then the column
                 // that came from the neighbouring row zeroed.
@@ -170,6 +174,18 @@ struct SlidingPlan {
         }
     }
 }
+
+/// `count` floats for shifted copies, starting on a cache line (64 bytes). With every copy a whole
+/// number of lines long (`cacheLineFloats`), a 16-float load at a multiple of 16 pixels from a
+/// copy's start stays within one line: from a 16-byte aligned block, as `allocate(capacity:)`
+/// gives, every such load straddled two lines, which costs a second load-port pass (the weight
+/// gradient's 11 loads per 18 FMAs were then load-bound).
+func slidingCopies(_ count: Int) -> UnsafeMutablePointer<Float> {
+    UnsafeMutableRawPointer.allocate(byteCount: 4 * Swift.max(1, count), alignment: 64).bindMemory(to: Float.self, capacity: count)
+}
+
+/// `count` rounded up to a whole number of cache lines of floats (16).
+func cacheLineFloats(_ count: Int) -> Int { (count + 15) & ~15 }
 
 /// The register block of the sliding kernel: `channels` output channels × `vectors` pixel
 /// vectors of `lanes` floats. With 32 vector registers (AVX-512, `GEMM.wideTiles`) 8 × 3 of 16

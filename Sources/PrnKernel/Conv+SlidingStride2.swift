@@ -13,16 +13,17 @@
 // whenever 9·C fits one GEMM k-block.
 
 extension SlidingPlan {
-    /// Writes each channel's six phase copies, `shiftedCount` floats each: the odd-row copies for
+    /// Writes each channel's six phase copies (channel c's from `copies + c·channelStride`),
+    /// `shiftedCount` floats each: the odd-row copies for
     /// v = 0, 1, 2, then the even-row ones, each zero past its last row. A row's even and odd
     /// columns are split in one pass (column shift v = 1 and v = 2); v = 0 is the odd columns one
     /// place on, behind a zero.
-    func fillPhases(_ x: UnsafePointer<Float>, into copies: UnsafeMutablePointer<Float>) {
+    func fillPhases(_ x: UnsafePointer<Float>, into copies: UnsafeMutablePointer<Float>, channelStride: Int) {
         let ow = outWidth, oh = outHeight, shifted = shiftedCount, pairs = width / 2
         for c in 0..<inChannels {
             let source = x + c * inputPlane
             for phase in 0..<2 {
-                let left = copies + (copiesPerChannel * c + 3 * phase) * shifted
+                let left = copies + c * channelStride + 3 * phase * shifted
                 let even = left + shifted, odd = even + shifted
                 func zero(from start: Int, count: Int) {
                     (left + start).update(repeating: 0, count: count)

@@ -23,7 +23,7 @@ extension SlidingPlan {
 
     /// Floats of one of gy's two shifted copies: the plane, a zero row below, and room for the
     /// last pixel block's loads past its end.
-    var classCopyCount: Int { (outHeight + 1) * outWidth + SlidingBlock.current.pixels }
+    var classCopyCount: Int { cacheLineFloats((outHeight + 1) * outWidth + SlidingBlock.current.pixels) }
 
     /// `dx = conv2dInputGrad(gy, w)` of this stride-2 plan by parity classes. The threads split the
     /// batch; each output is computed once, by one chain.
@@ -33,7 +33,7 @@ extension SlidingPlan {
         let packed = classes.map { packedClassWeight(weight, $0) }
         let copiesPerSample = 2 * outChannels * classCopyCount, outputPerSample = inChannels * inputPlane
         Parallel.forEach(batch) { samples in
-            let copies = UnsafeMutablePointer<Float>.allocate(capacity: copiesPerSample)
+            let copies = slidingCopies(copiesPerSample)
             let planes = UnsafeMutablePointer<Float>.allocate(capacity: outputPerSample)
             defer {
                 copies.deallocate()

@@ -31,17 +31,21 @@ extension SlidingPlan {
     /// `dw = ∂⟨conv(x, w), gy⟩/∂w`, overwriting `dw[O, C, 3, 3]`.
     func weightGradient(x: UnsafePointer<Float>, gy: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>) {
         let taps = inChannels * 9, parts = gradientParts, group = gradientGroupSize, chunks = (plane + 15) / 16
-        let padded = chunks * 16, perSample = copiesPerSample, lanesPerPart = outChannels * taps
+        let padded = chunks * 16, perChannel = copiesPerChannel * shiftedCount, lanesPerPart = outChannels * taps
         let lanes = UnsafeMutablePointer<SIMD16<Float>>.allocate(capacity: Swift.max(1, parts) * lanesPerPart)
         defer { lanes.deallocate() }
         Parallel.forEach(parts) { range in
-            let copies = UnsafeMutablePointer<Float>.allocate(capacity: group * perSample)
-            // gy's planes padded with zeros to whole chunks (only when the plane is not a whole
-            // number of chunks: the lanes past it must add nothing).
-            let gyPadded = plane == padded ? nil : UnsafeMutablePointer<Float>.allocate(capacity: group * outChannels * padded)
+            // A group's shifted copies and gy rows channel major (`[c][sample]`, `[o][sample]`), so
+            // that a pass over one channel pair reads one contiguous block of each: sample major,
+            // the samples' blocks of one channel lay a whole number of pages apart on small planes
+            // (an 8×8 layer's 16 samples 96 KB apart) and crowded a few L1 sets.
+            let copies = slidingCopies(group * copiesPerSample)
+            // gy's rows padded with zeros to whole chunks (the lanes past the plane must add
+            // nothing); read in place when a group is one sample of whole chunks.
+            let gyGroup = plane == padded && group == 1 ? nil : slidingCopies(group * outChannels * padded)
             defer {
                 copies.deallocate()
-                gyPadded?.deallocate()
+                gyGroup?.deallocate()
             }
             for part in range {
                 let own = lanes + part * lanesPerPart
@@ -50,48 +54,60 @@ extension SlidingPlan {
                 while first < batch * (part + 1) / parts {
                     let samples = first ..< Swift.min(first + group, batch * (part + 1) / parts)
                     for (i, n) in samples.enumerated() {
-                        fillShifted(x + n * inChannels * inputPlane, into: copies + i * perSample)
+                        fillShifted(x + n * inChannels * inputPlane, into: copies + i * perChannel, channelStride: group * perChannel)
                     }
-                    if let gyPadded {
+                    if let gyGroup {
                         for (i, n) in samples.enumerated() {
                             for o in 0..<outChannels {
-                                let row = gyPadded + (i * outChannels + o) * padded
+                                let row = gyGroup + (o * group + i) * padded
                                 row.update(from: gy + (n * outChannels + o) * plane, count: plane)
                                 (row + plane).update(repeating: 0, count: padded - plane)
                             }
                         }
                     }
-                    let rows = GradientRows(base: gyPadded.map { UnsafePointer($0) } ?? gy + samples.lowerBound * outChannels * plane,
-                                            sampleStride: outChannels * padded, channelStride: padded)
+                    let rows = gyGroup.map { GradientRows(base: UnsafePointer($0), sampleStride: padded, channelStride: group * padded) }
+                        ?? GradientRows(base: gy + samples.lowerBound * outChannels * plane, sampleStride: 0, channelStride: plane)
                     accumulate(samples: samples.count, outputs: outChannels, chunks: chunks, copies: copies,
-                               perSample: perSample, gy: rows, lanes: own)
+                               channelStride: group * perChannel, gy: rows, lanes: own)
                     first = samples.upperBound
                 }
             }
         }
-        for t in 0..<lanesPerPart {
-            var sum = parts > 0 ? lanes[t] : SIMD16()
-            for part in 1..<Swift.max(1, parts) { sum += lanes[part * lanesPerPart + t] }
-            dw[t] = laneSum(sum)
+        // The lanes lie input channel major (`accumulate`), dw output channel major.
+        Parallel.forEach(outChannels) { range in
+            for o in range {
+                for c in 0..<inChannels {
+                    for tap in 0..<9 {
+                        let t = (c * outChannels + o) * 9 + tap
+                        var sum = parts > 0 ? lanes[t] : SIMD16()
+                        for part in 1..<Swift.max(1, parts) { sum += lanes[part * lanesPerPart + t] }
+                        dw[(o * inChannels + c) * 9 + tap] = laneSum(sum)
+                    }
+                }
+            }
         }
     }
 
-    /// Runs the group's chunks through the lanes of `outputs` output channels (`lanes[k][c][t]`).
-    private func accumulate(samples: Int, outputs: Int, chunks: Int, copies: UnsafePointer<Float>, perSample: Int,
+    /// Runs the group's chunks through the lanes of `outputs` output channels, `lanes[c][k][t]`:
+    /// input channel major, so that the passes, input channels outer, walk the lanes in memory
+    /// order (a 64-channel layer's lanes are 2.4 MB, more than L2: in `[k][c][t]` order each
+    /// pass started with 18 misses 36 KB apart, which the prefetcher does not follow).
+    /// `copies`: channel c's shifted copies of sample i at `copies + c·channelStride +
+    /// i·copiesPerChannel·shiftedCount`.
+    private func accumulate(samples: Int, outputs: Int, chunks: Int, copies: UnsafePointer<Float>, channelStride: Int,
                             gy: GradientRows, lanes: UnsafeMutablePointer<SIMD16<Float>>) {
-        let shifted = shiftedCount, taps = inChannels * 9
-        let rows = tapRows
-        let pass = GradientPass(chunks: chunks, samples: samples, perSample: perSample, gyStride: gy.sampleStride,
+        let shifted = shiftedCount, rows = tapRows
+        let pass = GradientPass(chunks: chunks, samples: samples, perSample: copiesPerChannel * shifted, gyStride: gy.sampleStride,
                                 shiftBytes: 4 * shifted, rowBytes: TapRows(4 * rows.first, 4 * rows.second, 4 * rows.third))
         let step = GEMM.wideTiles ? 2 : 1
         // Input channels outer: a channel's shifted copies stay in L1 while the output channels' gy
         // rows pass by.
         for c in 0..<inChannels {
-            let x = copies + copiesPerChannel * c * shifted
+            let x = copies + c * channelStride
             for k in Swift.stride(from: 0, to: outputs, by: step) {
-                let g = gy.base + k * gy.channelStride, own = lanes + k * taps + c * 9
+                let g = gy.base + k * gy.channelStride, own = lanes + (c * outputs + k) * 9
                 if k + 1 < outputs && step == 2 {
-                    gradientPair(pass, x, g, g + gy.channelStride, own, own + taps)
+                    gradientPair(pass, x, g, g + gy.channelStride, own, own + 9)
                 } else {
                     for u in 0..<3 { gradientRow(pass, x + rows[u], g, own + 3 * u) }
                 }
