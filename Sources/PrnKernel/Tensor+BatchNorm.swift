@@ -1,4 +1,7 @@
 import Foundation
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
 
 /// Batch normalization's passes over an `[N, C, …]` tensor, channel axis 1, instead of a chain
 /// of broadcast ops and temporaries.
@@ -12,8 +15,11 @@ import Foundation
 ///
 /// With the batch's statistics, each channel's statistics need a sweep of the whole channel
 /// before its outputs can be written, so the forward (statistics, then outputs) and the backward
-/// (sums, then input gradient) run channel by channel, the second sweep reading the channel
-/// again while it is in cache rather than from memory: these passes are bound by memory traffic.
+/// (sums, then input gradient) run by groups of channels sized for a core's L2
+/// (`ChannelPlanes.forEachGroup`), the later sweeps reading the group again while it is in cache
+/// rather than from memory: these passes are bound by memory traffic. A group is read in memory
+/// order, sample by sample, so the small planes of late layers (2 × 2 to 8 × 8) stream instead
+/// of being gathered plane by plane across the tensor.
 ///
 /// Each scalar goes through the same floating-point operations, in the same order, as the
 /// composition of ops spelled out in `Variable.batchNorm`'s backward: a per-channel sum is
@@ -21,25 +27,28 @@ import Foundation
 /// results are bit-identical. Channels or planes are split across threads; each output is
 /// computed by one thread in a fixed order, so results do not depend on the thread count.
 extension Tensor {
-    /// Σ over every axis but 1, shape `[C]`, in `ChannelPlanes.laneSum`'s order.
+    /// Σ over every axis but 1, shape `[C]`, in `ChannelPlanes.laneSums`' order.
     public func channelSums() -> Tensor {
         let layout = ChannelPlanes(shape)
         if layout.plane == 1 { return rowSums(layout) }
         var sums = [Float](repeating: 0, count: layout.channels)
         scalars.withUnsafeBufferPointer { x in
             sums.withUnsafeMutableBufferPointer { out in
-                layout.forEachChannel { c in
-                    out[c] = layout.laneSum(of: c, { x.block($0) }, { x[$0] })
+                layout.forEachGroup { group in
+                    layout.withLanes(group) { lanes in
+                        layout.laneSums(in: group, into: lanes, { _, i in x.block(i) }, { _, i in x[i] })
+                        for c in group { out[c] = ChannelPlanes.total(lanes[c - group.lowerBound]) }
+                    }
                 }
             }
         }
         return Tensor(shape: [layout.channels], scalars: sums)
     }
 
-    /// Batch norm with the batch's own statistics, in one sweep per channel: the channel's mean
+    /// Batch norm with the batch's own statistics, group of channels by group: each channel's mean
     /// `Σx · (1/n)` and biased variance `Σ(x − mean)² · (1/n)`, `invStd = (variance + ε)^(−1/2)`,
     /// then its planes normalized as `batchNormalized(mean:invStd:…)` does, while they are still
-    /// in cache (a channel of a 128 × 32 × 32 batch is 512 KB). Returns the output and the `[C]`
+    /// in cache (a channel of a 128 × 32 × 32 batch is 512 KB: a group of one). Returns the output and the `[C]`
     /// statistics, the same bits as `channelSums`-ordered sums followed by the tensor ops
     /// `(variance + ε).pow(-0.5)` and `batchNormalized`. With `relu`, also the gate the
     /// backward reads (`ReLUGate`).
@@ -60,20 +69,26 @@ extension Tensor {
                                 mean.withUnsafeMutableBufferPointer { m in
                                     variance.withUnsafeMutableBufferPointer { v in
                                         invStd.withUnsafeMutableBufferPointer { s in
-                                            layout.forEachChannel { c in
-                                                let mu = layout.laneSum(of: c, { x.block($0) }, { x[$0] }) * invN
-                                                let centre = SIMD8<Float>(repeating: mu)
-                                                let squares = layout.laneSum(of: c, { i in
-                                                    let d = x.block(i) - centre
-                                                    return d * d
-                                                }, { i in
-                                                    let d = x[i] - mu
-                                                    return d * d
-                                                })
-                                                (m[c], v[c]) = (mu, squares * invN)
-                                                s[c] = Foundation.pow(v[c] + epsilon, -0.5)
-                                                let affine = ChannelAffine(mean: mu, invStd: s[c], scale: a[c], shift: b[c])
-                                                layout.forEachRun(of: c) { affine.normalize($0, x, into: y, adding: r, relu: relu, bits: bits) }
+                                            layout.forEachGroup { group in
+                                                layout.withLanes(group) { lanes in
+                                                    layout.laneSums(in: group, into: lanes, { _, i in x.block(i) }, { _, i in x[i] })
+                                                    for c in group { m[c] = ChannelPlanes.total(lanes[c - group.lowerBound]) * invN }
+                                                    layout.laneSums(in: group, into: lanes, { c, i in
+                                                        let d = x.block(i) - SIMD8<Float>(repeating: m[c])
+                                                        return d * d
+                                                    }, { c, i in
+                                                        let d = x[i] - m[c]
+                                                        return d * d
+                                                    })
+                                                    for c in group {
+                                                        v[c] = ChannelPlanes.total(lanes[c - group.lowerBound]) * invN
+                                                        s[c] = Foundation.pow(v[c] + epsilon, -0.5)
+                                                    }
+                                                }
+                                                layout.forEachRun(in: group) { c, run in
+                                                    ChannelAffine(mean: m[c], invStd: s[c], scale: a[c], shift: b[c])
+                                                        .normalize(run, x, into: y, adding: r, relu: relu, bits: bits)
+                                                }
                                             }
                                         }
                                     }
@@ -113,9 +128,9 @@ extension Tensor {
         return (y, ReLUGate(relu: relu, output: y, bits: bits))
     }
 
-    /// Batch norm's backward without a recorded graph, in one sweep per channel: first the sums
+    /// Batch norm's backward without a recorded graph, group of channels by group: first the sums
     /// every gradient needs, `Σ g` and `Σ g · x̂` with `x̂ = (x − mean_c) · invStd_c` (in
-    /// `channelSums`' order), then, while the channel is still in cache, the input gradient
+    /// `channelSums`' order), then, while the group is still in cache, the input gradient
     ///
     ///     dx = ((g − Σg · (1/n)) − x̂ · (Σg·x̂ · (1/n))) · k_c     (batchStatistics)
     ///     dx = g · k_c                                          (fixed statistics)
@@ -142,10 +157,16 @@ extension Tensor {
                 projections.withUnsafeMutableBufferPointer { projection in
                     dx.withOptionalMutableBuffer { dx in
                         gated.withOptionalMutableBuffer { kept in
-                            let sweeps = BatchNormBackwardSweeps(layout: layout, x: xs, mean: mean, invStd: invStd, scale: scale,
-                                                                 batchStatistics: batchStatistics, sums: sum,
-                                                                 projections: projection, dx: dx, kept: kept)
-                            GatedGradient.with(g, plus: addend, gate: gate, sweeps)
+                            mean.scalars.withUnsafeBufferPointer { mean in
+                                invStd.scalars.withUnsafeBufferPointer { invStd in
+                                    scale.scalars.withUnsafeBufferPointer { scale in
+                                        let sweeps = BatchNormBackwardSweeps(layout: layout, x: xs, mean: mean, invStd: invStd, scale: scale,
+                                                                             batchStatistics: batchStatistics, sums: sum,
+                                                                             projections: projection, dx: dx, kept: kept)
+                                        GatedGradient.with(g, plus: addend, gate: gate, sweeps)
+                                    }
+                                }
+                            }
                         }
                     }
                 }
@@ -173,7 +194,7 @@ struct ChannelAffine {
         guard let bits else { return }
         for i in stride(from: run.lowerBound, to: run.upperBound, by: 16) {
             UnsafeMutableRawPointer(bits.baseAddress! + i >> 3)
-                .storeBytes(of: ReLUGate.bits(y.block(i) .> 0, y.block(i + 8) .> 0).littleEndian, toByteOffset: 0, as: UInt16.self)
+                .storeBytes(of: ReLUGate.bits(positive: y.block(i), y.block(i + 8)).littleEndian, toByteOffset: 0, as: UInt16.self)
         }
     }
 
@@ -222,16 +243,25 @@ public enum ReLUGate {
         return [UInt8](unsafeUninitializedCapacity: count / 8) { $1 = count / 8 }
     }
 
-    /// Sixteen lanes as bits, lane `j` of `low` as bit `j`, of `high` as bit `8 + j`. In floats:
-    /// the integer SIMD operations compile to a loop over the lanes, the float ones to a vector
-    /// compare and blend; sums of distinct powers of two below 2¹⁶ are exact, and adding 2²³
-    /// puts the sum in the low bits of the significand (no checked conversion).
+    /// The gate of sixteen outputs of a ReLU (each +0 or positive: `v > 0 ? v : 0`) as bits, lane
+    /// `j` of `low` as bit `j`, of `high` as bit `8 + j`, set where the output is positive.
     @inline(__always)
-    static func bits(_ low: SIMDMask<SIMD8<Int32>>, _ high: SIMDMask<SIMD8<Int32>>) -> UInt16 {
-        let weights = SIMD8<Float>().replacing(with: SIMD8<Float>(1, 2, 4, 8, 16, 32, 64, 128), where: low)
-            + SIMD8<Float>().replacing(with: SIMD8<Float>(1, 2, 4, 8, 16, 32, 64, 128) * 256, where: high)
+    static func bits(positive low: SIMD8<Float>, _ high: SIMD8<Float>) -> UInt16 {
+        #if arch(x86_64)
+        // `0 − y` is negative exactly where y > 0 (+0 − +0 is +0), and `vmovmskps` gathers the
+        // sign bits: two instructions per eight lanes. (LLVM turns the portable version below,
+        // and lane-by-lane comparisons, into ~25 shuffles, masked moves and adds per sixteen.)
+        let zero = SIMD8<Float>()
+        return UInt16(truncatingIfNeeded: _mm256_movemask_ps(zero - low)) | UInt16(truncatingIfNeeded: _mm256_movemask_ps(zero - high)) << 8
+        #else
+        // In floats: the integer SIMD operations compile to a loop over the lanes, the float ones
+        // to a vector compare and blend; sums of distinct powers of two below 2¹⁶ are exact, and
+        // adding 2²³ puts the sum in the low bits of the significand (no checked conversion).
+        let weights = SIMD8<Float>().replacing(with: SIMD8<Float>(1, 2, 4, 8, 16, 32, 64, 128), where: low .> 0)
+            + SIMD8<Float>().replacing(with: SIMD8<Float>(1, 2, 4, 8, 16, 32, 64, 128) * 256, where: high .> 0)
         let quarters = weights.lowHalf + weights.highHalf, pair = quarters.lowHalf + quarters.highHalf
         return UInt16(truncatingIfNeeded: ((pair[0] + pair[1]) + 0x1p23).bitPattern)
+        #endif
     }
 
     /// For each byte of bits, its eight lanes as 0 or 1: the factor `step(y)` that gates a
@@ -245,56 +275,79 @@ public enum ReLUGate {
 /// the upstream gradient: `GatedGradient.with` calls it with the concrete reading, so each
 /// sweep's loop is compiled for it, with no per-block test of which parts the gradient has.
 private struct BatchNormBackwardSweeps: GradientConsumer {
-    let layout: ChannelPlanes, x: UnsafeBufferPointer<Float>, mean: Tensor, invStd: Tensor, scale: Tensor
+    let layout: ChannelPlanes, x: UnsafeBufferPointer<Float>
+    let mean: UnsafeBufferPointer<Float>, invStd: UnsafeBufferPointer<Float>, scale: UnsafeBufferPointer<Float>
     let batchStatistics: Bool
     let sums: UnsafeMutableBufferPointer<Float>, projections: UnsafeMutableBufferPointer<Float>
     let dx: UnsafeMutableBufferPointer<Float>?, kept: UnsafeMutableBufferPointer<Float>?
 
     func callAsFunction<G: GradientReading>(_ gradient: G) {
-        let xs = x
-        layout.forEachChannel { c in
-            let (mu, inv) = (mean.scalars[c], invStd.scalars[c])
-            let (muBlock, invBlock) = (SIMD8<Float>(repeating: mu), SIMD8<Float>(repeating: inv))
-            // Σ g and Σ g·x̂ in `laneSum`'s order (each sum's lanes as `laneSum` adds them), with the
-            // gradient as read written out to `kept` when asked for.
-            var (gradientLanes, projectionLanes) = (SIMD8<Float>(), SIMD8<Float>())
-            layout.forEachBlock(of: c, { i in
-                let g = gradient.block(i)
-                kept?.store(g, at: i)
-                gradientLanes += g
-                projectionLanes += g * ((xs.block(i) - muBlock) * invBlock)
-            }, { i, lane in
-                let g = gradient[i]
-                kept?[i] = g
-                gradientLanes[lane] += g
-                projectionLanes[lane] += g * ((xs[i] - mu) * inv)
-            })
-            (sums[c], projections[c]) = (ChannelPlanes.total(gradientLanes), ChannelPlanes.total(projectionLanes))
+        layout.forEachGroup { group in
+            layout.withLanes(group) { gradientLanes in
+                layout.withLanes(group) { projectionLanes in
+                    sweepSums(group, gradient, gradientLanes, projectionLanes)
+                }
+            }
             // The gated copy, when written, is the gradient already gated: the second sweep reads it.
-            if let kept { inputGradient(of: c, PlainGradient(g: UnsafeBufferPointer(kept))) } else { inputGradient(of: c, gradient) }
+            if let kept { inputGradient(of: group, PlainGradient(g: UnsafeBufferPointer(kept))) } else { inputGradient(of: group, gradient) }
         }
     }
 
-    /// Channel `c`'s `dx` (when asked for) from its sums, reading the gradient as `gs`.
+    /// Σ g and Σ g·x̂ of each channel of `group` in `laneSums`' order (each sum's lanes as
+    /// `laneSums` adds them), with the gradient as read written out to `kept` when asked for.
     @inline(__always)
-    private func inputGradient<H: GradientReading>(of c: Int, _ gs: H) {
+    private func sweepSums<G: GradientReading>(_ group: Range<Int>, _ gradient: G, _ gradientLanes: UnsafeMutablePointer<SIMD8<Float>>,
+                                               _ projectionLanes: UnsafeMutablePointer<SIMD8<Float>>) {
+        let xs = x
+        gradientLanes.update(repeating: SIMD8<Float>(), count: group.count)
+        projectionLanes.update(repeating: SIMD8<Float>(), count: group.count)
+        layout.forEachRun(in: group) { c, run in
+            let (mu, inv) = (mean[c], invStd[c])
+            let (muBlock, invBlock) = (SIMD8<Float>(repeating: mu), SIMD8<Float>(repeating: inv))
+            let (gradientSum, projectionSum) = (gradientLanes + (c - group.lowerBound), projectionLanes + (c - group.lowerBound))
+            var (gradientAcc, projectionAcc) = (gradientSum.pointee, projectionSum.pointee)
+            ChannelPlanes.forEachBlock(in: run, { i in
+                let g = gradient.block(i)
+                kept?.store(g, at: i)
+                gradientAcc += g
+                projectionAcc += g * ((xs.block(i) - muBlock) * invBlock)
+            }, { i, count in
+                if let kept { for j in 0..<count { kept[i + j] = gradient[i + j] } }
+                gradientAcc += ChannelPlanes.tail(count) { gradient[i + $0] }
+                projectionAcc += ChannelPlanes.tail(count) { gradient[i + $0] * ((xs[i + $0] - mu) * inv) }
+            })
+            (gradientSum.pointee, projectionSum.pointee) = (gradientAcc, projectionAcc)
+        }
+        for c in group {
+            (sums[c], projections[c]) = (ChannelPlanes.total(gradientLanes[c - group.lowerBound]),
+                                         ChannelPlanes.total(projectionLanes[c - group.lowerBound]))
+        }
+    }
+
+    /// The `dx` (when asked for) of `group`'s channels from their sums, reading the gradient as `gs`.
+    @inline(__always)
+    private func inputGradient<H: GradientReading>(of group: Range<Int>, _ gs: H) {
         guard let dx else { return }
         let xs = x, invN = layout.inverseCount
-        let (mu, inv) = (mean.scalars[c], invStd.scalars[c])
-        let (muBlock, invBlock) = (SIMD8<Float>(repeating: mu), SIMD8<Float>(repeating: inv))
-        let k = scale.scalars[c] * inv, kBlock = SIMD8<Float>(repeating: k)
-        guard batchStatistics else {
-            layout.forEachBlock(of: c, { i in dx.store(gs.block(i) * kBlock, at: i) }, { i, _ in dx[i] = gs[i] * k })
-            return
+        layout.forEachRun(in: group) { c, run in
+            let (mu, inv) = (mean[c], invStd[c])
+            let (muBlock, invBlock) = (SIMD8<Float>(repeating: mu), SIMD8<Float>(repeating: inv))
+            let k = scale[c] * inv, kBlock = SIMD8<Float>(repeating: k)
+            guard batchStatistics else {
+                ChannelPlanes.forEachBlock(in: run, { i in dx.store(gs.block(i) * kBlock, at: i) }, { i, count in
+                    for j in i..<i + count { dx[j] = gs[j] * k }
+                })
+                return
+            }
+            let gMean = sums[c] * invN, projectionMean = projections[c] * invN
+            let (gMeanBlock, projectionBlock) = (SIMD8<Float>(repeating: gMean), SIMD8<Float>(repeating: projectionMean))
+            ChannelPlanes.forEachBlock(in: run, { i in
+                let normalized = (xs.block(i) - muBlock) * invBlock
+                dx.store(((gs.block(i) - gMeanBlock) - normalized * projectionBlock) * kBlock, at: i)
+            }, { i, count in
+                for j in i..<i + count { dx[j] = ((gs[j] - gMean) - ((xs[j] - mu) * inv) * projectionMean) * k }
+            })
         }
-        let gMean = sums[c] * invN, projectionMean = projections[c] * invN
-        let (gMeanBlock, projectionBlock) = (SIMD8<Float>(repeating: gMean), SIMD8<Float>(repeating: projectionMean))
-        layout.forEachBlock(of: c, { i in
-            let normalized = (xs.block(i) - muBlock) * invBlock
-            dx.store(((gs.block(i) - gMeanBlock) - normalized * projectionBlock) * kBlock, at: i)
-        }, { i, _ in
-            dx[i] = ((gs[i] - gMean) - ((xs[i] - mu) * inv) * projectionMean) * k
-        })
     }
 }
 
@@ -445,7 +498,7 @@ extension Tensor {
     }
 
     /// `channelSums` over rows: each channel's scalars added in batch order from +0, sixteen
-    /// channels per vector. That is `laneSum`'s order for planes of one scalar (every scalar
+    /// channels per vector. That is `laneSums`' order for planes of one scalar (every scalar
     /// goes to lane 0, the other lanes stay +0 and adding them changes nothing: a sum that
     /// starts at +0 is never −0), and `sum(to:)`'s, so a linear layer's bias gradient is the
     /// same through either.
@@ -491,56 +544,87 @@ struct ChannelPlanes {
     /// `1 / n` for the `n = N · plane` scalars of a channel, as `Tensor.mean` computes it.
     var inverseCount: Float { 1 / Float(Swift.max(batch * plane, 1)) }
 
-    /// Runs `body(c)` for every channel, channels split across threads.
-    func forEachChannel(_ body: (Int) -> Void) {
+    /// Scalars of one channel group's input (`forEachGroup`): about a quarter of a core's L2, so
+    /// the group's second and third sweeps, and the output and gradient streamed beside them,
+    /// find the input there.
+    static let groupScalars = 1 << 17
+
+    /// Runs `body(group)` for consecutive channel groups covering every channel, groups split
+    /// across threads. A group's scalars are read sample by sample (`forEachRun(in:)`), each
+    /// sample's part of the group one contiguous run, instead of one channel's planes (one plane
+    /// per sample, a plane apart from the next by the other channels) at a time: small planes
+    /// then stream from memory instead of being gathered a few bytes from each place. The
+    /// grouping does not change any result: each channel's sums run over its own planes in
+    /// batch order, whatever group it is in.
+    func forEachGroup(_ body: (Range<Int>) -> Void) {
         let perChannel = Swift.max(batch * plane, 1)
-        Parallel.forEach(channels, grain: Swift.max(1, Tensor.elementwiseGrain / perChannel)) { range in
-            for c in range { body(c) }
+        let size = Swift.max(1, Swift.min(Self.groupScalars / perChannel, (channels + Parallel.threads - 1) / Swift.max(Parallel.threads, 1)))
+        let groups = (channels + size - 1) / size
+        Parallel.forEach(groups, grain: Swift.max(1, Tensor.elementwiseGrain / (perChannel * size))) { range in
+            for g in range { body(g * size..<Swift.min((g + 1) * size, channels)) }
         }
     }
 
-    /// The sum of `term(i)` over channel `c`'s scalars in a fixed order that vectorizes: eight
-    /// lanes, scalar `j` of each plane going to lane `j mod 8` (`block(i)` gives the terms of
-    /// scalars `i..<i+8` at once, `single(i)` one term), planes in batch order, then the lanes
-    /// added pairwise. The order depends on the shape alone.
+    /// Runs `body(c, run)` for each plane of the channels in `group` on this thread, in memory
+    /// order: sample by sample, within a sample channel by channel. Each channel's planes come
+    /// in batch order.
     @inline(__always)
-    func laneSum(of c: Int, _ block: (Int) -> SIMD8<Float>, _ single: (Int) -> Float) -> Float {
-        var lanes = SIMD8<Float>()
-        forEachBlock(of: c, { i in lanes += block(i) }, { i, lane in lanes[lane] += single(i) })
-        return Self.total(lanes)
+    func forEachRun(in group: Range<Int>, _ body: (_ c: Int, _ run: Range<Int>) -> Void) {
+        for n in 0..<batch {
+            var start = (n * channels + group.lowerBound) * plane
+            for c in group {
+                body(c, start..<start + plane)
+                start += plane
+            }
+        }
     }
 
-    /// The eight lanes of a `laneSum` added pairwise.
+    /// Each channel `c` of `group`'s sum of `term(i)` over its scalars, into `lanes[c − group.lowerBound]`
+    /// (eight lanes, `total` adds them), in a fixed order that vectorizes: scalar `j` of each plane
+    /// goes to lane `j mod 8` (`block(c, i)` gives the terms of scalars `i..<i+8` at once,
+    /// `single(c, i)` one term), planes in batch order. The order depends on the shape alone.
+    @inline(__always)
+    func laneSums(in group: Range<Int>, into lanes: UnsafeMutablePointer<SIMD8<Float>>,
+                  _ block: (_ c: Int, Int) -> SIMD8<Float>, _ single: (_ c: Int, Int) -> Float) {
+        lanes.update(repeating: SIMD8<Float>(), count: group.count)
+        forEachRun(in: group) { c, run in
+            let sum = lanes + (c - group.lowerBound)
+            var acc = sum.pointee
+            Self.forEachBlock(in: run, { i in acc += block(c, i) }, { i, count in acc += Self.tail(count) { single(c, i + $0) } })
+            sum.pointee = acc
+        }
+    }
+
+    /// Runs `body` with room for the lanes of `group`'s sums.
+    @inline(__always)
+    func withLanes<R>(_ group: Range<Int>, _ body: (UnsafeMutablePointer<SIMD8<Float>>) -> R) -> R {
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: group.count) { body($0.baseAddress!) }
+    }
+
+    /// The terms `term(0..<count)` (`count` < 8) in lanes `0..<count`, +0 in the others: added to
+    /// lanes that are sums from +0 (never −0), it is the same as adding the terms to their lanes
+    /// one by one and leaving the others alone (x + 0 = x for every x but −0; NaN stays NaN).
+    @inline(__always)
+    static func tail(_ count: Int, _ term: (Int) -> Float) -> SIMD8<Float> {
+        var v = SIMD8<Float>()
+        for j in 0..<count { v[j] = term(j) }
+        return v
+    }
+
+    /// The eight lanes of a `laneSums` sum added pairwise.
     @inline(__always)
     static func total(_ l: SIMD8<Float>) -> Float { ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7])) }
 
-    /// Runs `body(run)` for each of channel `c`'s planes, in batch order, on this thread.
+    /// Runs `block(i)` for scalars `i..<i+8` of `run` and then `tail(i, count)` once for its last
+    /// `count = run.count % 8` scalars (when there are any): the split of a plane `laneSums` sums over.
     @inline(__always)
-    func forEachRun(of c: Int, _ body: (Range<Int>) -> Void) {
-        for n in 0..<batch {
-            let start = (n * channels + c) * plane
-            body(start..<start + plane)
+    static func forEachBlock(in run: Range<Int>, _ block: (Int) -> Void, _ tail: (_ i: Int, _ count: Int) -> Void) {
+        var i = run.lowerBound
+        while i + 8 <= run.upperBound {
+            block(i)
+            i += 8
         }
-    }
-
-    /// Runs `block(i)` for scalars `i..<i+8` and `single(i, lane)` for the last `plane % 8`
-    /// scalars of each of channel `c`'s planes (`lane`: 0, 1, … within the plane's tail), in batch
-    /// order, on this thread: the split of a plane `laneSum` sums over.
-    @inline(__always)
-    func forEachBlock(of c: Int, _ block: (Int) -> Void, _ single: (_ i: Int, _ lane: Int) -> Void) {
-        forEachRun(of: c) { run in
-            var i = run.lowerBound
-            while i + 8 <= run.upperBound {
-                block(i)
-                i += 8
-            }
-            var lane = 0
-            while i < run.upperBound {
-                single(i, lane)
-                i += 1
-                lane += 1
-            }
-        }
+        if i < run.upperBound { tail(i, run.upperBound - i) }
     }
 
     /// Runs `body(run, c)` for every plane with its channel, planes split across threads.

@@ -14,6 +14,7 @@ extension Prn {
             case synflow
             case sparse
             case conv
+            case norm
         }
 
         @Argument(help: ArgumentHelp("What to measure.", valueName: "what"))
@@ -40,6 +41,7 @@ extension Prn {
                 // BENCH_LAYERS=vgg11.c64.s8,resnet20.c64.s8 times only the layers of those names.
                 ConvBenchmark.run(models: models, layers: listed("BENCH_LAYERS"), threads: TrainBenchmarks.benchThreads,
                                   report: { print($0); fflush(stdout) })
+            case .norm: NormBenchmark.run(models: models, layers: listed("BENCH_LAYERS"), threads: TrainBenchmarks.benchThreads, report: { print($0); fflush(stdout) })
             }
         }
     }
