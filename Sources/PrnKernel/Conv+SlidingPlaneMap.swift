@@ -1,3 +1,5 @@
+import Foundation
+
 // The sliding kernel's form for planes of at most 2×2 (the last layers of VGG-11 and VGG-16 on
 // CIFAR): there every input pixel lies inside every output pixel's 3×3 window, so one sample's
 // whole layer is a dense linear map with no zero taps,
@@ -39,8 +41,20 @@ extension SlidingPlan {
         }
     }
 
-    /// `M[O·P, C·P]` from `w[O, C, 3, 3]`, filled by rows of output channels on the threads.
+    /// `M[O·P, C·P]` from `w[O, C, 3, 3]`: a training step's forward pass and input gradient
+    /// build the same map, so a small one is kept (`PlaneMapCache`) and taken again for the same
+    /// layer shape and weights, bit for bit.
     func planeMap(_ w: UnsafePointer<Float>) -> [Float] {
+        let weights = UnsafeBufferPointer(start: w, count: outChannels * inChannels * 9)
+        let key = [outChannels, inChannels, height, width]
+        if let map = PlaneMapCache.shared.map(key, weights) { return map }
+        let map = buildPlaneMap(w)
+        PlaneMapCache.shared.keep(map, key, weights)
+        return map
+    }
+
+    /// `M[O·P, C·P]` from `w[O, C, 3, 3]`, filled by rows of output channels on the threads.
+    func buildPlaneMap(_ w: UnsafePointer<Float>) -> [Float] {
         let pixels = plane, row = inChannels * pixels
         return [Float](unsafeUninitializedCapacity: outChannels * pixels * row) { map, initialized in
             let base = map.baseAddress!
@@ -101,6 +115,40 @@ extension SlidingPlan {
                     }
                 }
             }
+        }
+    }
+}
+
+/// The plane maps built last (`SlidingPlan.planeMap`), with the layer shape and weights each
+/// came from: the forward pass of a step builds them, its input gradients (in the reverse
+/// layer order) find them. Weights are compared bit for bit, so a hit is the map that would be
+/// built. Only maps of at most `largestMap` scalars are kept (VGG-11's 128-channel 2 × 2 layers:
+/// 1 MB each; not VGG-16's 512-channel ones, 16 MB each, whose memory counts more than the
+/// rebuild), the `capacity` most recent ones.
+final class PlaneMapCache: @unchecked Sendable {
+    static let shared = PlaneMapCache()
+    static let largestMap = 1 << 20, capacity = 4
+
+    private let lock = NSLock()
+    private var entries: [(key: [Int], weights: [Float], map: [Float])] = []
+
+    /// The kept map for `key` and these weights, if any.
+    func map(_ key: [Int], _ weights: UnsafeBufferPointer<Float>) -> [Float]? {
+        lock.withLock {
+            entries.first { entry in
+                entry.key == key && entry.weights.withUnsafeBytes { kept in
+                    kept.count == weights.count * 4 && memcmp(kept.baseAddress!, weights.baseAddress!, kept.count) == 0
+                }
+            }?.map
+        }
+    }
+
+    /// Keeps `map`, built from `weights` for `key`, in place of the oldest entry when full.
+    func keep(_ map: [Float], _ key: [Int], _ weights: UnsafeBufferPointer<Float>) {
+        guard map.count <= Self.largestMap, !weights.isEmpty else { return }
+        lock.withLock {
+            if entries.count == Self.capacity { entries.removeFirst() }
+            entries.append((key, Array(weights), map))
         }
     }
 }
