@@ -4,10 +4,13 @@ import CPrefetch
 //
 // For one panel of C and each k-block, every row sliver of op(A) meets every column sliver of
 // op(B) in one tile update (`Tiling`). Threads split C by rows or by columns, never k.
-//  - Private packing (small problems): each worker takes a contiguous part of C and packs all
-//    it reads itself, duplicating the operand that is not split. One fork per call.
-//  - Shared packing (large problems): each round, all workers pack a share of all slivers, join,
-//    then each updates its share of the tiles. Two forks per round, no duplicated packing.
+//  - Private packing (a small operand every worker reads, or parts of C of at least
+//    `privateShareMinimum` rows or columns with that operand up to `privateCopyLimit`): each
+//    worker takes a contiguous part of C and packs all it reads itself, duplicating the operand
+//    that is not split. One fork per call.
+//  - Shared packing (the rest): each round, all workers pack a share
+//    of all slivers, join, then each updates its share of the tiles. Two forks per round, no
+//    duplicated packing.
 
 extension GEMM {
     /// The operands of one `sgemm` call: A as stored (`a`, `lda`, `transA`, `alpha`), or
@@ -28,11 +31,15 @@ extension GEMM {
                 return
             }
             // Split along the dimension with more slivers. Waking a worker costs tens of µs on
-            // these machines, so when the operand every worker needs is small, each packs its
-            // own copy and the call forks once. A packed beforehand is shared: the workers split
-            // the columns, each packing its part of B, unless there are too few of them.
+            // these machines, so when the operand every worker needs is small, or each worker's
+            // part of C is large enough to repay its copy, each packs its own copy and the call
+            // forks once. A packed beforehand is shared: the workers split the columns, each
+            // packing its part of B, unless there are too few of them.
             let splitRows = packedA == nil ? grid.rowSlivers >= grid.columnSlivers : grid.columnSlivers < workers
-            if packedA != nil || (splitRows ? columns.count : rows.count) * k <= privatePackingLimit {
+            let unsplitFloats = (splitRows ? columns.count : rows.count) * k
+            let share = (splitRows ? rows.count : columns.count) / workers
+            if packedA != nil || unsplitFloats <= privatePackingLimit
+                || (share >= privateShareMinimum && unsplitFloats <= privateCopyLimit) {
                 // Parts of C on tile-row or 16-column boundaries, so each worker's slivers are as
                 // full as the whole grid's; on sliver boundaries when A is packed already.
                 let rowStep = packedA != nil ? tiling.rows : tiling.rows == 12 ? 4 : 6

@@ -132,6 +132,19 @@ public enum GEMM {
     /// Up to this many floats of the operand that is not split (≈ 20 µs of packing), every
     /// worker packs its own copy rather than wait for the others (see `GEMM+Driver.swift`).
     static let privatePackingLimit = 1 << 17
+    /// From this many rows (or columns) of C per worker, and up to `privateCopyLimit` floats of
+    /// the operand that is not split, every worker packs its own copy of that operand: the copy
+    /// costs at most one packed float per 128 multiply-adds of the worker's part, and the call
+    /// forks once, with no join between packing and multiplying, so a worker held up by the
+    /// host (steal, another task on its core) no longer holds up the other at that join. On the
+    /// 2-vCPU Xeon under `chrt -f 10`, load 5–8, four rounds alternating with OpenBLAS: n = 512
+    /// 2 threads 229–292 → 299–302 GFLOP/s, n = 1024 219–290 → 278–294 (OpenBLAS 260–276,
+    /// 257–301).
+    static let privateShareMinimum = 128
+    /// Up to this many floats (8 MB) of the operand that is not split, large parts of C pack it
+    /// privately (`privateShareMinimum`). At n = 2048 (4 M floats per worker to copy) the copy
+    /// measured 1–2 % slower than sharing, so larger operands stay shared.
+    static let privateCopyLimit = 1 << 21
 
     static func workerCount(m: Int, n: Int, k: Int, tiling: Tiling = .current, requested: Int) -> Int {
         let slivers = max((m + tiling.rows - 1) / tiling.rows, (n + tiling.columns - 1) / tiling.columns)

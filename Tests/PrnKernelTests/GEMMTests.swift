@@ -104,9 +104,10 @@ final class GEMMTests: XCTestCase {
 
     /// The result must not depend on the thread count: k is never split across threads.
     func testBitIdenticalAcrossThreads() {
-        // Split by rows with shared packing, by columns, by rows with private packing, and
-        // shared packing in more than one round.
-        let shapes = [(300, 257, 900), (20, 700, 500), (777, 40, 130), (600, 600, 3600)]
+        // Split by rows with shared packing (125 rows per worker, under `privateShareMinimum`),
+        // by columns, by rows with private packing (a small operand; then 150 rows per worker),
+        // and shared packing in more than one round.
+        let shapes = [(250, 257, 900), (20, 700, 500), (777, 40, 130), (300, 257, 900), (250, 600, 5000)]
         for (transA, transB) in transposes {
             for (m, n, k) in shapes {
                 let g = GEMMCase(transA: transA, transB: transB, m: m, n: n, k: k, beta: 0.5)
