@@ -88,9 +88,10 @@ final class BatchesTests: XCTestCase {
         assertDataError("cannot take a subset of 301 examples from a split of 300") { try split.subset(count: 301, seed: 1) }
     }
 
-    /// Iterating feature-major batches copies each next batch in the background when prn may use
-    /// two threads; the batches must be exactly those the subscript gives, augmented or not, on
-    /// any thread count, and a loop may stop early with a copy still in flight.
+    /// Iterating feature-major batches copies the next batches in the background, in runs of
+    /// `Prefetch.runLength`, when prn may use two threads; the batches must be exactly those the
+    /// subscript gives, augmented or not, on any thread count (nine batches: two runs, the second
+    /// ending at the epoch's end), and a loop may stop early with a copy still in flight.
     func testIterationGivesTheSubscriptsBatches() throws {
         let saved = Parallel.threads
         defer { Parallel.threads = saved }
@@ -107,16 +108,20 @@ final class BatchesTests: XCTestCase {
                     XCTAssertEqual(batch.indices, expected[i].indices)
                     XCTAssertEqual(batch.labels, expected[i].labels)
                     XCTAssertEqual(batch.images, expected[i].images, "batch \(i), \(threads) threads, augmentation \(augmentation != nil)")
+                    XCTAssertEqual(batch.featureMajorImages, expected[i].featureMajorImages)
                     seen += 1
                 }
                 XCTAssertEqual(seen, 9)
-                // Leaving the loop early drops the iterator with the next copy under way: that
-                // waits for the copy, so none is left running.
-                for (i, batch) in batches.enumerated() {
-                    XCTAssertEqual(batch.images, expected[i].images)
-                    if i == 1 { break }
+                XCTAssertLessThan(Batches.Prefetch.runLength, 8, "the nine batches span more than one run")
+                // Leaving the loop early drops the iterator with a run of copies under way, in
+                // the first run and in the second: that waits for the run, so none is left running.
+                for stop in [1, Batches.Prefetch.runLength + 1] {
+                    for (i, batch) in batches.enumerated() {
+                        XCTAssertEqual(batch.images, expected[i].images)
+                        if i == stop { break }
+                    }
+                    XCTAssertEqual(Batches.Prefetch.running.load(ordering: .relaxed), 0)
                 }
-                XCTAssertEqual(Batches.Prefetch.running.load(ordering: .relaxed), 0)
             }
         }
         // Augmentation changes the rows, so the comparisons above also saw augmented copies.
