@@ -39,6 +39,26 @@ extension Variable {
         }
     }
 
+    /// `x · P_S(w)ᵀ + b`, then `max(·, 0)` when `relu`: `sparseLinear` followed by
+    /// `addingChannelBias(bias, relu:)` (a linear layer's bias and ReLU), as one node with their
+    /// numbers, computed in fewer passes (`Tensor.sparseLinear(_:_:bias:relu:featureMajor:)`).
+    /// The backward is the two nodes' backward in the same ops: the upstream gradient gated by
+    /// the output's sign, then the three gradients from it.
+    public func sparseLinear(_ weight: Variable, _ topology: SparseTopology, bias: Variable, relu: Bool,
+                             featureMajor: Tensor? = nil) -> Variable {
+        let x = self
+        let xT = topology.featureMajorInput(x.value, transposed: featureMajor)
+        let y = x.value.sparseLinear(weight.value, topology, bias: bias.value, relu: relu, featureMajor: xT)
+        return Variable.record(y, [x, weight, bias]) { upstream in
+            let u = relu ? upstream.reluGated(by: y) : upstream
+            let uT = topology.featureMajorGradient(u.value)
+            return [x.requiresGrad ? Variable.sparseLinearInputGrad(u, weight, topology, featureMajor: uT) : nil,
+                    weight.requiresGrad ? Variable.sparseLinearWeightGrad(x, u, topology, weightShape: weight.shape,
+                                                                          featureMajor: (xT, uT)) : nil,
+                    bias.requiresGrad ? u.channelSum().reshaped(bias.shape) : nil]
+        }
+    }
+
     /// `g · P_S(w)`: the gradient of `sparseLinear` with respect to its input. `featureMajor`,
     /// when the caller has it, is `topology.featureMajorGradient(g.value)`.
     public static func sparseLinearInputGrad(_ g: Variable, _ weight: Variable, _ topology: SparseTopology,

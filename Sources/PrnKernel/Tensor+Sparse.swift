@@ -22,10 +22,26 @@ extension Tensor {
     /// `x[B, I] · P_S(w)ᵀ` for a weight `w[O, I]` with kept positions `topology` (O × I).
     /// `featureMajor`, when the caller has it, is `topology.featureMajorInput(x)`, and saves making it.
     public func sparseLinear(_ weight: Tensor, _ topology: SparseTopology, featureMajor: Tensor? = nil) -> Tensor {
+        sparseLinear(weight, topology, addingBias: nil, featureMajor: featureMajor)
+    }
+
+    /// `x[B, I] · P_S(w)ᵀ + b`, then `max(·, 0)` when `relu`: the numbers of `sparseLinear` and
+    /// then `addingChannelBias(bias, relu:)`, in fewer passes. When the topology leaves most
+    /// output features without a kept weight (`UsedPart`), the result is written once: each row
+    /// starts as the empty features' `+0 + b` (and ReLU), and the used features' sums are placed
+    /// into it with their bias added; otherwise the two run as they are.
+    public func sparseLinear(_ weight: Tensor, _ topology: SparseTopology, bias: Tensor, relu: Bool,
+                             featureMajor: Tensor? = nil) -> Tensor {
+        precondition(bias.shape == [topology.rows], "sparseLinear: bias \(bias.shape) for \(topology.rows) outputs")
+        return sparseLinear(weight, topology, addingBias: (bias, relu), featureMajor: featureMajor)
+    }
+
+    private func sparseLinear(_ weight: Tensor, _ topology: SparseTopology, addingBias: (bias: Tensor, relu: Bool)?,
+                              featureMajor: Tensor?) -> Tensor {
         precondition(rank == 2 && shape[1] == topology.columns,
                      "sparseLinear: input \(shape), weight \(weight.shape)")
         let values = topology.gather(weight)
-        return topology.featureMajorProduct(values, order: .rows, featureMajor ?? topology.featureMajorInput(self))
+        return topology.featureMajorProduct(values, order: .rows, featureMajor ?? topology.featureMajorInput(self), addingBias: addingBias)
     }
 
     /// `g[B, O] · P_S(w)` for a weight `w[O, I]` with kept positions `topology`: the gradient of
@@ -120,8 +136,10 @@ extension SparseTopology {
     /// `(S · D)ᵀ` (or `(Sᵀ · D)ᵀ` for `.columns`), `[B, rows]` (or `[B, columns]`), for the
     /// batch operand `D` as `featureMajorInput` (or `featureMajorGradient`) gives it in `d`.
     /// With a `UsedPart`, only its rows (columns) are computed, over its features, the others
-    /// placed as the +0 their empty chains give.
-    func featureMajorProduct(_ values: [Float], order: EntryOrder, _ d: Tensor) -> Tensor {
+    /// placed as the +0 their empty chains give. `addingBias` (`.rows` only) adds a bias per
+    /// output feature, then a ReLU, as `addingChannelBias` does.
+    func featureMajorProduct(_ values: [Float], order: EntryOrder, _ d: Tensor,
+                             addingBias: (bias: Tensor, relu: Bool)? = nil) -> Tensor {
         let batch = d.shape[1], outCount = order == .rows ? rows : columns
         let part = usedPart, product = part?.topology ?? self
         let (used, reduced) = order == .rows ? (part?.rows, part?.rowsReduced ?? false) : (part?.columns, part?.columnsReduced ?? false)
@@ -133,7 +151,10 @@ extension SparseTopology {
                                  blocks: part.map { order == .rows ? $0.columnBlocks : $0.rowBlocks })
             }
         }
-        return reduced ? out.transposed(width: outCount, placing: used!) : out.transposed()
+        guard let (bias, relu) = addingBias else { return reduced ? out.transposed(width: outCount, placing: used!) : out.transposed() }
+        precondition(order == .rows, "featureMajorProduct: a bias is added to the rows' product only")
+        return reduced ? out.transposed(width: outCount, placing: used!, addingBias: bias, relu: relu)
+                       : out.transposed().addingChannelBias(bias, relu: relu)
     }
 
     /// A batch `x[B, columns]` feature-major as the products read it: `[columns, B]`, or only the
@@ -188,6 +209,26 @@ extension Tensor {
                 for (k, feature) in picked.enumerated() {
                     let (target, column) = (out.baseAddress! + k * batch, x.baseAddress! + Int(feature))
                     for b in 0..<batch { target[b] = column[b * features] }
+                }
+            }
+        }
+    }
+
+    /// `transposed(width:placing:)` then `addingChannelBias(bias, relu:)`, in one pass over the
+    /// result: every row starts as the empty features' `+0 + b` (and ReLU), then the placed
+    /// features get `x + b` (and ReLU), the same scalar operations as the two passes.
+    fileprivate func transposed(width: Int, placing placed: [Int32], addingBias bias: Tensor, relu: Bool) -> Tensor {
+        let batch = shape[1]
+        @inline(__always) func activation(_ v: Float) -> Float { relu ? (v > 0 ? v : 0) : v }
+        let empty = bias.scalars.map { activation(0 + $0) }
+        return Tensor.build([batch, width]) { out in
+            empty.withUnsafeBufferPointer { e in
+                for b in 0..<batch { (out.baseAddress! + b * width).update(from: e.baseAddress!, count: width) }
+            }
+            scalars.withUnsafeBufferPointer { x in
+                for (k, feature) in placed.enumerated() {
+                    let (f, offset) = (Int(feature), bias.scalars[Int(feature)])
+                    for b in 0..<batch { out[b * width + f] = activation(x[k * batch + b] + offset) }
                 }
             }
         }

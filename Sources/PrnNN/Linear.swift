@@ -23,9 +23,16 @@ public final class Linear: ReLUFusing {
     /// The forward, followed by a ReLU when `relu`; the bias and the ReLU are one fused node
     /// (`addingChannelBias`: the features are channel axis 1 of `[B, out]`), with the numbers of
     /// `y + b` and `relu()`, the bias gradient summed over the batch in order as `sum(to:)` does.
+    /// A weight that runs sparse takes its bias and ReLU in the same node
+    /// (`sparseLinear(_:_:bias:relu:featureMajor:)`).
     public func forward(_ x: Variable, _ scope: Scope, relu: Bool) -> Variable {
-        let y = scope.sparse("weight").map { x.sparseLinear($0.parameter, $0.topology, featureMajor: scope.context.featureMajor(of: x.value)) }
-            ?? x.matmul(scope["weight"], transB: true)
+        if let sparse = scope.sparse("weight") {
+            let featureMajor = scope.context.featureMajor(of: x.value)
+            if hasBias { return x.sparseLinear(sparse.parameter, sparse.topology, bias: scope["bias"], relu: relu, featureMajor: featureMajor) }
+            let y = x.sparseLinear(sparse.parameter, sparse.topology, featureMajor: featureMajor)
+            return relu ? y.relu() : y
+        }
+        let y = x.matmul(scope["weight"], transB: true)
         guard hasBias else { return relu ? y.relu() : y }
         return y.addingChannelBias(scope["bias"], relu: relu)
     }

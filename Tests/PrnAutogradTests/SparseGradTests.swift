@@ -1,6 +1,6 @@
 import XCTest
 import PrnTestSupport
-import PrnKernel
+@testable import PrnKernel
 @testable import PrnAutograd
 
 /// The sparse linear primitives against central finite differences (first and second order) and
@@ -34,6 +34,53 @@ final class SparseGradTests: XCTestCase {
         let x = Tensor.randn([Self.batch, Self.inputs], seed: 5), g = Tensor.randn([Self.batch, Self.outputs], seed: 6)
         GradCheck.check([x, g]) { v in
             Self.probe(Variable.sparseLinearWeightGrad(v[0], v[1], Self.topology, weightShape: [Self.outputs, Self.inputs]), seed: 9)
+        }
+    }
+
+    /// `sparseLinear(_:_:bias:relu:)`, one node, against `sparseLinear` then `addingChannelBias`
+    /// bit for bit: the value, the gradients of all three inputs, and a Hessian–vector product
+    /// through double backward; with and without ReLU, dense and compact weights, and a topology
+    /// whose used rows are few enough for the one-pass placement (`UsedPart`: 2 of 12 rows) as
+    /// well as one whose are not. An empty row's bias is −0, where `+0 + b` is +0 and `b` is not.
+    /// Against finite differences too (first order, without the ReLU's kink).
+    func testSparseLinearWithBiasIsTheComposition() {
+        var few = [Float](repeating: 0, count: 12 * Self.inputs)
+        for (r, c) in [(3, 0), (3, 2), (3, 4), (8, 1)] { few[r * Self.inputs + c] = 1 }
+        let fewRows = SparseTopology(mask: Tensor(shape: [12, Self.inputs], scalars: few))
+        XCTAssertEqual(fewRows.usedPart?.rowsReduced, true)
+        XCTAssertNil(Self.topology.usedPart)
+        for topology in [Self.topology, fewRows] {
+            let rows = topology.rows
+            var bias = Tensor.randn([rows], seed: 14)
+            bias.scalars[0] = -0.0  // row 0 keeps no weight in both topologies
+            let x = Tensor.randn([Self.batch, Self.inputs], seed: 15)
+            let dense = Tensor.randn([rows, Self.inputs], seed: 16)
+            for (w, relu) in [(dense, true), (dense, false), (topology.compact(dense), true)] {
+                func fused(_ p: [Variable]) -> Variable { p[0].sparseLinear(p[1], topology, bias: p[2], relu: relu) }
+                func composed(_ p: [Variable]) -> Variable { p[0].sparseLinear(p[1], topology).addingChannelBias(p[2], relu: relu) }
+                let params = [x, w, bias]
+                let leaves = params.map { Variable($0, requiresGrad: true) }
+                let (a, b) = (fused(leaves), composed(leaves))
+                XCTAssertEqual(a.value.shape, b.value.shape)
+                XCTAssertEqual(a.value.scalars.map(\.bitPattern), b.value.scalars.map(\.bitPattern), "value, relu \(relu)")
+                XCTAssertEqual(a.value.scalars[0].bitPattern, Float(0).bitPattern, "row 0 of sample 0: +0 + (−0)")
+                let seed = Variable(Tensor.randn(a.shape, seed: 17))
+                let (ga, gb) = (grad(of: a, wrt: leaves, seed: seed), grad(of: b, wrt: leaves, seed: seed))
+                for k in 0..<3 {
+                    XCTAssertEqual(ga[k].value.scalars.map(\.bitPattern), gb[k].value.scalars.map(\.bitPattern), "gradient \(k), relu \(relu)")
+                }
+                let directions = params.enumerated().map { Tensor.randn($1.shape, seed: UInt64(30 + $0)) }
+                func loss(_ net: @escaping ([Variable]) -> Variable) -> ([Variable]) -> Variable {
+                    { p in crossEntropy(net(p), labels: (0..<Self.batch).map { $0 % rows }) }
+                }
+                let hvFused = Self.hessianVectorProduct(params, directions, loss(fused))
+                let hvComposed = Self.hessianVectorProduct(params, directions, loss(composed))
+                for k in 0..<3 {
+                    XCTAssertEqual(hvFused[k].scalars.map(\.bitPattern), hvComposed[k].scalars.map(\.bitPattern), "Hv \(k), relu \(relu)")
+                }
+                XCTAssertTrue(hvFused[1].abs().max().item > 0, "the weight's Hv block is not trivially zero")
+                if !relu { GradCheck.check(params) { v in Self.probe(fused(v), seed: 18) } }
+            }
         }
     }
 
