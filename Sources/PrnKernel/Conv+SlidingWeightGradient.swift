@@ -1,3 +1,5 @@
+import CPrefetch
+
 // The weight gradient of the sliding direct convolution (`Conv+Sliding.swift`):
 //
 //     dw[o][c][u][v] = Σ_n Σ_p gy[n][o][p] · copy_v[n][c][p + u·W]
@@ -176,6 +178,11 @@ struct TapLanes {
     }
 }
 
+/// How far ahead of a chunk `gradientPair` asks for gy: 8 chunks. gy's rows come from L2 (a
+/// 32×32 layer's 16 rows are 64 KB, more than L1 beside the copies), and the loads of gy stalled
+/// the pass; the copies of x stay in L1.
+private let gradientPrefetchBytes = 512
+
 /// Two output channels' nine taps for one input channel over a group's samples (AVX-512: 18
 /// accumulators). `x`: the channel's first shifted copy of the group's first sample.
 @inline(never)
@@ -187,6 +194,8 @@ private func gradientPair(_ pass: GradientPass, _ x: UnsafePointer<Float>,
         var xs = UnsafeRawPointer(x + i &* pass.perSample)
         var g0 = UnsafeRawPointer(gy0 + i &* pass.gyStride), g1 = UnsafeRawPointer(gy1 + i &* pass.gyStride)
         for _ in 0..<pass.chunks {
+            prn_prefetch_l1(g0 + gradientPrefetchBytes)
+            prn_prefetch_l1(g1 + gradientPrefetchBytes)
             a.accumulate(g0.loadUnaligned(as: SIMD16<Float>.self), xs, pass, rows: 3)
             b.accumulate(g1.loadUnaligned(as: SIMD16<Float>.self), xs, pass, rows: 3)
             xs += 64
