@@ -26,13 +26,14 @@ public final class Linear: ReLUFusing {
     /// A weight that runs sparse takes its bias and ReLU in the same node
     /// (`sparseLinear(_:_:bias:relu:featureMajor:)`).
     public func forward(_ x: Variable, _ scope: Scope, relu: Bool) -> Variable {
+        let y: Variable
         if let sparse = scope.sparse("weight") {
             let featureMajor = scope.context.featureMajor(of: x.value)
             if hasBias { return x.sparseLinear(sparse.parameter, sparse.topology, bias: scope["bias"], relu: relu, featureMajor: featureMajor) }
-            let y = x.sparseLinear(sparse.parameter, sparse.topology, featureMajor: featureMajor)
-            return relu ? y.relu() : y
+            y = x.sparseLinear(sparse.parameter, sparse.topology, featureMajor: featureMajor)
+        } else {
+            y = x.matmul(scope["weight"], transB: true)
         }
-        let y = x.matmul(scope["weight"], transB: true)
         guard hasBias else { return relu ? y.relu() : y }
         return y.addingChannelBias(scope["bias"], relu: relu)
     }
