@@ -6,7 +6,8 @@ import PrnNN
 /// Training throughput, printed by `prn bench train`, in the same setting
 /// `scripts/bench-train.sh` gives PyTorch.
 public enum TrainBenchmarks {
-    /// One line per case and thread count, e.g. `train model=lenet300 threads=2 samples_per_s=35000`:
+    /// One line per case and thread count, e.g. `train model=lenet300 threads=2 samples_per_s=35000
+    /// cpu_per_wall=1.97` (the process's CPU time per wall-clock second over the timed steps):
     /// - `lenet300`: one epoch of Fashion-MNIST (synthetic data of the same shape when the
     ///   package is absent), Adam, batch 64 — the whole loop, data batching included.
     /// - `conv2`: 50 steps on Fashion-MNIST shapes, Adam, batch 64, width 1.
@@ -37,16 +38,24 @@ public enum TrainBenchmarks {
                 Parallel.threads = t
                 let config = TrainConfig.benchmark(batch: c.batch, optimizer: c.optimizer)
                 var firstStepSeconds = 0.0, trainSeconds = 0.0
+                var firstStepClocks = Clocks.now(), lastStepClocks = firstStepClocks
                 _ = try Trainer.train(model, data: data, config: config, progress: { p in
-                    if p.batch == 1 { firstStepSeconds = p.elapsed }
-                    if p.finishedEpoch == nil { trainSeconds = p.elapsed - firstStepSeconds }
+                    if p.batch == 1 { (firstStepSeconds, firstStepClocks) = (p.elapsed, Clocks.now()) }
+                    if p.finishedEpoch == nil { (trainSeconds, lastStepClocks) = (p.elapsed - firstStepSeconds, Clocks.now()) }
                 })
                 // Throughput over the steady steps: the first step (the heap's first pages, cold
                 // caches; 5–15 % of a short run's time, paid only by the first thread count a
                 // process runs) and the last (which includes the epoch-end test pass) are excluded.
                 let last = data.train.count % c.batch == 0 ? c.batch : data.train.count % c.batch
                 let samples = Double(data.train.count - last - c.batch)
-                report("train model=\(c.name) threads=\(t) samples_per_s=\(Int(samples / Swift.max(trainSeconds, 1e-9)))")
+                // The process's CPU seconds per wall second over the same steps (an idle worker
+                // spins a little before it sleeps, so it counts too): near `threads` when each
+                // thread had a core; near 1 at 2 threads when another process held the second
+                // core, and the rate is then not a 2-thread rate (on a shared 2-vCPU host, another
+                // `chrt -f` job of the same priority keeps the worker off its core for seconds).
+                let cpu = lastStepClocks.cpu - firstStepClocks.cpu, wall = lastStepClocks.wall - firstStepClocks.wall
+                report("train model=\(c.name) threads=\(t) samples_per_s=\(Int(samples / Swift.max(trainSeconds, 1e-9)))"
+                       + " cpu_per_wall=\(String(format: "%.2f", cpu / Swift.max(wall, 1e-9)))")
             }
         }
     }
