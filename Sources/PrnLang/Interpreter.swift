@@ -145,9 +145,12 @@ public final class Interpreter {
     /// Binds a name: how `row t …` replaces its table.
     public func rebind(_ name: String, to value: Value) { workspace.bind(name, value) }
 
-    /// The names a script assigns at its top level, for checking `--set` before running.
-    public static func topLevelAssignments(in source: String, commands: CommandTable = .standard) -> [String] {
-        Parser.program(source, commands: commands).statements.compactMap { statement in
+    /// The names a script assigns at its top level, for checking `--set` before running; nil when
+    /// the script does not parse (its own errors then say what is wrong, not a missing name).
+    public static func topLevelAssignments(in source: String, commands: CommandTable = .standard) -> [String]? {
+        let program = Parser.program(source, commands: commands)
+        guard program.errors.isEmpty else { return nil }
+        return program.statements.compactMap { statement in
             if case .assign(let name, _) = statement { return name.lexeme }
             return nil
         }

@@ -144,7 +144,9 @@ extension Prn {
 
         /// The parsed `--set` values, checked against the script's top-level assignments.
         private func overrideValues(_ source: String) throws -> [String: Value] {
-            let assigned = Set(Interpreter.topLevelAssignments(in: source))
+            // A script that does not parse fails when run, with its parser's errors.
+            guard let names = Interpreter.topLevelAssignments(in: source) else { return [:] }
+            let assigned = Set(names)
             var values: [String: Value] = [:]
             for item in overrides {
                 guard let equal = item.firstIndex(of: "=") else {

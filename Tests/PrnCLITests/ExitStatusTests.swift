@@ -21,6 +21,16 @@ final class ExitStatusTests: FolderTestCase {
                                             "print alpah", "      ^"])
     }
 
+    /// `--set` on a script that does not parse reports the parse error, not a missing assignment.
+    func testSetOnScriptWithSyntaxErrorReportsTheSyntaxError() throws {
+        try write("broken.prn", "dir = \"/tmp\"\nprint \"ran\"\nprint (1 +\n")
+        let result = try prn("run", "broken.prn", "--set", "dir=\"/var\"")
+        XCTAssertEqual(result.status, 1, result.stderr)
+        XCTAssertTrue(result.stderr.hasPrefix("broken.prn:4:1: error: expected an expression"), result.stderr)
+        XCTAssertFalse(result.stderr.contains("top-level assignment"), result.stderr)
+        XCTAssertFalse(result.stdout.contains("ran"), "a script that does not parse runs nothing")
+    }
+
     func testStatementsWithDashE() throws {
         XCTAssertEqual(try prn("-e", "print 1 + 1", "-e", "print 3").stdoutLines, ["2", "3"])
         let failed = try prn("-e", "print nothing")

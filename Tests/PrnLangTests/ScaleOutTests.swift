@@ -98,6 +98,7 @@ final class ScaleOutTests: XCTestCase {
         let first = try run("x = 1\nprint x", overrides: ["x": .int(10)])
         XCTAssertEqual(first.capture.stdout, ["10"])
         XCTAssertEqual(Interpreter.topLevelAssignments(in: "a = 1\nfor i in [1] { b = 2 }\nc = 3"), ["a", "c"])
+        XCTAssertNil(Interpreter.topLevelAssignments(in: "a = 1\nb = (2 +\n"))
     }
 
     func testOverrideValuesReadBareWordsAsSymbols() throws {
