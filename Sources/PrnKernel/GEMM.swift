@@ -11,8 +11,9 @@ import Foundation
 /// (`kcMax`); for each block, slivers of op(A) (12 rows, or 6 on 16-register machines) and op(B)
 /// (32 columns, or 16) are packed into a buffer in the order the micro-kernel reads them
 /// (`GEMM+Pack.swift`), then every 12 × 32 (or 6 × 16) tile of C is updated by a
-/// register-blocked FMA kernel (`GEMM+MicroKernel.swift`, `Tiling`), in parts of `kPart` steps
-/// whose accumulators wait in scratch between parts. Transposition happens only while packing.
+/// register-blocked FMA kernel (`GEMM+MicroKernel.swift`, `Tiling`), the wide tiles in parts of
+/// `kPart` steps whose accumulators wait in scratch between parts (`kParts`). Transposition
+/// happens only while packing.
 ///
 /// Reduction-order contract (other kernels that must match `sgemm` bit for bit replicate it):
 ///  1. k is cut into `⌈k / kcMax⌉` blocks as equal as possible, block `b` being
@@ -74,9 +75,9 @@ public enum GEMM {
         let count = (k + kcMax - 1) / kcMax
         return (0..<count).map { k * $0 / count ..< k * ($0 + 1) / count }
     }
-    /// Steps of k per part of a tile's update (`forEachTilePart`): as many as let the part of a
-    /// wide B sliver fill 2/3 of the core's L1 data cache, where it stays while a group of row
-    /// slivers meets it; the rest is for the A part streaming through (12 KB at 256 steps) and
+    /// Steps of k per part of a wide tile's update (`forEachTilePart`, `kParts`): as many as let
+    /// the part of a wide B sliver fill 2/3 of the core's L1 data cache, where it stays while a
+    /// group of row slivers meets it; the rest is for the A part streaming through (12 KB at 256 steps) and
     /// the carried accumulators (1.5 KB). 256 steps with this Xeon's 48 KB, 160 with Zen 4's
     /// 32 KB. Any length gives the same bits.
     static let kPart: Int = {
@@ -87,9 +88,22 @@ public enum GEMM {
     /// The L1 data cache of one core, in bytes; 32 KB when the size cannot be read.
     static let l1Bytes = cacheBytes(level: 1, plausible: 1 << 14 ... 1 << 20, fallback: 1 << 15)
 
-    /// `0..<kc` cut into parts of `kPart` steps (the last one shorter). A tile's chains run
-    /// through the parts in order, so the parts do not change the bits.
-    static func kParts(_ kc: Int) -> [Range<Int>] { (0..<kc).pieces(of: kPart) }
+    /// `0..<kc` cut into the parts a tile of `tiling` is updated in: for the wide tiling, parts of
+    /// `kPart` steps (the last one shorter); for the narrow one, the whole block. A tile's chains
+    /// run through the parts in order, so the parts do not change the bits.
+    ///
+    /// The narrow tiling's B sliver is half as wide (64 bytes per step, 64 KB at kc = 1024) and
+    /// its kernel takes 6 cycles per step, which Zen 3's L2 feeds without the sliver staying in
+    /// L1; parts there only added the carried accumulators' loads and stores and 7× the kernel
+    /// calls and hints. On Zen 3 (AVX2, 32 KB L1), one thread, alternating pairs under
+    /// `chrt -f 10` at load 9–10, the whole block against parts of 160: n = 256 81.2 → 85.0
+    /// GFLOP/s, 512 77.1 → 81.8 (4 of 4 pairs each), 1024 78.7 → 80.9 (3 of 4), 2048 even (2 of
+    /// 4); VGG-16's conv6 forward 54 → 74, conv4 grad_a 55 → 72, LeNet-300 fc1 (batch 128) forward
+    /// 66 → 79 (3 of 3 pairs each); on two threads conv4 forward 118 → 131 and conv9 forward
+    /// 112 → 130 (3 of 3), LeNet's forward 113 → 106 (0 of 3).
+    static func kParts(_ kc: Int, _ tiling: Tiling) -> [Range<Int>] {
+        tiling == .narrow ? [0..<kc] : (0..<kc).pieces(of: kPart)
+    }
 
     /// Floats of L2 that a group of packed slivers and the slivers applied to it may fill
     /// (`Job.forEachTile`): 7/8 of the core's L2, the rest left to C and the stack. The larger
@@ -121,6 +135,9 @@ public enum GEMM {
     /// Whether the driver issues cache prefetch hints (`Job.multiply`); `PRN_GEMM_PREFETCH=0`
     /// turns them off, to measure what they do. Hints never change results.
     static let prefetching = ProcessInfo.processInfo.environment["PRN_GEMM_PREFETCH"] != "0"
+    /// Whether those hints include the next tile of C (`Job.prefetchTile`); `PRN_GEMM_CPREFETCH=0`
+    /// leaves it out, to measure what it does.
+    static let prefetchingC = ProcessInfo.processInfo.environment["PRN_GEMM_CPREFETCH"] != "0"
 
     /// Rows and columns of C per panel.
     static let panelSize = 2048
