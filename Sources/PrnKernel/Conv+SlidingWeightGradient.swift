@@ -190,22 +190,45 @@ private let gradientPrefetchBytes = 512
 private func gradientPair(_ pass: GradientPass, _ x: UnsafePointer<Float>,
                           _ gy0: UnsafePointer<Float>, _ gy1: UnsafePointer<Float>,
                           _ lanes0: UnsafeMutablePointer<SIMD16<Float>>, _ lanes1: UnsafeMutablePointer<SIMD16<Float>>) {
-    var a = TapLanes(lanes0, rows: 3), b = TapLanes(lanes1, rows: 3)
+    gradientPairPass(pass, x, gy0, gy1, lanes0, lanes1, rows: 3, prefetching: true)
+}
+
+/// Two output channels' three taps of one row (u) for one input channel over a group's samples
+/// (without AVX-512: 6 accumulators, 12 ymm). Per chunk 4 loads of gy and 6 of x for 12 FMAs:
+/// `gradientRow`'s 8 loads per 6 FMAs, with 6 chains of 4-cycle FMAs, kept Zen 3 at ~2/3 of
+/// its FMA rate. `x`: the row's first shifted copy (copy 0 + tapRows[u]).
+@inline(never)
+private func gradientPairRow(_ pass: GradientPass, _ x: UnsafePointer<Float>,
+                             _ gy0: UnsafePointer<Float>, _ gy1: UnsafePointer<Float>,
+                             _ lanes0: UnsafeMutablePointer<SIMD16<Float>>, _ lanes1: UnsafeMutablePointer<SIMD16<Float>>) {
+    gradientPairPass(pass, x, gy0, gy1, lanes0, lanes1, rows: 1, prefetching: false)
+}
+
+/// The loop of `gradientPair` (3 rows of taps, gy prefetched) and `gradientPairRow` (1 row):
+/// each chunk of gy feeds both channels' taps from the same loads of x.
+@inline(__always)
+private func gradientPairPass(_ pass: GradientPass, _ x: UnsafePointer<Float>,
+                              _ gy0: UnsafePointer<Float>, _ gy1: UnsafePointer<Float>,
+                              _ lanes0: UnsafeMutablePointer<SIMD16<Float>>, _ lanes1: UnsafeMutablePointer<SIMD16<Float>>,
+                              rows: Int, prefetching: Bool) {
+    var a = TapLanes(lanes0, rows: rows), b = TapLanes(lanes1, rows: rows)
     for i in 0..<pass.samples {
         var xs = UnsafeRawPointer(x + i &* pass.perSample)
         var g0 = UnsafeRawPointer(gy0 + i &* pass.gyStride), g1 = UnsafeRawPointer(gy1 + i &* pass.gyStride)
         for _ in 0..<pass.chunks {
-            prn_prefetch_l1(g0 + gradientPrefetchBytes)
-            prn_prefetch_l1(g1 + gradientPrefetchBytes)
-            a.accumulate(g0.loadUnaligned(as: SIMD16<Float>.self), xs, pass, rows: 3)
-            b.accumulate(g1.loadUnaligned(as: SIMD16<Float>.self), xs, pass, rows: 3)
+            if prefetching {
+                prn_prefetch_l1(g0 + gradientPrefetchBytes)
+                prn_prefetch_l1(g1 + gradientPrefetchBytes)
+            }
+            a.accumulate(g0.loadUnaligned(as: SIMD16<Float>.self), xs, pass, rows: rows)
+            b.accumulate(g1.loadUnaligned(as: SIMD16<Float>.self), xs, pass, rows: rows)
             xs += 64
             g0 += 64
             g1 += 64
         }
     }
-    a.store(lanes0, rows: 3)
-    b.store(lanes1, rows: 3)
+    a.store(lanes0, rows: rows)
+    b.store(lanes1, rows: rows)
 }
 
 /// One output channel's three taps of one row (u) for one input channel over a group's samples
@@ -223,28 +246,4 @@ private func gradientRow(_ pass: GradientPass, _ x: UnsafePointer<Float>, _ gy: 
         }
     }
     a.store(lanes, rows: 1)
-}
-
-/// Two output channels' three taps of one row (u) for one input channel over a group's samples
-/// (without AVX-512: 6 accumulators, 12 ymm). Per chunk 4 loads of gy and 6 of x for 12 FMAs:
-/// `gradientRow`'s 8 loads per 6 FMAs, with 6 chains of 4-cycle FMAs, kept Zen 3 at ~2/3 of
-/// its FMA rate. `x`: the row's first shifted copy (copy 0 + tapRows[u]).
-@inline(never)
-private func gradientPairRow(_ pass: GradientPass, _ x: UnsafePointer<Float>,
-                             _ gy0: UnsafePointer<Float>, _ gy1: UnsafePointer<Float>,
-                             _ lanes0: UnsafeMutablePointer<SIMD16<Float>>, _ lanes1: UnsafeMutablePointer<SIMD16<Float>>) {
-    var a = TapLanes(lanes0, rows: 1), b = TapLanes(lanes1, rows: 1)
-    for i in 0..<pass.samples {
-        var xs = UnsafeRawPointer(x + i &* pass.perSample)
-        var g0 = UnsafeRawPointer(gy0 + i &* pass.gyStride), g1 = UnsafeRawPointer(gy1 + i &* pass.gyStride)
-        for _ in 0..<pass.chunks {
-            a.accumulate(g0.loadUnaligned(as: SIMD16<Float>.self), xs, pass, rows: 1)
-            b.accumulate(g1.loadUnaligned(as: SIMD16<Float>.self), xs, pass, rows: 1)
-            xs += 64
-            g0 += 64
-            g1 += 64
-        }
-    }
-    a.store(lanes0, rows: 1)
-    b.store(lanes1, rows: 1)
 }
