@@ -72,6 +72,7 @@ public struct SGD: Optimizer {
         parameter.scalars.withUnsafeMutableBufferPointer { w in
             velocity.withUnsafeMutableBufferPointer { v in
                 gradient.scalars.withUnsafeBufferPointer { g in
+                    // The scalar rule, lane for lane the vector one below (same operations, no fusion).
                     @inline(__always) func rule(_ i: Int, _ at: KeptIndex) {
                         let gi = g[at.gradient] + wd * w[i]
                         if mu == 0 { w[i] -= lr * gi; return }
@@ -80,9 +81,26 @@ public struct SGD: Optimizer {
                     }
                     guard let positions else {
                         precondition(g.count == w.count, "SGD: gradient of \(g.count) for \(w.count)")
-                        Parallel.forEach(w.count, grain: 1 << 15) { range in
-                            for i in range { rule(i, KeptIndex(gradient: i, moment: i)) }
+                        // Eight lanes at a time: the scalar loop compiled to one scalar per
+                        // iteration, with the momentum and Nesterov tests inside (2 % of a VGG-16 step).
+                        let (wp, vp, gp) = (w.baseAddress!, v.baseAddress!, g.baseAddress!)
+                        Parallel.forEach(w.count / 8, grain: 1 << 12) { blocks in
+                            if mu == 0 {
+                                for block in blocks {
+                                    let i = block * 8
+                                    store8(load8(wp + i) - lr * (load8(gp + i) + wd * load8(wp + i)), wp + i)
+                                }
+                            } else {
+                                for block in blocks {
+                                    let i = block * 8
+                                    let wi = load8(wp + i), gi = load8(gp + i) + wd * wi
+                                    let vi = mu * load8(vp + i) + gi
+                                    store8(vi, vp + i)
+                                    store8(wi - lr * (nesterov ? gi + mu * vi : vi), wp + i)
+                                }
+                            }
                         }
+                        for i in (w.count / 8 * 8)..<w.count { rule(i, KeptIndex(gradient: i, moment: i)) }
                         return
                     }
                     let layout = KeptLayout(positions, count: w.count, gradients: g.count, moments: v.count)

@@ -35,6 +35,37 @@ final class OptimizerTests: XCTestCase {
         for i in 0..<4 { XCTAssertEqual(Double(got[i]), w0[i] - 0.5 * grads.map { $0[i] }.reduce(0, +), accuracy: 1e-6) }
     }
 
+    /// The dense SGD update runs eight lanes at a time on the threads: every scalar must get the
+    /// scalar rule's Float operations exactly, tail and thread split included, on 1 and 2 threads.
+    func testSGDVectorLanesAreTheScalarRule() {
+        let count = 2 * 32768 + 8 * 5 + 3  // two parallel chunks of blocks, then a scalar tail
+        var rng = RNG(seed: 7)
+        let w0 = rng.uniform(count: count).map { $0 * 4 - 2 }
+        let gradients = (0..<2).map { _ in rng.uniform(count: count).map { $0 - 0.5 } }
+        for (momentum, nesterov) in [(Float(0), false), (0.9, false), (0.9, true)] {
+            var w = w0, v = [Float](repeating: 0, count: count)
+            let (lr, wd): (Float, Float) = (0.05, 0.01)
+            for g in gradients {
+                for i in 0..<count {
+                    let gi = g[i] + wd * w[i]
+                    if momentum == 0 { w[i] = w[i] - lr * gi; continue }
+                    v[i] = momentum * v[i] + gi
+                    w[i] = w[i] - lr * (nesterov ? gi + momentum * v[i] : v[i])
+                }
+            }
+            for threads in [1, 2] {
+                let saved = Parallel.threads
+                Parallel.threads = threads
+                defer { Parallel.threads = saved }
+                var sgd = SGD(momentum: momentum, nesterov: nesterov, weightDecay: wd)
+                var params = ["w": Tensor(shape: [count], scalars: w0)]
+                for g in gradients { sgd.step(&params, gradients: ["w": Tensor(shape: [count], scalars: g)], learningRate: lr) }
+                XCTAssertEqual(params["w"]!.scalars.map(\.bitPattern), w.map(\.bitPattern), "momentum \(momentum) nesterov \(nesterov) threads \(threads)")
+                XCTAssertEqual(sgd.state["w"]!.buffers[0].map(\.bitPattern), v.map(\.bitPattern))
+            }
+        }
+    }
+
     func testAdam() {
         var adam = Adam(weightDecay: 0.001)
         let got = run(&adam, lr: 0.01)
