@@ -166,8 +166,13 @@ extension GEMM {
                         let rows = tiling.paddedRows(h), columns = tiling.paddedColumns(w)
                         let a = layout.a(block: index, sliver: s) + part.lowerBound * rows
                         let b = layout.b(block: index, sliver: t) + part.lowerBound * columns
+                        var hint: Hint? = nil
                         if hints {
-                            prefetchNextPart(after: b, floats: part.count * columns, share: slot, of: groupCount)
+                            if tiling == .narrow && GEMM.hintsInKernel {
+                                hint = nextPartShare(after: b, floats: part.count * columns, share: slot, of: groupCount)
+                            } else {
+                                prefetchNextPart(after: b, floats: part.count * columns, share: slot, of: groupCount)
+                            }
                             // The tile that is finished next: the group's next row sliver, or the
                             // first one beside the next column sliver.
                             if hintsC && part.upperBound == kc {
@@ -181,7 +186,7 @@ extension GEMM {
                         let from = part.lowerBound == 0 ? nil : UnsafePointer(carry)
                         if part.upperBound == kc {
                             multiplyTile(tiling, h: h, w: w, kc: part.count, a: a, b: b, c: c + i * ldc + j, ldc: ldc,
-                                         factor: factor, carry: from, scratch: scratch)
+                                         factor: factor, carry: from, scratch: scratch, hint: hint)
                         } else {
                             multiplyTile(tiling, h: rows, w: columns, kc: part.count, a: a, b: b, c: carry, ldc: columns,
                                          factor: nil, carry: from, scratch: scratch)
@@ -204,6 +209,16 @@ extension GEMM {
             for line in min(lines, share * perShare) ..< min(lines, (share + 1) * perShare) {
                 prn_prefetch_l2(next + line * 64)
             }
+        }
+
+        /// Share `share` of `of` of the cache lines of the `floats` floats that follow `part`, as
+        /// a hint for the kernel to issue (`prefetchNextPart`'s lines).
+        @inline(__always)
+        private func nextPartShare(after part: UnsafePointer<Float>, floats: Int, share: Int, of shares: Int) -> Hint {
+            let next = UnsafeRawPointer(part + floats)
+            let lines = (floats * 4 + 63) / 64, perShare = (lines + shares - 1) / shares
+            let first = min(lines, share * perShare)
+            return Hint(start: next + first * 64, lines: min(lines, (share + 1) * perShare) - first)
         }
 
         /// Asks for the rows of C's tile (s, t) (its live columns) one tile ahead: the tile's last

@@ -1,3 +1,4 @@
+import CPrefetch
 import Dispatch
 import Foundation
 
@@ -161,7 +162,8 @@ struct MicroRows<Row: MicroRow> {
 @inline(__always)
 private func microKernel<Row: MicroRow>(
     _: Row.Type, rows: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-    c: UnsafeMutablePointer<Float>, ldc: Int, factor: Float?, carry: UnsafePointer<Float>?
+    c: UnsafeMutablePointer<Float>, ldc: Int, factor: Float?, carry: UnsafePointer<Float>?,
+    hint: GEMM.Hint? = nil, hintSteps: Int = 16
 ) {
     let low = min(rows, 6), high = rows - low
     var h0 = MicroRows<Row>(), h1 = MicroRows<Row>()
@@ -171,12 +173,39 @@ private func microKernel<Row: MicroRow>(
         if high > 0 { h1.load(from: from + 6 &* carryRowBytes, rowBytes: carryRowBytes, rows: high) }
     }
     var a = a, b = UnsafeRawPointer(b)
-    for _ in 0..<kc {
+    var p = 0
+    if let hint {
+        // One line of the hinted range after every `hintSteps` steps, so the requests trickle
+        // out beside the FMAs instead of filling the miss buffers in a burst between tiles.
+        var next = hint.start, left = hint.lines
+        while p &+ hintSteps <= kc {
+            for _ in 0..<hintSteps {
+                let x = Row.load(b)
+                h0.accumulate(a, x, rows: low)
+                if high > 0 { h1.accumulate(a + 6, x, rows: high) }
+                a += rows
+                b += 4 * Row.width
+            }
+            if left > 0 {
+                prn_prefetch_l2(next)
+                next += 64
+                left &-= 1
+            }
+            p &+= hintSteps
+        }
+        while left > 0 {
+            prn_prefetch_l2(next)
+            next += 64
+            left &-= 1
+        }
+    }
+    while p < kc {
         let x = Row.load(b)
         h0.accumulate(a, x, rows: low)
         if high > 0 { h1.accumulate(a + 6, x, rows: high) }
         a += rows
         b += 4 * Row.width
+        p &+= 1
     }
     let c = UnsafeMutableRawPointer(c), rowBytes = 4 &* ldc
     h0.store(to: c, rowBytes: rowBytes, rows: low, factor: factor)
@@ -213,6 +242,12 @@ private func microKernel<Row: MicroRow>(
 @inline(never) private func kernel4x16Narrow(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?, _ carry: UnsafePointer<Float>?) {
     microKernel(SIMD8Pair.self, rows: 4, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f, carry: carry)
 }
+@inline(never) private func kernel6x16NarrowHinting(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?, _ carry: UnsafePointer<Float>?, _ hint: GEMM.Hint) {
+    microKernel(SIMD8Pair.self, rows: 6, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f, carry: carry, hint: hint)
+}
+@inline(never) private func kernel4x16NarrowHinting(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ f: Float?, _ carry: UnsafePointer<Float>?, _ hint: GEMM.Hint) {
+    microKernel(SIMD8Pair.self, rows: 4, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: f, carry: carry, hint: hint)
+}
 
 extension GEMM {
     /// How C is cut into tiles: rows of A per packed sliver and columns of B per packed sliver,
@@ -237,6 +272,17 @@ extension GEMM {
         func paddedColumns(_ w: Int) -> Int { w > 16 ? 32 : 16 }
     }
 
+    /// Cache lines to ask for into L2 while a kernel runs (`Job.multiply`): `lines` lines from
+    /// `start`. Hints never change results.
+    struct Hint {
+        let start: UnsafeRawPointer, lines: Int
+    }
+
+    /// EXPERIMENT: hints inside the kernel (true) or in a burst before it.
+    public nonisolated(unsafe) static var hintsInKernel = ProcessInfo.processInfo.environment["PRN_X_INKERNEL"] != "0"
+    /// EXPERIMENT: the 8 × 8 transposing packer and 8-float dealing (true) or the 4 × 4 one.
+    public nonisolated(unsafe) static var newPacker = ProcessInfo.processInfo.environment["PRN_X_PACKER"] != "0"
+
     /// The largest tile of any tiling, in floats.
     static let largestTile = 12 * 32
 
@@ -249,15 +295,15 @@ extension GEMM {
     static func multiplyTile(
         _ tiling: Tiling, h: Int, w: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
         c: UnsafeMutablePointer<Float>, ldc: Int, factor: Float?, carry: UnsafePointer<Float>? = nil,
-        scratch: UnsafeMutablePointer<Float>
+        scratch: UnsafeMutablePointer<Float>, hint: Hint? = nil
     ) {
         let rows = tiling.paddedRows(h), columns = tiling.paddedColumns(w)
         if rows == h && columns == w {
-            kernel(tiling, rows: rows, columns: columns, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: factor, carry: carry)
+            kernel(tiling, rows: rows, columns: columns, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: factor, carry: carry, hint: hint)
             return
         }
         // Edge tile: compute the padded tile aside, then apply the same update per element.
-        kernel(tiling, rows: rows, columns: columns, kc: kc, a: a, b: b, c: scratch, ldc: columns, factor: nil, carry: carry)
+        kernel(tiling, rows: rows, columns: columns, kc: kc, a: a, b: b, c: scratch, ldc: columns, factor: nil, carry: carry, hint: hint)
         for i in 0..<h {
             let src = scratch + i &* columns, dst = c + i &* ldc
             if let f = factor {
@@ -271,10 +317,14 @@ extension GEMM {
     @inline(__always)
     private static func kernel(
         _ tiling: Tiling, rows: Int, columns: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
-        c: UnsafeMutablePointer<Float>, ldc: Int, factor: Float?, carry: UnsafePointer<Float>?
+        c: UnsafeMutablePointer<Float>, ldc: Int, factor: Float?, carry: UnsafePointer<Float>?, hint: Hint?
     ) {
         if tiling == .narrow {
-            if rows == 6 { kernel6x16Narrow(kc, a, b, c, ldc, factor, carry) } else { kernel4x16Narrow(kc, a, b, c, ldc, factor, carry) }
+            if let hint {
+                if rows == 6 { kernel6x16NarrowHinting(kc, a, b, c, ldc, factor, carry, hint) } else { kernel4x16NarrowHinting(kc, a, b, c, ldc, factor, carry, hint) }
+            } else {
+                if rows == 6 { kernel6x16Narrow(kc, a, b, c, ldc, factor, carry) } else { kernel4x16Narrow(kc, a, b, c, ldc, factor, carry) }
+            }
             return
         }
         switch (rows, columns) {

@@ -7,7 +7,8 @@
 //  - contiguous: the values for one p are adjacent across the slivers (B as stored, or Aᵀ), so
 //    the packer reads source rows in order and deals them out to the slivers; or
 //  - strided: each sliver row is adjacent along p (A as stored, or Bᵀ), so the packer
-//    transposes 4 × 4 blocks (and 2 × 4, for 6-row slivers) in registers.
+//    transposes 8 × 8 blocks in registers (6 × 8 for 6-row slivers), the last few steps of a
+//    chunk and the rows past them in 4 × 4 and 2 × 4 blocks.
 
 extension GEMM {
     /// Packs the `count` rows (A) or columns (B) starting at `src` for `kc` steps, as consecutive
@@ -55,7 +56,7 @@ extension GEMM {
         _ src: UnsafePointer<Float>, ld: Int, kc: Int, slivers: Int, width: Int, scale: Float,
         into dst: UnsafeMutablePointer<Float>, sliverStride: Int
     ) {
-        let s4 = SIMD4<Float>(repeating: scale), chunk = 8
+        let s4 = SIMD4<Float>(repeating: scale), s8 = SIMD8<Float>(repeating: scale), chunk = 8
         for p0 in stride(from: 0, to: kc, by: chunk) {
             let p1 = min(p0 + chunk, kc)
             for s in 0..<slivers {
@@ -63,6 +64,11 @@ extension GEMM {
                 var d = UnsafeMutableRawPointer(dst + s &* sliverStride + p0 &* width)
                 for _ in p0..<p1 {
                     var q = 0
+                    while q &+ 32 <= 4 &* width {
+                        d.storeBytes(of: from.loadUnaligned(fromByteOffset: q, as: SIMD8<Float>.self) * s8,
+                                     toByteOffset: q, as: SIMD8<Float>.self)
+                        q &+= 32
+                    }
                     while q &+ 16 <= 4 &* width {
                         d.storeBytes(of: from.loadUnaligned(fromByteOffset: q, as: SIMD4<Float>.self) * s4,
                                      toByteOffset: q, as: SIMD4<Float>.self)
@@ -86,20 +92,38 @@ extension GEMM {
         into dst: UnsafeMutablePointer<Float>
     ) {
         // Chunks of p keep the part of the sliver being written in L1 across the row groups.
-        let chunk = 128, groups = count / 4, pair = count % 4 >= 2
+        // Rows go in blocks of eight (an 8 × 8 transpose in ymm registers), a 6-row sliver as
+        // one block of six, the rest in groups of four and a pair; each block's last few steps
+        // (fewer than eight) in groups of four. Against 4 × 4 blocks only, on Zen 3 (AVX2), one
+        // thread, 12 rounds alternating in one process under `chrt -f 10`: VGG-16's conv4 and
+        // conv6 grad_a (Bᵀ, 16-row blocks) 61.0 → 66.8 and 64.7 → 67.7 GFLOP/s (11 of 12 rounds
+        // each), LeNet-300's fc1 forward at batch 128 63.5 → 65.5 (9 of 12), n = 1024 even (5 of 12).
+        let chunk = 128, six = count == 6 && width == 6, eights = six ? 0 : count / 8
+        let fours = six ? 1 : (count - 8 &* eights) / 4, pair = six || count % 4 >= 2
+        let firstFour = six ? 0 : 8 &* eights
         for p0 in stride(from: 0, to: kc, by: chunk) {
             let p1 = min(p0 + chunk, kc)
-            for g in 0..<groups {
-                transpose4Rows(src + 4 &* g &* ld, ld: ld, from: p0, to: p1, width: width, scale: scale,
-                               into: dst + 4 &* g)
+            var done = p0   // steps the 4-row groups and the pair start from
+            if six {
+                done = transposeBlocks(src, ld: ld, rows: 6, from: p0, to: p1, kc: kc, width: 6, scale: scale, into: dst)
+            }
+            for e in 0..<eights {
+                let rows = src + 8 &* e &* ld, d = dst + 8 &* e
+                let rest = transposeBlocks(rows, ld: ld, rows: 8, from: p0, to: p1, kc: kc, width: width, scale: scale, into: d)
+                transpose4Rows(rows, ld: ld, from: rest, to: p1, width: width, scale: scale, into: d)
+                transpose4Rows(rows + 4 &* ld, ld: ld, from: rest, to: p1, width: width, scale: scale, into: d + 4)
+            }
+            for g in 0..<fours {
+                let r = firstFour &+ 4 &* g
+                transpose4Rows(src + r &* ld, ld: ld, from: done, to: p1, width: width, scale: scale, into: dst + r)
             }
             if pair {
-                transpose2Rows(src + 4 &* groups &* ld, ld: ld, from: p0, to: p1, width: width, scale: scale,
-                               into: dst + 4 &* groups)
+                let r = firstFour &+ 4 &* fours
+                transpose2Rows(src + r &* ld, ld: ld, from: done, to: p1, width: width, scale: scale, into: dst + r)
             }
         }
         // Rows past the last full group of four (and pair), then the zero padding.
-        for r in 4 &* groups + (pair ? 2 : 0)..<width {
+        for r in firstFour + 4 &* fours + (pair ? 2 : 0)..<width {
             let s = src + r &* ld
             var d = dst + r
             for p in 0..<kc {
@@ -107,6 +131,26 @@ extension GEMM {
                 d += width
             }
         }
+    }
+
+    /// `rows` source rows (8, or the 6 of a 6-row sliver), steps `p0..<p1` in blocks of eight →
+    /// `rows` adjacent values per step of a sliver `width` wide; returns the first step not done.
+    /// Six rows are stored as eight floats per step, the last two of which the next step
+    /// overwrites, so a block of six is done only when a step of the sliver (`kc`) follows it.
+    @inline(__always)
+    private static func transposeBlocks(
+        _ src: UnsafePointer<Float>, ld: Int, rows: Int, from p0: Int, to p1: Int, kc: Int, width: Int,
+        scale: Float, into dst: UnsafeMutablePointer<Float>
+    ) -> Int {
+        let s8 = SIMD8<Float>(repeating: scale), end = rows == 8 ? p1 : min(p1, kc - 1)
+        var p = p0
+        while p &+ 8 <= end {
+            var block = Tile8(src, stride: ld, rows: rows, at: p, scale: s8)
+            block.transpose()
+            block.store(dst + p &* width, stride: width)   // rows in order (see above)
+            p &+= 8
+        }
+        return p
     }
 
     /// Four source rows, steps `p0..<p1` → four adjacent values per step of the sliver.
@@ -173,5 +217,18 @@ extension UnsafeMutableRawPointer {
         storeBytes(of: SIMD4(r0[1], r1[1], r2[1], r3[1]), toByteOffset: step, as: SIMD4<Float>.self)
         storeBytes(of: SIMD4(r0[2], r1[2], r2[2], r3[2]), toByteOffset: 2 &* step, as: SIMD4<Float>.self)
         storeBytes(of: SIMD4(r0[3], r1[3], r2[3], r3[3]), toByteOffset: 3 &* step, as: SIMD4<Float>.self)
+    }
+}
+
+extension Tile8 {
+    /// Row k is the eight floats at `base + k · stride + t` times `scale`, for k < `rows` (6 or
+    /// 8); with 6, rows 6 and 7 repeat row 5 (lanes a 6-row sliver overwrites).
+    @inline(__always)
+    init(_ base: UnsafePointer<Float>, stride: Int, rows: Int, at t: Int, scale: SIMD8<Float>) {
+        @inline(__always) func load(_ k: Int) -> SIMD8<Float> {
+            UnsafeRawPointer(base + k &* stride + t).loadUnaligned(as: SIMD8<Float>.self) * scale
+        }
+        (r0, r1, r2, r3, r4, r5) = (load(0), load(1), load(2), load(3), load(4), load(5))
+        (r6, r7) = rows == 8 ? (load(6), load(7)) : (r5, r5)
     }
 }
