@@ -168,7 +168,15 @@ extension GEMM {
                         let b = layout.b(block: index, sliver: t) + part.lowerBound * columns
                         var hint: Hint? = nil
                         if hints {
-                            if tiling == .narrow && GEMM.hintsInKernel {
+                            // The narrow kernels spread their share of the lines over their steps
+                            // (`microKernel`). On Zen 3 (AVX2), against the burst here, medians of 12
+                            // rounds alternating in one process under `chrt -f 10`, two such runs on
+                            // one thread: n = 512 60.1 → 61.5 and 66.3 → 66.3 GFLOP/s (rounds won 11
+                            // and 7 of 12), 1024 61.1 → 65.9 and 79.5 → 80.7 (12, 7), 2048 69.3 →
+                            // 73.5 and 71.6 → 80.5 (7, 10); two threads 1024 103 → 114 and 2048
+                            // 105 → 126 (10 of 12 each); VGG-16 conv6 forward 59.1 → 61.9 (11),
+                            // conv4 grad_a 62.4 → 60.1 (5).
+                            if tiling == .narrow {
                                 hint = nextPartShare(after: b, floats: part.count * columns, share: slot, of: groupCount)
                             } else {
                                 prefetchNextPart(after: b, floats: part.count * columns, share: slot, of: groupCount)

@@ -158,7 +158,9 @@ struct MicroRows<Row: MicroRow> {
 /// Each element of C is the chain `acc = 0; acc = fma(a[p], b[p], acc)` for p in order, then
 /// one fused `C = acc + factor · C` (or `C = acc`): the reduction-order contract of `GEMM`.
 /// A chain may run in parts: `carry` (rows `Row.width` floats apart) holds the accumulators an
-/// earlier part stored (with `factor` nil); nil starts them at 0.
+/// earlier part stored (with `factor` nil); nil starts them at 0. `hint`: lines to prefetch into
+/// L2, one after every `hintSteps` steps (the rest, if any, at the end); they do not touch the
+/// chains.
 @inline(__always)
 private func microKernel<Row: MicroRow>(
     _: Row.Type, rows: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
@@ -176,7 +178,9 @@ private func microKernel<Row: MicroRow>(
     var p = 0
     if let hint {
         // One line of the hinted range after every `hintSteps` steps, so the requests trickle
-        // out beside the FMAs instead of filling the miss buffers in a burst between tiles.
+        // out beside the FMAs. Issued in a burst before the kernel (as the wide tiles still do),
+        // they stalled the core between tiles: at n = 2048 on Zen 3, 5 % of one thread's
+        // samples sat on the burst's and C's prefetch instructions.
         var next = hint.start, left = hint.lines
         while p &+ hintSteps <= kc {
             for _ in 0..<hintSteps {
@@ -277,11 +281,6 @@ extension GEMM {
     struct Hint {
         let start: UnsafeRawPointer, lines: Int
     }
-
-    /// EXPERIMENT: hints inside the kernel (true) or in a burst before it.
-    public nonisolated(unsafe) static var hintsInKernel = ProcessInfo.processInfo.environment["PRN_X_INKERNEL"] != "0"
-    /// EXPERIMENT: the 8 × 8 transposing packer and 8-float dealing (true) or the 4 × 4 one.
-    public nonisolated(unsafe) static var newPacker = ProcessInfo.processInfo.environment["PRN_X_PACKER"] != "0"
 
     /// The largest tile of any tiling, in floats.
     static let largestTile = 12 * 32
