@@ -217,7 +217,11 @@ private struct WeightGradientPart {
     }
 
     /// The group's samples, this part's channels, into `[samples, H + 2ph, W + 2pw, channels]`,
-    /// the border zero.
+    /// the border zero. Four channels' planes at a time, each read front to back, so the sample's
+    /// channels (one run of memory, usually out of cache by the backward pass) are read once in
+    /// order, which the prefetchers follow; row by row across all channels they were as many
+    /// streams as channels (`bench conv`, 64 channels on 8×8, one thread: 5 of 6 pairs faster,
+    /// medians 11.0 against 11.5 ms).
     private func fillPaddedImage(_ x: UnsafePointer<Float>, samples: Range<Int>, into padded: UnsafeMutablePointer<Float>) {
         let image = geo.image, window = image.window, cw = channels.count
         let width = image.width, plane = image.inputPlane
@@ -226,37 +230,49 @@ private struct WeightGradientPart {
             let sample = padded + b * paddedHeight * rowFloats
             sample.update(repeating: 0, count: window.padH * rowFloats)
             (sample + (window.padH + image.height) * rowFloats).update(repeating: 0, count: window.padH * rowFloats)
+            // Row h's first pixel inside the border.
+            func row(_ h: Int) -> UnsafeMutablePointer<Float> { sample + ((h + window.padH) * paddedWidth + window.padW) * cw }
             for h in 0..<image.height {
-                let row = padded + ((b * paddedHeight + h + window.padH) * paddedWidth + window.padW) * cw
-                (row - sideFloats).update(repeating: 0, count: sideFloats)
-                (row + width * cw).update(repeating: 0, count: sideFloats)
-                let source = x + (n * image.channels + channels.lowerBound) * plane + h * width
-                // Four channels × four pixels at a time, transposed in registers.
-                var c = 0
-                while c &+ 4 <= cw {
-                    let s0 = source + c &* plane, s1 = s0 + plane, s2 = s1 + plane, s3 = s2 + plane
-                    var w = 0
-                    while w &+ 4 <= width {
-                        let x0 = UnsafeRawPointer(s0 + w).loadUnaligned(as: SIMD4<Float>.self)
-                        let x1 = UnsafeRawPointer(s1 + w).loadUnaligned(as: SIMD4<Float>.self)
-                        let x2 = UnsafeRawPointer(s2 + w).loadUnaligned(as: SIMD4<Float>.self)
-                        let x3 = UnsafeRawPointer(s3 + w).loadUnaligned(as: SIMD4<Float>.self)
-                        UnsafeMutableRawPointer(row + (w &* cw &+ c)).storeTransposed(x0, x1, x2, x3, step: 4 &* cw)
-                        w &+= 4
-                    }
-                    while w < width {
-                        let d = row + (w &* cw &+ c)
-                        (d[0], d[1], d[2], d[3]) = (s0[w], s1[w], s2[w], s3[w])
-                        w &+= 1
-                    }
-                    c &+= 4
-                }
-                while c < cw {
-                    let src = source + c &* plane
-                    for w in 0..<width { row[w &* cw &+ c] = src[w] }
-                    c &+= 1
-                }
+                (row(h) - sideFloats).update(repeating: 0, count: sideFloats)
+                (row(h) + width * cw).update(repeating: 0, count: sideFloats)
             }
+            let source = x + (n * image.channels + channels.lowerBound) * plane
+            var c = 0
+            while c &+ 4 <= cw {
+                for h in 0..<image.height {
+                    transposeFour(source + c &* plane + h &* width, plane: plane, width: width, into: row(h) + c, cw: cw)
+                }
+                c &+= 4
+            }
+            while c < cw {
+                for h in 0..<image.height {
+                    let src = source + c &* plane + h &* width, dst = row(h) + c
+                    for w in 0..<width { dst[w &* cw] = src[w] }
+                }
+                c &+= 1
+            }
+        }
+    }
+
+    /// One image row of four channels (`source` the first channel's, each next one `plane`
+    /// floats on) into pixel-major order (`row`, pixels `cw` floats apart): four channels × four
+    /// pixels at a time, transposed in registers.
+    @inline(__always)
+    private func transposeFour(_ source: UnsafePointer<Float>, plane: Int, width: Int, into row: UnsafeMutablePointer<Float>, cw: Int) {
+        let s0 = source, s1 = s0 + plane, s2 = s1 + plane, s3 = s2 + plane
+        var w = 0
+        while w &+ 4 <= width {
+            let x0 = UnsafeRawPointer(s0 + w).loadUnaligned(as: SIMD4<Float>.self)
+            let x1 = UnsafeRawPointer(s1 + w).loadUnaligned(as: SIMD4<Float>.self)
+            let x2 = UnsafeRawPointer(s2 + w).loadUnaligned(as: SIMD4<Float>.self)
+            let x3 = UnsafeRawPointer(s3 + w).loadUnaligned(as: SIMD4<Float>.self)
+            UnsafeMutableRawPointer(row + w &* cw).storeTransposed(x0, x1, x2, x3, step: 4 &* cw)
+            w &+= 4
+        }
+        while w < width {
+            let d = row + w &* cw
+            (d[0], d[1], d[2], d[3]) = (s0[w], s1[w], s2[w], s3[w])
+            w &+= 1
         }
     }
 
