@@ -30,13 +30,15 @@ import PrnPrune
 ///   (`StepTimes`).
 public enum SparseBenchmark {
     /// `models` (as `BENCH_MODELS=lenet300,crossover` gives them) runs only those cases;
-    /// `vgg16layers` (never run by default) adds VGG-16's per-layer times (`layerTimes`).
-    public static func run(threads: Int = Parallel.threads, models: Set<String>? = nil, report: (String) -> Void) throws {
+    /// `vgg16layers` (never run by default) adds VGG-16's per-layer times (`layerTimes`), of the
+    /// convolutions named in `layers` (`conv8`) when given.
+    public static func run(threads: Int = Parallel.threads, models: Set<String>? = nil, layers: Set<String>? = nil,
+                           report: (String) -> Void) throws {
         let saved = Parallel.threads
         defer { Parallel.threads = saved }
         Parallel.threads = threads
         if models?.contains("crossover") ?? true { crossover(threads: threads, report: report) }
-        if models?.contains("vgg16layers") ?? false { try layerTimes(threads: threads, report: report) }
+        if models?.contains("vgg16layers") ?? false { try layerTimes(threads: threads, layers: layers, report: report) }
         let cases: [(name: Zoo, shape: [Int], batch: Int, steps: Int, runs: Int, optimizer: TrainConfig.OptimizerKind)] = [
             (.lenet300, [1, 28, 28], 64, 30, 5, .adam),
             (.vgg16, [3, 32, 32], 128, 2, 3, .sgd),

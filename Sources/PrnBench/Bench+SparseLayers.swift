@@ -12,21 +12,18 @@ import PrnPrune
 /// `step_ms` sums what `auto` runs; `best_ms` the faster path per product. Not part of the
 /// default run (it is a diagnosis, not a throughput).
 extension SparseBenchmark {
-    static func layerTimes(threads: Int, report: (String) -> Void) throws {
+    static func layerTimes(threads: Int, layers: Set<String>? = nil, report: (String) -> Void) throws {
         let batch = 128
         let model = try Model(Architecture(name: .vgg16, inputShape: [3, 32, 32], classes: 10), seed: 1)
-        // conv i's input channels, output channels and side.
-        let plan: [(Int, Int, Int)] = [(3, 64, 32), (64, 64, 32), (64, 128, 16), (128, 128, 16), (128, 256, 8), (256, 256, 8),
-                                       (256, 256, 8), (256, 512, 4), (512, 512, 4), (512, 512, 4), (512, 512, 2), (512, 512, 2),
-                                       (512, 512, 2)]
         for density in [0.1, 0.02] {
             let pruned = try Pruner.prune(model, method: .synflow, target: .density(density), rounds: 10).model
             var total = (auto: 0.0, dense: 0.0, best: 0.0)
-            for (i, (c, o, side)) in plan.enumerated() {
-                let path = "conv\(i + 1).weight"
+            for (i, (layer, side)) in convolutions(of: model).enumerated() where layers?.contains(layer) ?? true {
+                let path = "\(layer).weight"
                 guard let mask = pruned.masks[path] else { continue }
                 let weight = pruned.state[path]!
-                let xShape = [batch, c, side, side], yShape = [batch, o, side, side], wShape = [o, c, 3, 3]
+                let wShape = weight.shape, (o, c) = (wShape[0], wShape[1])
+                let xShape = [batch, c, side, side], yShape = [batch, o, side, side]
                 let x = Tensor.randn(xShape, seed: 3), gy = Tensor.randn(yShape, seed: 4)
                 let topology = SparseTopology(mask: mask)
                 let algorithm = ConvAlgorithm.chosen(input: xShape, weight: wShape, stride: 1, padding: 1)
@@ -52,7 +49,7 @@ extension SparseBenchmark {
                 total.dense += ms(dense)
                 total.best += best
                 let f = { (t: [Double]) in t.map { String(format: "%.2f", $0 * 1000) }.joined(separator: "/") }
-                report("sparse layer model=vgg16 density=\(density) layer=conv\(i + 1) c=\(c) o=\(o) side=\(side) "
+                report("sparse layer model=vgg16 density=\(density) layer=\(layer) c=\(c) o=\(o) side=\(side) "
                        + "kept=\(String(format: "%.3f", topology.density)) dense=\(algorithm) threads=\(threads) "
                        + "dense_ms=\(f(dense)) sparse_ms=\(f(sparse)) auto=\(runsSparse ? "sparse" : "dense") "
                        + "step_ms=\(String(format: "%.2f", chosen)) best_ms=\(String(format: "%.2f", best))")
@@ -60,5 +57,23 @@ extension SparseBenchmark {
             report("sparse layers model=vgg16 density=\(density) threads=\(threads) conv_dense_ms=\(String(format: "%.1f", total.dense)) "
                    + "conv_auto_ms=\(String(format: "%.1f", total.auto)) conv_best_ms=\(String(format: "%.1f", total.best))")
         }
+    }
+
+    /// The model's convolutions in order, each with the side of its (square) input: the
+    /// network's top-level layers walked from the input's side, a convolution mapping it as its
+    /// window does and a pooling dividing it by its kernel. These benchmarks time VGG-16, whose
+    /// 3×3 convolutions keep the side (padding 1) and whose 2×2 poolings halve it.
+    static func convolutions(of model: Model) -> [(layer: String, side: Int)] {
+        var side = model.architecture.inputShape[1]
+        var result: [(layer: String, side: Int)] = []
+        for (name, layer) in model.network.children {
+            if let conv = layer as? Conv2d {
+                result.append((name, side))
+                side = (side + 2 * conv.padding - conv.kernel) / conv.stride + 1
+            } else if let pool = layer as? MaxPool2d {
+                side /= pool.kernel
+            }
+        }
+        return result
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The weight gradient of a sparse convolution that the dense path runs by Winograd, without
 /// im2col and without transposes: each kept weight `(o, c, u, v)` is one dot product of the
 /// output gradient's channel `o` with the shifted run of input plane `c` its tap reads, over the
@@ -71,51 +73,92 @@ extension SparseTopology {
 
 extension SparseKernels {
     /// `out[i] = Σ_{p < positions} g[p] · x[offsets[i] + p]` for `i < count`, `positions` a
-    /// multiple of 16: sixteen lanes per dot product, eight dot products at a time (eight
-    /// independent chains keep both FMA pipes busy and share each load of `g`).
+    /// multiple of 16: sixteen lanes per dot product, several dot products at a time (independent
+    /// chains keep both FMA pipes busy and share each load of `g`): eight with 32 vector
+    /// registers, six with 16 (x86-64-v3), where eight 16-lane accumulators took all sixteen ymm
+    /// registers and spilled (`widest`, 6 or 8; `dotsPerPass`). Each dot product's chain is the
+    /// same either way.
     static func windowDots(g: UnsafePointer<Float>, x: UnsafePointer<Float>, offsets: UnsafePointer<Int>, count: Int,
-                           positions: Int, into out: UnsafeMutablePointer<Float>) {
+                           positions: Int, into out: UnsafeMutablePointer<Float>, widest: Int = dotsPerPass) {
+        var i = 0
+        while i + widest <= count {
+            if widest == 8 {
+                dots(Dots8.self, g: g, x: x, offsets: offsets + i, positions: positions, into: out + i)
+            } else {
+                dots(Dots6.self, g: g, x: x, offsets: offsets + i, positions: positions, into: out + i)
+            }
+            i += widest
+        }
+        // The rest in one pass.
+        let (o, d) = (offsets + i, out + i)
+        switch count - i {
+        case 7: dots(Dots7.self, g: g, x: x, offsets: o, positions: positions, into: d)
+        case 6: dots(Dots6.self, g: g, x: x, offsets: o, positions: positions, into: d)
+        case 5: dots(Dots5.self, g: g, x: x, offsets: o, positions: positions, into: d)
+        case 4: dots(Dots4.self, g: g, x: x, offsets: o, positions: positions, into: d)
+        case 3: dots(Dots3.self, g: g, x: x, offsets: o, positions: positions, into: d)
+        case 2: dots(Dots2.self, g: g, x: x, offsets: o, positions: positions, into: d)
+        case 1: dots(Dots1.self, g: g, x: x, offsets: o, positions: positions, into: d)
+        default: break
+        }
+    }
+
+    /// Dot products per pass of `windowDots`: 8 with 32 vector registers, else 6;
+    /// `PRN_SPARSE_DOTS=8` (or 6) overrides it, for measuring one against the other in one binary.
+    static let dotsPerPass: Int = {
+        if let forced = ProcessInfo.processInfo.environment["PRN_SPARSE_DOTS"].flatMap(Int.init), forced == 6 || forced == 8 {
+            return forced
+        }
+        return GEMM.wideTiles ? 8 : 6
+    }()
+
+    /// `W.width` dot products of `windowDots` in one pass; generic so that each width is its own
+    /// specialization, its unused accumulators gone (a width passed at run time left the
+    /// branches in the loop).
+    @inline(__always)
+    private static func dots<W: DotCount>(_: W.Type, g: UnsafePointer<Float>, x: UnsafePointer<Float>, offsets: UnsafePointer<Int>,
+                                          positions: Int, into out: UnsafeMutablePointer<Float>) {
         @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
             UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
         }
-        var i = 0
-        while i + 8 <= count {
-            let x0 = x + offsets[i], x1 = x + offsets[i + 1], x2 = x + offsets[i + 2], x3 = x + offsets[i + 3]
-            let x4 = x + offsets[i + 4], x5 = x + offsets[i + 5], x6 = x + offsets[i + 6], x7 = x + offsets[i + 7]
-            var a0 = SIMD16<Float>(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0
-            var p = 0
-            while p < positions {
-                let gp = load(g + p)
-                a0.addProduct(gp, load(x0 + p))
-                a1.addProduct(gp, load(x1 + p))
-                a2.addProduct(gp, load(x2 + p))
-                a3.addProduct(gp, load(x3 + p))
-                a4.addProduct(gp, load(x4 + p))
-                a5.addProduct(gp, load(x5 + p))
-                a6.addProduct(gp, load(x6 + p))
-                a7.addProduct(gp, load(x7 + p))
-                p += 16
-            }
-            out[i] = a0.sum()
-            out[i + 1] = a1.sum()
-            out[i + 2] = a2.sum()
-            out[i + 3] = a3.sum()
-            out[i + 4] = a4.sum()
-            out[i + 5] = a5.sum()
-            out[i + 6] = a6.sum()
-            out[i + 7] = a7.sum()
-            i += 8
+        let width = W.width
+        let x0 = x + offsets[0]
+        let x1 = width > 1 ? x + offsets[1] : x, x2 = width > 2 ? x + offsets[2] : x
+        let x3 = width > 3 ? x + offsets[3] : x, x4 = width > 4 ? x + offsets[4] : x
+        let x5 = width > 5 ? x + offsets[5] : x, x6 = width > 6 ? x + offsets[6] : x
+        let x7 = width > 7 ? x + offsets[7] : x
+        var a0 = SIMD16<Float>(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0
+        var p = 0
+        while p < positions {
+            let gp = load(g + p)
+            a0.addProduct(gp, load(x0 + p))
+            if width > 1 { a1.addProduct(gp, load(x1 + p)) }
+            if width > 2 { a2.addProduct(gp, load(x2 + p)) }
+            if width > 3 { a3.addProduct(gp, load(x3 + p)) }
+            if width > 4 { a4.addProduct(gp, load(x4 + p)) }
+            if width > 5 { a5.addProduct(gp, load(x5 + p)) }
+            if width > 6 { a6.addProduct(gp, load(x6 + p)) }
+            if width > 7 { a7.addProduct(gp, load(x7 + p)) }
+            p += 16
         }
-        while i < count {
-            let xi = x + offsets[i]
-            var a = SIMD16<Float>()
-            var p = 0
-            while p < positions {
-                a.addProduct(load(g + p), load(xi + p))
-                p += 16
-            }
-            out[i] = a.sum()
-            i += 1
-        }
+        out[0] = a0.sum()
+        if width > 1 { out[1] = a1.sum() }
+        if width > 2 { out[2] = a2.sum() }
+        if width > 3 { out[3] = a3.sum() }
+        if width > 4 { out[4] = a4.sum() }
+        if width > 5 { out[5] = a5.sum() }
+        if width > 6 { out[6] = a6.sum() }
+        if width > 7 { out[7] = a7.sum() }
     }
 }
+
+/// How many dot products a pass of `windowDots` takes, as a type (see `SparseKernels.dots`).
+protocol DotCount { static var width: Int { get } }
+enum Dots1: DotCount { static var width: Int { 1 } }
+enum Dots2: DotCount { static var width: Int { 2 } }
+enum Dots3: DotCount { static var width: Int { 3 } }
+enum Dots4: DotCount { static var width: Int { 4 } }
+enum Dots5: DotCount { static var width: Int { 5 } }
+enum Dots6: DotCount { static var width: Int { 6 } }
+enum Dots7: DotCount { static var width: Int { 7 } }
+enum Dots8: DotCount { static var width: Int { 8 } }

@@ -36,7 +36,9 @@ extension Prn {
                                 trainingShapes: sizes == nil, report: { print($0); fflush(stdout) })
             case .train: try TrainBenchmarks.run(models: models, report: { print($0); fflush(stdout) })
             case .synflow: try SynFlowBenchmark.run(report: { print($0); fflush(stdout) })
-            case .sparse: try SparseBenchmark.run(models: models, report: { print($0); fflush(stdout) })
+            case .sparse:
+                // With BENCH_MODELS=vgg16layers, BENCH_LAYERS=conv8,conv11 times only those layers.
+                try SparseBenchmark.run(models: models, layers: listed("BENCH_LAYERS"), report: { print($0); fflush(stdout) })
             case .conv:
                 // BENCH_LAYERS=vgg11.c64.s8,resnet20.c64.s8 times only the layers of those names.
                 ConvBenchmark.run(models: models, layers: listed("BENCH_LAYERS"), threads: TrainBenchmarks.benchThreads,

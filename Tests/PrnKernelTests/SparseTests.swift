@@ -184,6 +184,21 @@ final class SparseTests: XCTestCase {
         }
     }
 
+    /// Planes 2, 4, 8 and 16 wide, whose rows move into and out of the padded planes as one
+    /// vector each (`PaddedRows.transfer`): the forward pass and the input gradient against the
+    /// dense im2col path (the rule runs these 3×3 layers by the sliding kernel).
+    func testVectorRowPlanesMatchIm2colBitForBit() {
+        for x in [[150, 3, 2, 2], [40, 3, 4, 4], [9, 2, 8, 8], [3, 2, 16, 16]] {
+            for density in [0.05, 0.5, 1] {
+                let c = ConvCase(x: x, w: [4, x[1], 3, 3], stride: 1, padding: 1, density: density)
+                assertBitIdentical(c.x.sparseConv2d(c.w, c.topology, padding: 1), c.x.conv2d(c.masked, padding: 1, algorithm: .direct),
+                                   "forward \(c)")
+                assertBitIdentical(Tensor.sparseConv2dInputGrad(c.g, c.w, c.topology, inputShape: x, padding: 1),
+                                   Tensor.conv2dInputGrad(c.g, c.masked, inputShape: x, padding: 1, algorithm: .direct), "input grad \(c)")
+            }
+        }
+    }
+
     /// Groups of samples side by side on parallel threads, and one sample split across threads
     /// (output channels forward, input channels backward); the weight gradient sampled (density
     /// 0.05) and from the GEMM (0.3).
@@ -212,6 +227,7 @@ final class SparseTests: XCTestCase {
         let cases: [(x: [Int], w: [Int], p: Int)] = [
             ([70, 2, 3, 3], [4, 2, 3, 3], 1), ([1, 3, 6, 5], [5, 3, 3, 3], 1), ([3, 2, 7, 6], [3, 2, 3, 3], 0),
             ([3, 3, 6, 5], [5, 3, 1, 3], 2), ([4, 2, 5, 7], [3, 2, 3, 3], 2), ([2, 9, 4, 4], [17, 9, 3, 3], 1),
+            ([20, 3, 2, 2], [4, 3, 3, 3], 1), ([3, 2, 8, 8], [3, 2, 3, 3], 1),
         ]
         for t in cases {
             for density in [0, 0.05, 0.5, 1] {
@@ -233,6 +249,31 @@ final class SparseTests: XCTestCase {
                     XCTAssertEqual(got.scalars[i], dense.scalars[i], accuracy: Float(2 * tolerance), "entry \(i) against im2col, \(c)")
                 }
             }
+        }
+    }
+
+    /// `windowDots` takes six or eight dot products per pass and the rest in one: 0 to 17 dot
+    /// products, against Float64 sums and each other (the same chains, bit for bit).
+    func testWindowDotsAnyCountAndWidth() {
+        var rng = RNG(seed: 11)
+        let positions = 48, x = rng.normal(count: 200), g = rng.normal(count: positions)
+        for count in 0...17 {
+            let offsets = (0..<count).map { ($0 * 37) % 150 }
+            var results: [[Float]] = []
+            for widest in [6, 8] {
+                var out = [Float](repeating: .nan, count: count)
+                out.withUnsafeMutableBufferPointer { o in
+                    SparseKernels.windowDots(g: g, x: x, offsets: offsets, count: count, positions: positions, into: o.baseAddress!,
+                                             widest: widest)
+                }
+                for i in 0..<count {
+                    let terms = (0..<positions).map { Double(g[$0]) * Double(x[offsets[i] + $0]) }
+                    let scale = terms.map(abs).reduce(0, +)
+                    XCTAssertEqual(Double(out[i]), terms.reduce(0, +), accuracy: 1e-6 * scale, "dot \(i) of \(count), \(widest) per pass")
+                }
+                results.append(out)
+            }
+            XCTAssertEqual(results[0].map(\.bitPattern), results[1].map(\.bitPattern), "6 against 8 per pass, \(count) dot products")
         }
     }
 
