@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import PrnKernel
+@_spi(Bench) import PrnKernel
 
 /// Throughput benchmarks, printed by `prn bench`.
 public enum Benchmarks {
@@ -15,27 +15,19 @@ public enum Benchmarks {
     /// step makes (`GEMMShape.training`, unless `trainingShapes` is false): `gemm
     /// shape=vgg16.conv2.forward m=… n=… k=… transA=0 transB=0 threads=1 gflops=…`.
     /// `BENCH_SHAPES=vgg16.conv9,vgg16.conv6.forward` times only the training products whose
-    /// names start with one of those, whatever `trainingShapes` says.
+    /// names start with one of those, whatever `trainingShapes` says. With `BENCH_AB` set, an
+    /// in-process A/B comparison instead (`gemmAB`).
     public static func gemm(sizes: [Int] = [256, 512, 1024, 2048], threads: [Int] = [1, 2],
                             trainingShapes: Bool = true, report: (String) -> Void) {
         report("gemm tiling=\(GEMM.tilingDescription)")
+        if let spec = ProcessInfo.processInfo.environment["BENCH_AB"] {
+            gemmAB(spec, sizes: sizes, threads: threads, report: report)
+            return
+        }
         for n in sizes where n > 0 {
-            var rng = RNG(seed: UInt64(n))
-            let a = rng.normal(count: n * n), b = rng.normal(count: n * n)
-            var c = [Float](repeating: 0, count: n * n)
+            let operands = GEMMOperands(.square(n))
             for t in threads where t > 0 {
-                let seconds = a.withUnsafeBufferPointer { a in
-                    b.withUnsafeBufferPointer { b in
-                        c.withUnsafeMutableBufferPointer { c in
-                            bestTime(minimumTotal: 0.5) {
-                                GEMM.sgemm(transA: false, transB: false, m: n, n: n, k: n, alpha: 1,
-                                           a: a.baseAddress!, lda: n, b: b.baseAddress!, ldb: n,
-                                           beta: 0, c: c.baseAddress!, ldc: n, threads: t)
-                            }
-                        }
-                    }
-                }
-                let gflops = 2 * Double(n) * Double(n) * Double(n) / seconds / 1e9
+                let gflops = 2 * Double(n) * Double(n) * Double(n) / operands.time(threads: t) / 1e9
                 report("gemm n=\(n) threads=\(t) gflops=\(formatted(gflops))")
             }
         }
@@ -49,23 +41,56 @@ public enum Benchmarks {
         }
     }
 
-    /// The best time of one product of `shape`, operands stored as the autograd stores them.
-    static func time(_ shape: GEMMShape, threads: Int) -> Double {
-        let (m, n, k) = (shape.m, shape.n, shape.k)
-        var rng = RNG(seed: UInt64(m * n + k))
-        let a = rng.normal(count: m * k), b = rng.normal(count: k * n)
-        var c = [Float](repeating: 0, count: m * n)
-        return a.withUnsafeBufferPointer { a in
-            b.withUnsafeBufferPointer { b in
-                c.withUnsafeMutableBufferPointer { c in
-                    bestTime(minimumTotal: 0.5) {
-                        GEMM.sgemm(transA: shape.transA, transB: shape.transB, m: m, n: n, k: k, alpha: 1,
-                                   a: a.baseAddress!, lda: shape.transA ? m : k, b: b.baseAddress!, ldb: shape.transB ? k : n,
-                                   beta: 0, c: c.baseAddress!, ldc: n, threads: threads)
+    /// The GEMM driver's knobs as the environment sets them (`GEMM.Knobs`, "base") against the
+    /// knobs with `spec`'s variables added ("variant"), e.g. `PRN_GEMM_CPREFETCH=0` or
+    /// `PRN_GEMM_PREFETCH=0,PRN_GEMM_PRIVATE_COPY_LIMIT=0`, in one process, on the square `sizes`
+    /// and the training products `BENCH_SHAPES` names. For each product and thread count,
+    /// `BENCH_AB_ROUNDS` (12) rounds each time both settings, best of 3 calls, taking turns at
+    /// going first; one line with the medians of the rounds' rates, the median of the rounds'
+    /// ratios and how many rounds the variant won:
+    /// `gemm ab=PRN_GEMM_CPREFETCH=0 n=1024 threads=2 base=130.1 variant=127.3 ratio=0.98 variant-wins=4/12`.
+    /// On this project's shared VMs the host's speed drifts by more than the effects such a knob
+    /// has between separate runs; alternating within one process is what resolves them.
+    static func gemmAB(_ spec: String, sizes: [Int], threads: [Int], report: (String) -> Void) {
+        let environment = ProcessInfo.processInfo.environment
+        var changed = environment
+        for assignment in spec.split(separator: ",") {
+            let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, GEMM.Knobs.names.contains(parts[0]) else {
+                report("gemm ab: '\(assignment)' is not NAME=VALUE with NAME one of \(GEMM.Knobs.names.sorted().joined(separator: ", "))")
+                return
+            }
+            changed[parts[0]] = parts[1]
+        }
+        let knobs = [GEMM.Knobs(environment: environment), GEMM.Knobs(environment: changed)]
+        let rounds = environment["BENCH_AB_ROUNDS"].flatMap { Int($0) } ?? 12
+        let prefixes = environment["BENCH_SHAPES"].map { $0.split(separator: ",").map(String.init) } ?? []
+        let shapes = sizes.filter { $0 > 0 }.map(GEMMShape.square)
+            + GEMMShape.training.filter { shape in prefixes.contains { shape.name.hasPrefix($0) } }
+        for shape in shapes {
+            for t in threads where t > 0 {
+                var rates: [[Double]] = [[], []], ratios: [Double] = [], wins = 0
+                let operands = GEMMOperands(shape)
+                for round in 0..<rounds {
+                    var rate = [0.0, 0.0]
+                    for side in round % 2 == 0 ? [0, 1] : [1, 0] {
+                        rate[side] = 2 * Double(shape.m) * Double(shape.n) * Double(shape.k)
+                            / operands.time(threads: t, knobs: knobs[side], minimumTotal: 0, minimumRuns: 3) / 1e9
+                        rates[side].append(rate[side])
                     }
+                    ratios.append(rate[1] / rate[0])
+                    if rate[1] > rate[0] { wins += 1 }
                 }
+                let name = shape.name.isEmpty ? "n=\(shape.m)" : "shape=\(shape.name)"
+                report("gemm ab=\(spec) \(name) threads=\(t) base=\(formatted(median(rates[0]))) "
+                       + "variant=\(formatted(median(rates[1]))) ratio=\(formatted(median(ratios))) variant-wins=\(wins)/\(rounds)")
             }
         }
+    }
+
+    /// The best time of one product of `shape`, operands stored as the autograd stores them.
+    static func time(_ shape: GEMMShape, threads: Int) -> Double {
+        GEMMOperands(shape).time(threads: threads)
     }
 
     /// Runs `body` once to warm up, then until `minimumTotal` seconds have passed and it has run
@@ -99,9 +124,44 @@ public enum Benchmarks {
     }
 }
 
+/// Random operands of a product, stored as the autograd stores them, and room for C.
+final class GEMMOperands {
+    let shape: GEMMShape
+    let a: [Float], b: [Float]
+    var c: [Float]
+
+    init(_ shape: GEMMShape) {
+        self.shape = shape
+        var rng = RNG(seed: UInt64(shape.m * shape.n + shape.k))
+        (a, b) = (rng.normal(count: shape.m * shape.k), rng.normal(count: shape.k * shape.n))
+        c = [Float](repeating: 0, count: shape.m * shape.n)
+    }
+
+    /// The best time of one product (`Benchmarks.bestTime`) with the GEMM driver's `knobs`.
+    func time(threads: Int, knobs: GEMM.Knobs = .environment, minimumTotal: Double = 0.5, minimumRuns: Int = 8) -> Double {
+        let (m, n, k, transA, transB) = (shape.m, shape.n, shape.k, shape.transA, shape.transB)
+        return a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                c.withUnsafeMutableBufferPointer { c in
+                    Benchmarks.bestTime(minimumTotal: minimumTotal, minimumRuns: minimumRuns) {
+                        GEMM.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1,
+                                   a: a.baseAddress!, lda: transA ? m : k, b: b.baseAddress!, ldb: transB ? k : n,
+                                   beta: 0, c: c.baseAddress!, ldc: n, threads: threads, knobs: knobs)
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A product a training step makes: its name, sizes and transposes.
 public struct GEMMShape: Sendable {
     public let name: String, m: Int, n: Int, k: Int, transA: Bool, transB: Bool
+
+    /// `C[n×n] = A·B`, no transposes (the name is empty).
+    static func square(_ n: Int) -> GEMMShape {
+        GEMMShape(name: "", m: n, n: n, k: n, transA: false, transB: false)
+    }
 
     /// The three products of one layer: forward `y = op(A)·op(B)` and the two gradients.
     static func layer(_ name: String, forward m: Int, _ n: Int, _ k: Int, transA: Bool, transB: Bool) -> [GEMMShape] {

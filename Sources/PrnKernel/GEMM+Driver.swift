@@ -22,6 +22,8 @@ extension GEMM {
         let b: UnsafePointer<Float>, ldb: Int
         let beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
         let tiling: Tiling
+        /// Settings that change the speed only.
+        var knobs = Knobs.environment
 
         /// Computes the panel `C[rows, columns]` over all of k.
         func run(rows: Range<Int>, columns: Range<Int>, workers: Int) {
@@ -39,7 +41,7 @@ extension GEMM {
             let unsplitFloats = (splitRows ? columns.count : rows.count) * k
             let share = (splitRows ? rows.count : columns.count) / workers
             if packedA != nil || unsplitFloats <= privatePackingLimit
-                || (share >= privateShareMinimum && unsplitFloats <= privateCopyLimit) {
+                || (share >= privateShareMinimum && unsplitFloats <= knobs.privateCopyLimit) {
                 // Parts of C on tile-row or 16-column boundaries, so each worker's slivers are as
                 // full as the whole grid's; on sliver boundaries when A is packed already.
                 let rowStep = packedA != nil ? tiling.rows : tiling.rows == 12 ? 4 : 6
@@ -155,10 +157,10 @@ extension GEMM {
                     let factor: Float? = firstRound && index == 0 ? (beta == 0 ? nil : beta) : 1
                     let kc = block.count
                     // Slivers that fit in L2 stay there; the hints are for those that stream from memory.
-                    let hints = GEMM.prefetching && floatsPerStep(grid) * kc > GEMM.groupFloats
+                    let hints = knobs.prefetching && floatsPerStep(grid) * kc > GEMM.groupFloats
                     // C's tiles are worth asking for only when this worker's part of C outgrows L2:
                     // ResNet-20's stage-1 forward (16 × 1024, 64 KB) ran 12 % slower with the hints.
-                    let hintsC = hints && GEMM.prefetchingC
+                    let hintsC = hints && knobs.prefetchingC
                         && rowSlivers.count * tiling.rows * columnSlivers.count * tiling.columns > GEMM.groupFloats
                     forEachTilePart(tiling, rowSlivers: rowSlivers, columnSlivers: columnSlivers, kc: kc,
                                     parts: GEMM.kParts(kc, tiling)) { s, t, part, slot, groupCount in

@@ -41,6 +41,16 @@ public enum GEMM {
     public static func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                              a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int? = nil) {
+        sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+              beta: beta, c: c, ldc: ldc, threads: threads, knobs: .environment)
+    }
+
+    /// `sgemm` with the driver's `knobs` given rather than read from the environment, for
+    /// benchmarks that compare two settings in one process. The result does not depend on them.
+    @_spi(Bench) public static func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                                          a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                                          beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int? = nil,
+                                          knobs: Knobs) {
         precondition(m >= 0 && n >= 0 && k >= 0, "sgemm: negative dimension")
         guard m > 0 && n > 0 else { return }
         precondition(ldc >= n, "sgemm: ldc < n")
@@ -52,7 +62,7 @@ public enum GEMM {
 
         let tiling = Tiling.current
         let job = Job(transA: transA, transB: transB, k: k, alpha: alpha, a: a, lda: lda,
-                      b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, tiling: tiling)
+                      b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, tiling: tiling, knobs: knobs)
         let workers = workerCount(m: m, n: n, k: k, tiling: tiling, requested: threads ?? Parallel.threads)
         // Very large C is done in panels, so the packed buffer stays bounded.
         for i0 in stride(from: 0, to: m, by: panelSize) {
@@ -132,13 +142,6 @@ public enum GEMM {
         Swift.max(1, (groupFloats - tiling.columns * kc) / (tiling.rows * kc))
     }
 
-    /// Whether the driver issues cache prefetch hints (`Job.multiply`); `PRN_GEMM_PREFETCH=0`
-    /// turns them off, to measure what they do. Hints never change results.
-    static let prefetching = ProcessInfo.processInfo.environment["PRN_GEMM_PREFETCH"] != "0"
-    /// Whether those hints include the next tile of C (`Job.prefetchTile`); `PRN_GEMM_CPREFETCH=0`
-    /// leaves it out, to measure what it does.
-    static let prefetchingC = ProcessInfo.processInfo.environment["PRN_GEMM_CPREFETCH"] != "0"
-
     /// Rows and columns of C per panel.
     static let panelSize = 2048
     /// Packed floats per round of packing (16 MB); more k-blocks wait for the next round.
@@ -160,7 +163,8 @@ public enum GEMM {
     static let privateShareMinimum = 128
     /// Up to this many floats (8 MB) of the operand that is not split, large parts of C pack it
     /// privately (`privateShareMinimum`). At n = 2048 (4 M floats per worker to copy) the copy
-    /// measured 1–2 % slower than sharing, so larger operands stay shared.
+    /// measured 1–2 % slower than sharing, so larger operands stay shared. `Knobs` can set
+    /// another limit (`PRN_GEMM_PRIVATE_COPY_LIMIT`).
     static let privateCopyLimit = 1 << 21
 
     static func workerCount(m: Int, n: Int, k: Int, tiling: Tiling = .current, requested: Int) -> Int {

@@ -1,5 +1,5 @@
 import XCTest
-@testable import PrnKernel
+@_spi(Bench) @testable import PrnKernel
 
 /// `GEMM.sgemm` against the naive reference, and bit-identity across thread counts.
 final class GEMMTests: XCTestCase {
@@ -119,6 +119,31 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    /// The driver's knobs change its speed only: with hints off, and with private or shared
+    /// packing forced, C comes out bit for bit the same, on both tilings and two threads.
+    func testKnobsDoNotChangeResults() {
+        let saved = GEMM.wideTiles
+        defer { GEMM.wideTiles = saved }
+        let settings: [[String: String]] = [
+            ["PRN_GEMM_PREFETCH": "0"], ["PRN_GEMM_CPREFETCH": "0"],
+            ["PRN_GEMM_PRIVATE_COPY_LIMIT": "0"], ["PRN_GEMM_PRIVATE_COPY_LIMIT": "\(Int.max)"],
+        ]
+        for wide in [false, true] {
+            GEMM.wideTiles = wide
+            // Large enough for the hints (C's too): split by rows, then by columns.
+            for (m, n, k) in [(400, 600, 900), (300, 1100, 700)] {
+                let g = GEMMCase(transA: false, transB: true, m: m, n: n, k: k, beta: 0.5)
+                let base = g.run(threads: 2)
+                for setting in settings {
+                    let other = g.run(threads: 2, knobs: GEMM.Knobs(environment: setting))
+                    if let i = base.indices.first(where: { base[$0].bitPattern != other[$0].bitPattern }) {
+                        XCTFail("\(setting) changes C[\(i / g.ldc), \(i % g.ldc)]: \(base[i]) vs \(other[i]) for \(g), wide \(wide)")
+                    }
+                }
+            }
+        }
+    }
+
     private let transposes = [(false, false), (true, false), (false, true), (true, true)]
 
     /// Runs `sgemm` and the naive reference on the same inputs and compares every element of C,
@@ -177,10 +202,10 @@ private struct GEMMCase: CustomStringConvertible {
     func opA(_ i: Int, _ p: Int) -> Float { transA ? a[p * lda + i] : a[i * lda + p] }
     func opB(_ p: Int, _ j: Int) -> Float { transB ? b[j * ldb + p] : b[p * ldb + j] }
 
-    func run(threads: Int) -> [Float] {
+    func run(threads: Int, knobs: GEMM.Knobs = .environment) -> [Float] {
         var out = c
         GEMM.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-                   b: b, ldb: ldb, beta: beta, c: &out, ldc: ldc, threads: threads)
+                   b: b, ldb: ldb, beta: beta, c: &out, ldc: ldc, threads: threads, knobs: knobs)
         return out
     }
 

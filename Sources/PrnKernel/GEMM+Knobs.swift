@@ -1,0 +1,32 @@
+import Foundation
+
+extension GEMM {
+    /// Settings of the driver that change its speed, never its results: which cache hints it
+    /// issues and when workers pack private copies. Each is read once from the environment, so one
+    /// binary can be compared with itself: in separate runs (`PRN_GEMM_CPREFETCH=0 prn bench gemm`)
+    /// or, to resolve effects of a few per cent on a host whose speed drifts more than that
+    /// between runs, in one process: `BENCH_AB=PRN_GEMM_CPREFETCH=0 prn bench gemm` alternates
+    /// `environment` with the knobs the environment gives once that variable is added
+    /// (`Benchmarks.gemmAB`).
+    @_spi(Bench) public struct Knobs: Sendable, Equatable {
+        /// `PRN_GEMM_PREFETCH=0`: no cache hints at all (`Job.multiply`).
+        public var prefetching: Bool
+        /// `PRN_GEMM_CPREFETCH=0`: no hints for the next tile of C (`Job.prefetchTile`).
+        public var prefetchingC: Bool
+        /// `PRN_GEMM_PRIVATE_COPY_LIMIT=floats`: `privateCopyLimit`.
+        public var privateCopyLimit: Int
+
+        /// The environment variables the knobs are read from.
+        public static let names: Set<String> = ["PRN_GEMM_PREFETCH", "PRN_GEMM_CPREFETCH", "PRN_GEMM_PRIVATE_COPY_LIMIT"]
+
+        /// The knobs `environment` sets; the defaults for the variables it lacks (or cannot parse).
+        public init(environment: [String: String]) {
+            prefetching = environment["PRN_GEMM_PREFETCH"] != "0"
+            prefetchingC = environment["PRN_GEMM_CPREFETCH"] != "0"
+            privateCopyLimit = environment["PRN_GEMM_PRIVATE_COPY_LIMIT"].flatMap { Int($0) } ?? GEMM.privateCopyLimit
+        }
+
+        /// The process's knobs, which `sgemm` uses.
+        public static let environment = Knobs(environment: ProcessInfo.processInfo.environment)
+    }
+}
