@@ -247,13 +247,14 @@ struct WinogradPlan {
     /// group per thread: a batch that fits one group (VGG-11's 4×4 and 2×2 layers at batch 128,
     /// one tile per sample) runs as a group per thread, each with its α² GEMMs whole, instead of
     /// one group whose transforms and α² GEMMs each fork across the threads. For the same
-    /// reason a layer of few channels can run smaller groups (`forwardGroupSize`).
+    /// reason a layer of few channels can run smaller groups (`forwardGroupSize`), and the
+    /// threads claim the groups one at a time (`forEachGroupClaimed`).
     func forward(x: UnsafePointer<Float>, u: [GEMM.PackedA], y: UnsafeMutablePointer<Float>) {
         let perThread = (batch + Parallel.threads - 1) / Parallel.threads
         let groups = SampleGroups(batch: batch, size: Swift.max(1, Swift.min(forwardGroupSize, perThread)))
         let positions = tile.positions, maxTiles = groups.size * tilesPerSample
         let transforms = positions * (inChannels + outChannels) * maxTiles
-        groups.forEach(scratch: transforms) { samples, v, gemmThreads in
+        Self.forEachGroupClaimed(groups, scratch: transforms) { samples, v, gemmThreads in
             let m = v + positions * inChannels * maxTiles, tiles = samples.count * tilesPerSample
             transformInput(x, samples: samples, into: v, tiles: tiles, threads: gemmThreads)
             for xi in 0..<positions {
@@ -282,6 +283,25 @@ struct WinogradPlan {
 
     static let fewChannels = 256, fewChannelTiles = 64
 
+    /// `body(samples, scratch, gemmThreads)` for each group, as `SampleGroups.forEach` runs them
+    /// (a lone group with all threads, else each group's GEMMs on one thread, each thread with
+    /// `count` floats of scratch of its own), but with the threads claiming the next group when
+    /// they finish one instead of each taking a fixed run of them: a thread held up on the
+    /// layers of many small groups (VGG-16's conv2–4: 32–128 groups) no longer leaves the other
+    /// idle at the end. The forward pass may do this because its outputs do not depend on the
+    /// groups (the weight gradient's sums do).
+    static func forEachGroupClaimed(_ groups: SampleGroups, scratch count: Int,
+                                    _ body: (_ samples: Range<Int>, _ scratch: UnsafeMutablePointer<Float>, _ gemmThreads: Int?) -> Void) {
+        guard groups.count > 0 else { return }
+        let slots = Swift.max(1, Swift.min(Parallel.threads, groups.count))
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: slots * count)
+        defer { scratch.deallocate() }
+        let gemmThreads: Int? = slots == 1 ? nil : 1
+        Parallel.forEachClaimed(groups.count, pieces: groups.count, threads: slots) { range, slot in
+            for g in range { body(groups.samples(ofGroup: g), scratch + slot * count, gemmThreads) }
+        }
+    }
+
     /// Fewest elements of the weight gradient's sum per thread, so that a small sum is not forked.
     static let sumGrain = 1 << 14
 
@@ -305,8 +325,10 @@ struct WinogradPlan {
             // A group alone on the threads (gemmThreads nil) splits its α² products between them,
             // each computed whole on one thread, rather than forking each product (which a small
             // one, under `GEMM.parallelThreshold`, would not: Conv-2's last group of 6 samples
-            // ran its 36 64 × 64 products on one thread while the other waited).
-            Parallel.forEach(positions, threads: gemmThreads) { share in
+            // ran its 36 64 × 64 products on one thread while the other waited). The threads
+            // claim one product at a time: a fixed half each left one thread waiting for the
+            // other's last products.
+            Parallel.forEachClaimed(positions, pieces: positions, threads: gemmThreads) { share in
                 for xi in share {
                     GEMM.sgemm(transA: false, transB: true, m: outChannels, n: inChannels, k: tiles, alpha: 1,
                                a: z + xi * outChannels * tiles, lda: tiles, b: v + xi * inChannels * tiles, ldb: tiles,
@@ -318,7 +340,8 @@ struct WinogradPlan {
             guard !lone else { return }
             // The threads split the elements: each element still adds the groups in group order.
             let summed = added
-            Parallel.forEach(products, grain: Self.sumGrain) { elements in
+            let pieces = Swift.min(products / Self.sumGrain, Parallel.threads * Parallel.piecesPerThread)
+            Parallel.forEachClaimed(products, pieces: pieces) { elements in
                 for (w, scratch) in scratches.enumerated() {
                     let partial = scratch + transforms
                     if summed || w > 0 {

@@ -375,13 +375,13 @@ extension WinogradPlan {
         }
     }
 
-    /// `body(channel, block, row)` for each of `count` channels, split across `threads` (all
-    /// when nil), each thread with `blocks` α² × run blocks and room for a plane row. Each
-    /// channel's transform is the same on any thread.
+    /// `body(channel, block, row)` for each of `count` channels, in pieces the threads (`threads`,
+    /// all when nil) claim as they finish one, each piece with `blocks` α² × run blocks and room
+    /// for a plane row. Each channel's transform is the same on any thread.
     private func forEachChannel(_ count: Int, threads: Int?, blocks: Int = 1,
                                 _ body: (Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
         let size = blocks * tile.positions * Swift.max(Self.lanesPerRun, tileColumns), row = tile.m * tileColumns + 2
-        Parallel.forEach(count, threads: threads) { channels in
+        Parallel.forEachClaimed(count, threads: threads) { channels in
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: size + row)
             defer { scratch.deallocate() }
             for channel in channels { body(channel, scratch, scratch + size) }
@@ -423,6 +423,7 @@ extension WinogradPlan {
             forEachKernelRun(packed[0].count) { first, run, taps, block in
                 for l in 0..<run {
                     let source = sources[first + l]
+                    prefetchKernel(w.baseAddress!, sources, first + l + Self.kernelPrefetchLanes)
                     guard source >= 0 else {
                         for t in 0..<9 { taps[t &* run &+ l] = 0 }
                         continue
@@ -439,6 +440,24 @@ extension WinogradPlan {
         return packed
     }
 
+    /// Lanes ahead of the weight transform's gather that `prefetchKernel` asks for: a run's lanes
+    /// read 216-byte blocks of kernels (a sliver's six rows) each in another row of the weight,
+    /// 9·C floats apart, which the hardware prefetchers do not follow; without hints the first
+    /// load of each block missed and took a fifth of `transformedWeight`'s samples (`perf
+    /// annotate`, VGG-16, 2 threads).
+    static let kernelPrefetchLanes = 64
+
+    /// Asks for the 3 × 3 kernel that lane `lane` of the gather (when there is one) reads.
+    @inline(__always)
+    private func prefetchKernel(_ w: UnsafePointer<Float>, _ sources: [Int], _ lane: Int) {
+        guard lane < sources.count else { return }
+        let source = sources[lane]
+        guard source >= 0 else { return }
+        let kernel = w + source &* 9
+        prn_prefetch_l1(kernel)
+        prn_prefetch_l1(kernel + 8)
+    }
+
     /// The weight's kernels `[C][O][3·3]` from `[O][C][3·3]`, for the forward transform's gather
     /// (straight from the weight it would read one kernel every 9·C floats, a cache miss each,
     /// and took twice as long). In blocks of a few input channels: each output channel's kernels
@@ -447,7 +466,7 @@ extension WinogradPlan {
         let o = outChannels, c = inChannels, block = 16
         return [Float](unsafeUninitializedCapacity: o * c * 9) { swapped, initialized in
             weight.scalars.withUnsafeBufferPointer { w in
-                Parallel.forEach((c + block - 1) / block) { blocks in
+                Parallel.forEachClaimed((c + block - 1) / block) { blocks in
                     for b in blocks {
                         let first = b * block, width = Swift.min(block, c - first)
                         for oc in 0..<o {
@@ -475,12 +494,12 @@ extension WinogradPlan {
     }
 
     /// `body(first, run, taps, block)` for runs of `kernelLanesPerRun` of the `count` kernels
-    /// (the last may be shorter), split across the threads, each thread with scratch for the
-    /// run's 9 taps and a 3 × α block of lanes.
+    /// (the last may be shorter), in pieces the threads claim as they finish one, each piece with
+    /// scratch for the run's 9 taps and a 3 × α block of lanes.
     private func forEachKernelRun(_ count: Int,
                                   _ body: (Int, Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
         let lanes = Self.kernelLanesPerRun
-        Parallel.forEach((count + lanes - 1) / lanes) { runs in
+        Parallel.forEachClaimed((count + lanes - 1) / lanes) { runs in
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: (9 + 3 * tile.alpha) * lanes)
             defer { scratch.deallocate() }
             for r in runs { body(r * lanes, Swift.min(lanes, count - r * lanes), scratch, scratch + 9 * lanes) }

@@ -35,6 +35,42 @@ public enum Parallel {
 }
 
 extension Parallel {
+    /// Pieces per thread `forEachClaimed` cuts a range into by default: enough that a thread held
+    /// up near the end (by a slower piece, or by the host) leaves the other a short wait.
+    public static let piecesPerThread = 8
+
+    /// Runs `body` over contiguous pieces of `0..<count` on up to `threads` workers, each thread
+    /// claiming the next unclaimed piece when it finishes one (`WorkerPool`'s atomic counter),
+    /// where `forEach` hands each thread one fixed chunk and a thread that falls behind leaves
+    /// the others idle at the end.
+    ///
+    /// `pieces` (default `piecesPerThread` per thread, at most `count`) fixes the cut, but which
+    /// thread runs a piece, and in which order the pieces run, depends on timing: use it where
+    /// each piece's result is its own (no sum across pieces). On one thread `body` gets the whole
+    /// range at once.
+    public static func forEachClaimed(_ count: Int, pieces: Int? = nil, threads: Int? = nil, _ body: (Range<Int>) -> Void) {
+        forEachClaimed(count, pieces: pieces, threads: threads) { range, _ in body(range) }
+    }
+
+    /// `forEachClaimed`, telling each piece its thread's slot: a number below
+    /// `min(threads, count)` that no other thread uses during the call, so the pieces a thread
+    /// runs can share scratch of its own (`slot · size` floats into one allocation).
+    public static func forEachClaimed(_ count: Int, pieces: Int? = nil, threads: Int? = nil,
+                                      _ body: (_ range: Range<Int>, _ slot: Int) -> Void) {
+        guard count > 0 else { return }
+        let workers = min(threads ?? Parallel.threads, count)
+        let cut = min(count, max(1, pieces ?? workers * piecesPerThread))
+        if workers <= 1 || cut <= 1 {
+            body(0..<count, 0)
+            return
+        }
+        WorkerPool.shared.run(chunks: cut, threads: workers) { piece, slot in
+            body(count * piece / cut ..< count * (piece + 1) / cut, slot)
+        }
+    }
+}
+
+extension Parallel {
     /// `(0..<count).map(body)` on up to `threads` workers, results in index order.
     ///
     /// For a few coarse, uneven items (a data set's files, a model's layers): the workers take the

@@ -10,8 +10,9 @@ import Synchronization
 /// condition variable, so an idle prn uses no CPU. The caller, likewise, spins a little for the
 /// workers to finish, then sleeps.
 ///
-/// A job is `chunks` calls of `body(chunk)`; the caller and the workers claim chunk indices from
-/// one atomic counter. Which thread runs a chunk never changes what the chunk computes, so results
+/// A job is `chunks` calls of `body(chunk, participant)`; the caller and the workers claim chunk
+/// indices from one atomic counter, and each passes its own participant number (the caller 0,
+/// worker i i + 1), under which a job can keep per-thread scratch. Which thread runs a chunk never changes what the chunk computes, so results
 /// do not depend on scheduling. One job runs at a time: a call made while the pool is busy (a
 /// nested `forEach`, or a second caller thread) runs its chunks on its own thread, in order.
 final class WorkerPool: @unchecked Sendable {
@@ -39,7 +40,7 @@ final class WorkerPool: @unchecked Sendable {
     /// The current job's closure and chunk count: written by the caller before `job` is bumped
     /// (release), read by workers after they see the new value (acquire), and left alone until
     /// `pending` is back to zero.
-    private nonisolated(unsafe) var body: ((Int) -> Void)?
+    private nonisolated(unsafe) var body: ((Int, Int) -> Void)?
     private nonisolated(unsafe) var chunks = 0
     /// Workers started so far (only grows; guarded by `condition`).
     private var started = 0
@@ -47,9 +48,17 @@ final class WorkerPool: @unchecked Sendable {
     /// Runs `body(0) … body(chunks - 1)` on up to `threads` threads (the caller included) and
     /// returns when all have finished.
     func run(chunks: Int, threads: Int, _ body: (Int) -> Void) {
+        run(chunks: chunks, threads: threads) { chunk, _ in body(chunk) }
+    }
+
+    /// Runs `body(chunk, participant)` for chunks `0..<chunks` on up to `threads` threads (the
+    /// caller included), `participant` being below `min(threads, chunks)` and the same for every
+    /// chunk one thread runs in this call (0 for all of them when the call runs on its own
+    /// thread, the pool being busy); returns when all have finished.
+    func run(chunks: Int, threads: Int, _ body: (_ chunk: Int, _ participant: Int) -> Void) {
         let participants = min(threads, chunks, 256) - 1
         guard participants > 0, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
-            for chunk in 0..<chunks { body(chunk) }
+            for chunk in 0..<chunks { body(chunk, 0) }
             return
         }
         defer { busy.store(false, ordering: .releasing) }
@@ -66,7 +75,7 @@ final class WorkerPool: @unchecked Sendable {
                 condition.broadcast()
                 condition.unlock()
             }
-            claimChunks(body, chunks)
+            claimChunks(body, chunks, participant: 0)
             waitForWorkers()
             self.body = nil
         }
@@ -103,11 +112,11 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     /// Claims and runs chunks of the current job until none are left.
-    private func claimChunks(_ body: (Int) -> Void, _ chunks: Int) {
+    private func claimChunks(_ body: (Int, Int) -> Void, _ chunks: Int, participant: Int) {
         while true {
             let chunk = nextChunk.wrappingAdd(1, ordering: .relaxed).oldValue
             guard chunk < chunks else { return }
-            body(chunk)
+            body(chunk, participant)
         }
     }
 
@@ -133,7 +142,7 @@ final class WorkerPool: @unchecked Sendable {
         while true {
             seen = waitForJob(after: seen)
             guard seen & 255 > index else { continue }
-            participate()
+            participate(index + 1)
             leaveJob()
         }
     }
@@ -142,8 +151,8 @@ final class WorkerPool: @unchecked Sendable {
     /// closure is released when this returns, before `pending` tells the caller it may go on
     /// (`withoutActuallyEscaping` checks that nothing kept the closure).
     @inline(never)
-    private func participate() {
-        claimChunks(body!, chunks)
+    private func participate(_ participant: Int) {
+        claimChunks(body!, chunks, participant: participant)
     }
 
     /// Spins, then sleeps, until `job` differs from `seen`; returns the new value.

@@ -24,6 +24,33 @@ final class WorkerPoolTests: XCTestCase {
         }
     }
 
+    /// `forEachClaimed` visits each index exactly once, in the pieces `count · p / pieces`
+    /// promises, and gives each thread a slot below `min(threads, count)` that no other thread
+    /// uses in the same call.
+    func testClaimedPiecesCoverTheRangeOnceWithOwnSlots() {
+        for (count, pieces, threads) in [(1, 4, 2), (2, 8, 2), (7, 3, 3), (1000, 16, 2), (1000, 1000, 2), (36, 36, 4), (5, 0, 2)] {
+            for round in 0..<20 {
+                var hits = [Int](repeating: 0, count: count)
+                let ranges = RangeLog(), owners = SlotOwners()
+                hits.withUnsafeMutableBufferPointer { hits in
+                    let hits = hits
+                    Parallel.forEachClaimed(count, pieces: pieces, threads: threads) { range, slot in
+                        ranges.add(range)
+                        owners.record(slot: slot, thread: pthread_self())
+                        for i in range { hits[i] += 1 }
+                    }
+                }
+                let label = "count \(count) pieces \(pieces) threads \(threads) round \(round)"
+                XCTAssertEqual(hits, [Int](repeating: 1, count: count), label)
+                let workers = min(threads, count), cut = min(count, max(1, pieces))
+                let expected = workers <= 1 || cut <= 1 ? [0..<count] : (0..<cut).map { count * $0 / cut ..< count * ($0 + 1) / cut }
+                XCTAssertEqual(ranges.sorted, expected.filter { !$0.isEmpty }, label)
+                XCTAssertTrue(owners.slots.allSatisfy { $0 >= 0 && $0 < workers }, label)
+                XCTAssertFalse(owners.shared, "a slot used by two threads, \(label)")
+            }
+        }
+    }
+
     /// A `forEach` inside a chunk runs on the calling thread with the same chunks.
     func testNestedCallsComplete() {
         var sums = [Int](repeating: 0, count: 4)
@@ -86,5 +113,31 @@ private final class RangeLog: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return ranges.sorted { $0.lowerBound < $1.lowerBound }
+    }
+}
+
+/// Which thread used each slot of a `forEachClaimed` call.
+private final class SlotOwners: @unchecked Sendable {
+    private let lock = NSLock()
+    private var owners: [Int: pthread_t] = [:]
+    private var reused = false
+
+    func record(slot: Int, thread: pthread_t) {
+        lock.lock()
+        if let owner = owners[slot], pthread_equal(owner, thread) == 0 { reused = true }
+        owners[slot] = thread
+        lock.unlock()
+    }
+
+    var slots: [Int] {
+        lock.lock()
+        defer { lock.unlock() }
+        return Array(owners.keys)
+    }
+
+    var shared: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return reused
     }
 }
