@@ -73,50 +73,45 @@ extension SparseTopology {
 
 extension SparseKernels {
     /// `out[i] = Σ_{p < positions} g[p] · x[offsets[i] + p]` for `i < count`, `positions` a
-    /// multiple of 16: sixteen lanes per dot product, several dot products at a time (independent
-    /// chains keep both FMA pipes busy and share each load of `g`): eight with 32 vector
-    /// registers, six with 16 (x86-64-v3), where eight 16-lane accumulators took all sixteen ymm
-    /// registers and spilled (`widest`, 6 or 8; `dotsPerPass`). Each dot product's chain is the
-    /// same either way.
+    /// multiple of 16: sixteen lanes per dot product, `widest` dot products per pass (independent
+    /// chains keep both FMA pipes busy and share each load of `g`), the rest in one pass of their
+    /// own width. (A last pass of `widest` whose unused dot products repeat the last offset
+    /// made the weight gradient of VGG-16's conv5–13 5–8 % slower, 3 of 4 pairs at density 0.02:
+    /// the rows keep 40–100 weights, so the rest is a large part.) Each dot product's chain is
+    /// the same whatever the pass width (`dotsPerPass`) and its place in it.
     static func windowDots(g: UnsafePointer<Float>, x: UnsafePointer<Float>, offsets: UnsafePointer<Int>, count: Int,
                            positions: Int, into out: UnsafeMutablePointer<Float>, widest: Int = dotsPerPass) {
         var i = 0
         while i + widest <= count {
             if widest == 8 {
-                dots(Dots8.self, g: g, x: x, offsets: offsets + i, positions: positions, into: out + i)
+                dots(Pass8.self, g: g, x: x, offsets: offsets + i, positions: positions, into: out + i)
             } else {
-                dots(Dots6.self, g: g, x: x, offsets: offsets + i, positions: positions, into: out + i)
+                dots(Pass6.self, g: g, x: x, offsets: offsets + i, positions: positions, into: out + i)
             }
             i += widest
         }
-        // The rest in one pass.
         let (o, d) = (offsets + i, out + i)
         switch count - i {
-        case 7: dots(Dots7.self, g: g, x: x, offsets: o, positions: positions, into: d)
-        case 6: dots(Dots6.self, g: g, x: x, offsets: o, positions: positions, into: d)
-        case 5: dots(Dots5.self, g: g, x: x, offsets: o, positions: positions, into: d)
-        case 4: dots(Dots4.self, g: g, x: x, offsets: o, positions: positions, into: d)
-        case 3: dots(Dots3.self, g: g, x: x, offsets: o, positions: positions, into: d)
-        case 2: dots(Dots2.self, g: g, x: x, offsets: o, positions: positions, into: d)
-        case 1: dots(Dots1.self, g: g, x: x, offsets: o, positions: positions, into: d)
+        case 7: dots(Pass7.self, g: g, x: x, offsets: o, positions: positions, into: d)
+        case 6: dots(Pass6.self, g: g, x: x, offsets: o, positions: positions, into: d)
+        case 5: dots(Pass5.self, g: g, x: x, offsets: o, positions: positions, into: d)
+        case 4: dots(Pass4.self, g: g, x: x, offsets: o, positions: positions, into: d)
+        case 3: dots(Pass3.self, g: g, x: x, offsets: o, positions: positions, into: d)
+        case 2: dots(Pass2.self, g: g, x: x, offsets: o, positions: positions, into: d)
+        case 1: dots(Pass1.self, g: g, x: x, offsets: o, positions: positions, into: d)
         default: break
         }
     }
 
-    /// Dot products per pass of `windowDots`: 8 with 32 vector registers, else 6;
-    /// `PRN_SPARSE_DOTS=8` (or 6) overrides it, for measuring one against the other in one binary.
-    static let dotsPerPass: Int = {
-        if let forced = ProcessInfo.processInfo.environment["PRN_SPARSE_DOTS"].flatMap(Int.init), forced == 6 || forced == 8 {
-            return forced
-        }
-        return GEMM.wideTiles ? 8 : 6
-    }()
+    /// Dot products per pass of `windowDots`: eight with 32 vector registers; six with 16
+    /// (x86-64-v3), where eight 16-lane accumulators took all sixteen ymm registers and spilled.
+    /// (Six and eight measured the same on the Zen 3, session 18; six keeps the AVX2 loop free
+    /// of spills.)
+    static let dotsPerPass = GEMM.wideTiles ? 8 : 6
 
-    /// `W.width` dot products of `windowDots` in one pass; generic so that each width is its own
-    /// specialization, its unused accumulators gone (a width passed at run time left the
-    /// branches in the loop).
+    /// `W.width` dot products of `windowDots` in one pass.
     @inline(__always)
-    private static func dots<W: DotCount>(_: W.Type, g: UnsafePointer<Float>, x: UnsafePointer<Float>, offsets: UnsafePointer<Int>,
+    private static func dots<W: PassWidth>(_: W.Type, g: UnsafePointer<Float>, x: UnsafePointer<Float>, offsets: UnsafePointer<Int>,
                                           positions: Int, into out: UnsafeMutablePointer<Float>) {
         @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
             UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
@@ -151,14 +146,3 @@ extension SparseKernels {
         if width > 7 { out[7] = a7.sum() }
     }
 }
-
-/// How many dot products a pass of `windowDots` takes, as a type (see `SparseKernels.dots`).
-protocol DotCount { static var width: Int { get } }
-enum Dots1: DotCount { static var width: Int { 1 } }
-enum Dots2: DotCount { static var width: Int { 2 } }
-enum Dots3: DotCount { static var width: Int { 3 } }
-enum Dots4: DotCount { static var width: Int { 4 } }
-enum Dots5: DotCount { static var width: Int { 5 } }
-enum Dots6: DotCount { static var width: Int { 6 } }
-enum Dots7: DotCount { static var width: Int { 7 } }
-enum Dots8: DotCount { static var width: Int { 8 } }

@@ -219,85 +219,135 @@ extension SparseKernels {
     /// going), which left them 2.5× slower per multiply-add than `windowDots` on VGG-16's sparse
     /// layers. Same chains: each output element is `fma(value, dense, sum)` over the entries in
     /// order from +0, per k-block, the blocks' sums added in order.
+    ///
+    /// A k-block's entries take one sweep per eight, the last sweep as many as are left (at low
+    /// density a block holds a handful: VGG-16's conv9 at 0.02 keeps about ten per row and block,
+    /// its five blocks each took a sweep of eight and two of one). The block's first sweep starts
+    /// its chains from +0 in registers and the last sweep of a later block adds its sums to the
+    /// output row as it goes, instead of passes that zero the row and add a block's sums to it.
     static func rowsTimesDenseByEntries(start: UnsafePointer<Int32>, index: UnsafePointer<Int32>, values: UnsafePointer<Float>,
                                         rows: Range<Int>, blocks: [Range<Int>], dense: UnsafePointer<Float>, ldd: Int, n: Int,
                                         out: UnsafeMutablePointer<Float>, ldo: Int) {
-        @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
-        @inline(__always) func run(_ e: Int) -> UnsafePointer<Float> { dense + Int(index[e]) &* ldd }
         withUnsafeTemporaryAllocation(of: Int.self, capacity: blocks.count + 1) { buffer in
             let cuts = buffer.baseAddress!
-            // Later k-blocks' chains run here, then are added to the output row.
+            // A later k-block's chains run here between its sweeps.
             let blockSum = blocks.count > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: n) : nil
             defer { blockSum?.deallocate() }
             for r in rows {
                 cut(entries: Int(start[r])..<Int(start[r + 1]), index: index, blocks: blocks, into: cuts)
                 let target = out + r * ldo
                 for b in 0..<blocks.count {
-                    let sum = b == 0 ? target : blockSum!
-                    sum.update(repeating: 0, count: n)
-                    // One sweep of the row per `step`: sixteen positions at a time (`vector`),
-                    // then one (`scalar`), each the next FMAs of its chains in entry order.
-                    @inline(__always) func sweep(_ vector: (SIMD16<Float>, Int) -> SIMD16<Float>, _ scalar: (Float, Int) -> Float) {
-                        var p = 0
-                        while p + 16 <= n {
-                            UnsafeMutableRawPointer(sum + p).storeBytes(of: vector(load(sum + p), p), as: SIMD16<Float>.self)
-                            p += 16
-                        }
-                        while p < n {
-                            sum[p] = scalar(sum[p], p)
-                            p += 1
-                        }
+                    let (first, end) = (cuts[b], cuts[b + 1])
+                    guard first < end else {
+                        // An empty chain is +0: the first block writes it; a later one would add
+                        // +0 to a sum that started from +0, never −0, which changes nothing.
+                        if b == 0 { target.update(repeating: 0, count: n) }
+                        continue
                     }
-                    var e = cuts[b]
-                    // Eight entries per sweep: the row is loaded and stored once per eight FMAs.
-                    while e + 8 <= cuts[b + 1] {
-                        let (r0, r1, r2, r3, r4, r5, r6, r7) = (run(e), run(e + 1), run(e + 2), run(e + 3),
-                                                                run(e + 4), run(e + 5), run(e + 6), run(e + 7))
-                        let (a0, a1, a2, a3) = (values[e], values[e + 1], values[e + 2], values[e + 3])
-                        let (a4, a5, a6, a7) = (values[e + 4], values[e + 5], values[e + 6], values[e + 7])
-                        sweep({ acc, p in
-                            var acc = acc
-                            acc.addProduct(SIMD16(repeating: a0), load(r0 + p))
-                            acc.addProduct(SIMD16(repeating: a1), load(r1 + p))
-                            acc.addProduct(SIMD16(repeating: a2), load(r2 + p))
-                            acc.addProduct(SIMD16(repeating: a3), load(r3 + p))
-                            acc.addProduct(SIMD16(repeating: a4), load(r4 + p))
-                            acc.addProduct(SIMD16(repeating: a5), load(r5 + p))
-                            acc.addProduct(SIMD16(repeating: a6), load(r6 + p))
-                            acc.addProduct(SIMD16(repeating: a7), load(r7 + p))
-                            return acc
-                        }, { s, p in
-                            s.addingProduct(a0, r0[p]).addingProduct(a1, r1[p]).addingProduct(a2, r2[p]).addingProduct(a3, r3[p])
-                                .addingProduct(a4, r4[p]).addingProduct(a5, r5[p]).addingProduct(a6, r6[p]).addingProduct(a7, r7[p])
-                        })
+                    let sum = b == 0 ? target : blockSum!
+                    var e = first
+                    while e < end {
+                        let sweep = EntrySweep(index: index + e, values: values + e, dense: dense, ldd: ldd, n: n, sum: sum,
+                                               fromZero: e == first, addingTo: b > 0 && end - e <= 8 ? target : nil)
+                        switch Swift.min(8, end - e) {
+                        case 8: sweep.run(Pass8.self)
+                        case 7: sweep.run(Pass7.self)
+                        case 6: sweep.run(Pass6.self)
+                        case 5: sweep.run(Pass5.self)
+                        case 4: sweep.run(Pass4.self)
+                        case 3: sweep.run(Pass3.self)
+                        case 2: sweep.run(Pass2.self)
+                        default: sweep.run(Pass1.self)
+                        }
                         e += 8
                     }
-                    // The short rows of the input gradient (a tap's entries over the output
-                    // channels: a few at low density) and the remainders: four, then one.
-                    while e + 4 <= cuts[b + 1] {
-                        let (r0, r1, r2, r3) = (run(e), run(e + 1), run(e + 2), run(e + 3))
-                        let (a0, a1, a2, a3) = (values[e], values[e + 1], values[e + 2], values[e + 3])
-                        sweep({ acc, p in
-                            var acc = acc
-                            acc.addProduct(SIMD16(repeating: a0), load(r0 + p))
-                            acc.addProduct(SIMD16(repeating: a1), load(r1 + p))
-                            acc.addProduct(SIMD16(repeating: a2), load(r2 + p))
-                            acc.addProduct(SIMD16(repeating: a3), load(r3 + p))
-                            return acc
-                        }, { s, p in s.addingProduct(a0, r0[p]).addingProduct(a1, r1[p]).addingProduct(a2, r2[p]).addingProduct(a3, r3[p]) })
-                        e += 4
-                    }
-                    while e < cuts[b + 1] {
-                        let (r0, a0) = (run(e), values[e])
-                        sweep({ acc, p in acc.addingProduct(SIMD16(repeating: a0), load(r0 + p)) }, { s, p in s.addingProduct(a0, r0[p]) })
-                        e += 1
-                    }
-                    if b > 0 { for p in 0..<n { target[p] = sum[p] + target[p] } }
                 }
             }
         }
     }
 }
+
+/// One sweep of `rowsTimesDenseByEntries` over an output row: the next `W.width` FMAs of each
+/// position's chain, in entry order, from the row's `sum` (or from +0, `fromZero`) back to `sum`
+/// (or, `addingTo`, the block's finished sums added to that row: `target = sum + target`).
+private struct EntrySweep {
+    let index: UnsafePointer<Int32>, values: UnsafePointer<Float>
+    let dense: UnsafePointer<Float>, ldd: Int, n: Int
+    let sum: UnsafeMutablePointer<Float>
+    let fromZero: Bool, addingTo: UnsafeMutablePointer<Float>?
+
+    @inline(__always)
+    func run<W: PassWidth>(_: W.Type) {
+        @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
+        @inline(__always) func run(_ k: Int) -> UnsafePointer<Float> { k < W.width ? dense + Int(index[k]) &* ldd : dense }
+        @inline(__always) func value(_ k: Int) -> Float { k < W.width ? values[k] : 0 }
+        let width = W.width
+        let (r0, r1, r2, r3, r4, r5, r6, r7) = (run(0), run(1), run(2), run(3), run(4), run(5), run(6), run(7))
+        let (a0, a1, a2, a3, a4, a5, a6, a7) = (value(0), value(1), value(2), value(3), value(4), value(5), value(6), value(7))
+        // The four ways in and out of a sweep each get their own loop (one loop testing both
+        // flags kept its eight run pointers on the stack and branched at every step).
+        @inline(__always) func sweep(_ start: (Int) -> SIMD16<Float>, _ finish: (SIMD16<Float>, Int) -> Void,
+                                     _ startScalar: (Int) -> Float, _ finishScalar: (Float, Int) -> Void) {
+            var p = 0
+            while p + 16 <= n {
+                var acc = start(p)
+                acc.addProduct(SIMD16(repeating: a0), load(r0 + p))
+                if width > 1 { acc.addProduct(SIMD16(repeating: a1), load(r1 + p)) }
+                if width > 2 { acc.addProduct(SIMD16(repeating: a2), load(r2 + p)) }
+                if width > 3 { acc.addProduct(SIMD16(repeating: a3), load(r3 + p)) }
+                if width > 4 { acc.addProduct(SIMD16(repeating: a4), load(r4 + p)) }
+                if width > 5 { acc.addProduct(SIMD16(repeating: a5), load(r5 + p)) }
+                if width > 6 { acc.addProduct(SIMD16(repeating: a6), load(r6 + p)) }
+                if width > 7 { acc.addProduct(SIMD16(repeating: a7), load(r7 + p)) }
+                finish(acc, p)
+                p &+= 16
+            }
+            while p < n {
+                var s = startScalar(p)
+                s = s.addingProduct(a0, r0[p])
+                if width > 1 { s = s.addingProduct(a1, r1[p]) }
+                if width > 2 { s = s.addingProduct(a2, r2[p]) }
+                if width > 3 { s = s.addingProduct(a3, r3[p]) }
+                if width > 4 { s = s.addingProduct(a4, r4[p]) }
+                if width > 5 { s = s.addingProduct(a5, r5[p]) }
+                if width > 6 { s = s.addingProduct(a6, r6[p]) }
+                if width > 7 { s = s.addingProduct(a7, r7[p]) }
+                finishScalar(s, p)
+                p &+= 1
+            }
+        }
+        @inline(__always) func store(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
+            UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+        }
+        let sum = self.sum
+        switch (fromZero, addingTo) {
+        case (true, nil):
+            sweep({ _ in SIMD16<Float>() }, { acc, p in store(acc, sum + p) }, { _ in 0 }, { s, p in sum[p] = s })
+        case (false, nil):
+            sweep({ p in load(sum + p) }, { acc, p in store(acc, sum + p) }, { p in sum[p] }, { s, p in sum[p] = s })
+        case (true, let target?):
+            sweep({ _ in SIMD16<Float>() }, { acc, p in store(acc + load(target + p), target + p) },
+                  { _ in 0 }, { s, p in target[p] = s + target[p] })
+        case (false, let target?):
+            sweep({ p in load(sum + p) }, { acc, p in store(acc + load(target + p), target + p) },
+                  { p in sum[p] }, { s, p in target[p] = s + target[p] })
+        }
+    }
+}
+
+/// How many entries or dot products one pass of a sparse kernel takes (a sweep of
+/// `rowsTimesDenseByEntries`, a pass of `SparseKernels.windowDots`), as a type: each width is
+/// its own specialization, its unused registers gone (a width passed at run time left the
+/// branches in the loop).
+protocol PassWidth { static var width: Int { get } }
+enum Pass1: PassWidth { static var width: Int { 1 } }
+enum Pass2: PassWidth { static var width: Int { 2 } }
+enum Pass3: PassWidth { static var width: Int { 3 } }
+enum Pass4: PassWidth { static var width: Int { 4 } }
+enum Pass5: PassWidth { static var width: Int { 5 } }
+enum Pass6: PassWidth { static var width: Int { 6 } }
+enum Pass7: PassWidth { static var width: Int { 7 } }
+enum Pass8: PassWidth { static var width: Int { 8 } }
 
 /// The sparse products of `Tensor+Sparse.swift` and `Conv+Sparse.swift`, and how they split
 /// across threads.

@@ -252,8 +252,9 @@ final class SparseTests: XCTestCase {
         }
     }
 
-    /// `windowDots` takes six or eight dot products per pass and the rest in one: 0 to 17 dot
-    /// products, against Float64 sums and each other (the same chains, bit for bit).
+    /// `windowDots` takes six (AVX2) or eight (AVX-512) dot products per pass and the rest in one:
+    /// 0 to 17 dot products, against Float64 sums and each other (the same chains, bit for bit,
+    /// so both builds agree).
     func testWindowDotsAnyCountAndWidth() {
         var rng = RNG(seed: 11)
         let positions = 48, x = rng.normal(count: 200), g = rng.normal(count: positions)
@@ -274,6 +275,48 @@ final class SparseTests: XCTestCase {
                 results.append(out)
             }
             XCTAssertEqual(results[0].map(\.bitPattern), results[1].map(\.bitPattern), "6 against 8 per pass, \(count) dot products")
+        }
+    }
+
+    /// `rowsTimesDenseByEntries` against its definition, one scalar chain per output element:
+    /// rows keeping 0 to 20 entries in each of three k-blocks (sweeps of every width, empty
+    /// blocks first and later), a row length off the 16-lane strip, strided operands.
+    func testEntrySweepsFollowTheChains() {
+        var rng = RNG(seed: 21)
+        let depth = 2100, n = 53, ldd = 60, ldo = 57, rows = 40
+        let blocks = SparseKernels.kBlocks(depth)
+        XCTAssertEqual(blocks.count, 3)
+        var start: [Int32] = [0], index: [Int32] = []
+        for r in 0..<rows {
+            for (b, block) in blocks.enumerated() {
+                let count = (r * 7 + b * 5) % 21
+                let picks = Set((0..<count).map { _ in block.lowerBound + rng.int(below: block.count) })
+                index += picks.sorted().map(Int32.init)
+            }
+            start.append(Int32(index.count))
+        }
+        let values = rng.normal(count: index.count), dense = rng.normal(count: depth * ldd)
+        var out = [Float](repeating: .nan, count: rows * ldo)
+        start.withUnsafeBufferPointer { st in
+            index.withUnsafeBufferPointer { ix in
+                out.withUnsafeMutableBufferPointer { o in
+                    SparseKernels.rowsTimesDenseByEntries(start: st.baseAddress!, index: ix.baseAddress!, values: values, rows: 0..<rows,
+                                                          blocks: blocks, dense: dense, ldd: ldd, n: n, out: o.baseAddress!, ldo: ldo)
+                }
+            }
+        }
+        for r in 0..<rows {
+            for j in 0..<n {
+                var total: Float = 0
+                for (b, block) in blocks.enumerated() {
+                    var chain: Float = 0
+                    for e in Int(start[r])..<Int(start[r + 1]) where block.contains(Int(index[e])) {
+                        chain = chain.addingProduct(values[e], dense[Int(index[e]) * ldd + j])
+                    }
+                    total = b == 0 ? chain : chain + total
+                }
+                XCTAssertEqual(out[r * ldo + j].bitPattern, total.bitPattern, "row \(r), column \(j)")
+            }
         }
     }
 
