@@ -12,8 +12,8 @@ import Synchronization
 ///
 /// A job is `chunks` calls of `body(chunk, participant)`; the caller and the workers claim chunk
 /// indices from one atomic counter, and each passes its own participant number (the caller 0,
-/// worker i i + 1), under which a job can keep per-thread scratch. Which thread runs a chunk never changes what the chunk computes, so results
-/// do not depend on scheduling. One job runs at a time: a call made while the pool is busy (a
+/// worker i the number i + 1), under which a job can keep per-thread scratch. Which thread runs a
+/// chunk never changes what the chunk computes, so results do not depend on scheduling. One job runs at a time: a call made while the pool is busy (a
 /// nested `forEach`, or a second caller thread) runs its chunks on its own thread, in order.
 final class WorkerPool: @unchecked Sendable {
     static let shared = WorkerPool()
