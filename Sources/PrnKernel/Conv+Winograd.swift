@@ -248,13 +248,13 @@ struct WinogradPlan {
     /// one tile per sample) runs as a group per thread, each with its α² GEMMs whole, instead of
     /// one group whose transforms and α² GEMMs each fork across the threads. For the same
     /// reason a layer of few channels can run smaller groups (`forwardGroupSize`), and the
-    /// threads claim the groups one at a time (`forEachGroupClaimed`).
+    /// threads claim the groups one at a time (`SampleGroups.forEachClaimed`).
     func forward(x: UnsafePointer<Float>, u: [GEMM.PackedA], y: UnsafeMutablePointer<Float>) {
         let perThread = (batch + Parallel.threads - 1) / Parallel.threads
         let groups = SampleGroups(batch: batch, size: Swift.max(1, Swift.min(forwardGroupSize, perThread)))
         let positions = tile.positions, maxTiles = groups.size * tilesPerSample
         let transforms = positions * (inChannels + outChannels) * maxTiles
-        Self.forEachGroupClaimed(groups, scratch: transforms) { samples, v, gemmThreads in
+        groups.forEachClaimed(scratch: transforms) { samples, v, gemmThreads in
             let m = v + positions * inChannels * maxTiles, tiles = samples.count * tilesPerSample
             transformInput(x, samples: samples, into: v, tiles: tiles, threads: gemmThreads)
             for xi in 0..<positions {
@@ -282,25 +282,6 @@ struct WinogradPlan {
     }
 
     static let fewChannels = 256, fewChannelTiles = 64
-
-    /// `body(samples, scratch, gemmThreads)` for each group, as `SampleGroups.forEach` runs them
-    /// (a lone group with all threads, else each group's GEMMs on one thread, each thread with
-    /// `count` floats of scratch of its own), but with the threads claiming the next group when
-    /// they finish one instead of each taking a fixed run of them: a thread held up on the
-    /// layers of many small groups (VGG-16's conv2–4: 32–128 groups) no longer leaves the other
-    /// idle at the end. The forward pass may do this because its outputs do not depend on the
-    /// groups (the weight gradient's sums do).
-    static func forEachGroupClaimed(_ groups: SampleGroups, scratch count: Int,
-                                    _ body: (_ samples: Range<Int>, _ scratch: UnsafeMutablePointer<Float>, _ gemmThreads: Int?) -> Void) {
-        guard groups.count > 0 else { return }
-        let slots = Swift.max(1, Swift.min(Parallel.threads, groups.count))
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: slots * count)
-        defer { scratch.deallocate() }
-        let gemmThreads: Int? = slots == 1 ? nil : 1
-        Parallel.forEachClaimed(groups.count, pieces: groups.count, threads: slots) { range, slot in
-            for g in range { body(groups.samples(ofGroup: g), scratch + slot * count, gemmThreads) }
-        }
-    }
 
     /// Fewest elements of the weight gradient's sum per thread, so that a small sum is not forked.
     static let sumGrain = 1 << 14

@@ -29,6 +29,20 @@ struct SampleGroups {
         }
     }
 
+    /// `forEach`, but the threads claim the next group when they finish one instead of each
+    /// taking a fixed run of them: a thread held up on a layer of many small groups (VGG-16's
+    /// conv2–4 under Winograd: 32–128 groups) no longer leaves the other idle at the end. Only for
+    /// work whose outputs do not depend on the groups' order (a forward pass; not the weight
+    /// gradient's sums).
+    func forEachClaimed(scratch count: Int,
+                        _ body: (_ samples: Range<Int>, _ scratch: UnsafeMutablePointer<Float>, _ gemmThreads: Int?) -> Void) {
+        withSlots(scratch: count) { groups, slots, scratch, gemmThreads in
+            Parallel.forEachClaimed(groups, pieces: groups, threads: slots) { range, slot in
+                for g in range { body(samples(ofGroup: g), scratch + slot * count, gemmThreads) }
+            }
+        }
+    }
+
     /// `forEach` for sums that must be added in group order: up to `Parallel.threads` groups run
     /// at a time, and after each such wave `afterWave` receives the scratch of the wave's groups in
     /// group order. A wave of one group (the last, when the threads do not divide the group
