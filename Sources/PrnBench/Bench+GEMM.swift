@@ -27,14 +27,13 @@ public enum Benchmarks {
         for n in sizes where n > 0 {
             let operands = GEMMOperands(.square(n))
             for t in threads where t > 0 {
-                let gflops = 2 * Double(n) * Double(n) * Double(n) / operands.time(threads: t) / 1e9
-                report("gemm n=\(n) threads=\(t) gflops=\(formatted(gflops))")
+                report("gemm n=\(n) threads=\(t) gflops=\(formatted(operands.gflops(threads: t)))")
             }
         }
-        let prefixes = ProcessInfo.processInfo.environment["BENCH_SHAPES"].map { $0.split(separator: ",").map(String.init) }
-        for shape in GEMMShape.training where prefixes.map({ $0.contains { shape.name.hasPrefix($0) } }) ?? trainingShapes {
+        for shape in GEMMShape.selectedTraining(byDefault: trainingShapes) {
+            let operands = GEMMOperands(shape)
             for t in threads where t > 0 {
-                let gflops = 2 * Double(shape.m) * Double(shape.n) * Double(shape.k) / time(shape, threads: t) / 1e9
+                let gflops = operands.gflops(threads: t)
                 report("gemm shape=\(shape.name) m=\(shape.m) n=\(shape.n) k=\(shape.k) transA=\(shape.transA ? 1 : 0) "
                        + "transB=\(shape.transB ? 1 : 0) threads=\(t) gflops=\(formatted(gflops))")
             }
@@ -64,9 +63,7 @@ public enum Benchmarks {
         }
         let knobs = [GEMM.Knobs(environment: environment), GEMM.Knobs(environment: changed)]
         let rounds = environment["BENCH_AB_ROUNDS"].flatMap { Int($0) } ?? 12
-        let prefixes = environment["BENCH_SHAPES"].map { $0.split(separator: ",").map(String.init) } ?? []
-        let shapes = sizes.filter { $0 > 0 }.map(GEMMShape.square)
-            + GEMMShape.training.filter { shape in prefixes.contains { shape.name.hasPrefix($0) } }
+        let shapes = sizes.filter { $0 > 0 }.map(GEMMShape.square) + GEMMShape.selectedTraining(byDefault: false)
         for shape in shapes {
             for t in threads where t > 0 {
                 var rates: [[Double]] = [[], []], ratios: [Double] = [], wins = 0
@@ -74,8 +71,7 @@ public enum Benchmarks {
                 for round in 0..<rounds {
                     var rate = [0.0, 0.0]
                     for side in round % 2 == 0 ? [0, 1] : [1, 0] {
-                        rate[side] = 2 * Double(shape.m) * Double(shape.n) * Double(shape.k)
-                            / operands.time(threads: t, knobs: knobs[side], minimumTotal: 0, minimumRuns: 3) / 1e9
+                        rate[side] = operands.gflops(threads: t, knobs: knobs[side], minimumTotal: 0, minimumRuns: 3)
                         rates[side].append(rate[side])
                     }
                     ratios.append(rate[1] / rate[0])
@@ -86,11 +82,6 @@ public enum Benchmarks {
                        + "variant=\(formatted(median(rates[1]))) ratio=\(formatted(median(ratios))) variant-wins=\(wins)/\(rounds)")
             }
         }
-    }
-
-    /// The best time of one product of `shape`, operands stored as the autograd stores them.
-    static func time(_ shape: GEMMShape, threads: Int) -> Double {
-        GEMMOperands(shape).time(threads: threads)
     }
 
     /// Runs `body` once to warm up, then until `minimumTotal` seconds have passed and it has run
@@ -137,10 +128,10 @@ final class GEMMOperands {
         c = [Float](repeating: 0, count: shape.m * shape.n)
     }
 
-    /// The best time of one product (`Benchmarks.bestTime`) with the GEMM driver's `knobs`.
-    func time(threads: Int, knobs: GEMM.Knobs = .environment, minimumTotal: Double = 0.5, minimumRuns: Int = 8) -> Double {
+    /// GFLOP/s of the best time of one product (`Benchmarks.bestTime`) with the GEMM driver's `knobs`.
+    func gflops(threads: Int, knobs: GEMM.Knobs = .environment, minimumTotal: Double = 0.5, minimumRuns: Int = 8) -> Double {
         let (m, n, k, transA, transB) = (shape.m, shape.n, shape.k, shape.transA, shape.transB)
-        return a.withUnsafeBufferPointer { a in
+        let seconds = a.withUnsafeBufferPointer { a in
             b.withUnsafeBufferPointer { b in
                 c.withUnsafeMutableBufferPointer { c in
                     Benchmarks.bestTime(minimumTotal: minimumTotal, minimumRuns: minimumRuns) {
@@ -151,12 +142,21 @@ final class GEMMOperands {
                 }
             }
         }
+        return 2 * Double(m) * Double(n) * Double(k) / seconds / 1e9
     }
 }
 
 /// A product a training step makes: its name, sizes and transposes.
 public struct GEMMShape: Sendable {
     public let name: String, m: Int, n: Int, k: Int, transA: Bool, transB: Bool
+
+    /// The training products `BENCH_SHAPES=vgg16.conv9,resnet20` names (by prefix); when it is
+    /// not set, all of them if `byDefault`, else none.
+    static func selectedTraining(byDefault: Bool) -> [GEMMShape] {
+        guard let listed = ProcessInfo.processInfo.environment["BENCH_SHAPES"] else { return byDefault ? training : [] }
+        let prefixes = listed.split(separator: ",").map(String.init)
+        return training.filter { shape in prefixes.contains { shape.name.hasPrefix($0) } }
+    }
 
     /// `C[n×n] = A·B`, no transposes (the name is empty).
     static func square(_ n: Int) -> GEMMShape {
