@@ -27,16 +27,36 @@ public enum Benchmarks {
         for n in sizes where n > 0 {
             let operands = GEMMOperands(.square(n))
             for t in threads where t > 0 {
+                _ = GEMM.takeCallTimes()
                 report("gemm n=\(n) threads=\(t) gflops=\(formatted(operands.gflops(threads: t)))")
+                reportCallTimes("n=\(n) threads=\(t)", report: report)
             }
         }
         for shape in GEMMShape.selectedTraining(byDefault: trainingShapes) {
             let operands = GEMMOperands(shape)
             for t in threads where t > 0 {
+                _ = GEMM.takeCallTimes()
                 let gflops = operands.gflops(threads: t)
                 report("gemm shape=\(shape.name) m=\(shape.m) n=\(shape.n) k=\(shape.k) transA=\(shape.transA ? 1 : 0) "
                        + "transB=\(shape.transB ? 1 : 0) threads=\(t) gflops=\(formatted(gflops))")
+                reportCallTimes("shape=\(shape.name) threads=\(t)", report: report)
             }
+        }
+    }
+
+    /// With `PRN_GEMM_TIMING=1`, where the time of the calls made since the last
+    /// `GEMM.takeCallTimes` went: for the fastest and the median call (by wall time), each
+    /// worker's start after a fork, packing, multiplying and wait at the join, in µs, e.g.
+    /// `gemm-times n=2048 threads=2 calls=9 fastest wall=95000 w0 start=3 pack=1800 multiply=90000 wait=200 w1 …`.
+    static func reportCallTimes(_ label: String, report: (String) -> Void) {
+        let calls = GEMM.takeCallTimes().sorted { $0.wall < $1.wall }
+        guard !calls.isEmpty else { return }
+        for (name, call) in [("fastest", calls[0]), ("median", calls[calls.count / 2])] {
+            let µs = { (seconds: Double) in String(Int((seconds * 1e6).rounded())) }
+            let workers = call.workers.enumerated().map { w, times in
+                "w\(w) start=\(µs(times.start)) pack=\(µs(times.pack)) multiply=\(µs(times.multiply)) wait=\(µs(times.wait))"
+            }
+            report("gemm-times \(label) calls=\(calls.count) \(name) wall=\(µs(call.wall)) " + workers.joined(separator: " "))
         }
     }
 

@@ -24,12 +24,14 @@ extension GEMM {
         let tiling: Tiling
         /// Settings that change the speed only.
         var knobs = Knobs.environment
+        /// Where the call's time goes, when `knobs.timing` asks for it.
+        var stopwatch: Stopwatch? = nil
 
         /// Computes the panel `C[rows, columns]` over all of k.
         func run(rows: Range<Int>, columns: Range<Int>, workers: Int) {
             let grid = SliverGrid(rows: rows, columns: columns, tiling: tiling)
             guard workers > 1 else {
-                multiplyPrivately(grid)
+                multiplyPrivately(grid, worker: 0)
                 return
             }
             // Split along the dimension with more slivers. Waking a worker costs tens of µs on
@@ -37,7 +39,8 @@ extension GEMM {
             // part of C is large enough to repay its copy, each packs its own copy and the call
             // forks once. A packed beforehand is shared: the workers split the columns, each
             // packing its part of B, unless there are too few of them.
-            let splitRows = packedA == nil ? grid.rowSlivers >= grid.columnSlivers : grid.columnSlivers < workers
+            let splitRows = packedA == nil ? knobs.splitRows ?? (grid.rowSlivers >= grid.columnSlivers)
+                                           : grid.columnSlivers < workers
             let unsplitFloats = (splitRows ? columns.count : rows.count) * k
             let share = (splitRows ? rows.count : columns.count) / workers
             if packedA != nil || unsplitFloats <= privatePackingLimit
@@ -45,13 +48,11 @@ extension GEMM {
                 // Parts of C on tile-row or 16-column boundaries, so each worker's slivers are as
                 // full as the whole grid's; on sliver boundaries when A is packed already.
                 let rowStep = packedA != nil ? tiling.rows : tiling.rows == 12 ? 4 : 6
-                Parallel.forEach(workers, threads: workers) { range in
-                    for w in range {
-                        let part = splitRows
-                            ? SliverGrid(rows: split(rows, w, of: workers, step: rowStep), columns: columns, tiling: tiling)
-                            : SliverGrid(rows: rows, columns: split(columns, w, of: workers, step: 16), tiling: tiling)
-                        if !part.rows.isEmpty && !part.columns.isEmpty { multiplyPrivately(part) }
-                    }
+                fork(workers) { w in
+                    let part = splitRows
+                        ? SliverGrid(rows: split(rows, w, of: workers, step: rowStep), columns: columns, tiling: tiling)
+                        : SliverGrid(rows: rows, columns: split(columns, w, of: workers, step: 16), tiling: tiling)
+                    if !part.rows.isEmpty && !part.columns.isEmpty { multiplyPrivately(part, worker: w) }
                 }
             } else {
                 multiplyShared(grid, workers: workers, splitRows: splitRows)
@@ -79,15 +80,20 @@ extension GEMM {
             return rounds
         }
 
-        /// One worker, the whole grid: pack, then update every tile, round by round.
-        func multiplyPrivately(_ grid: SliverGrid) {
+        /// One worker (`worker`, for `stopwatch`), the whole grid: pack, then update every tile,
+        /// round by round.
+        func multiplyPrivately(_ grid: SliverGrid, worker: Int) {
             let rounds = rounds(floatsPerStep: floatsPerStep(grid))
             withPackingBuffer(floats: floatsPerStep(grid) * rounds.map(\.depth).max()!) { buffer in
                 for (r, round) in rounds.enumerated() {
                     let layout = PackedRound(blocks: round, grid: grid, base: buffer, packedA: packedA)
-                    pack(layout, grid, rowSlivers: 0..<grid.rowSlivers, columnSlivers: 0..<grid.columnSlivers)
-                    multiply(layout, grid, rowSlivers: 0..<grid.rowSlivers, columnSlivers: 0..<grid.columnSlivers,
-                             firstRound: r == 0)
+                    time(worker, \.pack) {
+                        pack(layout, grid, rowSlivers: 0..<grid.rowSlivers, columnSlivers: 0..<grid.columnSlivers)
+                    }
+                    time(worker, \.multiply) {
+                        multiply(layout, grid, rowSlivers: 0..<grid.rowSlivers, columnSlivers: 0..<grid.columnSlivers,
+                                 firstRound: r == 0)
+                    }
                 }
             }
         }
@@ -100,14 +106,13 @@ extension GEMM {
             withPackingBuffer(floats: floatsPerStep(grid) * rounds.map(\.depth).max()!) { buffer in
                 for (r, round) in rounds.enumerated() {
                     let layout = PackedRound(blocks: round, grid: grid, base: buffer, packedA: packedA)
-                    Parallel.forEach(workers, threads: workers) { range in
-                        for w in range {
-                            pack(layout, grid, rowSlivers: share(w, grid.rowSlivers),
-                                 columnSlivers: share(w, grid.columnSlivers))
+                    fork(workers) { w in
+                        time(w, \.pack) {
+                            pack(layout, grid, rowSlivers: share(w, grid.rowSlivers), columnSlivers: share(w, grid.columnSlivers))
                         }
                     }
-                    Parallel.forEach(workers, threads: workers) { range in
-                        for w in range {
+                    fork(workers) { w in
+                        time(w, \.multiply) {
                             multiply(layout, grid,
                                      rowSlivers: splitRows ? share(w, grid.rowSlivers) : 0..<grid.rowSlivers,
                                      columnSlivers: splitRows ? 0..<grid.columnSlivers : share(w, grid.columnSlivers),
@@ -129,7 +134,7 @@ extension GEMM {
                     packSlivers(transA ? a + p * lda + i : a + i * lda + p, ld: lda, contiguous: transA,
                                 kc: kc, count: count, tile: tiling.rows, lastTile: tiling.paddedRows, scale: alpha,
                                 into: layout.a(block: index, sliver: rowSlivers.lowerBound),
-                                sliverStride: tiling.rows * kc)
+                                sliverStride: tiling.rows * kc, prefetchAhead: knobs.packPrefetch)
                 }
                 if !columnSlivers.isEmpty {
                     let j = grid.columns(of: columnSlivers.lowerBound).first
@@ -138,7 +143,7 @@ extension GEMM {
                     packSlivers(transB ? b + j * ldb + p : b + p * ldb + j, ld: ldb, contiguous: !transB,
                                 kc: kc, count: count, tile: tiling.columns, lastTile: tiling.paddedColumns, scale: 1,
                                 into: layout.b(block: index, sliver: columnSlivers.lowerBound),
-                                sliverStride: tiling.columns * kc)
+                                sliverStride: tiling.columns * kc, prefetchAhead: knobs.packPrefetch)
                 }
             }
         }

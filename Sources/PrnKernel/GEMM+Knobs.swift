@@ -16,14 +16,27 @@ extension GEMM {
         /// `PRN_GEMM_PRIVATE_COPY_LIMIT=floats`: `privateCopyLimit`.
         public var privateCopyLimit: Int
 
+        /// `PRN_GEMM_SPLIT=rows` or `columns`: how workers split C, instead of the driver's rule
+        /// (`Job.run`); nil for the rule.
+        public var splitRows: Bool?
+        /// `PRN_GEMM_PACK_PREFETCH=floats`: how far ahead along k the transposing packer asks for
+        /// its source rows (`GEMM.packSlivers`); 0 for no hints.
+        public var packPrefetch: Int
+        /// `PRN_GEMM_TIMING=1`: record where each call's time goes (`GEMM.takeCallTimes`).
+        public var timing: Bool
+
         /// The environment variables the knobs are read from.
-        public static let names: Set<String> = ["PRN_GEMM_PREFETCH", "PRN_GEMM_CPREFETCH", "PRN_GEMM_PRIVATE_COPY_LIMIT"]
+        public static let names: Set<String> = ["PRN_GEMM_PREFETCH", "PRN_GEMM_CPREFETCH", "PRN_GEMM_PRIVATE_COPY_LIMIT",
+                                                "PRN_GEMM_TIMING", "PRN_GEMM_SPLIT", "PRN_GEMM_PACK_PREFETCH"]
 
         /// The knobs `environment` sets; the defaults for the variables it lacks (or cannot parse).
         public init(environment: [String: String]) {
             prefetching = environment["PRN_GEMM_PREFETCH"] != "0"
             prefetchingC = environment["PRN_GEMM_CPREFETCH"] != "0"
             privateCopyLimit = environment["PRN_GEMM_PRIVATE_COPY_LIMIT"].flatMap { Int($0) } ?? GEMM.privateCopyLimit
+            timing = environment["PRN_GEMM_TIMING"] == "1"
+            splitRows = ["rows": true, "columns": false][environment["PRN_GEMM_SPLIT"] ?? ""]
+            packPrefetch = environment["PRN_GEMM_PACK_PREFETCH"].flatMap { Int($0) } ?? 0
         }
 
         /// The process's knobs, which `sgemm` uses.

@@ -61,9 +61,11 @@ public enum GEMM {
         precondition(lda >= (transA ? m : k) && ldb >= (transB ? k : n), "sgemm: lda or ldb too small")
 
         let tiling = Tiling.current
-        let job = Job(transA: transA, transB: transB, k: k, alpha: alpha, a: a, lda: lda,
-                      b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, tiling: tiling, knobs: knobs)
         let workers = workerCount(m: m, n: n, k: k, tiling: tiling, requested: threads ?? Parallel.threads)
+        let job = Job(transA: transA, transB: transB, k: k, alpha: alpha, a: a, lda: lda,
+                      b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, tiling: tiling, knobs: knobs,
+                      stopwatch: knobs.timing ? Stopwatch(workers: workers) : nil)
+        defer { job.stopwatch?.finish() }
         // Very large C is done in panels, so the packed buffer stays bounded.
         for i0 in stride(from: 0, to: m, by: panelSize) {
             for j0 in stride(from: 0, to: n, by: panelSize) {

@@ -127,6 +127,8 @@ final class GEMMTests: XCTestCase {
         let settings: [[String: String]] = [
             ["PRN_GEMM_PREFETCH": "0"], ["PRN_GEMM_CPREFETCH": "0"],
             ["PRN_GEMM_PRIVATE_COPY_LIMIT": "0"], ["PRN_GEMM_PRIVATE_COPY_LIMIT": "\(Int.max)"],
+            ["PRN_GEMM_TIMING": "1"], ["PRN_GEMM_SPLIT": "rows"], ["PRN_GEMM_SPLIT": "columns"],
+            ["PRN_GEMM_PACK_PREFETCH": "64"], ["PRN_GEMM_PACK_PREFETCH": "256"],
         ]
         for wide in [false, true] {
             GEMM.wideTiles = wide
@@ -140,6 +142,30 @@ final class GEMMTests: XCTestCase {
                         XCTFail("\(setting) changes C[\(i / g.ldc), \(i % g.ldc)]: \(base[i]) vs \(other[i]) for \(g), wide \(wide)")
                     }
                 }
+            }
+        }
+    }
+
+    /// `PRN_GEMM_TIMING=1` records one entry per call, with one worker per thread used, each
+    /// worker's packing and multiplying inside the call's wall time; without it, nothing.
+    func testTimingRecordsEachCall() {
+        _ = GEMM.takeCallTimes()
+        let g = GEMMCase(transA: false, transB: false, m: 300, n: 500, k: 700, beta: 0)
+        _ = g.run(threads: 2)
+        XCTAssertTrue(GEMM.takeCallTimes().isEmpty, "calls timed without PRN_GEMM_TIMING")
+        let timed = GEMM.Knobs(environment: ["PRN_GEMM_TIMING": "1"])
+        for threads in [1, 2] {
+            _ = g.run(threads: threads, knobs: timed)
+            let calls = GEMM.takeCallTimes()
+            XCTAssertEqual(calls.count, 1)
+            guard let call = calls.first else { continue }
+            XCTAssertEqual(call.workers.count, threads)
+            for (w, times) in call.workers.enumerated() {
+                XCTAssertGreaterThan(times.multiply, 0, "worker \(w) of \(threads)")
+                XCTAssertGreaterThan(times.pack, 0, "worker \(w) of \(threads)")
+                XCTAssertGreaterThanOrEqual(times.start, 0)
+                XCTAssertGreaterThanOrEqual(times.wait, 0)
+                XCTAssertLessThanOrEqual(times.start + times.pack + times.multiply + times.wait, call.wall)
             }
         }
     }
