@@ -34,29 +34,64 @@ extension GEMM {
                 multiplyPrivately(grid, worker: 0)
                 return
             }
-            // Split along the dimension with more slivers. Waking a worker costs tens of µs on
-            // these machines, so when the operand every worker needs is small, or each worker's
-            // part of C is large enough to repay its copy, each packs its own copy and the call
-            // forks once. A packed beforehand is shared: the workers split the columns, each
-            // packing its part of B, unless there are too few of them.
-            let splitRows = packedA == nil ? knobs.splitRows ?? (grid.rowSlivers >= grid.columnSlivers)
+            // Waking a worker costs tens of µs on these machines, so when the operand every
+            // worker needs is small, or each worker's part of C is large enough to repay its
+            // copy, each packs its own copy and the call forks once. A packed beforehand is
+            // shared: the workers split the columns, each packing its part of B, unless there
+            // are too few of them.
+            let splitRows = packedA == nil ? knobs.splitRows ?? splitsRows(grid, workers: workers)
                                            : grid.columnSlivers < workers
             let unsplitFloats = (splitRows ? columns.count : rows.count) * k
             let share = (splitRows ? rows.count : columns.count) / workers
             if packedA != nil || unsplitFloats <= privatePackingLimit
                 || (share >= privateShareMinimum && unsplitFloats <= knobs.privateCopyLimit) {
-                // Parts of C on tile-row or 16-column boundaries, so each worker's slivers are as
-                // full as the whole grid's; on sliver boundaries when A is packed already.
-                let rowStep = packedA != nil ? tiling.rows : tiling.rows == 12 ? 4 : 6
                 fork(workers) { w in
-                    let part = splitRows
-                        ? SliverGrid(rows: split(rows, w, of: workers, step: rowStep), columns: columns, tiling: tiling)
-                        : SliverGrid(rows: rows, columns: split(columns, w, of: workers, step: 16), tiling: tiling)
+                    let part = self.part(grid, w, of: workers, splitRows: splitRows)
                     if !part.rows.isEmpty && !part.columns.isEmpty { multiplyPrivately(part, worker: w) }
                 }
             } else {
                 multiplyShared(grid, workers: workers, splitRows: splitRows)
             }
+        }
+
+        /// Part `w` of `workers` of `grid` when split by rows (or columns): on tile-row or
+        /// 16-column boundaries, so each worker's slivers are as full as the whole grid's; on
+        /// sliver boundaries when A is packed already.
+        func part(_ grid: SliverGrid, _ w: Int, of workers: Int, splitRows: Bool) -> SliverGrid {
+            let rowStep = packedA != nil ? tiling.rows : tiling.rows == 12 ? 4 : 6
+            return splitRows
+                ? SliverGrid(rows: split(grid.rows, w, of: workers, step: rowStep), columns: grid.columns, tiling: tiling)
+                : SliverGrid(rows: grid.rows, columns: split(grid.columns, w, of: workers, step: 16), tiling: tiling)
+        }
+
+        /// Whether workers split `grid` by rows: the dimension with more slivers, unless the
+        /// other way's largest part is over 1 % smaller (the call ends when that part does),
+        /// counted in multiply-adds per step of k, padding included. VGG-16's conv6 forward
+        /// (256 × 512, 43 row and 32 column slivers) split by rows gave one worker 22 of the 43
+        /// row slivers, 1.6 % more than half; by columns, 16 and 16. On Zen 3 (AVX2), two
+        /// threads, 12 rounds alternating in one process under `chrt -f 10` (`PRN_GEMM_SPLIT`),
+        /// columns against rows: 166.6 → 171.5 GFLOP/s (12 of 12 rounds) and 162.3 → 171.5 (9 of
+        /// 12); n = 256 163.1 → 166.7 (9 of 12). Where the parts differ by less (n = 512 to 2048,
+        /// 0.1–0.4 %) the choice measured even, so the old rule stands there.
+        func splitsRows(_ grid: SliverGrid, workers: Int) -> Bool {
+            func largestPart(splitRows: Bool) -> Int {
+                (0..<workers).reduce(0) { largest, w in
+                    max(largest, paddedArea(part(grid, w, of: workers, splitRows: splitRows)))
+                }
+            }
+            let byRows = largestPart(splitRows: true), byColumns = largestPart(splitRows: false)
+            if 100 * byColumns < 99 * byRows { return false }
+            if 100 * byRows < 99 * byColumns { return true }
+            return grid.rowSlivers >= grid.columnSlivers
+        }
+
+        /// Rows times columns of `grid` as the kernels compute them, each last sliver padded.
+        private func paddedArea(_ grid: SliverGrid) -> Int {
+            guard grid.rowSlivers > 0 && grid.columnSlivers > 0 else { return 0 }
+            let rows = (grid.rowSlivers - 1) * tiling.rows + tiling.paddedRows(grid.rows(of: grid.rowSlivers - 1).count)
+            let columns = (grid.columnSlivers - 1) * tiling.columns
+                + tiling.paddedColumns(grid.columns(of: grid.columnSlivers - 1).count)
+            return rows * columns
         }
 
         /// Floats packed per step of k for a grid: its B slivers, and its A slivers unless A is
@@ -134,7 +169,7 @@ extension GEMM {
                     packSlivers(transA ? a + p * lda + i : a + i * lda + p, ld: lda, contiguous: transA,
                                 kc: kc, count: count, tile: tiling.rows, lastTile: tiling.paddedRows, scale: alpha,
                                 into: layout.a(block: index, sliver: rowSlivers.lowerBound),
-                                sliverStride: tiling.rows * kc, prefetchAhead: knobs.packPrefetch)
+                                sliverStride: tiling.rows * kc)
                 }
                 if !columnSlivers.isEmpty {
                     let j = grid.columns(of: columnSlivers.lowerBound).first
@@ -143,7 +178,7 @@ extension GEMM {
                     packSlivers(transB ? b + j * ldb + p : b + p * ldb + j, ld: ldb, contiguous: !transB,
                                 kc: kc, count: count, tile: tiling.columns, lastTile: tiling.paddedColumns, scale: 1,
                                 into: layout.b(block: index, sliver: columnSlivers.lowerBound),
-                                sliverStride: tiling.columns * kc, prefetchAhead: knobs.packPrefetch)
+                                sliverStride: tiling.columns * kc)
                 }
             }
         }

@@ -2,7 +2,8 @@ import Foundation
 
 extension GEMM {
     /// Settings of the driver that change its speed, never its results: which cache hints it
-    /// issues and when workers pack private copies. Each is read once from the environment, so one
+    /// issues, how workers split C and when they pack private copies; and whether it records
+    /// where the time goes. Each is read once from the environment, so one
     /// binary can be compared with itself: in separate runs (`PRN_GEMM_CPREFETCH=0 prn bench gemm`)
     /// or, to resolve effects of a few per cent on a host whose speed drifts more than that
     /// between runs, in one process: `BENCH_AB=PRN_GEMM_CPREFETCH=0 prn bench gemm` alternates
@@ -17,17 +18,14 @@ extension GEMM {
         public var privateCopyLimit: Int
 
         /// `PRN_GEMM_SPLIT=rows` or `columns`: how workers split C, instead of the driver's rule
-        /// (`Job.run`); nil for the rule.
+        /// (`Job.splitsRows`); nil for the rule.
         public var splitRows: Bool?
-        /// `PRN_GEMM_PACK_PREFETCH=floats`: how far ahead along k the transposing packer asks for
-        /// its source rows (`GEMM.packSlivers`); 0 for no hints.
-        public var packPrefetch: Int
         /// `PRN_GEMM_TIMING=1`: record where each call's time goes (`GEMM.takeCallTimes`).
         public var timing: Bool
 
         /// The environment variables the knobs are read from.
         public static let names: Set<String> = ["PRN_GEMM_PREFETCH", "PRN_GEMM_CPREFETCH", "PRN_GEMM_PRIVATE_COPY_LIMIT",
-                                                "PRN_GEMM_TIMING", "PRN_GEMM_SPLIT", "PRN_GEMM_PACK_PREFETCH"]
+                                                "PRN_GEMM_TIMING", "PRN_GEMM_SPLIT"]
 
         /// The knobs `environment` sets; the defaults for the variables it lacks (or cannot parse).
         public init(environment: [String: String]) {
@@ -36,7 +34,6 @@ extension GEMM {
             privateCopyLimit = environment["PRN_GEMM_PRIVATE_COPY_LIMIT"].flatMap { Int($0) } ?? GEMM.privateCopyLimit
             timing = environment["PRN_GEMM_TIMING"] == "1"
             splitRows = ["rows": true, "columns": false][environment["PRN_GEMM_SPLIT"] ?? ""]
-            packPrefetch = environment["PRN_GEMM_PACK_PREFETCH"].flatMap { Int($0) } ?? 0
         }
 
         /// The process's knobs, which `sgemm` uses.

@@ -1,5 +1,3 @@
-import CPrefetch
-
 // Packing: copies slivers of op(A) (12 or 6 rows each) or op(B) (32 or 16 columns each, see
 // `Tiling`) for one block of k into the order the micro-kernel reads them — step p of k first,
 // then the sliver's rows or columns: `sliver[p · width + r]`. A last, partial sliver is padded
@@ -19,8 +17,7 @@ extension GEMM {
     /// `contiguous`, else `src[r·ld + p]`.
     static func packSlivers(
         _ src: UnsafePointer<Float>, ld: Int, contiguous: Bool, kc: Int, count: Int, tile: Int,
-        lastTile: (Int) -> Int, scale: Float, into dst: UnsafeMutablePointer<Float>, sliverStride: Int,
-        prefetchAhead: Int = 0
+        lastTile: (Int) -> Int, scale: Float, into dst: UnsafeMutablePointer<Float>, sliverStride: Int
     ) {
         let full = count / tile, rest = count - full * tile
         if contiguous {
@@ -33,7 +30,7 @@ extension GEMM {
         } else {
             for s in 0..<full {
                 transpose(src + s &* tile &* ld, ld: ld, kc: kc, count: tile, width: tile, scale: scale,
-                          into: dst + s &* sliverStride, prefetchAhead: prefetchAhead)
+                          into: dst + s &* sliverStride)
             }
         }
         guard rest > 0 else { return }
@@ -92,7 +89,7 @@ extension GEMM {
     /// `width`, padding rows `count..<width` with zeros.
     private static func transpose(
         _ src: UnsafePointer<Float>, ld: Int, kc: Int, count: Int, width: Int, scale: Float,
-        into dst: UnsafeMutablePointer<Float>, prefetchAhead: Int = 0
+        into dst: UnsafeMutablePointer<Float>
     ) {
         // Chunks of p keep the part of the sliver being written in L1 across the row groups.
         // Rows go in blocks of eight (an 8 × 8 transpose in ymm registers), a 6-row sliver as
@@ -106,9 +103,6 @@ extension GEMM {
         let firstFour = six ? 0 : 8 &* eights
         for p0 in stride(from: 0, to: kc, by: chunk) {
             let p1 = min(p0 + chunk, kc)
-            if prefetchAhead > 0 {
-                askForSource(src, ld: ld, rows: count, kc: kc, steps: p0 &+ prefetchAhead ..< p1 &+ prefetchAhead)
-            }
             var done = p0   // steps the 4-row groups and the pair start from
             if six {
                 done = transposeBlocks(src, ld: ld, rows: 6, from: p0, to: p1, kc: kc, width: 6, scale: scale, into: dst)
@@ -135,22 +129,6 @@ extension GEMM {
             for p in 0..<kc {
                 d.pointee = r < count ? s[p] * scale : 0
                 d += width
-            }
-        }
-    }
-
-    /// Asks for the cache lines of `steps` of the `rows` source rows at `src`; steps past `kc`
-    /// are those of the next sliver's rows (`rows` further on), whose first steps come next.
-    @inline(__always)
-    private static func askForSource(_ src: UnsafePointer<Float>, ld: Int, rows: Int, kc: Int, steps: Range<Int>) {
-        let (base, first) = steps.lowerBound >= kc ? (src + rows &* ld, steps.lowerBound &- kc) : (src, steps.lowerBound)
-        let count = steps.lowerBound >= kc ? steps.count : min(steps.count, kc &- steps.lowerBound)
-        for r in 0..<rows {
-            let row = UnsafeRawPointer(base + r &* ld + first)
-            var offset = 0
-            while offset < 4 &* count {
-                prn_prefetch_l1(row + offset)
-                offset &+= 64
             }
         }
     }
