@@ -27,7 +27,13 @@ extension Variable {
     public func conv2d(_ weight: Variable, stride: Int = 1, padding: Int = 0) -> Variable {
         let x = self
         return Variable.record(x.value.conv2d(weight.value, stride: stride, padding: padding), [x, weight]) { g in
-            [x.requiresGrad ? Variable.conv2dInputGrad(g, weight, inputShape: x.shape, stride: stride, padding: padding) : nil,
+            // Without a recorded graph, both gradients in one call (one pass over g where the
+            // kernel can, `Tensor.conv2dGradients`); the same values as the two ops below.
+            if !GradMode.isEnabled && x.requiresGrad && weight.requiresGrad {
+                let (dx, dw) = Tensor.conv2dGradients(x.value, g.value, weight.value, stride: stride, padding: padding)
+                return [Variable(dx), Variable(dw)]
+            }
+            return [x.requiresGrad ? Variable.conv2dInputGrad(g, weight, inputShape: x.shape, stride: stride, padding: padding) : nil,
              weight.requiresGrad ? Variable.conv2dWeightGrad(x, g, weightShape: weight.shape, stride: stride, padding: padding) : nil]
         }
     }

@@ -25,6 +25,12 @@ public enum ConvBenchmark {
     /// what `ConvAlgorithm.chosen` runs for this layer's product; `best` (`best_cpu`): the
     /// fastest by wall (CPU) time; `rule_vs_best` (`_cpu`): the rule's time over the best one's.
     ///
+    /// After a layer's three products (for layers of at least 8 input channels), a line
+    /// `conv layer=… product=gradients threads=… together_ms=… apart_ms=… speedup_together=…
+    /// together_cpu_ms=… apart_cpu_ms=…`: both gradients as a backward pass asks for them
+    /// (`Tensor.conv2dGradients`, one pass on the sliding kernel where it pays) against the two
+    /// calls one after the other, interleaved the same way.
+    ///
     /// `models` (as `BENCH_MODELS=vgg16` gives them) runs only those models' layers, `layers`
     /// (`BENCH_LAYERS=vgg11.c64.s8,resnet20.c64.s8`) only the layers of those names, `threads`
     /// (`BENCH_THREADS`) only those thread counts.
@@ -87,6 +93,26 @@ public enum ConvBenchmark {
                            + " rule_vs_best=\(Benchmarks.formatted(wall[ruled] / wall[best]))"
                            + " rule_vs_best_cpu=\(Benchmarks.formatted(cpu[ruled] / cpu[bestCPU]))")
                 }
+            }
+            // The first layers (1 or 3 input channels) get no input gradient in training.
+            guard c >= 8 else { continue }
+            // Both gradients as a backward pass asks for them (`Tensor.conv2dGradients`, one
+            // pass where the rule slides both) against the two calls one after the other.
+            let both: [() -> Void] = [
+                { _ = Tensor.conv2dGradients(x, gy, w, stride: stride, padding: 1) },
+                {
+                    _ = Tensor.conv2dInputGrad(gy, w, inputShape: x.shape, stride: stride, padding: 1)
+                    _ = Tensor.conv2dWeightGrad(x, gy, weightShape: w.shape, stride: stride, padding: 1)
+                },
+            ]
+            for threads in threads {
+                Parallel.threads = threads
+                both.forEach { $0() }
+                let (rounds, wall, cpu) = interleavedMedians(both.count) { both[$0]() }
+                report("conv layer=\(name) product=gradients threads=\(threads) rounds=\(rounds)"
+                       + " together_ms=\(Benchmarks.formatted(wall[0] * 1e3)) apart_ms=\(Benchmarks.formatted(wall[1] * 1e3))"
+                       + " speedup_together=\(Benchmarks.formatted(wall[1] / wall[0]))"
+                       + " together_cpu_ms=\(Benchmarks.formatted(cpu[0] * 1e3)) apart_cpu_ms=\(Benchmarks.formatted(cpu[1] * 1e3))")
             }
         }
     }

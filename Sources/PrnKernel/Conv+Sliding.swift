@@ -164,12 +164,14 @@ struct SlidingPlan {
         }
     }
 
-    /// One sample's output planes from its shifted copies: pixel blocks outer, so a block's input
-    /// stays in L1 across the output channel blocks.
-    func forwardSample(_ copies: UnsafePointer<Float>, packed: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+    /// One sample's output planes from its shifted copies (channel c's at `copies +
+    /// c·channelStride`, by default right after channel c − 1's): pixel blocks outer, so a block's
+    /// input stays in L1 across the output channel blocks.
+    func forwardSample(_ copies: UnsafePointer<Float>, channelStride: Int? = nil, packed: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
         let block = SlidingBlock.current, packedBlock = inChannels * 9 * block.channels
+        let channelStride = channelStride ?? copiesPerChannel * shiftedCount
         block.sweep(plane: plane, outputs: outChannels, y: y) { p, ob, vectors, y, yStride in
-            block.kernel(vectors: vectors, depth: inChannels, x: copies + p, channelStride: copiesPerChannel * shiftedCount,
+            block.kernel(vectors: vectors, depth: inChannels, x: copies + p, channelStride: channelStride,
                          shiftStride: shiftedCount, rows: tapRows, w: packed + ob * packedBlock, y: y, yStride: yStride)
         }
     }

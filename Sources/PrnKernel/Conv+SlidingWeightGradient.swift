@@ -30,8 +30,10 @@ extension SlidingPlan {
     /// that 2 or 4 threads share them evenly.
     var gradientParts: Int { Swift.min(batch, 4) }
 
-    /// `dw = ∂⟨conv(x, w), gy⟩/∂w`, overwriting `dw[O, C, 3, 3]`.
-    func weightGradient(x: UnsafePointer<Float>, gy: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>) {
+    /// `dw = ∂⟨conv(x, w), gy⟩/∂w`, overwriting `dw[O, C, 3, 3]`; with `inputGradient`, also
+    /// `dx = conv2dInputGrad(gy, w)` in the same pass (`Conv+SlidingGradients.swift`).
+    func weightGradient(x: UnsafePointer<Float>, gy: UnsafePointer<Float>, dw: UnsafeMutablePointer<Float>,
+                        inputGradient: SlidingInputGradient? = nil) {
         let taps = inChannels * 9, parts = gradientParts, group = gradientGroupSize, chunks = (plane + 15) / 16
         let padded = chunks * 16, perChannel = copiesPerChannel * shiftedCount, lanesPerPart = outChannels * taps
         let lanes = UnsafeMutablePointer<SIMD16<Float>>.allocate(capacity: Swift.max(1, parts) * lanesPerPart)
@@ -43,11 +45,14 @@ extension SlidingPlan {
             // (an 8×8 layer's 16 samples 96 KB apart) and crowded a few L1 sets.
             let copies = slidingCopies(group * copiesPerSample)
             // gy's rows padded with zeros to whole chunks (the lanes past the plane must add
-            // nothing); read in place when a group is one sample of whole chunks.
-            let gyGroup = plane == padded && group == 1 ? nil : slidingCopies(group * outChannels * padded)
+            // nothing); read in place when a group is one sample of whole chunks, and from the
+            // input gradient's shifted copies of gy when it runs beside.
+            let gyGroup = inputGradient != nil || (plane == padded && group == 1) ? nil : slidingCopies(group * outChannels * padded)
+            let gyCopies = inputGradient.map { slidingCopies(group * $0.plan.copiesPerSample) }
             defer {
                 copies.deallocate()
                 gyGroup?.deallocate()
+                gyCopies?.deallocate()
             }
             for part in range {
                 let own = lanes + part * lanesPerPart
@@ -55,10 +60,19 @@ extension SlidingPlan {
                 var first = batch * part / parts
                 while first < batch * (part + 1) / parts {
                     let samples = first ..< Swift.min(first + group, batch * (part + 1) / parts)
-                    for (i, n) in samples.enumerated() {
-                        fillShifted(x + n * inChannels * inputPlane, into: copies + i * perChannel, channelStride: group * perChannel)
+                    func fillCopies() {
+                        for (i, n) in samples.enumerated() {
+                            fillShifted(x + n * inChannels * inputPlane, into: copies + i * perChannel, channelStride: group * perChannel)
+                        }
                     }
-                    if let gyGroup {
+                    let rows: GradientRows
+                    if let inputGradient, let gyCopies {
+                        // The input gradient first, so that x's copies are the ones still in cache
+                        // when the lanes run.
+                        rows = inputGradient.run(gy: gy, samples: samples, copies: gyCopies, group: group)
+                        fillCopies()
+                    } else if let gyGroup {
+                        fillCopies()
                         for (i, n) in samples.enumerated() {
                             for o in 0..<outChannels {
                                 let row = gyGroup + (o * group + i) * padded
@@ -66,9 +80,11 @@ extension SlidingPlan {
                                 (row + plane).update(repeating: 0, count: padded - plane)
                             }
                         }
+                        rows = GradientRows(base: UnsafePointer(gyGroup), sampleStride: padded, channelStride: group * padded)
+                    } else {
+                        fillCopies()
+                        rows = GradientRows(base: gy + samples.lowerBound * outChannels * plane, sampleStride: 0, channelStride: plane)
                     }
-                    let rows = gyGroup.map { GradientRows(base: UnsafePointer($0), sampleStride: padded, channelStride: group * padded) }
-                        ?? GradientRows(base: gy + samples.lowerBound * outChannels * plane, sampleStride: 0, channelStride: plane)
                     accumulate(samples: samples.count, outputs: outChannels, chunks: chunks, copies: copies,
                                channelStride: group * perChannel, gy: rows, lanes: own)
                     first = samples.upperBound

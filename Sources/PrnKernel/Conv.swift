@@ -84,6 +84,24 @@ extension Tensor {
     }
 }
 
+extension Tensor {
+    /// Both adjoints at once, `(conv2dInputGrad(gy, w), conv2dWeightGrad(x, gy))`, as a backward
+    /// pass asks for them when x and w both need gradients: the same bits as the two calls. Where
+    /// the rule runs both on the sliding kernel on stride 1 and planes of at least 1024 pixels
+    /// (`SlidingPlan.fusesGradients`), one pass over gy computes both (`Conv+SlidingGradients.swift`).
+    public static func conv2dGradients(_ x: Tensor, _ gy: Tensor, _ weight: Tensor, stride: Int = 1, padding: Int = 0,
+                                       algorithm: ConvAlgorithm? = nil) -> (input: Tensor, weight: Tensor) {
+        let geo = ConvGeometry.validated(input: x.shape, weight: weight.shape, stride: stride, padding: padding)
+        precondition(gy.shape == geo.outputShape, "conv2dGradients: gradient \(gy.shape), expected \(geo.outputShape)")
+        if SlidingPlan.fuses && geo.uses(algorithm, .inputGradient) == .sliding && geo.uses(algorithm, .weightGradient) == .sliding
+            && SlidingPlan(geo).fusesGradients {
+            return SlidingPlan.gradients(x, gy, weight, geo)
+        }
+        return (conv2dInputGrad(gy, weight, inputShape: x.shape, stride: stride, padding: padding, algorithm: algorithm),
+                conv2dWeightGrad(x, gy, weightShape: weight.shape, stride: stride, padding: padding, algorithm: algorithm))
+    }
+}
+
 extension Shape {
     /// The output shape of `conv2d` for an input `[N, C, H, W]` and a weight `[O, C, KH, KW]` with
     /// the same stride and zero padding on both axes:

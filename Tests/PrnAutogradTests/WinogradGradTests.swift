@@ -62,6 +62,21 @@ final class WinogradGradTests: XCTestCase {
         }
     }
 
+    /// Without a recorded graph the backward asks for both gradients at once
+    /// (`Tensor.conv2dGradients`, one pass on the sliding layers): the same bits as the recorded
+    /// ops give.
+    func testGradientsWithoutGraphHaveTheGraphsBits() {
+        for layer in Self.layers {
+            let leaves = layer.params.map { Variable($0, requiresGrad: true) }
+            let loss = Self.loss(stride: layer.stride)
+            let plain = grad(of: loss(leaves), wrt: leaves)
+            let recorded = grad(of: loss(leaves), wrt: leaves, createGraph: true)
+            for (a, b) in zip(plain, recorded) {
+                XCTAssertEqual(a.value.scalars.map(\.bitPattern), b.value.scalars.map(\.bitPattern), "\(layer.algorithm)")
+            }
+        }
+    }
+
     /// F(4×4)'s rounding in the gradient, about 1e-5 of its largest element (≈ 20 in the weight
     /// block of the first layer), is divided by 2h = 0.02 in the differences: up to about 0.04 in
     /// an element of Hv's weight block (≈ 0.6), so elements are compared with an absolute
