@@ -1,5 +1,5 @@
 import Foundation
-import PrnKernel
+@_spi(Bench) import PrnKernel
 import PrnData
 import PrnNN
 
@@ -17,6 +17,8 @@ public enum TrainBenchmarks {
     /// `models` (names, as `BENCH_MODELS=vgg16,resnet20` gives them) runs only those, and loads
     /// only their data, so a process's peak memory is theirs. `threads` defaults to
     /// `BENCH_THREADS` (`1`, `2` or `1,2`, for profiling one of them), else 1 and 2.
+    /// `PRN_POOL_STATS=1` adds, after each line, the host's speed per thread (`HostProbe`) and
+    /// where the timed steps' wall time went (`poolReport`); those lines are not `train` lines.
     public static func run(threads: [Int] = benchThreads, models: Set<String>? = nil, report: (String) -> Void) throws {
         let cases: [(name: Zoo, data: BenchData, width: Double, batch: Int, steps: Int?, optimizer: TrainConfig.OptimizerKind)] = [
             (.lenet300, .fashion, 1, 64, nil, .adam),
@@ -39,9 +41,16 @@ public enum TrainBenchmarks {
                 let config = TrainConfig.benchmark(batch: c.batch, optimizer: c.optimizer)
                 var firstStepSeconds = 0.0, trainSeconds = 0.0
                 var firstStepClocks = Clocks.now(), lastStepClocks = firstStepClocks
+                var poolSites: [String: PoolStats.Site] = [:], firstFaults = 0, lastFaults = 0, steps = 0
                 _ = try Trainer.train(model, data: data, config: config, progress: { p in
-                    if p.batch == 1 { (firstStepSeconds, firstStepClocks) = (p.elapsed, Clocks.now()) }
-                    if p.finishedEpoch == nil { (trainSeconds, lastStepClocks) = (p.elapsed - firstStepSeconds, Clocks.now()) }
+                    if p.batch == 1 {
+                        (firstStepSeconds, firstStepClocks) = (p.elapsed, Clocks.now())
+                        if PoolStats.enabled { (firstFaults, steps) = (minorFaults(), 0); PoolStats.reset() }
+                    }
+                    if p.finishedEpoch == nil {
+                        (trainSeconds, lastStepClocks) = (p.elapsed - firstStepSeconds, Clocks.now())
+                        if PoolStats.enabled { (poolSites, lastFaults, steps) = (PoolStats.recorded, minorFaults(), p.batch - 1) }
+                    }
                 })
                 // Throughput over the steady steps: the first step (the heap's first pages, cold
                 // caches; 5–15 % of a short run's time, paid only by the first thread count a
@@ -56,12 +65,50 @@ public enum TrainBenchmarks {
                 let cpu = lastStepClocks.cpu - firstStepClocks.cpu, wall = lastStepClocks.wall - firstStepClocks.wall
                 report("train model=\(c.name) threads=\(t) samples_per_s=\(Int(samples / Swift.max(trainSeconds, 1e-9)))"
                        + " cpu_per_wall=\(String(format: "%.2f", cpu / Swift.max(wall, 1e-9)))")
+                if PoolStats.enabled {
+                    let host = HostProbe.measure(threads: t)
+                    report("host model=\(c.name) threads=\(t) gemm_gflops_per_thread=\(String(format: "%.1f", host.gflops))"
+                           + " stream_gbs_per_thread=\(String(format: "%.1f", host.gbs))")
+                    poolReport(poolSites, case: "model=\(c.name) threads=\(t)", steps: steps, wall: wall,
+                               faults: lastFaults - firstFaults, report: report)
+                }
             }
         }
     }
 }
 
 extension TrainBenchmarks {
+    /// `PRN_POOL_STATS=1`: where the timed steps' wall time went, per step in milliseconds — in
+    /// pool jobs or outside them (serial: the posting thread alone), and, for the sites with
+    /// the longest jobs, the posting thread's work and wait, the workers' start delay, work and
+    /// idle tail, and how often a worker had to be woken or the caller slept in the join.
+    static func poolReport(_ sites: [String: PoolStats.Site], case name: String, steps: Int, wall: Double,
+                           faults: Int, report: (String) -> Void) {
+        let perStep = Double(Swift.max(steps, 1))
+        let ms = { (ns: UInt64) in String(format: "%.2f", Double(ns) / 1e6 / perStep) }
+        let span = sites.values.reduce(0) { $0 + $1.span }
+        let busy = sites.values.reduce(0) { $0 + $1.busy }, capacity = sites.values.reduce(0) { $0 + $1.capacity }
+        report("pool \(name) steps=\(steps) wall_ms=\(String(format: "%.2f", wall * 1e3 / perStep)) jobs_ms=\(ms(span))"
+               + " serial_ms=\(String(format: "%.2f", (wall * 1e9 - Double(span)) / 1e6 / perStep))"
+               + " jobs_busy=\(String(format: "%.3f", Double(busy) / Double(Swift.max(capacity, 1))))"
+               + " minor_faults_per_step=\(faults / Swift.max(steps, 1))")
+        for (site, s) in sites.sorted(by: { $0.value.span > $1.value.span }).prefix(16) {
+            report("pool_site \(name) site=\(site) jobs=\(s.jobs / Swift.max(steps, 1)) span_ms=\(ms(s.span))"
+                   + " caller_work_ms=\(ms(s.callerWork)) caller_wait_ms=\(ms(s.callerWait))"
+                   + " worker_start_ms=\(ms(s.workerStart)) worker_work_ms=\(ms(s.workerWork)) worker_tail_ms=\(ms(s.workerTail))"
+                   + " longest_start_ms=\(String(format: "%.2f", Double(s.longestStart) / 1e6))"
+                   + " longest_wait_ms=\(String(format: "%.2f", Double(s.longestWait) / 1e6))"
+                   + " woke=\(s.wokeWorker) slept=\(s.callerSlept)")
+        }
+    }
+
+    /// The process's minor page faults so far.
+    static func minorFaults() -> Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return usage.ru_minflt
+    }
+
     /// The thread counts `BENCH_THREADS` names, else 1 and 2.
     public static var benchThreads: [Int] {
         let listed = ProcessInfo.processInfo.environment["BENCH_THREADS"]?.split(separator: ",").compactMap { Int($0) }

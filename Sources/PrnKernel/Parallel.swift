@@ -20,15 +20,16 @@ public enum Parallel {
     ///
     /// The chunks depend only on `count`, `grain` and `threads`; they run on the persistent
     /// `WorkerPool` (a nested call, made from inside a chunk, runs its chunks in order on its own
-    /// thread, with the same boundaries).
-    public static func forEach(_ count: Int, grain: Int = 1, threads: Int? = nil, _ body: (Range<Int>) -> Void) {
+    /// thread, with the same boundaries). `file` and `line` name the call site for `PoolStats`.
+    public static func forEach(_ count: Int, grain: Int = 1, threads: Int? = nil,
+                               file: StaticString = #fileID, line: UInt = #line, _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }
         let workers = min(threads ?? Parallel.threads, max(1, count / max(grain, 1)))
         if workers <= 1 {
             body(0..<count)
             return
         }
-        WorkerPool.shared.run(chunks: workers, threads: workers) { w in
+        WorkerPool.shared.run(chunks: workers, threads: workers, file: file, line: line) { w in
             body(count * w / workers ..< count * (w + 1) / workers)
         }
     }
@@ -48,14 +49,16 @@ extension Parallel {
     /// thread runs a piece, and in which order the pieces run, depends on timing: use it where
     /// each piece's result is its own (no sum across pieces). On one thread `body` gets the whole
     /// range at once.
-    public static func forEachClaimed(_ count: Int, pieces: Int? = nil, threads: Int? = nil, _ body: (Range<Int>) -> Void) {
-        forEachClaimed(count, pieces: pieces, threads: threads) { range, _ in body(range) }
+    public static func forEachClaimed(_ count: Int, pieces: Int? = nil, threads: Int? = nil,
+                                      file: StaticString = #fileID, line: UInt = #line, _ body: (Range<Int>) -> Void) {
+        forEachClaimed(count, pieces: pieces, threads: threads, file: file, line: line) { range, _ in body(range) }
     }
 
     /// `forEachClaimed`, telling each piece its thread's slot: a number below
     /// `min(threads, count)` that no other thread uses during the call, so the pieces a thread
     /// runs can share scratch of its own (`slot · size` floats into one allocation).
     public static func forEachClaimed(_ count: Int, pieces: Int? = nil, threads: Int? = nil,
+                                      file: StaticString = #fileID, line: UInt = #line,
                                       _ body: (_ range: Range<Int>, _ slot: Int) -> Void) {
         guard count > 0 else { return }
         let workers = min(threads ?? Parallel.threads, count)
@@ -64,7 +67,7 @@ extension Parallel {
             body(0..<count, 0)
             return
         }
-        WorkerPool.shared.run(chunks: cut, threads: workers) { piece, slot in
+        WorkerPool.shared.run(chunks: cut, threads: workers, file: file, line: line) { piece, slot in
             body(count * piece / cut ..< count * (piece + 1) / cut, slot)
         }
     }

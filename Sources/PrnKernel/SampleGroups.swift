@@ -16,10 +16,10 @@ struct SampleGroups {
     /// contiguous runs of groups in one fork, each with a `scratch` of `count` floats of its own.
     /// When groups run in parallel their GEMMs are single-threaded; a lone group gets all threads.
     /// Either way the GEMM's result does not depend on its thread count.
-    func forEach(scratch count: Int,
+    func forEach(scratch count: Int, file: StaticString = #fileID, line: UInt = #line,
                  _ body: (_ samples: Range<Int>, _ scratch: UnsafeMutablePointer<Float>, _ gemmThreads: Int?) -> Void) {
         withSlots(scratch: count) { groups, slots, scratch, gemmThreads in
-            Parallel.forEach(slots, threads: slots) { range in
+            Parallel.forEach(slots, threads: slots, file: file, line: line) { range in
                 for slot in range {
                     for g in groups * slot / slots ..< groups * (slot + 1) / slots {
                         body(samples(ofGroup: g), scratch + slot * count, gemmThreads)
@@ -34,10 +34,10 @@ struct SampleGroups {
     /// conv2–4 under Winograd: 32–128 groups) no longer leaves the other idle at the end. Only for
     /// work whose outputs do not depend on the groups' order (a forward pass; not the weight
     /// gradient's sums).
-    func forEachClaimed(scratch count: Int,
+    func forEachClaimed(scratch count: Int, file: StaticString = #fileID, line: UInt = #line,
                         _ body: (_ samples: Range<Int>, _ scratch: UnsafeMutablePointer<Float>, _ gemmThreads: Int?) -> Void) {
         withSlots(scratch: count) { groups, slots, scratch, gemmThreads in
-            Parallel.forEachClaimed(groups, pieces: groups, threads: slots) { range, slot in
+            Parallel.forEachClaimed(groups, pieces: groups, threads: slots, file: file, line: line) { range, slot in
                 for g in range { body(samples(ofGroup: g), scratch + slot * count, gemmThreads) }
             }
         }
@@ -48,7 +48,7 @@ struct SampleGroups {
     /// group order. A wave of one group (the last, when the threads do not divide the group
     /// count: Conv-2's 64 → 64 weight gradient, 11 groups on 2 threads) gets all threads, as a
     /// lone group does, instead of one while the others wait.
-    func forEach(scratch count: Int,
+    func forEach(scratch count: Int, file: StaticString = #fileID, line: UInt = #line,
                  _ body: (_ samples: Range<Int>, _ scratch: UnsafeMutablePointer<Float>, _ gemmThreads: Int?) -> Void,
                  afterWave: ([UnsafeMutablePointer<Float>]) -> Void) {
         withSlots(scratch: count) { groups, slots, scratch, gemmThreads in
@@ -56,7 +56,7 @@ struct SampleGroups {
             while first < groups {
                 let wave = first, width = Swift.min(slots, groups - first)
                 let threads = width == 1 ? nil : gemmThreads
-                Parallel.forEach(width, threads: width) { range in
+                Parallel.forEach(width, threads: width, file: file, line: line) { range in
                     for slot in range { body(samples(ofGroup: wave + slot), scratch + slot * count, threads) }
                 }
                 afterWave((0..<width).map { scratch + $0 * count })

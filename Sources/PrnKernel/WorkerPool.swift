@@ -42,20 +42,26 @@ final class WorkerPool: @unchecked Sendable {
     /// `pending` is back to zero.
     private nonisolated(unsafe) var body: ((Int, Int) -> Void)?
     private nonisolated(unsafe) var chunks = 0
+    /// When each worker started and finished its part of the current job (`PoolStats` only):
+    /// written by worker i before it leaves the job, read by the caller after the join.
+    private let workerStarts = UnsafeMutablePointer<UInt64>.allocate(capacity: 256)
+    private let workerEnds = UnsafeMutablePointer<UInt64>.allocate(capacity: 256)
     /// Workers started so far (only grows; guarded by `condition`).
     private var started = 0
 
     /// Runs `body(0) … body(chunks - 1)` on up to `threads` threads (the caller included) and
     /// returns when all have finished.
-    func run(chunks: Int, threads: Int, _ body: (Int) -> Void) {
-        run(chunks: chunks, threads: threads) { chunk, _ in body(chunk) }
+    func run(chunks: Int, threads: Int, file: StaticString = #fileID, line: UInt = #line, _ body: (Int) -> Void) {
+        run(chunks: chunks, threads: threads, file: file, line: line) { chunk, _ in body(chunk) }
     }
 
     /// Runs `body(chunk, participant)` for chunks `0..<chunks` on up to `threads` threads (the
     /// caller included), `participant` being below `min(threads, chunks)` and the same for every
     /// chunk one thread runs in this call (0 for all of them when the call runs on its own
-    /// thread, the pool being busy); returns when all have finished.
-    func run(chunks: Int, threads: Int, _ body: (_ chunk: Int, _ participant: Int) -> Void) {
+    /// thread, the pool being busy); returns when all have finished. `file` and `line` name the
+    /// call site for `PoolStats`.
+    func run(chunks: Int, threads: Int, file: StaticString = #fileID, line: UInt = #line,
+             _ body: (_ chunk: Int, _ participant: Int) -> Void) {
         let participants = min(threads, chunks, 256) - 1
         guard participants > 0, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             for chunk in 0..<chunks { body(chunk, 0) }
@@ -63,6 +69,8 @@ final class WorkerPool: @unchecked Sendable {
         }
         defer { busy.store(false, ordering: .releasing) }
         ensureWorkers(participants)
+        let posted = PoolStats.enabled ? PoolStats.now() : 0
+        var wokeWorker = false
         withoutActuallyEscaping(body) { body in
             self.body = body
             self.chunks = chunks
@@ -71,20 +79,28 @@ final class WorkerPool: @unchecked Sendable {
             let number = job.load(ordering: .relaxed) >> 8 + 1
             job.store(number << 8 | participants, ordering: .sequentiallyConsistent)
             if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+                wokeWorker = true
                 condition.lock()
                 condition.broadcast()
                 condition.unlock()
             }
             claimChunks(body, chunks, participant: 0)
-            waitForWorkers()
+            let callerDone = PoolStats.enabled ? PoolStats.now() : 0
+            let callerSlept = waitForWorkers()
             self.body = nil
+            if PoolStats.enabled {
+                PoolStats.record(file: file, line: line, posted: posted, callerDone: callerDone, joined: PoolStats.now(),
+                                 workers: participants, starts: workerStarts, ends: workerEnds,
+                                 wokeWorker: wokeWorker, callerSlept: callerSlept)
+            }
         }
     }
 
     /// Returns when every participating worker has finished: spins briefly (the workers are
     /// usually a chunk behind at most), then sleeps until the last one signals, so a caller whose
     /// worker was descheduled on a busy machine does not burn the core that worker needs.
-    private func waitForWorkers() {
+    /// Returns whether it slept.
+    private func waitForWorkers() -> Bool {
         let deadline = DispatchTime.now().uptimeNanoseconds + Self.spinNanoseconds / 4
         var polls = 0
         while pending.load(ordering: .acquiring) > 0 {
@@ -96,9 +112,10 @@ final class WorkerPool: @unchecked Sendable {
                 while pending.load(ordering: .sequentiallyConsistent) > 0 { finished.wait() }
                 callerSleeps.store(false, ordering: .relaxed)
                 finished.unlock()
-                return
+                return true
             }
         }
+        return false
     }
 
     /// Tells the caller this worker is done with the job; the last one wakes a sleeping caller.
@@ -142,7 +159,9 @@ final class WorkerPool: @unchecked Sendable {
         while true {
             seen = waitForJob(after: seen)
             guard seen & 255 > index else { continue }
+            if PoolStats.enabled { workerStarts[index] = PoolStats.now() }
             participate(index + 1)
+            if PoolStats.enabled { workerEnds[index] = PoolStats.now() }
             leaveJob()
         }
     }

@@ -1,6 +1,6 @@
 import XCTest
 import Dispatch
-@testable import PrnKernel
+@_spi(Bench) @testable import PrnKernel
 
 /// `Parallel.forEach` on the persistent worker pool: every index once, the same chunks whatever
 /// thread runs them, nested and concurrent calls, and jobs that find the workers asleep.
@@ -113,6 +113,40 @@ private final class RangeLog: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return ranges.sorted { $0.lowerBound < $1.lowerBound }
+    }
+}
+
+/// `PoolStats.record`'s totals for jobs given by hand: spans, each side's work and wait, the
+/// worker's start delay and idle tail, the longest stalls, and the per-site keys.
+final class PoolStatsTests: XCTestCase {
+    func testRecordAddsEachJobsParts() {
+        PoolStats.reset()
+        defer { PoolStats.reset() }
+        let starts: [UInt64] = [120], ends: [UInt64] = [170]
+        // Posted at 100, the caller's chunks done at 160, joined at 180; the worker ran 120–170.
+        PoolStats.record(file: "Sources/PrnKernel/Some.swift", line: 7, posted: 100, callerDone: 160, joined: 180,
+                         workers: 1, starts: starts, ends: ends, wokeWorker: true, callerSlept: false)
+        // A second job from the same site: posted at 1000, caller done at 1010, joined at 1050,
+        // the worker ran 1005–1050.
+        PoolStats.record(file: "Sources/PrnKernel/Some.swift", line: 7, posted: 1000, callerDone: 1010, joined: 1050,
+                         workers: 1, starts: [1005], ends: [1050], wokeWorker: false, callerSlept: true)
+        PoolStats.record(file: "Other.swift", line: 3, posted: 0, callerDone: 5, joined: 5,
+                         workers: 1, starts: [1], ends: [5], wokeWorker: false, callerSlept: false)
+        let site = PoolStats.recorded["Some.swift:7"]
+        XCTAssertEqual(Set(PoolStats.recorded.keys), ["Some.swift:7", "Other.swift:3"])
+        XCTAssertEqual(site?.jobs, 2)
+        XCTAssertEqual(site?.span, 80 + 50)
+        XCTAssertEqual(site?.callerWork, 60 + 10)
+        XCTAssertEqual(site?.callerWait, 20 + 40)
+        XCTAssertEqual(site?.workerStart, 20 + 5)
+        XCTAssertEqual(site?.workerWork, 50 + 45)
+        XCTAssertEqual(site?.workerTail, 10 + 0)
+        XCTAssertEqual(site?.longestStart, 20)
+        XCTAssertEqual(site?.longestWait, 40)
+        XCTAssertEqual(site?.capacity, 2 * (80 + 50))
+        XCTAssertEqual(site?.busy, (60 + 50) + (10 + 45))
+        XCTAssertEqual(site?.wokeWorker, 1)
+        XCTAssertEqual(site?.callerSlept, 1)
     }
 }
 
