@@ -37,7 +37,7 @@ import sys, statistics
 def parse(text):
     rows = {}
     for line in text.splitlines():
-        if not line.strip():
+        if not line.startswith("train "):  # PRN_POOL_STATS=1 adds host and pool lines
             continue
         f = dict(kv.split("=") for kv in line.split()[1:])
         rows.setdefault((f["model"], f["threads"]), {})[f["pair"]] = float(f["samples_per_s"])

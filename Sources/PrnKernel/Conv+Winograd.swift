@@ -70,10 +70,9 @@ public enum ConvAlgorithm: Sendable {
     /// gradient 4.46 / 2.26 vs 7.14 / 4.50, weight gradient 5.41 / 3.28 vs im2col's 6.01 /
     /// 4.27); its 64 → 64 (8×8) stays off sliding (sliding vs F(4×4): forward 5.57 / 3.30 vs
     /// 3.92 / 2.92, weight gradient 12.6 / 6.6 vs 5.2 / 3.3; that weight gradient runs direct,
-    /// below), but its input gradient, like that of any layer of up to 64 → 64 channels on 8×8 to
-    /// 15×15 planes, slides since session 14 (idle `prn bench conv` at 873aebc, three runs:
-    /// sliding 8–14 % ahead of F(4×4) on one and two threads, e.g. ms 1 / 2 threads 6.09 / 3.23
-    /// vs 6.77 / 3.68). `prn bench conv` (1 thread, the calling thread's CPU time, load 5–13, two runs),
+    /// below). Its input gradient slid from session 14 (sliding 8–14 % ahead of F(4×4) then) to
+    /// session 20, when the faster Winograd of session 19 overtook it: idle `prn bench conv` at
+    /// 4d80a81, ms 1 / 2 threads, sliding 6.49 / 3.30 vs F(4×4)'s 4.22 / 2.14. `prn bench conv` (1 thread, the calling thread's CPU time, load 5–13, two runs),
     /// ms: ResNet-20's 16 → 16 (32×32) forward 4.89 / 5.21 vs F(4×4)'s 7.81 / 8.54, input
     /// gradient 5.01 / 5.26 vs 8.16 / 8.30, weight gradient 7.98 / 6.91 vs im2col's 8.73 / 8.85;
     /// VGG-11's 32 → 64 (8×8) forward 2.19 / 2.25 vs 2.75 / 2.90 and input gradient 2.47 / 2.72
@@ -97,10 +96,9 @@ public enum ConvAlgorithm: Sendable {
     /// That is the layer's algorithm, which its forward pass and input gradient run. Its weight
     /// gradient runs it too where the channels amortize transforming x and gy per tile (a
     /// tile's GEMM work grows as C·O, its transforms as C + O): at least 64 × 64 channels
-    /// (C·O ≥ 4096), more than that on planes of 8×8 to 15×15 (ResNet-20's and VGG-11/4's
-    /// 64 → 64 on 8×8 ran direct in 0.68–0.85× of F(4×4)'s time on one thread and 0.39–0.63×
-    /// on two: `prn bench conv` at 6e2e786, four runs at load 4–7, ms 1T direct / F(4×4) 10.4 /
-    /// 13.2, 11.5 / 17.1, 9.7 / 12.1, 8.1 / 9.5), and on planes under 8×8 (all of F(2×2)'s, and
+    /// (C·O ≥ 4096; ResNet-20's and VGG-11/4's 64 → 64 on 8×8 ran direct until session 20, when
+    /// F(4×4) overtook it: idle `prn bench conv` at 4d80a81, ms 1 / 2 threads, direct 7.69 / 3.95
+    /// vs F(4×4)'s 4.99 / 2.66, and two runs of the resnet helper's alike), and on planes under 8×8 (all of F(2×2)'s, and
     /// F(4×4)'s of one tile a side plus edge tiles) at least 256 × 256. Elsewhere the weight
     /// gradient runs direct, whose products there are one large GEMM each (k = N·H·W).
     /// `prn bench conv` at 5f39406 (idle): F(4×4)'s weight gradient ran at 0.44–0.86× of
@@ -129,11 +127,6 @@ public enum ConvAlgorithm: Sendable {
             // kernel's 8-channel register block.
             return product == .inputGradient && c < 8 ? .direct : .sliding
         }
-        if product == .inputGradient && side >= 8 && side < 16 && outputs >= 2048 && c <= 64 && o <= 64 && c >= 8 {
-            // Up to 64 → 64 on 8×8 to 15×15 planes the input gradient slides while the forward
-            // pass keeps F(4×4) (ResNet-20's and VGG-11/4's 64 → 64 on 8×8, doc comment above).
-            return .sliding
-        }
         guard c >= 16 && o >= 16 else { return .direct }
         let layer: ConvAlgorithm
         if side >= 4 {
@@ -142,7 +135,7 @@ public enum ConvAlgorithm: Sendable {
             layer = side >= 2 && c >= 128 && o >= 128 && outputs >= 512 ? .winograd2x2 : .direct
         }
         guard product == .weightGradient else { return layer }
-        let amortized = c * o >= 64 * 64 && (side >= 16 || (side >= 8 && c * o > 64 * 64) || (c >= 256 && o >= 256))
+        let amortized = c * o >= 64 * 64 && (side >= 8 || (c >= 256 && o >= 256))
         return amortized ? layer : .direct
     }
 

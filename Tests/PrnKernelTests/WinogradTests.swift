@@ -198,12 +198,12 @@ final class WinogradTests: XCTestCase {
             XCTAssertEqual(uses([128, 32, 16, 16], [64, 32, 3, 3], product), .winograd4x4)
             XCTAssertEqual(uses([128, 32, 8, 8], [65, 32, 3, 3], product), .winograd4x4)
         }
-        // Up to 64 → 64 on 8×8 to 15×15 planes: the input gradient slides, the forward keeps F(4×4).
-        XCTAssertEqual(uses([128, 64, 8, 8], [64, 64, 3, 3]), .winograd4x4)             // ResNet-20's and VGG-11's 64 channels
-        XCTAssertEqual(uses([128, 64, 8, 8], [64, 64, 3, 3], .inputGradient), .sliding)
-        XCTAssertEqual(uses([128, 64, 15, 15], [64, 64, 3, 3], .inputGradient), .sliding)
-        XCTAssertEqual(uses([128, 33, 8, 8], [64, 33, 3, 3]), .winograd4x4)
-        XCTAssertEqual(uses([128, 33, 8, 8], [64, 33, 3, 3], .inputGradient), .sliding)
+        // From 33 input channels on 8×8 to 15×15 planes every product runs F(4×4) (since session 20).
+        for product in [ConvProduct.forward, .inputGradient] {
+            XCTAssertEqual(uses([128, 64, 8, 8], [64, 64, 3, 3], product), .winograd4x4)   // ResNet-20's and VGG-11's 64 channels
+            XCTAssertEqual(uses([128, 64, 15, 15], [64, 64, 3, 3], product), .winograd4x4)
+            XCTAssertEqual(uses([128, 33, 8, 8], [64, 33, 3, 3], product), .winograd4x4)
+        }
         XCTAssertEqual(uses([128, 64, 16, 16], [64, 64, 3, 3], .inputGradient), .winograd4x4) // 16×16 planes
         XCTAssertEqual(uses([128, 65, 8, 8], [64, 65, 3, 3], .inputGradient), .winograd4x4)   // onto 65 channels
         XCTAssertEqual(uses([128, 64, 8, 8], [65, 64, 3, 3], .inputGradient), .winograd4x4)   // from 65 channels
@@ -253,19 +253,18 @@ final class WinogradTests: XCTestCase {
     }
 
     /// The weight gradient keeps the layer's Winograd only with enough channels to amortize the
-    /// transforms: C·O ≥ 64·64 (more on planes of 8×8 to 15×15), and on planes under 8×8 at
-    /// least 256 × 256; the forward pass and
-    /// the input gradient run the layer's algorithm (but the input gradient of up to 64 → 64 on
-    /// 8×8 to 15×15 planes slides).
+    /// transforms: C·O ≥ 64·64 on planes of at least 8×8, and on planes under 8×8 at least
+    /// 256 × 256; the forward pass and the input gradient run the layer's algorithm.
     func testWeightGradientRuleFollowsTheChannels() {
         func uses(_ x: [Int], _ w: [Int], _ product: ConvProduct) -> ConvAlgorithm {
             ConvAlgorithm.chosen(input: x, weight: w, stride: 1, padding: 1, product: product)
         }
         let cases: [(x: [Int], w: [Int], layer: ConvAlgorithm, weightGradient: ConvAlgorithm)] = [
             ([2, 64, 32, 32], [64, 64, 3, 3], .winograd4x4, .winograd4x4),      // 64 × 64 (VGG-16's first)
-            ([128, 64, 8, 8], [64, 64, 3, 3], .winograd4x4, .direct),           // 64 × 64 on 8×8 (ResNet-20, VGG-11/4)
+            ([128, 64, 8, 8], [64, 64, 3, 3], .winograd4x4, .winograd4x4),      // 64 × 64 on 8×8 (ResNet-20, VGG-11/4)
             ([128, 64, 8, 8], [65, 64, 3, 3], .winograd4x4, .winograd4x4),      // 64 × 65 on 8×8
-            ([128, 64, 15, 15], [64, 64, 3, 3], .winograd4x4, .direct),         // 64 × 64 on 15×15
+            ([128, 64, 15, 15], [64, 64, 3, 3], .winograd4x4, .winograd4x4),    // 64 × 64 on 15×15
+            ([128, 63, 8, 8], [64, 63, 3, 3], .winograd4x4, .direct),           // C·O = 4032 on 8×8
             ([128, 32, 8, 8], [64, 32, 3, 3], .sliding, .direct),               // 32 × 64 (VGG-11 at width 0.25)
             ([128, 64, 16, 16], [64, 64, 3, 3], .winograd4x4, .winograd4x4),    // 64 × 64 on 16×16
             ([128, 32, 16, 16], [127, 32, 3, 3], .winograd4x4, .direct),        // C·O = 4064
@@ -279,12 +278,9 @@ final class WinogradTests: XCTestCase {
             ([128, 256, 3, 3], [256, 256, 3, 3], .winograd2x2, .winograd2x2),   // 3×3 planes, 256 × 256
             ([1, 64, 32, 32], [64, 64, 3, 3], .direct, .direct),                // batch 1
         ]
-        // Up to 64 → 64 on 8×8 to 15×15 planes the input gradient slides (testSlidingRuleFollowsTheShapes).
-        let slidingInputGradients: [[Int]] = [[128, 64, 8, 8, 64, 64, 3, 3], [128, 64, 15, 15, 64, 64, 3, 3]]
         for c in cases {
             XCTAssertEqual(uses(c.x, c.w, .forward), c.layer, "\(c.x) \(c.w)")
-            let inputGradient = slidingInputGradients.contains(c.x + c.w) ? ConvAlgorithm.sliding : c.layer
-            XCTAssertEqual(uses(c.x, c.w, .inputGradient), inputGradient, "\(c.x) \(c.w)")
+            XCTAssertEqual(uses(c.x, c.w, .inputGradient), c.layer, "\(c.x) \(c.w)")
             XCTAssertEqual(uses(c.x, c.w, .weightGradient), c.weightGradient, "\(c.x) \(c.w)")
         }
         // The default of each product is its rule's choice.
