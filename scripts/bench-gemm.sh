@@ -9,7 +9,9 @@
 #
 # Both sides time square C = A·B, and the products a training step makes (`prn bench gemm`'s
 # `shape=` lines: LeNet-300-100's first layer, VGG-16 and ResNet-20 im2col products, forward and
-# both gradients, with their transposes), the same way: one warm-up call, then repeat until at
+# both gradients, with their transposes; and the sequences of Winograd's 36 α² products of one
+# group of samples, `count=36`, on one thread only: prn's A packed beforehand as in a step), the
+# same way: one warm-up call, then repeat until at
 # least 0.5 s has passed and 8 calls were made, and report the best rate (2·m·n·k flops per
 # call). numpy runs in a separate process per thread count with OPENBLAS_NUM_THREADS /
 # OMP_NUM_THREADS set, and without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE so OpenBLAS picks its own
@@ -34,7 +36,9 @@ if ! grep -q '^gemm n=' <<<"$prn_first"; then
 fi
 sizes=$(sed -n 's/^gemm n=\([0-9]*\) .*/\1/p' <<<"$prn_first" | sort -n -u | tr '\n' ' ')
 thread_counts=$(sed -n 's/^gemm n=[0-9]* threads=\([0-9]*\) .*/\1/p' <<<"$prn_first" | sort -n -u | tr '\n' ' ')
-shape_args=$(sed -n 's/^gemm shape=\([^ ]*\) m=\([0-9]*\) n=\([0-9]*\) k=\([0-9]*\) transA=\([01]\) transB=\([01]\) .*/\1:\2:\3:\4:\5:\6/p' \
+# A sequence of Winograd's α² products adds `count=36 packedA=1` (numpy multiplies the count
+# products one after the other, each with its own operands, as prn does).
+shape_args=$(sed -n 's/^gemm shape=\([^ ]*\) m=\([0-9]*\) n=\([0-9]*\) k=\([0-9]*\) transA=\([01]\) transB=\([01]\) \(count=\([0-9]*\) \)\{0,1\}.*/\1:\2:\3:\4:\5:\6:\8/p' \
     <<<"$prn_first" | sort -u | tr '\n' ' ')
 
 numpy_bench() {  # $1 = threads; prints lines in prn's format
@@ -44,25 +48,32 @@ import sys, time
 import numpy as np
 threads = sys.argv[1]
 rng = np.random.default_rng(0)
-def rate(m, n, k, trans_a, trans_b):
+def rate(m, n, k, trans_a, trans_b, count=1):
     # Operands stored as prn stores them; a transposed one is a view, which BLAS reads in place.
-    a = rng.standard_normal((k, m) if trans_a else (m, k), dtype=np.float32)
-    b = rng.standard_normal((n, k) if trans_b else (k, n), dtype=np.float32)
-    a, b = (a.T if trans_a else a), (b.T if trans_b else b)
-    c = np.empty((m, n), dtype=np.float32)
-    np.matmul(a, b, out=c)
+    # `count` products in a row, each with its own operands (a Winograd layer's α² positions).
+    def operands():
+        a = rng.standard_normal((k, m) if trans_a else (m, k), dtype=np.float32)
+        b = rng.standard_normal((n, k) if trans_b else (k, n), dtype=np.float32)
+        return (a.T if trans_a else a), (b.T if trans_b else b), np.empty((m, n), dtype=np.float32)
+    products = [operands() for _ in range(count)]
+    def run():
+        for a, b, c in products:
+            np.matmul(a, b, out=c)
+    run()
     best, total, runs = float("inf"), 0.0, 0
     while total < 0.5 or runs < 8:
         start = time.perf_counter()
-        np.matmul(a, b, out=c)
+        run()
         seconds = time.perf_counter() - start
         best, total, runs = min(best, seconds), total + seconds, runs + 1
-    return 2 * m * n * k / best / 1e9
+    return 2 * m * n * k * count / best / 1e9
 for arg in sys.argv[2:]:
     if ":" in arg:
-        name, m, n, k, ta, tb = arg.split(":")
+        name, m, n, k, ta, tb, count = arg.split(":")
+        if count and threads != "1":
+            continue  # prn times a sequence on one thread only
         print(f"gemm shape={name} m={m} n={n} k={k} transA={ta} transB={tb} threads={threads} "
-              f"gflops={rate(int(m), int(n), int(k), ta == '1', tb == '1'):.2f}")
+              f"gflops={rate(int(m), int(n), int(k), ta == '1', tb == '1', int(count or 1)):.2f}")
     else:
         n = int(arg)
         print(f"gemm n={n} threads={threads} gflops={rate(n, n, n, False, False):.2f}")

@@ -13,7 +13,9 @@ public enum Benchmarks {
     /// least disturbed run).
     /// A product is `2·n³` floating-point operations. Then the same for the products a training
     /// step makes (`GEMMShape.training`, unless `trainingShapes` is false): `gemm
-    /// shape=vgg16.conv2.forward m=… n=… k=… transA=0 transB=0 threads=1 gflops=…`.
+    /// shape=vgg16.conv2.forward m=… n=… k=… transA=0 transB=0 threads=1 gflops=…`; Winograd's
+    /// sequences of α² products add `count=36 packedA=1`, and on t threads run t sequences side
+    /// by side, each on one thread, as a step does (the threads take groups of samples).
     /// `BENCH_SHAPES=vgg16.conv9,vgg16.conv6.forward` times only the training products whose
     /// names start with one of those, whatever `trainingShapes` says. With `BENCH_AB` set, an
     /// in-process A/B comparison instead (`gemmAB`).
@@ -38,7 +40,7 @@ public enum Benchmarks {
                 _ = GEMM.takeCallTimes()
                 let gflops = operands.gflops(threads: t)
                 report("gemm shape=\(shape.name) m=\(shape.m) n=\(shape.n) k=\(shape.k) transA=\(shape.transA ? 1 : 0) "
-                       + "transB=\(shape.transB ? 1 : 0) threads=\(t) gflops=\(formatted(gflops))")
+                       + "transB=\(shape.transB ? 1 : 0)\(shape.sequence) threads=\(t) gflops=\(formatted(gflops))")
                 reportCallTimes("shape=\(shape.name) threads=\(t)", report: report)
             }
         }
@@ -135,40 +137,70 @@ public enum Benchmarks {
     }
 }
 
-/// Random operands of a product, stored as the autograd stores them, and room for C.
+/// Random operands of a product (or of `shape.count` products with their own operands), stored as
+/// the autograd stores them (A packed beforehand when `shape.packedA`), and room for C. A
+/// sequence has B and C for each of `copies` threads, which share A (as the threads share
+/// Winograd's transformed weights, each with its own group of samples).
 final class GEMMOperands {
     let shape: GEMMShape
     let a: [Float], b: [Float]
     var c: [Float]
+    let packedA: [GEMM.PackedA]
+    let copies: Int
 
-    init(_ shape: GEMMShape) {
+    init(_ shape: GEMMShape, copies: Int = 2) {
         self.shape = shape
+        self.copies = shape.count == 1 ? 1 : copies
         var rng = RNG(seed: UInt64(shape.m * shape.n + shape.k))
-        (a, b) = (rng.normal(count: shape.m * shape.k), rng.normal(count: shape.k * shape.n))
-        c = [Float](repeating: 0, count: shape.m * shape.n)
+        let products = shape.count * self.copies
+        (a, b) = (rng.normal(count: shape.count * shape.m * shape.k), rng.normal(count: products * shape.k * shape.n))
+        c = [Float](repeating: 0, count: products * shape.m * shape.n)
+        packedA = shape.packedA ? a.withUnsafeBufferPointer { GEMM.PackedA.packing($0.baseAddress!, count: shape.count, m: shape.m, k: shape.k) } : []
     }
 
-    /// GFLOP/s of the best time of one product (`Benchmarks.bestTime`) with the GEMM driver's `knobs`.
+    /// GFLOP/s of the best time of one product (`Benchmarks.bestTime`) with the GEMM driver's
+    /// `knobs`; of a sequence, of `threads` threads each running the sequence on its own B and C.
     func gflops(threads: Int, knobs: GEMM.Knobs = .environment, minimumTotal: Double = 0.5, minimumRuns: Int = 8) -> Double {
-        let (m, n, k, transA, transB) = (shape.m, shape.n, shape.k, shape.transA, shape.transB)
+        let (m, n, k, transA, transB, count) = (shape.m, shape.n, shape.k, shape.transA, shape.transB, shape.count)
+        let lanes = count == 1 ? 1 : Swift.min(threads, copies)
         let seconds = a.withUnsafeBufferPointer { a in
             b.withUnsafeBufferPointer { b in
                 c.withUnsafeMutableBufferPointer { c in
-                    Benchmarks.bestTime(minimumTotal: minimumTotal, minimumRuns: minimumRuns) {
-                        GEMM.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1,
-                                   a: a.baseAddress!, lda: transA ? m : k, b: b.baseAddress!, ldb: transB ? k : n,
-                                   beta: 0, c: c.baseAddress!, ldc: n, threads: threads, knobs: knobs)
+                    let (a, b, c) = (a.baseAddress!, b.baseAddress!, c.baseAddress!)
+                    return Benchmarks.bestTime(minimumTotal: minimumTotal, minimumRuns: minimumRuns) {
+                        Parallel.forEach(lanes, threads: lanes) { range in
+                            for lane in range {
+                                for i in 0..<count {
+                                    let (b, c) = (b + (lane * count + i) * k * n, c + (lane * count + i) * m * n)
+                                    let threads = count == 1 ? threads : 1
+                                    if shape.packedA {
+                                        GEMM.sgemm(packedA: packedA[i], transB: transB, n: n, b: b, ldb: transB ? k : n,
+                                                   beta: 0, c: c, ldc: n, threads: threads, knobs: knobs)
+                                    } else {
+                                        GEMM.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1,
+                                                   a: a + i * m * k, lda: transA ? m : k, b: b, ldb: transB ? k : n,
+                                                   beta: 0, c: c, ldc: n, threads: threads, knobs: knobs)
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
             }
         }
-        return 2 * Double(m) * Double(n) * Double(k) / seconds / 1e9
+        return 2 * Double(lanes * count) * Double(m) * Double(n) * Double(k) / seconds / 1e9
     }
 }
 
 /// A product a training step makes: its name, sizes and transposes.
 public struct GEMMShape: Sendable {
     public let name: String, m: Int, n: Int, k: Int, transA: Bool, transB: Bool
+    /// Products in a row, each with its own operands (Winograd's α² positions), and whether A
+    /// comes packed beforehand (its transformed weights).
+    public var count = 1, packedA = false
+
+    /// What a result line adds for a sequence of products: ` count=36 packedA=1`, or nothing.
+    var sequence: String { count == 1 && !packedA ? "" : " count=\(count) packedA=\(packedA ? 1 : 0)" }
 
     /// The training products `BENCH_SHAPES=vgg16.conv9,resnet20` names (by prefix); when it is
     /// not set, all of them if `byDefault`, else none.
@@ -207,4 +239,57 @@ public struct GEMMShape: Sendable {
         + layer("resnet20.stage1", forward: 16, 1024, 144, transA: false, transB: false)
         + layer("resnet20.stage2", forward: 32, 512, 288, transA: false, transB: false)
         + layer("resnet20.stage3", forward: 64, 512, 576, transA: false, transB: false)
+        + winograd
+
+    /// The α² products of one group of samples of a Winograd layer that `PRN_GEMM_TIMING=1 prn
+    /// bench train` (`gemm-call` lines) finds heavy in a step of VGG-16 and ResNet-20 on two
+    /// threads: forward (and input gradient, the same product with the channels swapped)
+    /// `M[ξ] (O × T) = U[ξ] (O × C, packed once per step) · V[ξ] (C × T)`, and weight gradient
+    /// `S[ξ] (O × C) = Z[ξ] (O × T) · V[ξ]ᵀ`, for T tiles of a group, ξ over the 36 positions
+    /// of F(4×4) (16 of F(2×2)). At session 21's main, 2 threads: VGG-16 conv9/10 forward
+    /// 202 ms of thread time per step (80 GFLOP/s), conv6/7 forward 112 (86), conv9/10 weight
+    /// gradient 99 (81), conv6/7's 75 (64), conv2 forward 69 (70), conv4 forward 56 (86), conv2
+    /// weight gradient 36 (68), conv4's 34 (72); ResNet-20's 64 → 64 layers on 8×8 (the shapes
+    /// of VGG-16's conv2) forward 22 (69) and weight gradient 18 (41).
+    static let winograd: [GEMMShape] = [
+        GEMMShape(name: "vgg16.conv9.winograd.forward", m: 512, n: 64, k: 512, transA: false, transB: false, count: 36, packedA: true),
+        GEMMShape(name: "vgg16.conv9.winograd.grad_w", m: 512, n: 512, k: 128, transA: false, transB: true, count: 36),
+        GEMMShape(name: "vgg16.conv6.winograd.forward", m: 256, n: 256, k: 256, transA: false, transB: false, count: 36, packedA: true),
+        GEMMShape(name: "vgg16.conv6.winograd.grad_w", m: 256, n: 256, k: 256, transA: false, transB: true, count: 36),
+        GEMMShape(name: "vgg16.conv4.winograd.forward", m: 128, n: 64, k: 128, transA: false, transB: false, count: 36, packedA: true),
+        GEMMShape(name: "vgg16.conv4.winograd.grad_w", m: 128, n: 128, k: 256, transA: false, transB: true, count: 36),
+        GEMMShape(name: "c64.winograd.forward", m: 64, n: 64, k: 64, transA: false, transB: false, count: 36, packedA: true),
+        GEMMShape(name: "c64.winograd.grad_w", m: 64, n: 64, k: 256, transA: false, transB: true, count: 36),
+    ]
+}
+
+extension Benchmarks {
+    /// With `PRN_GEMM_TIMING=1`, the `sgemm` calls of `steps` training steps (`calls`, as
+    /// `GEMM.takeCallTimes` returned them), one line per shape, heaviest first: calls and
+    /// milliseconds per step (summed over calls, so calls running side by side on two threads
+    /// count twice), GFLOP/s per call and the share of the call's worker time spent packing, e.g.
+    /// `gemm-call model=vgg16 threads=2 m=128 n=512 k=576 transA=0 transB=0 packedA=1 workers=1
+    /// calls_per_step=1152 ms_per_step=80.1 gflops=62.4 pack_share=0.18`.
+    static func reportCallInventory(_ calls: [GEMM.CallTimes], steps: Int, label: String, report: (String) -> Void) {
+        var byShape: [GEMM.CallShape: (calls: Int, wall: Double, pack: Double, work: Double)] = [:]
+        for call in calls {
+            var entry = byShape[call.shape] ?? (0, 0, 0, 0)
+            entry.calls += 1
+            entry.wall += call.wall
+            for w in call.workers {
+                entry.pack += w.pack
+                entry.work += w.pack + w.multiply
+            }
+            byShape[call.shape] = entry
+        }
+        let perStep = Double(Swift.max(steps, 1))
+        for (shape, entry) in byShape.sorted(by: { $0.value.wall > $1.value.wall }) {
+            let flops = 2 * Double(shape.m) * Double(shape.n) * Double(shape.k) * Double(entry.calls)
+            report("gemm-call \(label) m=\(shape.m) n=\(shape.n) k=\(shape.k) transA=\(shape.transA ? 1 : 0) "
+                   + "transB=\(shape.transB ? 1 : 0) packedA=\(shape.packedA ? 1 : 0) workers=\(shape.workers) "
+                   + "calls_per_step=\(formatted(Double(entry.calls) / perStep)) "
+                   + "ms_per_step=\(formatted(entry.wall * 1e3 / perStep)) gflops=\(formatted(flops / entry.wall / 1e9)) "
+                   + "pack_share=\(formatted(entry.pack / Swift.max(entry.work, 1e-12)))")
+        }
+    }
 }

@@ -42,12 +42,15 @@ public enum TrainBenchmarks {
                 var firstStepSeconds = 0.0, trainSeconds = 0.0
                 var firstStepClocks = Clocks.now(), lastStepClocks = firstStepClocks
                 var poolSites: [String: PoolStats.Site] = [:], firstFaults = 0, lastFaults = 0, steps = 0
+                var gemmCalls: [GEMM.CallTimes] = [], gemmSteps = 0
                 _ = try Trainer.train(model, data: data, config: config, progress: { p in
                     if p.batch == 1 {
                         (firstStepSeconds, firstStepClocks) = (p.elapsed, Clocks.now())
                         if PoolStats.enabled { (firstFaults, steps) = (minorFaults(), 0); PoolStats.reset() }
+                        _ = GEMM.takeCallTimes()
                     }
                     if p.finishedEpoch == nil {
+                        if p.batch > 1 { (gemmCalls, gemmSteps) = (gemmCalls + GEMM.takeCallTimes(), p.batch - 1) }
                         (trainSeconds, lastStepClocks) = (p.elapsed - firstStepSeconds, Clocks.now())
                         if PoolStats.enabled { (poolSites, lastFaults, steps) = (PoolStats.recorded, minorFaults(), p.batch - 1) }
                     }
@@ -65,6 +68,9 @@ public enum TrainBenchmarks {
                 let cpu = lastStepClocks.cpu - firstStepClocks.cpu, wall = lastStepClocks.wall - firstStepClocks.wall
                 report("train model=\(c.name) threads=\(t) samples_per_s=\(Int(samples / Swift.max(trainSeconds, 1e-9)))"
                        + " cpu_per_wall=\(String(format: "%.2f", cpu / Swift.max(wall, 1e-9)))")
+                if GEMM.Knobs.environment.timing {
+                    Benchmarks.reportCallInventory(gemmCalls, steps: gemmSteps, label: "model=\(c.name) threads=\(t)", report: report)
+                }
                 if PoolStats.enabled {
                     let host = HostProbe.measure(threads: t)
                     report("host model=\(c.name) threads=\(t) gemm_gflops_per_thread=\(String(format: "%.1f", host.gflops))"

@@ -19,6 +19,15 @@ extension GEMM {
         body(buffer.start.bindMemory(to: Float.self, capacity: floats))
     }
 
+    /// Runs `body` with room for `floats` floats of tile scratch (edge tiles, carried
+    /// accumulators): on the stack when small, as the narrow tiling's always is, so that a small
+    /// product does not take a lock for it.
+    @inline(__always)
+    static func withTileScratch(floats: Int, _ body: (UnsafeMutablePointer<Float>) -> Void) {
+        guard floats <= 4 * largestTile else { return withPackingBuffer(floats: floats, body) }
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * largestTile) { body($0.baseAddress!) }
+    }
+
     /// Free packing buffers, taken by best fit. Nested and concurrent products each take their
     /// own (a worker packing privately, the convolution's weight gradient inside its block
     /// sums), so a few are kept: at most `kept`, the smallest dropped first.
@@ -46,7 +55,10 @@ extension GEMM {
         /// The smallest free buffer of at least `bytes`, else a new one.
         func take(bytes: Int) -> Buffer {
             lock.lock()
-            let fit = free.indices.filter { free[$0].bytes >= bytes }.min { free[$0].bytes < free[$1].bytes }
+            var fit: Int? = nil
+            for i in free.indices where free[i].bytes >= bytes && fit.map({ free[i].bytes < free[$0].bytes }) ?? true {
+                fit = i
+            }
             let found = fit.map { free.remove(at: $0) }
             lock.unlock()
             return found ?? Self.allocate(bytes: bytes)

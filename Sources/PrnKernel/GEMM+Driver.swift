@@ -187,10 +187,11 @@ extension GEMM {
         /// tile in parts of k (`forEachTilePart`) whose accumulators wait in `carries` between parts.
         private func multiply(_ layout: PackedRound, _ grid: SliverGrid, rowSlivers: Range<Int>,
                               columnSlivers: Range<Int>, firstRound: Bool) {
-            let slots = layout.blocks.map { block in
-                GEMM.kParts(block.count, tiling).count == 1 ? 0 : GEMM.rowGroup(tiling, kc: block.count)
-            }.max()!
-            withPackingBuffer(floats: largestTile * (1 + slots)) { scratch in
+            var slots = 0
+            for block in layout.blocks where GEMM.kPartLength(block.count, tiling) < block.count {
+                slots = max(slots, GEMM.rowGroup(tiling, kc: block.count))
+            }
+            withTileScratch(floats: largestTile * (1 + slots)) { scratch in
                 let carries = scratch + largestTile
                 for (index, block) in layout.blocks.enumerated() {
                     // The first k-block applies beta (and must not read C when beta is 0).
@@ -203,7 +204,7 @@ extension GEMM {
                     let hintsC = hints && knobs.prefetchingC
                         && rowSlivers.count * tiling.rows * columnSlivers.count * tiling.columns > GEMM.groupFloats
                     forEachTilePart(tiling, rowSlivers: rowSlivers, columnSlivers: columnSlivers, kc: kc,
-                                    parts: GEMM.kParts(kc, tiling)) { s, t, part, slot, groupCount in
+                                    partLength: GEMM.kPartLength(kc, tiling)) { s, t, part, slot, groupCount in
                         let (i, h) = grid.rows(of: s), (j, w) = grid.columns(of: t)
                         let rows = tiling.paddedRows(h), columns = tiling.paddedColumns(w)
                         let a = layout.a(block: index, sliver: s) + part.lowerBound * rows
@@ -303,7 +304,7 @@ extension GEMM {
     @inline(__always)
     static func forEachTile(_ tiling: Tiling, rowSlivers: Range<Int>, columnSlivers: Range<Int>, kc: Int,
                             _ body: (_ s: Int, _ t: Int) -> Void) {
-        forEachTilePart(tiling, rowSlivers: rowSlivers, columnSlivers: columnSlivers, kc: kc, parts: [0..<kc]) { s, t, _, _, _ in
+        forEachTilePart(tiling, rowSlivers: rowSlivers, columnSlivers: columnSlivers, kc: kc, partLength: Swift.max(kc, 1)) { s, t, _, _, _ in
             body(s, t)
         }
     }
@@ -321,11 +322,21 @@ extension GEMM {
     /// was 2–18 % faster on VGG-16's and LeNet's training products and 10–15 % at n = 1024 on two
     /// threads (5–10 % on one, one round of four slower); n = 2048 came out even, and an idle run
     /// showed no difference beyond the host's swings.
+    /// The parts are `kPartLength`'s (`partLength` steps each, the last one shorter), stepped through
+    /// without building arrays: the α² products of Winograd's layers make tens of thousands of
+    /// small calls per training step.
     @inline(__always)
     static func forEachTilePart(_ tiling: Tiling, rowSlivers: Range<Int>, columnSlivers: Range<Int>, kc: Int,
-                                parts: [Range<Int>], _ body: (_ s: Int, _ t: Int, _ part: Range<Int>, _ slot: Int, _ groupCount: Int) -> Void) {
-        for group in rowSlivers.pieces(of: rowGroup(tiling, kc: kc)) {
-            for t in columnSlivers { for part in parts { for s in group { body(s, t, part, s - group.lowerBound, group.count) } } }
+                                partLength: Int, _ body: (_ s: Int, _ t: Int, _ part: Range<Int>, _ slot: Int, _ groupCount: Int) -> Void) {
+        let groupSize = rowGroup(tiling, kc: kc)
+        for first in Swift.stride(from: rowSlivers.lowerBound, to: rowSlivers.upperBound, by: groupSize) {
+            let group = first..<Swift.min(first + groupSize, rowSlivers.upperBound)
+            for t in columnSlivers {
+                for p in Swift.stride(from: 0, to: kc, by: partLength) {
+                    let part = p..<Swift.min(p + partLength, kc)
+                    for s in group { body(s, t, part, s - group.lowerBound, group.count) }
+                }
+            }
         }
     }
 

@@ -11,7 +11,7 @@ extension GEMM {
     ///
     /// Layout: per panel of `panelSize` rows, per k-block, the panel's row slivers one after the
     /// other, each `tiling.rows · kc` floats (a last, partial sliver padded as `pack` pads it).
-    final class PackedA: @unchecked Sendable {
+    @_spi(Bench) public final class PackedA: @unchecked Sendable {
         let m: Int, k: Int
         /// The tiling the slivers were cut for; a product must run with the same one.
         let tiling: Tiling
@@ -57,6 +57,19 @@ extension GEMM {
             (self.storage, self.elements) = (storage, elements)
         }
 
+        /// `count` row-major m × k matrices `a` (one after the other), packed as `sgemm` packs
+        /// op(A) = A with alpha 1: for benchmarks of the products Winograd makes with them.
+        @_spi(Bench) public static func packing(_ a: UnsafePointer<Float>, count: Int, m: Int, k: Int) -> [PackedA] {
+            let packed = batch(count, m: m, k: k), sources = packed[0].sourceIndices()
+            for (index, matrix) in packed.enumerated() {
+                let source = a + index * m * k
+                for (at, element) in sources.enumerated() {
+                    matrix.elements[at] = element < 0 ? 0 : source[element % m * k + element / m]
+                }
+            }
+            return packed
+        }
+
         /// For each packed float in order, the element of op(A) it holds, as `p · m + i` for
         /// op(A)[i][p] (its index in the k × m matrix op(A)ᵀ), or −1 for padding (the rows past a
         /// last, partial sliver, which the kernels multiply into tile rows they discard).
@@ -91,14 +104,18 @@ extension GEMM {
     /// applied by its producer); otherwise as `sgemm`, bit for bit. Threads split C's columns
     /// (or, when there are fewer column slivers than threads, whole row slivers), each packing
     /// only the part of B it reads.
-    static func sgemm(packedA a: PackedA, transB: Bool, n: Int, b: UnsafePointer<Float>, ldb: Int,
-                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int? = nil) {
+    @_spi(Bench) public static func sgemm(packedA a: PackedA, transB: Bool, n: Int, b: UnsafePointer<Float>, ldb: Int,
+                                          beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int? = nil,
+                                          knobs: Knobs = .environment) {
         precondition(n >= 0 && ldc >= n && ldb >= (transB ? a.k : n), "sgemm: bad shape")
         precondition(a.tiling == Tiling.current, "sgemm: A was packed for another tiling")
         guard n > 0 else { return }
-        let job = Job(transA: false, transB: transB, k: a.k, alpha: 1, a: nil, lda: 0, packedA: a,
-                      b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, tiling: a.tiling)
         let workers = workerCount(m: a.m, n: n, k: a.k, tiling: a.tiling, requested: threads ?? Parallel.threads)
+        let shape = CallShape(m: a.m, n: n, k: a.k, transA: false, transB: transB, packedA: true, workers: workers)
+        let job = Job(transA: false, transB: transB, k: a.k, alpha: 1, a: nil, lda: 0, packedA: a,
+                      b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, tiling: a.tiling, knobs: knobs,
+                      stopwatch: knobs.timing ? Stopwatch(shape) : nil)
+        defer { job.stopwatch?.finish() }
         for i0 in stride(from: 0, to: a.m, by: panelSize) {
             for j0 in stride(from: 0, to: n, by: panelSize) {
                 job.run(rows: i0..<min(i0 + panelSize, a.m), columns: j0..<min(j0 + panelSize, n), workers: workers)

@@ -9,10 +9,21 @@ import Synchronization
 extension GEMM {
     /// One `sgemm` call's time, in seconds.
     @_spi(Bench) public struct CallTimes: Sendable {
+        /// The product: `C[m×n] = op(A)[m×k] · op(B)[k×n]`, A packed beforehand or not.
+        public var shape: CallShape
         /// From the call's start to its return.
         public var wall = 0.0
         /// One entry per worker (its part of C), each summed over the call's forks.
         public var workers: [WorkerTimes]
+    }
+
+    /// The sizes of one timed call, as a key for adding up the calls a training step makes.
+    @_spi(Bench) public struct CallShape: Sendable, Hashable {
+        public var m: Int, n: Int, k: Int, transA: Bool, transB: Bool
+        /// Whether A came packed beforehand (`sgemm(packedA:…)`, Winograd's transformed weights).
+        public var packedA: Bool
+        /// The workers the call ran on.
+        public var workers: Int
     }
 
     /// One worker's share of a call, in seconds, summed over the call's forks.
@@ -42,9 +53,10 @@ extension GEMM {
     final class Stopwatch: @unchecked Sendable {
         private let started = DispatchTime.now().uptimeNanoseconds
         private let workers: UnsafeMutablePointer<WorkerTimes>, count: Int
+        private let shape: CallShape
 
-        init(workers count: Int) {
-            self.count = count
+        init(_ shape: CallShape) {
+            (self.shape, count) = (shape, shape.workers)
             workers = .allocate(capacity: count)
             workers.initialize(repeating: WorkerTimes(), count: count)
         }
@@ -79,7 +91,7 @@ extension GEMM {
 
         /// Records the call as finished now.
         func finish() {
-            let call = CallTimes(wall: Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9,
+            let call = CallTimes(shape: shape, wall: Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9,
                                  workers: Array(UnsafeBufferPointer(start: workers, count: count)))
             GEMM.recordedCalls.withLock { $0.append(call) }
         }

@@ -12,7 +12,7 @@ import Foundation
 /// (32 columns, or 16) are packed into a buffer in the order the micro-kernel reads them
 /// (`GEMM+Pack.swift`), then every 12 × 32 (or 6 × 16) tile of C is updated by a
 /// register-blocked FMA kernel (`GEMM+MicroKernel.swift`, `Tiling`), the wide tiles in parts of
-/// `kPart` steps whose accumulators wait in scratch between parts (`kParts`). Transposition
+/// `kPart` steps whose accumulators wait in scratch between parts (`kPartLength`). Transposition
 /// happens only while packing.
 ///
 /// Reduction-order contract (other kernels that must match `sgemm` bit for bit replicate it):
@@ -64,7 +64,8 @@ public enum GEMM {
         let workers = workerCount(m: m, n: n, k: k, tiling: tiling, requested: threads ?? Parallel.threads)
         let job = Job(transA: transA, transB: transB, k: k, alpha: alpha, a: a, lda: lda,
                       b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, tiling: tiling, knobs: knobs,
-                      stopwatch: knobs.timing ? Stopwatch(workers: workers) : nil)
+                      stopwatch: knobs.timing ? Stopwatch(CallShape(m: m, n: n, k: k, transA: transA, transB: transB,
+                                                                     packedA: false, workers: workers)) : nil)
         defer { job.stopwatch?.finish() }
         // Very large C is done in panels, so the packed buffer stays bounded.
         for i0 in stride(from: 0, to: m, by: panelSize) {
@@ -87,7 +88,7 @@ public enum GEMM {
         let count = (k + kcMax - 1) / kcMax
         return (0..<count).map { k * $0 / count ..< k * ($0 + 1) / count }
     }
-    /// Steps of k per part of a wide tile's update (`forEachTilePart`, `kParts`): as many as let
+    /// Steps of k per part of a wide tile's update (`forEachTilePart`, `kPartLength`): as many as let
     /// the part of a wide B sliver fill 2/3 of the core's L1 data cache, where it stays while a
     /// group of row slivers meets it; the rest is for the A part streaming through (12 KB at 256 steps) and
     /// the carried accumulators (1.5 KB). 256 steps with this Xeon's 48 KB, 160 with Zen 4's
@@ -100,9 +101,10 @@ public enum GEMM {
     /// The L1 data cache of one core, in bytes; 32 KB when the size cannot be read.
     static let l1Bytes = cacheBytes(level: 1, plausible: 1 << 14 ... 1 << 20, fallback: 1 << 15)
 
-    /// `0..<kc` cut into the parts a tile of `tiling` is updated in: for the wide tiling, parts of
-    /// `kPart` steps (the last one shorter); for the narrow one, the whole block. A tile's chains
-    /// run through the parts in order, so the parts do not change the bits.
+    /// The length of the parts `0..<kc` is cut into when a tile of `tiling` is updated
+    /// (`forEachTilePart`): `kPart` steps for the wide tiling (the last part shorter), the whole
+    /// block for the narrow one. A tile's chains run through the parts in order, so the parts do
+    /// not change the bits.
     ///
     /// The narrow tiling's B sliver is half as wide (64 bytes per step, 64 KB at kc = 1024) and
     /// its kernel takes 6 cycles per step, which Zen 3's L2 feeds without the sliver staying in
@@ -113,9 +115,8 @@ public enum GEMM {
     /// 4); VGG-16's conv6 forward 54 → 74, conv4 grad_a 55 → 72, LeNet-300 fc1 (batch 128) forward
     /// 66 → 79 (3 of 3 pairs each); on two threads conv4 forward 118 → 131 and conv9 forward
     /// 112 → 130 (3 of 3), LeNet's forward 113 → 106 (0 of 3).
-    static func kParts(_ kc: Int, _ tiling: Tiling) -> [Range<Int>] {
-        tiling == .narrow ? [0..<kc] : (0..<kc).pieces(of: kPart)
-    }
+    @inline(__always)
+    static func kPartLength(_ kc: Int, _ tiling: Tiling) -> Int { tiling == .narrow ? Swift.max(kc, 1) : kPart }
 
     /// Floats of L2 that a group of packed slivers and the slivers applied to it may fill
     /// (`Job.forEachTile`): 7/8 of the core's L2, the rest left to C and the stack. The larger

@@ -1,5 +1,5 @@
 import XCTest
-@testable import PrnKernel
+@_spi(Bench) @testable import PrnKernel
 
 /// The reduction-order contract of `GEMM.sgemm`, bit for bit: each element of C is, per k-block,
 /// one FMA chain over k in order starting from 0, and the blocks' sums are added to C in order.

@@ -1,5 +1,5 @@
 import XCTest
-@testable import PrnKernel
+@_spi(Bench) @testable import PrnKernel
 
 /// `GEMM.packSlivers` against a naive packing, element by element, for both source layouts:
 /// full and partial slivers of every tile width, depths around the 8-step transpose blocks and
@@ -15,6 +15,39 @@ final class GEMMPackTests: XCTestCase {
                 for kc in [1, 7, 8, 9, 16, 127, 128, 129, 136, 300] {
                     for contiguous in [false, true] {
                         check(tile: tile, lastTile: lastTile, count: count, kc: kc, contiguous: contiguous)
+                    }
+                }
+            }
+        }
+    }
+
+    /// `GEMM.PackedA.packing` (the benchmarks' Winograd products) packs each of its matrices as
+    /// `sgemm` packs A as stored: the same C, bit for bit, on both tilings, 1 and 2 threads,
+    /// across a partial row sliver and two k-blocks.
+    func testPackingGivesTheProductOfAAsStored() {
+        let saved = GEMM.wideTiles
+        defer { GEMM.wideTiles = saved }
+        for wide in [false, true] {
+            GEMM.wideTiles = wide
+            for (m, n, k) in [(64, 64, 64), (29, 40, 1100)] {
+                let count = 2
+                let a = (0..<count * m * k).map { Float(($0 * 7919) % 1013) / 97 - 5 }
+                let b = (0..<count * k * n).map { Float(($0 * 104729) % 1021) / 101 - 5 }
+                let packed = a.withUnsafeBufferPointer { GEMM.PackedA.packing($0.baseAddress!, count: count, m: m, k: k) }
+                for index in 0..<count {
+                    for threads in [1, 2] {
+                        var expected = [Float](repeating: 0, count: m * n), got = expected
+                        a.withUnsafeBufferPointer { a in
+                            b.withUnsafeBufferPointer { b in
+                                let b = b.baseAddress! + index * k * n
+                                GEMM.sgemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: a.baseAddress! + index * m * k,
+                                           lda: k, b: b, ldb: n, beta: 0, c: &expected, ldc: n, threads: threads)
+                                GEMM.sgemm(packedA: packed[index], transB: false, n: n, b: b, ldb: n, beta: 0, c: &got, ldc: n,
+                                           threads: threads)
+                            }
+                        }
+                        XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern),
+                                       "m \(m) n \(n) k \(k), matrix \(index), \(threads) threads, wide \(wide)")
                     }
                 }
             }
