@@ -46,10 +46,6 @@ extension SlidingPlan {
     /// whatever the group size (256 to 1024 pixels).
     var fusesGradients: Bool { stride == 1 && !usesPlaneMap && gradientGroupSize == 1 }
 
-    /// Whether `Tensor.conv2dGradients` runs the pass where `fusesGradients` holds (tests switch it
-    /// off to compare with the products apart).
-    nonisolated(unsafe) static var fuses = true
-
     /// `(conv2dInputGrad(gy, w), conv2dWeightGrad(x, gy))` in one pass, on stride 1 and planes
     /// larger than 2×2 (`fusesGradients` says where it pays).
     static func gradients(_ x: Tensor, _ gy: Tensor, _ weight: Tensor, _ geo: ConvGeometry) -> (input: Tensor, weight: Tensor) {

@@ -91,9 +91,16 @@ extension Tensor {
     /// (`SlidingPlan.fusesGradients`), one pass over gy computes both (`Conv+SlidingGradients.swift`).
     public static func conv2dGradients(_ x: Tensor, _ gy: Tensor, _ weight: Tensor, stride: Int = 1, padding: Int = 0,
                                        algorithm: ConvAlgorithm? = nil) -> (input: Tensor, weight: Tensor) {
+        conv2dGradients(x, gy, weight, stride: stride, padding: padding, algorithm: algorithm, fusing: true)
+    }
+
+    /// `conv2dGradients`; with `fusing` false, the two products apart even where the one pass
+    /// would run (tests compare the two).
+    static func conv2dGradients(_ x: Tensor, _ gy: Tensor, _ weight: Tensor, stride: Int, padding: Int,
+                                algorithm: ConvAlgorithm?, fusing: Bool) -> (input: Tensor, weight: Tensor) {
         let geo = ConvGeometry.validated(input: x.shape, weight: weight.shape, stride: stride, padding: padding)
         precondition(gy.shape == geo.outputShape, "conv2dGradients: gradient \(gy.shape), expected \(geo.outputShape)")
-        if SlidingPlan.fuses && geo.uses(algorithm, .inputGradient) == .sliding && geo.uses(algorithm, .weightGradient) == .sliding
+        if fusing && geo.uses(algorithm, .inputGradient) == .sliding && geo.uses(algorithm, .weightGradient) == .sliding
             && SlidingPlan(geo).fusesGradients {
             return SlidingPlan.gradients(x, gy, weight, geo)
         }

@@ -49,19 +49,16 @@ final class SlidingGradientsTests: XCTestCase {
     /// sliding weight gradient, and the pass switched off: each result is its product's apart,
     /// bit for bit.
     func testElsewhereTheProductsApart() {
-        let saved = SlidingPlan.fuses
-        defer { SlidingPlan.fuses = saved }
         let cases: [(ConvTests.Case, ConvAlgorithm?)] = [
             ((2, 16, 32, 32, 32, 3, 3, 2, 1), .sliding), ((33, 20, 2, 2, 13, 3, 3, 1, 1), .sliding),
             ((8, 3, 16, 16, 16, 3, 3, 1, 1), nil), ((2, 3, 7, 6, 4, 3, 3, 1, 1), nil), ((3, 16, 16, 16, 16, 3, 3, 1, 1), .direct),
             ((3, 16, 16, 16, 16, 3, 3, 1, 1), .winograd4x4), ((9, 32, 16, 16, 32, 3, 3, 1, 1), .sliding),
         ]
-        for fuses in [true, false] {
-            SlidingPlan.fuses = fuses
+        for fusing in [true, false] {
             for (k, (t, algorithm)) in cases.enumerated() {
                 let (x, w, gy) = ConvTests.operands(t, seed: UInt64(800 + k))
                 let padding = t.p
-                let both = Tensor.conv2dGradients(x, gy, w, stride: t.s, padding: padding, algorithm: algorithm)
+                let both = Tensor.conv2dGradients(x, gy, w, stride: t.s, padding: padding, algorithm: algorithm, fusing: fusing)
                 let dx = Tensor.conv2dInputGrad(gy, w, inputShape: x.shape, stride: t.s, padding: padding, algorithm: algorithm)
                 let dw = Tensor.conv2dWeightGrad(x, gy, weightShape: w.shape, stride: t.s, padding: padding, algorithm: algorithm)
                 XCTAssertEqual(both.input.scalars.map(\.bitPattern), dx.scalars.map(\.bitPattern), "\(t) \(String(describing: algorithm))")
@@ -70,10 +67,8 @@ final class SlidingGradientsTests: XCTestCase {
         }
         // Switched off, the pass's own shapes run apart too: the same bits.
         let (x, w, gy) = ConvTests.operands((4, 16, 32, 32, 16, 3, 3, 1, 1), seed: 810)
-        SlidingPlan.fuses = true
         let fused = Tensor.conv2dGradients(x, gy, w, stride: 1, padding: 1)
-        SlidingPlan.fuses = false
-        let apart = Tensor.conv2dGradients(x, gy, w, stride: 1, padding: 1)
+        let apart = Tensor.conv2dGradients(x, gy, w, stride: 1, padding: 1, algorithm: nil, fusing: false)
         XCTAssertEqual(fused.input.scalars.map(\.bitPattern), apart.input.scalars.map(\.bitPattern))
         XCTAssertEqual(fused.weight.scalars.map(\.bitPattern), apart.weight.scalars.map(\.bitPattern))
     }
