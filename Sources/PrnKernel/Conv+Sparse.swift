@@ -27,6 +27,10 @@ extension Tensor {
         let values = topology.gather(weight)
         return Tensor.build(geo.outputShape) { y in
             scalars.withUnsafeBufferPointer { x in
+                if let layout = InterleavedRows(geo, streaming: .input) {
+                    topology.interleavedConv2d(x.baseAddress!, values: values, layout: layout, into: y.baseAddress!)
+                    return
+                }
                 if let layout = PaddedRows(geo) {
                     topology.directConv2d(x.baseAddress!, values: values, layout: layout, into: y.baseAddress!)
                     return
@@ -48,6 +52,10 @@ extension Tensor {
         let values = topology.gather(weight, order: .columns)
         return Tensor.build(inputShape) { dx in
             gy.scalars.withUnsafeBufferPointer { g in
+                if let layout = InterleavedRows(geo, streaming: .output) {
+                    topology.interleavedConv2dInputGrad(g.baseAddress!, values: values, layout: layout, into: dx.baseAddress!)
+                    return
+                }
                 if let layout = PaddedRows(geo) {
                     topology.directConv2dInputGrad(g.baseAddress!, values: values, layout: layout, into: dx.baseAddress!)
                     return

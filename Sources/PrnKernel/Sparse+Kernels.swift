@@ -225,13 +225,17 @@ extension SparseKernels {
     /// its five blocks each took a sweep of eight and two of one). The block's first sweep starts
     /// its chains from +0 in registers and the last sweep of a later block adds its sums to the
     /// output row as it goes, instead of passes that zero the row and add a block's sums to it.
+    ///
+    /// With `runs` > 1 each output row is `runs` runs of `n` floats side by side, run s reading
+    /// the dense rows `runStride · s` floats further on (the interleaved layout's output rows,
+    /// `Conv+SparseInterleaved.swift`): each sweep of up to eight entries goes over every run.
     static func rowsTimesDenseByEntries(start: UnsafePointer<Int32>, index: UnsafePointer<Int32>, values: UnsafePointer<Float>,
                                         rows: Range<Int>, blocks: [Range<Int>], dense: UnsafePointer<Float>, ldd: Int, n: Int,
-                                        out: UnsafeMutablePointer<Float>, ldo: Int) {
+                                        out: UnsafeMutablePointer<Float>, ldo: Int, runs: Int = 1, runStride: Int = 0) {
         withUnsafeTemporaryAllocation(of: Int.self, capacity: blocks.count + 1) { buffer in
             let cuts = buffer.baseAddress!
             // A later k-block's chains run here between its sweeps.
-            let blockSum = blocks.count > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: n) : nil
+            let blockSum = blocks.count > 1 ? UnsafeMutablePointer<Float>.allocate(capacity: runs * n) : nil
             defer { blockSum?.deallocate() }
             for r in rows {
                 cut(entries: Int(start[r])..<Int(start[r + 1]), index: index, blocks: blocks, into: cuts)
@@ -241,14 +245,15 @@ extension SparseKernels {
                     guard first < end else {
                         // An empty chain is +0: the first block writes it; a later one would add
                         // +0 to a sum that started from +0, never −0, which changes nothing.
-                        if b == 0 { target.update(repeating: 0, count: n) }
+                        if b == 0 { target.update(repeating: 0, count: runs * n) }
                         continue
                     }
                     let sum = b == 0 ? target : blockSum!
                     var e = first
                     while e < end {
-                        let sweep = EntrySweep(index: index + e, values: values + e, dense: dense, ldd: ldd, n: n, sum: sum,
-                                               fromZero: e == first, addingTo: b > 0 && end - e <= 8 ? target : nil)
+                        let sweep = EntrySweep(index: index + e, values: values + e, dense: dense, ldd: ldd, n: n,
+                                               runs: runs, runStride: runStride, sum: sum, fromZero: e == first,
+                                               addingTo: b > 0 && end - e <= 8 ? target : nil)
                         switch Swift.min(8, end - e) {
                         case 8: sweep.run(Pass8.self)
                         case 7: sweep.run(Pass7.self)
@@ -273,6 +278,8 @@ extension SparseKernels {
 private struct EntrySweep {
     let index: UnsafePointer<Int32>, values: UnsafePointer<Float>
     let dense: UnsafePointer<Float>, ldd: Int, n: Int
+    /// Runs of `n` outputs side by side, run k reading `runStride · k` floats further on.
+    let runs: Int, runStride: Int
     let sum: UnsafeMutablePointer<Float>
     let fromZero: Bool, addingTo: UnsafeMutablePointer<Float>?
 
@@ -288,32 +295,37 @@ private struct EntrySweep {
         // flags kept its eight run pointers on the stack and branched at every step).
         @inline(__always) func sweep(_ start: (Int) -> SIMD16<Float>, _ finish: (SIMD16<Float>, Int) -> Void,
                                      _ startScalar: (Int) -> Float, _ finishScalar: (Float, Int) -> Void) {
-            var p = 0
-            while p + 16 <= n {
-                var acc = start(p)
-                acc.addProduct(SIMD16(repeating: a0), load(r0 + p))
-                if width > 1 { acc.addProduct(SIMD16(repeating: a1), load(r1 + p)) }
-                if width > 2 { acc.addProduct(SIMD16(repeating: a2), load(r2 + p)) }
-                if width > 3 { acc.addProduct(SIMD16(repeating: a3), load(r3 + p)) }
-                if width > 4 { acc.addProduct(SIMD16(repeating: a4), load(r4 + p)) }
-                if width > 5 { acc.addProduct(SIMD16(repeating: a5), load(r5 + p)) }
-                if width > 6 { acc.addProduct(SIMD16(repeating: a6), load(r6 + p)) }
-                if width > 7 { acc.addProduct(SIMD16(repeating: a7), load(r7 + p)) }
-                finish(acc, p)
-                p &+= 16
-            }
-            while p < n {
-                var s = startScalar(p)
-                s = s.addingProduct(a0, r0[p])
-                if width > 1 { s = s.addingProduct(a1, r1[p]) }
-                if width > 2 { s = s.addingProduct(a2, r2[p]) }
-                if width > 3 { s = s.addingProduct(a3, r3[p]) }
-                if width > 4 { s = s.addingProduct(a4, r4[p]) }
-                if width > 5 { s = s.addingProduct(a5, r5[p]) }
-                if width > 6 { s = s.addingProduct(a6, r6[p]) }
-                if width > 7 { s = s.addingProduct(a7, r7[p]) }
-                finishScalar(s, p)
-                p &+= 1
+            var segment = 0
+            while segment < runs {
+                let (q, o) = (segment &* runStride, segment &* n)
+                var p = 0
+                while p + 16 <= n {
+                    var acc = start(o &+ p)
+                    acc.addProduct(SIMD16(repeating: a0), load(r0 + (q &+ p)))
+                    if width > 1 { acc.addProduct(SIMD16(repeating: a1), load(r1 + (q &+ p))) }
+                    if width > 2 { acc.addProduct(SIMD16(repeating: a2), load(r2 + (q &+ p))) }
+                    if width > 3 { acc.addProduct(SIMD16(repeating: a3), load(r3 + (q &+ p))) }
+                    if width > 4 { acc.addProduct(SIMD16(repeating: a4), load(r4 + (q &+ p))) }
+                    if width > 5 { acc.addProduct(SIMD16(repeating: a5), load(r5 + (q &+ p))) }
+                    if width > 6 { acc.addProduct(SIMD16(repeating: a6), load(r6 + (q &+ p))) }
+                    if width > 7 { acc.addProduct(SIMD16(repeating: a7), load(r7 + (q &+ p))) }
+                    finish(acc, o &+ p)
+                    p &+= 16
+                }
+                while p < n {
+                    var s = startScalar(o &+ p)
+                    s = s.addingProduct(a0, r0[q &+ p])
+                    if width > 1 { s = s.addingProduct(a1, r1[q &+ p]) }
+                    if width > 2 { s = s.addingProduct(a2, r2[q &+ p]) }
+                    if width > 3 { s = s.addingProduct(a3, r3[q &+ p]) }
+                    if width > 4 { s = s.addingProduct(a4, r4[q &+ p]) }
+                    if width > 5 { s = s.addingProduct(a5, r5[q &+ p]) }
+                    if width > 6 { s = s.addingProduct(a6, r6[q &+ p]) }
+                    if width > 7 { s = s.addingProduct(a7, r7[q &+ p]) }
+                    finishScalar(s, o &+ p)
+                    p &+= 1
+                }
+                segment &+= 1
             }
         }
         @inline(__always) func store(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
