@@ -162,6 +162,8 @@ extension GEMM {
         private func pack(_ layout: PackedRound, _ grid: SliverGrid, rowSlivers: Range<Int>, columnSlivers: Range<Int>) {
             for (index, block) in layout.blocks.enumerated() {
                 let kc = block.count, p = block.lowerBound
+                // Full slivers of A read as stored need no packing; a last, partial one does.
+                let rowSlivers = readsRowsOfA(grid) ? rowSlivers.clamped(to: grid.fullRowSlivers..<grid.rowSlivers) : rowSlivers
                 if !rowSlivers.isEmpty, let a {
                     let i = grid.rows(of: rowSlivers.lowerBound).first
                     let count = min(grid.rows.upperBound, i + rowSlivers.count * tiling.rows) - i
@@ -203,11 +205,18 @@ extension GEMM {
                     // ResNet-20's stage-1 forward (16 × 1024, 64 KB) ran 12 % slower with the hints.
                     let hintsC = hints && knobs.prefetchingC
                         && rowSlivers.count * tiling.rows * columnSlivers.count * tiling.columns > GEMM.groupFloats
+                    let rowsOfA = readsRowsOfA(grid)
                     forEachTilePart(tiling, rowSlivers: rowSlivers, columnSlivers: columnSlivers, kc: kc,
                                     partLength: GEMM.kPartLength(kc, tiling)) { s, t, part, slot, groupCount in
                         let (i, h) = grid.rows(of: s), (j, w) = grid.columns(of: t)
                         let rows = tiling.paddedRows(h), columns = tiling.paddedColumns(w)
-                        let a = layout.a(block: index, sliver: s) + part.lowerBound * rows
+                        let unpacked = rowsOfA && h == tiling.rows
+                        let a: UnsafePointer<Float>
+                        if unpacked {
+                            a = self.a! + (i * lda + block.lowerBound + part.lowerBound)
+                        } else {
+                            a = UnsafePointer(layout.a(block: index, sliver: s) + part.lowerBound * rows)
+                        }
                         let b = layout.b(block: index, sliver: t) + part.lowerBound * columns
                         var hint: Hint? = nil
                         if hints {
@@ -235,7 +244,10 @@ extension GEMM {
                         }
                         let carry = carries + slot * largestTile
                         let from = part.lowerBound == 0 ? nil : UnsafePointer(carry)
-                        if part.upperBound == kc {
+                        if unpacked {
+                            multiplyTile(tiling, h: h, w: w, kc: part.count, a: a, b: b, c: c + i * ldc + j, ldc: ldc,
+                                         factor: factor, scratch: scratch, lda: lda)
+                        } else if part.upperBound == kc {
                             multiplyTile(tiling, h: h, w: w, kc: part.count, a: a, b: b, c: c + i * ldc + j, ldc: ldc,
                                          factor: factor, carry: from, scratch: scratch, hint: hint)
                         } else {
@@ -351,6 +363,9 @@ extension GEMM {
             rowSlivers = (rows.count + tiling.rows - 1) / tiling.rows
             columnSlivers = (columns.count + tiling.columns - 1) / tiling.columns
         }
+
+        /// Row slivers with all `tiling.rows` rows live (all but a last, partial one).
+        var fullRowSlivers: Int { rows.count / tiling.rows }
 
         /// First row of C and live row count of row sliver `s`.
         func rows(of s: Int) -> (first: Int, count: Int) {

@@ -22,10 +22,13 @@ extension GEMM {
         public var splitRows: Bool?
         /// `PRN_GEMM_TIMING=1`: record where each call's time goes (`GEMM.takeCallTimes`).
         public var timing: Bool
+        /// `PRN_GEMM_UNPACKED_A=0`: pack A's full slivers even where the kernels could read its
+        /// rows as stored (`Job.readsRowsOfA`).
+        public var unpackedA: Bool
 
         /// The environment variables the knobs are read from.
         public static let names: Set<String> = ["PRN_GEMM_PREFETCH", "PRN_GEMM_CPREFETCH", "PRN_GEMM_PRIVATE_COPY_LIMIT",
-                                                "PRN_GEMM_TIMING", "PRN_GEMM_SPLIT"]
+                                                "PRN_GEMM_TIMING", "PRN_GEMM_SPLIT", "PRN_GEMM_UNPACKED_A"]
 
         /// The knobs `environment` sets; the defaults for the variables it lacks (or cannot parse).
         public init(environment: [String: String]) {
@@ -33,6 +36,7 @@ extension GEMM {
             prefetchingC = environment["PRN_GEMM_CPREFETCH"] != "0"
             privateCopyLimit = environment["PRN_GEMM_PRIVATE_COPY_LIMIT"].flatMap { Int($0) } ?? GEMM.privateCopyLimit
             timing = environment["PRN_GEMM_TIMING"] == "1"
+            unpackedA = environment["PRN_GEMM_UNPACKED_A"] != "0"
             splitRows = ["rows": true, "columns": false][environment["PRN_GEMM_SPLIT"] ?? ""]
         }
 

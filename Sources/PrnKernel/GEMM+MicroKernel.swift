@@ -289,20 +289,27 @@ extension GEMM {
     /// read), else `C = A·B + factor · C`. `scratch` holds a padded tile (`largestTile` floats).
     /// `carry`: the padded tile's accumulators after the earlier steps of k (rows
     /// `paddedColumns(w)` floats apart), which an earlier call stored as a padded `h × w` tile
-    /// with `factor` nil; the chains go on from them (nil: from 0).
+    /// with `factor` nil; the chains go on from them (nil: from 0). With `lda`, `a` is a full
+    /// sliver of the narrow tiling read as stored (`Job.readsRowsOfA`: row r at `a + r·lda`,
+    /// unscaled), without `carry` or `hint`.
     @inline(__always)
     static func multiplyTile(
         _ tiling: Tiling, h: Int, w: Int, kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
         c: UnsafeMutablePointer<Float>, ldc: Int, factor: Float?, carry: UnsafePointer<Float>? = nil,
-        scratch: UnsafeMutablePointer<Float>, hint: Hint? = nil
+        scratch: UnsafeMutablePointer<Float>, hint: Hint? = nil, lda: Int? = nil
     ) {
         let rows = tiling.paddedRows(h), columns = tiling.paddedColumns(w)
         if rows == h && columns == w {
+            if let lda { return kernel6x16NarrowRowsOfA(kc, a, lda, b, c, ldc, factor) }
             kernel(tiling, rows: rows, columns: columns, kc: kc, a: a, b: b, c: c, ldc: ldc, factor: factor, carry: carry, hint: hint)
             return
         }
         // Edge tile: compute the padded tile aside, then apply the same update per element.
-        kernel(tiling, rows: rows, columns: columns, kc: kc, a: a, b: b, c: scratch, ldc: columns, factor: nil, carry: carry, hint: hint)
+        if let lda {
+            kernel6x16NarrowRowsOfA(kc, a, lda, b, scratch, columns, nil)
+        } else {
+            kernel(tiling, rows: rows, columns: columns, kc: kc, a: a, b: b, c: scratch, ldc: columns, factor: nil, carry: carry, hint: hint)
+        }
         for i in 0..<h {
             let src = scratch + i &* columns, dst = c + i &* ldc
             if let f = factor {

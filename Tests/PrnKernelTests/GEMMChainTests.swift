@@ -33,6 +33,45 @@ final class GEMMChainTests: XCTestCase {
         }
     }
 
+    /// The narrow kernel that reads A's full slivers as stored (`Job.readsRowsOfA`) runs on the
+    /// products it is meant for, not on others, and gives the bits of packing A (the test above
+    /// checks its chains, since the environment leaves it on).
+    func testRowsOfAAsStoredGiveThePackedBits() {
+        let saved = GEMM.wideTiles
+        defer { GEMM.wideTiles = saved }
+        GEMM.wideTiles = false
+        let on = GEMM.Knobs(environment: [:]), off = GEMM.Knobs(environment: ["PRN_GEMM_UNPACKED_A": "0"])
+        XCTAssertTrue(on.unpackedA)
+        XCTAssertFalse(off.unpackedA)
+        let g = ChainCase(transA: false, transB: true, m: 70, n: 90, k: 300, alpha: 1, beta: 0.5)
+        g.a.withUnsafeBufferPointer { a in
+            g.b.withUnsafeBufferPointer { b in
+                var c = [Float](repeating: 0, count: 1)
+                c.withUnsafeMutableBufferPointer { c in
+                    func job(alpha: Float = 1, transB: Bool = true, lda: Int? = nil, knobs: GEMM.Knobs? = nil) -> GEMM.Job {
+                        GEMM.Job(transA: false, transB: transB, k: g.k, alpha: alpha, a: a.baseAddress!, lda: lda ?? g.lda,
+                                 b: b.baseAddress!, ldb: g.ldb, beta: 0, c: c.baseAddress!, ldc: g.n, tiling: .narrow, knobs: knobs ?? on)
+                    }
+                    let grid = GEMM.SliverGrid(rows: 0..<g.m, columns: 0..<g.n, tiling: .narrow)
+                    XCTAssertTrue(job().readsRowsOfA(grid))
+                    XCTAssertFalse(job(knobs: off).readsRowsOfA(grid))
+                    XCTAssertFalse(job(alpha: 0.5).readsRowsOfA(grid))
+                    XCTAssertFalse(job(transB: false).readsRowsOfA(grid))
+                    XCTAssertFalse(job(lda: 1024).readsRowsOfA(grid))
+                    XCTAssertFalse(job().readsRowsOfA(GEMM.SliverGrid(rows: 0..<g.m, columns: 0..<(GEMM.unpackedAColumns + 1), tiling: .narrow)))
+                }
+            }
+        }
+        for threads in [1, 2] {
+            var packed = g.c, asStored = g.c
+            GEMM.sgemm(transA: false, transB: true, m: g.m, n: g.n, k: g.k, alpha: 1, a: g.a, lda: g.lda, b: g.b, ldb: g.ldb,
+                       beta: g.beta, c: &packed, ldc: g.n, threads: threads, knobs: off)
+            GEMM.sgemm(transA: false, transB: true, m: g.m, n: g.n, k: g.k, alpha: 1, a: g.a, lda: g.lda, b: g.b, ldb: g.ldb,
+                       beta: g.beta, c: &asStored, ldc: g.n, threads: threads, knobs: on)
+            XCTAssertEqual(asStored.map(\.bitPattern), packed.map(\.bitPattern), "\(threads) threads")
+        }
+    }
+
     /// The contract's k-blocks: `k` cut into `⌈k / kcMax⌉` parts as equal as possible, in order.
     private func kBlocks(_ k: Int) -> [Range<Int>] {
         let count = (k + GEMM.kcMax - 1) / GEMM.kcMax
