@@ -54,8 +54,8 @@ public enum ConvAlgorithm: Sendable {
     ///
     /// Before all of these, `sliding` runs all three products of 3×3, stride-1, padding-1 layers
     /// on planes of at least 8×8 with 2048 outputs per channel in the batch, at most 32 input
-    /// channels and 32 output channels, or 64 output channels on planes under
-    /// 16×16 (where F(4×4)'s edge tiles waste most) or with C·O ≤ 512: a first layer of 64,
+    /// and 64 output channels, on planes under 16×16 (where F(4×4)'s edge tiles waste most) or
+    /// with C·O ≤ 512: a first layer of 64,
     /// whose im2col GEMM has k = 9·C (`prn bench conv`, load 6–12, ms, 1 / 2 threads: Conv-2's
     /// 1 → 64 on 28×28 at batch 64, forward 0.65 / 0.69 vs im2col's 1.85 / 3.23, weight gradient
     /// 0.65 / 0.66 vs 2.10 / 2.05; VGG-16's 3 → 64 in two runs, forward 13.9 vs 20.8 on one
@@ -63,12 +63,16 @@ public enum ConvAlgorithm: Sendable {
     /// one and 11.7, 18.4 vs 21.8, 15.4 on two); except an input gradient onto fewer than 8
     /// channels (a first layer's, which training does not compute) and a weight gradient of
     /// C·O > 512 on planes under 16×16 (its 16-lane sums lose to im2col's GEMM there: 0.4–0.6×
-    /// at C·O ≥ 2048). At batch 128 that is ResNet-20's first layer, its six 16-channel layers
-    /// and five 32-channel stride-1 layers, VGG-11's (width 0.25) first three and VGG-16's
-    /// first. ResNet-20's 32 → 32 (16×16) moved to sliding in session 11 (idle `prn bench conv`
-    /// at dbc5c64, ms, 1 / 2 threads: forward 5.36 / 2.72 vs F(4×4)'s 5.18 / 4.48, input
-    /// gradient 4.46 / 2.26 vs 7.14 / 4.50, weight gradient 5.41 / 3.28 vs im2col's 6.01 /
-    /// 4.27); its 64 → 64 (8×8) stays off sliding (sliding vs F(4×4): forward 5.57 / 3.30 vs
+    /// at C·O ≥ 2048). At batch 128 that is ResNet-20's first layer and its six 16-channel
+    /// layers, VGG-11's (width 0.25) first three and VGG-16's first. ResNet-20's 32 → 32
+    /// (16×16) moved to sliding in session 11 (idle `prn bench conv` at dbc5c64, ms, 1 / 2
+    /// threads: forward 5.36 / 2.72 vs F(4×4)'s 5.18 / 4.48, input gradient 4.46 / 2.26 vs
+    /// 7.14 / 4.50, weight gradient 5.41 / 3.28 vs im2col's 6.01 / 4.27) and back to F(4×4),
+    /// all three products, in session 21, when the faster Winograd (sessions 19–21) overtook it:
+    /// `prn bench conv` at 8c875a1, two runs, ms 1 / 2 threads, F(4×4) vs sliding: forward
+    /// 5.93, 5.95 / 2.95, 2.73 vs 6.79, 6.78 / 3.32, 3.29; input gradient 5.96, 5.51 / 2.99,
+    /// 2.73 vs 6.81, 6.73 / 3.34, 3.30; weight gradient 6.99, 7.12 / 3.23, 3.28 vs 7.91, 8.05 /
+    /// 4.00, 4.05 (whole step, 2 threads: 6 of 6 pairs faster, median +4 %); its 64 → 64 (8×8) stays off sliding (sliding vs F(4×4): forward 5.57 / 3.30 vs
     /// 3.92 / 2.92, weight gradient 12.6 / 6.6 vs 5.2 / 3.3; that weight gradient runs direct,
     /// below). Its input gradient slid from session 14 (sliding 8–14 % ahead of F(4×4) then) to
     /// session 20, when the faster Winograd of session 19 overtook it: idle `prn bench conv` at
@@ -98,7 +102,9 @@ public enum ConvAlgorithm: Sendable {
     /// tile's GEMM work grows as C·O, its transforms as C + O): at least 64 × 64 channels
     /// (C·O ≥ 4096; ResNet-20's and VGG-11/4's 64 → 64 on 8×8 ran direct until session 20, when
     /// F(4×4) overtook it: idle `prn bench conv` at 4d80a81, ms 1 / 2 threads, direct 7.69 / 3.95
-    /// vs F(4×4)'s 4.99 / 2.66, and two runs of the resnet helper's alike), and on planes under 8×8 (all of F(2×2)'s, and
+    /// vs F(4×4)'s 4.99 / 2.66, and two runs of the resnet helper's alike), on planes of at
+    /// least 16×16 from C·O ≥ 1024 (ResNet-20's 32 → 32 since session 21, above), and on planes
+    /// under 8×8 (all of F(2×2)'s, and
     /// F(4×4)'s of one tile a side plus edge tiles) at least 256 × 256. Elsewhere the weight
     /// gradient runs direct, whose products there are one large GEMM each (k = N·H·W).
     /// `prn bench conv` at 5f39406 (idle): F(4×4)'s weight gradient ran at 0.44–0.86× of
@@ -121,7 +127,7 @@ public enum ConvAlgorithm: Sendable {
         }
         guard WinogradPlan.supports(geo) else { return .direct }
         if image.height <= 2 && image.width <= 2 && image.batch >= 32 && c * o <= planeMapLimit { return .sliding }
-        let slides = side >= 8 && outputs >= 2048 && c <= 32 && o <= 64 && (side < 16 || c * o <= 512 || o <= 32)
+        let slides = side >= 8 && outputs >= 2048 && c <= 32 && o <= 64 && (side < 16 || c * o <= 512)
         if slides && (product != .weightGradient || c * o <= 512 || side >= 16) {
             // The input gradient's output channels are the layer's inputs: 3 would fill 3 of the
             // kernel's 8-channel register block.
@@ -135,7 +141,7 @@ public enum ConvAlgorithm: Sendable {
             layer = side >= 2 && c >= 128 && o >= 128 && outputs >= 512 ? .winograd2x2 : .direct
         }
         guard product == .weightGradient else { return layer }
-        let amortized = c * o >= 64 * 64 && (side >= 8 || (c >= 256 && o >= 256))
+        let amortized = (c * o >= 64 * 64 && (side >= 8 || (c >= 256 && o >= 256))) || (c * o >= 32 * 32 && side >= 16)
         return amortized ? layer : .direct
     }
 

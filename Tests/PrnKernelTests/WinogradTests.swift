@@ -187,10 +187,10 @@ final class WinogradTests: XCTestCase {
         XCTAssertEqual(uses([128, 9, 32, 32], [64, 9, 3, 3]), .direct)                   // C·O = 576, 64 output channels
         XCTAssertEqual(uses([128, 16, 16, 16], [33, 16, 3, 3]), .winograd4x4)            // 33 output channels on 16×16
         for product in [ConvProduct.forward, .inputGradient, .weightGradient] {
-            XCTAssertEqual(uses([128, 32, 16, 16], [32, 32, 3, 3], product), .sliding)    // 32 → 32 (ResNet-20)
+            XCTAssertEqual(uses([128, 32, 16, 16], [32, 32, 3, 3], product), .winograd4x4) // 32 → 32 (ResNet-20), C·O > 512
         }
         XCTAssertEqual(uses([128, 32, 16, 16], [33, 32, 3, 3]), .winograd4x4)            // 33 output channels, C·O > 512
-        XCTAssertEqual(uses([128, 32, 16, 16], [33, 32, 3, 3], .weightGradient), .direct)
+        XCTAssertEqual(uses([128, 32, 16, 16], [33, 32, 3, 3], .weightGradient), .winograd4x4)
         // Planes of 8×8 to 15×15: up to 32 → 64 channels; the weight gradient up to C·O = 512.
         for product in [ConvProduct.forward, .inputGradient] {
             XCTAssertEqual(uses([128, 32, 8, 8], [64, 32, 3, 3], product), .sliding)    // VGG-11 at width 0.25
@@ -253,7 +253,8 @@ final class WinogradTests: XCTestCase {
     }
 
     /// The weight gradient keeps the layer's Winograd only with enough channels to amortize the
-    /// transforms: C·O ≥ 64·64 on planes of at least 8×8, and on planes under 8×8 at least
+    /// transforms: C·O ≥ 64·64 on planes of at least 8×8, C·O ≥ 32·32 on planes of at least
+    /// 16×16, and on planes under 8×8 at least
     /// 256 × 256; the forward pass and the input gradient run the layer's algorithm.
     func testWeightGradientRuleFollowsTheChannels() {
         func uses(_ x: [Int], _ w: [Int], _ product: ConvProduct) -> ConvAlgorithm {
@@ -267,10 +268,11 @@ final class WinogradTests: XCTestCase {
             ([128, 63, 8, 8], [64, 63, 3, 3], .winograd4x4, .direct),           // C·O = 4032 on 8×8
             ([128, 32, 8, 8], [64, 32, 3, 3], .sliding, .direct),               // 32 × 64 (VGG-11 at width 0.25)
             ([128, 64, 16, 16], [64, 64, 3, 3], .winograd4x4, .winograd4x4),    // 64 × 64 on 16×16
-            ([128, 32, 16, 16], [127, 32, 3, 3], .winograd4x4, .direct),        // C·O = 4064
+            ([128, 32, 16, 16], [127, 32, 3, 3], .winograd4x4, .winograd4x4),   // C·O = 4064 on 16×16
             ([128, 32, 16, 16], [128, 32, 3, 3], .winograd4x4, .winograd4x4),   // C·O = 4096
-            ([128, 32, 16, 16], [32, 32, 3, 3], .sliding, .sliding),            // 32 × 32 (ResNet-20)
-            ([128, 32, 16, 16], [40, 32, 3, 3], .winograd4x4, .direct),         // 32 × 40
+            ([128, 32, 16, 16], [32, 32, 3, 3], .winograd4x4, .winograd4x4),    // 32 × 32 on 16×16 (ResNet-20)
+            ([128, 24, 16, 16], [40, 24, 3, 3], .winograd4x4, .direct),         // C·O = 960 on 16×16
+            ([128, 32, 15, 15], [40, 32, 3, 3], .sliding, .direct),             // C·O = 1280 on 15×15
             ([128, 128, 4, 4], [128, 128, 3, 3], .winograd4x4, .direct),        // 4×4 planes, 128 × 128
             ([128, 256, 7, 7], [255, 256, 3, 3], .winograd4x4, .direct),        // 7×7 planes, 256 × 255
             ([128, 512, 4, 4], [512, 512, 3, 3], .winograd4x4, .winograd4x4),   // 4×4 planes, 512 × 512
@@ -289,14 +291,16 @@ final class WinogradTests: XCTestCase {
         XCTAssertEqual(ConvAlgorithm.chosen(input: x.shape, weight: w.shape, stride: 1, padding: 1), .direct)
         XCTAssertEqual(Tensor.conv2dWeightGrad(x, gy, weightShape: w.shape, stride: 1, padding: 1).scalars,
                        Tensor.conv2dWeightGrad(x, gy, weightShape: w.shape, stride: 1, padding: 1, algorithm: .direct).scalars)
-        let big = Tensor.randn([32, 32, 16, 16], seed: 4), gyBig = Tensor.randn([32, 64, 16, 16], seed: 5)
-        XCTAssertEqual(ConvAlgorithm.chosen(input: big.shape, weight: w.shape, stride: 1, padding: 1), .winograd4x4)
-        XCTAssertEqual(Tensor.conv2dWeightGrad(big, gyBig, weightShape: w.shape, stride: 1, padding: 1).scalars,
-                       Tensor.conv2dWeightGrad(big, gyBig, weightShape: w.shape, stride: 1, padding: 1, algorithm: .direct).scalars)
-        XCTAssertNotEqual(Tensor.conv2dWeightGrad(big, gyBig, weightShape: w.shape, stride: 1, padding: 1).scalars,
-                          Tensor.conv2dWeightGrad(big, gyBig, weightShape: w.shape, stride: 1, padding: 1, algorithm: .winograd4x4).scalars)
-        XCTAssertEqual(big.conv2d(w, stride: 1, padding: 1).scalars,
-                       big.conv2d(w, stride: 1, padding: 1, algorithm: .winograd4x4).scalars)
+        // 24 → 40 on 16×16 (C·O = 960): the layer on F(4×4), its weight gradient direct.
+        let big = Tensor.randn([32, 24, 16, 16], seed: 4), gyBig = Tensor.randn([32, 40, 16, 16], seed: 5)
+        let wMid = Tensor.randn([40, 24, 3, 3], seed: 6)
+        XCTAssertEqual(ConvAlgorithm.chosen(input: big.shape, weight: wMid.shape, stride: 1, padding: 1), .winograd4x4)
+        XCTAssertEqual(Tensor.conv2dWeightGrad(big, gyBig, weightShape: wMid.shape, stride: 1, padding: 1).scalars,
+                       Tensor.conv2dWeightGrad(big, gyBig, weightShape: wMid.shape, stride: 1, padding: 1, algorithm: .direct).scalars)
+        XCTAssertNotEqual(Tensor.conv2dWeightGrad(big, gyBig, weightShape: wMid.shape, stride: 1, padding: 1).scalars,
+                          Tensor.conv2dWeightGrad(big, gyBig, weightShape: wMid.shape, stride: 1, padding: 1, algorithm: .winograd4x4).scalars)
+        XCTAssertEqual(big.conv2d(wMid, stride: 1, padding: 1).scalars,
+                       big.conv2d(wMid, stride: 1, padding: 1, algorithm: .winograd4x4).scalars)
     }
 
     func testThreadCountDoesNotChangeBits() {
