@@ -74,6 +74,9 @@ extension Tensor {
         precondition(gy.shape == geo.outputShape, "sparseConv2dWeightGrad: gradient \(gy.shape), expected \(geo.outputShape)")
         let o = geo.outChannels, k = geo.image.patch
         precondition(topology.rows == o && topology.columns == k, "sparseConv2dWeightGrad: topology does not fit \(weightShape)")
+        if ConvAlgorithm.chosen(for: geo) != .direct, let layout = InterleavedRows(geo, streaming: .input), layout.takesWeightGradient {
+            return sparseConv2dInterleavedWeightGrad(x, gy, topology, layout: layout, weightShape: weightShape)
+        }
         if ConvAlgorithm.chosen(for: geo) != .direct, let layout = PaddedRows(geo) {
             return sparseConv2dWindowWeightGrad(x, gy, topology, layout: layout, weightShape: weightShape)
         }

@@ -62,6 +62,17 @@ struct InterleavedRows {
         guard image.channels * height * rowLength < Int(Int32.max) else { return nil }
     }
 
+    /// Whether the weight gradient of a layer the dense path runs by Winograd takes this layout
+    /// (`interleavedWeightGradient`) rather than `PaddedRows`: on planes at most 2 wide, where
+    /// the side-by-side layout drops a third of its positions, with output rows of whole 16-lane
+    /// vectors. Its sums run in their own order (lanes over the interleaved positions), so this
+    /// changes those layers' last bits, as `Conv+SparseWindows.swift` explains; ResNet-20's
+    /// planes (32, 16, 8) keep `PaddedRows`. (VGG-16, 2T, 3 pairs, ms: conv11–13 at density
+    /// 0.02 1.43–1.45 → 0.85–0.97, 3 of 3 each; at 0.1 unchanged. The 4 × 4 layers were 3 %
+    /// faster at 0.02 and 5–8 % slower at 0.1, where each group's partial sums of its many
+    /// kept weights, added after every wave on one thread, cost more than the dropped columns.)
+    var takesWeightGradient: Bool { geo.image.outWidth <= 2 && run % 16 == 0 }
+
     /// The batch in groups of `samples`.
     var sampleGroups: SampleGroups { SampleGroups(batch: geo.image.batch, size: samples) }
     var plane: Int { height * rowLength }
@@ -211,6 +222,66 @@ extension SparseTopology {
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+extension Tensor {
+    /// `conv2dWeightGrad(x, gy)` at the kept positions of `topology` (0 elsewhere, or compact when
+    /// `weightShape` is), by the dot products of `Conv+SparseWindows.swift` over `layout`.
+    static func sparseConv2dInterleavedWeightGrad(_ x: Tensor, _ gy: Tensor, _ topology: SparseTopology, layout: InterleavedRows,
+                                                  weightShape: [Int]) -> Tensor {
+        var kept = [Float](repeating: 0, count: topology.count)
+        guard !kept.isEmpty else { return topology.gradient(kept, shape: weightShape) }
+        kept.withUnsafeMutableBufferPointer { kept in
+            x.scalars.withUnsafeBufferPointer { x in
+                gy.scalars.withUnsafeBufferPointer { g in
+                    topology.interleavedWeightGradient(x.baseAddress!, g.baseAddress!, layout: layout, into: kept.baseAddress!)
+                }
+            }
+        }
+        return topology.gradient(kept, shape: weightShape)
+    }
+}
+
+extension SparseTopology {
+    /// `conv2dWeightGrad(x, gy)` at the kept entries, in row order, into `kept` (`count` floats):
+    /// per group, each kept weight `(o, c, u, v)` is one dot product of gy's channel `o` with the
+    /// runs of input plane `c` its tap reads, sixteen lanes over the output rows in order
+    /// (`SparseKernels.windowDots`); the groups' sums are added in group order.
+    func interleavedWeightGradient(_ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>, layout: InterleavedRows,
+                                   into kept: UnsafeMutablePointer<Float>) {
+        precondition(layout.takesWeightGradient, "interleavedWeightGradient: output rows of \(layout.run) floats")
+        let t = layout.outputPlane, outHeight = layout.geo.image.outHeight
+        let offsets = columnIndex.map { layout.offset(ofTap: Int($0)) }
+        let gradientOffset = layout.inputExtent, partialOffset = layout.inputExtent + rows * t
+        kept.update(repeating: 0, count: count)
+        offsets.withUnsafeBufferPointer { offsets in
+            rowStart.withUnsafeBufferPointer { start in
+                layout.sampleGroups.forEach(scratch: partialOffset + count, { samples, scratch, threads in
+                    let xPadded = scratch, gInterleaved = scratch + gradientOffset, partial = scratch + partialOffset
+                    xPadded.update(repeating: 0, count: layout.inputExtent)
+                    layout.transfer(tensor: UnsafeMutablePointer(mutating: x), interleaved: xPadded, toInterleaved: true,
+                                    samples: samples, side: .input)
+                    // A short group's missing lanes enter every dot product: they must hold zeros.
+                    if samples.count < layout.samples { gInterleaved.update(repeating: 0, count: rows * t) }
+                    layout.transfer(tensor: UnsafeMutablePointer(mutating: gy), interleaved: gInterleaved, toInterleaved: true,
+                                    samples: samples, side: .output)
+                    SparseKernels.forEachPart(rows, work: count * t, threads: threads) { range in
+                        for r in range {
+                            let first = Int(start[r])
+                            SparseKernels.windowDots(g: gInterleaved + r * t, x: xPadded, offsets: offsets.baseAddress! + first,
+                                                     count: Int(start[r + 1]) - first, positions: layout.run, into: partial + first,
+                                                     runs: outHeight, gRunStride: layout.run, xRunStride: layout.rowLength)
+                        }
+                    }
+                }, afterWave: { slots in
+                    for scratch in slots {
+                        let partial = scratch + partialOffset
+                        for e in 0..<count { kept[e] += partial[e] }
+                    }
+                })
             }
         }
     }

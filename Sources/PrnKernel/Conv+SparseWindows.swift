@@ -79,26 +79,32 @@ extension SparseKernels {
     /// made the weight gradient of VGG-16's conv5–13 5–8 % slower, 3 of 4 pairs at density 0.02:
     /// the rows keep 40–100 weights, so the rest is a large part.) Each dot product's chain is
     /// the same whatever the pass width (`dotsPerPass`) and its place in it.
+    ///
+    /// With `runs` > 1 the positions are `runs` runs of `positions`, run k of `g` starting
+    /// `gRunStride · k` floats on and of `x` `xRunStride · k` (the interleaved layout's output
+    /// rows, `Conv+SparseInterleaved.swift`); each lane's chain goes through the runs in order.
     static func windowDots(g: UnsafePointer<Float>, x: UnsafePointer<Float>, offsets: UnsafePointer<Int>, count: Int,
-                           positions: Int, into out: UnsafeMutablePointer<Float>, widest: Int = dotsPerPass) {
+                           positions: Int, into out: UnsafeMutablePointer<Float>, widest: Int = dotsPerPass,
+                           runs: Int = 1, gRunStride: Int = 0, xRunStride: Int = 0) {
+        let runs = Runs(count: runs, g: gRunStride, x: xRunStride)
         var i = 0
         while i + widest <= count {
             if widest == 8 {
-                dots(Pass8.self, g: g, x: x, offsets: offsets + i, positions: positions, into: out + i)
+                dots(Pass8.self, g: g, x: x, offsets: offsets + i, positions: positions, into: out + i, runs: runs)
             } else {
-                dots(Pass6.self, g: g, x: x, offsets: offsets + i, positions: positions, into: out + i)
+                dots(Pass6.self, g: g, x: x, offsets: offsets + i, positions: positions, into: out + i, runs: runs)
             }
             i += widest
         }
         let (o, d) = (offsets + i, out + i)
         switch count - i {
-        case 7: dots(Pass7.self, g: g, x: x, offsets: o, positions: positions, into: d)
-        case 6: dots(Pass6.self, g: g, x: x, offsets: o, positions: positions, into: d)
-        case 5: dots(Pass5.self, g: g, x: x, offsets: o, positions: positions, into: d)
-        case 4: dots(Pass4.self, g: g, x: x, offsets: o, positions: positions, into: d)
-        case 3: dots(Pass3.self, g: g, x: x, offsets: o, positions: positions, into: d)
-        case 2: dots(Pass2.self, g: g, x: x, offsets: o, positions: positions, into: d)
-        case 1: dots(Pass1.self, g: g, x: x, offsets: o, positions: positions, into: d)
+        case 7: dots(Pass7.self, g: g, x: x, offsets: o, positions: positions, into: d, runs: runs)
+        case 6: dots(Pass6.self, g: g, x: x, offsets: o, positions: positions, into: d, runs: runs)
+        case 5: dots(Pass5.self, g: g, x: x, offsets: o, positions: positions, into: d, runs: runs)
+        case 4: dots(Pass4.self, g: g, x: x, offsets: o, positions: positions, into: d, runs: runs)
+        case 3: dots(Pass3.self, g: g, x: x, offsets: o, positions: positions, into: d, runs: runs)
+        case 2: dots(Pass2.self, g: g, x: x, offsets: o, positions: positions, into: d, runs: runs)
+        case 1: dots(Pass1.self, g: g, x: x, offsets: o, positions: positions, into: d, runs: runs)
         default: break
         }
     }
@@ -112,7 +118,7 @@ extension SparseKernels {
     /// `W.width` dot products of `windowDots` in one pass.
     @inline(__always)
     private static func dots<W: PassWidth>(_: W.Type, g: UnsafePointer<Float>, x: UnsafePointer<Float>, offsets: UnsafePointer<Int>,
-                                          positions: Int, into out: UnsafeMutablePointer<Float>) {
+                                          positions: Int, into out: UnsafeMutablePointer<Float>, runs: Runs) {
         @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
             UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
         }
@@ -123,18 +129,23 @@ extension SparseKernels {
         let x5 = width > 5 ? x + offsets[5] : x, x6 = width > 6 ? x + offsets[6] : x
         let x7 = width > 7 ? x + offsets[7] : x
         var a0 = SIMD16<Float>(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0
-        var p = 0
-        while p < positions {
-            let gp = load(g + p)
-            a0.addProduct(gp, load(x0 + p))
-            if width > 1 { a1.addProduct(gp, load(x1 + p)) }
-            if width > 2 { a2.addProduct(gp, load(x2 + p)) }
-            if width > 3 { a3.addProduct(gp, load(x3 + p)) }
-            if width > 4 { a4.addProduct(gp, load(x4 + p)) }
-            if width > 5 { a5.addProduct(gp, load(x5 + p)) }
-            if width > 6 { a6.addProduct(gp, load(x6 + p)) }
-            if width > 7 { a7.addProduct(gp, load(x7 + p)) }
-            p += 16
+        var run = 0
+        while run < runs.count {
+            let (gRun, q) = (g + run &* runs.g, run &* runs.x)
+            var p = 0
+            while p < positions {
+                let gp = load(gRun + p), at = q &+ p
+                a0.addProduct(gp, load(x0 + at))
+                if width > 1 { a1.addProduct(gp, load(x1 + at)) }
+                if width > 2 { a2.addProduct(gp, load(x2 + at)) }
+                if width > 3 { a3.addProduct(gp, load(x3 + at)) }
+                if width > 4 { a4.addProduct(gp, load(x4 + at)) }
+                if width > 5 { a5.addProduct(gp, load(x5 + at)) }
+                if width > 6 { a6.addProduct(gp, load(x6 + at)) }
+                if width > 7 { a7.addProduct(gp, load(x7 + at)) }
+                p += 16
+            }
+            run &+= 1
         }
         out[0] = a0.sum()
         if width > 1 { out[1] = a1.sum() }
@@ -146,3 +157,6 @@ extension SparseKernels {
         if width > 7 { out[7] = a7.sum() }
     }
 }
+
+/// The runs of `SparseKernels.windowDots`: how many, and how far apart in `g` and in `x`.
+struct Runs { let count: Int, g: Int, x: Int }

@@ -38,11 +38,45 @@ final class SparseInterleavedTests: XCTestCase {
         }
     }
 
+    /// The weight gradient on planes at most 2 wide (its own order): against a Float64 sum of the
+    /// same terms and the dense im2col product, in dense and compact form, for one group and
+    /// several with a short last one (16 + 5 samples), padding 0 and 1, densities from none to all.
+    func testWeightGradientAgainstFloat64AndDense() {
+        let cases: [(x: [Int], w: [Int], p: Int)] = [
+            ([40, 3, 2, 2], [5, 3, 3, 3], 1), ([21, 400, 2, 2], [3, 400, 3, 3], 1), ([24, 5, 3, 3], [4, 5, 2, 2], 0),
+        ]
+        for t in cases {
+            for density in [0, 0.05, 0.5, 1] {
+                let c = ConvCase(x: t.x, w: t.w, stride: 1, padding: t.p, density: density)
+                let geo = ConvGeometry.validated(input: t.x, weight: t.w, stride: 1, padding: t.p)
+                guard let layout = InterleavedRows(geo, streaming: .input), layout.takesWeightGradient else {
+                    return XCTFail("no interleaved weight gradient for \(c)")
+                }
+                let got = Tensor.sparseConv2dInterleavedWeightGrad(c.x, c.g, c.topology, layout: layout, weightShape: t.w)
+                let compact = Tensor.sparseConv2dInterleavedWeightGrad(c.x, c.g, c.topology, layout: layout,
+                                                                       weightShape: [c.topology.count])
+                XCTAssertEqual(compact.scalars.map(\.bitPattern), c.topology.compact(got).scalars.map(\.bitPattern), "compact \(c)")
+                let (sums, magnitudes) = SparseTests.weightGradient64(c, padding: t.p)
+                let dense = Tensor.conv2dWeightGrad(c.x, c.g, weightShape: t.w, padding: t.p, algorithm: .direct)
+                for i in 0..<got.count {
+                    guard c.mask.scalars[i] != 0 else {
+                        XCTAssertEqual(got.scalars[i], 0, "pruned entry \(i), \(c)")
+                        continue
+                    }
+                    let tolerance = 1e-6 * magnitudes[i] + 1e-30
+                    XCTAssertEqual(Double(got.scalars[i]), sums[i], accuracy: tolerance, "entry \(i) against Float64, \(c)")
+                    XCTAssertEqual(got.scalars[i], dense.scalars[i], accuracy: Float(2 * tolerance), "entry \(i) against im2col, \(c)")
+                }
+            }
+        }
+    }
+
     /// Groups on parallel threads (five of 16 samples forward, the last one short) and one group
     /// split across threads (output channels forward,
     /// input channels backward) give the bits of one thread.
     func testBitIdenticalAcrossThreads() {
-        for (x, w) in [([70, 16, 4, 4], [32, 16, 3, 3]), ([100, 24, 2, 2], [40, 24, 3, 3]), ([70, 200, 4, 4], [8, 200, 3, 3])] {
+        for (x, w) in [([70, 16, 4, 4], [32, 16, 3, 3]), ([100, 24, 2, 2], [40, 24, 3, 3]), ([70, 200, 4, 4], [8, 200, 3, 3]),
+                       ([70, 800, 2, 2], [8, 800, 3, 3])] {
             let c = ConvCase(x: x, w: w, stride: 1, padding: 1, density: 0.1)
             let geo = ConvGeometry.validated(input: x, weight: w, stride: 1, padding: 1)
             let layout = InterleavedRows(geo, streaming: .input)!, backward = InterleavedRows(geo, streaming: .output)!
@@ -50,7 +84,9 @@ final class SparseInterleavedTests: XCTestCase {
                 let saved = Parallel.threads
                 Parallel.threads = threads
                 defer { Parallel.threads = saved }
-                return [Self.forward(c, layout), Self.inputGrad(c, backward)]
+                let products = [Self.forward(c, layout), Self.inputGrad(c, backward)]
+                guard layout.takesWeightGradient else { return products }
+                return products + [Tensor.sparseConv2dInterleavedWeightGrad(c.x, c.g, c.topology, layout: layout, weightShape: w)]
             }
             for (one, two) in zip(run(1), run(2)) { assertBitIdentical(one, two, "1 vs 2 threads, \(c)") }
         }
